@@ -1,0 +1,23 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+galzoo_cnn: morphological classification of galaxies with convolutional
+neural networks, after Khramtsov et al. (2022).
+
+Examples
+--------
+>>> from galzoo_cnn import five_class_labels
+>>> from galzoo_cnn.datasets import gz2_sample_path
+>>> sorted(five_class_labels(gz2_sample_path()).meta["five_class"]["counts"])[:2]
+['cigar_shaped', 'completely_round']
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("galzoo_cnn")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "unknown"
+
+from .labels import feature_labels, five_class_labels  # noqa: E402
+
+__all__ = ["__version__", "five_class_labels", "feature_labels"]

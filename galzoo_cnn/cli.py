@@ -1,0 +1,133 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+The ``galzoo-cnn`` command.
+
+Each sub-command is a thin wrapper around one Table-in/Table-out function of
+the package; run ``galzoo-cnn COMMAND --help`` for its options.
+
+Examples
+--------
+>>> from galzoo_cnn.cli import main
+>>> main(["taxonomy", "--thresholds"])  # doctest: +IGNORE_OUTPUT
+0
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from astropy import log
+
+from . import __version__, labels, taxonomy
+from .datasets import gz2_sample_path
+from .tables import as_table, write_table_atomic
+
+__all__ = ["main", "build_parser"]
+
+
+def _cmd_taxonomy(args):
+    if args.thresholds:
+        table = taxonomy.thresholds_table()
+    elif args.five_class:
+        table = taxonomy.five_class_criteria()
+    else:
+        table = taxonomy.tree_table()
+    table.pprint_all()
+    print(f"Reference: {table.meta['reference']}")
+    return 0
+
+
+def _label_table(table, args):
+    labelled = labels.five_class_labels(table, fractions=args.fractions, min_votes=args.min_votes,
+                                        depth=args.depth)
+    if args.features:
+        labelled = labels.feature_labels(labelled, threshold=args.threshold, fractions=args.fractions,
+                                         min_votes=args.min_votes, depth=args.depth)
+    return labelled
+
+
+def _cmd_labels(args):
+    labelled = _label_table(as_table(args.table), args)
+    path = write_table_atomic(labelled, args.output, overwrite=args.overwrite)
+    labels.label_summary(labelled).pprint_all()
+    print(f"Wrote {len(labelled)} rows to {path}")
+    return 0
+
+
+def _cmd_demo(args):
+    out = Path(args.output)
+    sample = as_table(gz2_sample_path("hart2016"))
+    print(f"galzoo_cnn {__version__} demo: GZ2 training labels for {len(sample)} real galaxies "
+          f"(Hart et al. 2016 subset bundled with the package)")
+    args.features = True
+    labelled = _label_table(sample, args)
+    path = write_table_atomic(labelled, out / "gz2_labels.ecsv", overwrite=True)
+    labels.label_summary(labelled).pprint_all()
+    print(f"Wrote {path}")
+    return 0
+
+
+def _add_label_options(parser):
+    parser.add_argument("--fractions", default="debiased", choices=taxonomy.FRACTION_SUFFIXES,
+                        help="GZ2 vote fractions to threshold (default: debiased)")
+    parser.add_argument("--min-votes", type=int, default=None,
+                        help="minimum votes per task (default: 20, or 10 for Stripe 82 coadd rows)")
+    parser.add_argument("--depth", default="auto", choices=("auto", *taxonomy.DEPTHS),
+                        help="imaging depth of the rows (default: from the 'sample' column)")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="vote fraction at which a detailed feature is present (default: 0.5)")
+
+
+def build_parser():
+    """The argument parser of ``galzoo-cnn``.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.cli import build_parser
+    >>> build_parser().parse_args(["labels", "in.csv", "--output", "out.fits"]).command
+    'labels'
+    """
+    parser = argparse.ArgumentParser(
+        prog="galzoo-cnn",
+        description="Morphological classification of galaxies with CNNs (Khramtsov et al. 2022).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show INFO log messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("taxonomy", help="print the GZ2 tree, the thresholds or the five-class criteria")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--thresholds", action="store_true", help="Willett et al. 2013 thresholds")
+    group.add_argument("--five-class", action="store_true", help="criteria of the five classes")
+    p.set_defaults(func=_cmd_taxonomy)
+
+    p = commands.add_parser("labels", help="five-class and detailed-feature labels from a GZ2 table")
+    p.add_argument("table", help="GZ2 table (FITS, VOTable, ECSV or CSV)")
+    p.add_argument("--output", "-o", required=True, help="output table (format from its extension)")
+    p.add_argument("--features", action="store_true", help="also write the 34 detailed-feature labels")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _add_label_options(p)
+    p.set_defaults(func=_cmd_labels)
+
+    p = commands.add_parser("demo", help="run the package's main job on bundled real data, offline")
+    p.add_argument("--output", "-o", default="galzoo_demo", help="output directory (default: galzoo_demo)")
+    _add_label_options(p)
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv=None):
+    """Run ``galzoo-cnn`` with ``argv`` (default: the command line); return the exit status."""
+    args = build_parser().parse_args(argv)
+    level = log.level
+    log.setLevel("INFO" if args.verbose else "WARNING")
+    try:
+        return args.func(args)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(f"galzoo-cnn {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        log.setLevel(level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

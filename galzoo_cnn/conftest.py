@@ -1,0 +1,52 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Test configuration: the pytest-astropy header and the real-data fixtures."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+try:
+    from pytest_astropy_header.display import PYTEST_HEADER_MODULES, TESTED_VERSIONS
+except ImportError:  # pytest-astropy-header is optional outside tox
+    PYTEST_HEADER_MODULES, TESTED_VERSIONS = {}, {}
+
+
+def pytest_configure(config):
+    config.option.astropy_header = True
+    PYTEST_HEADER_MODULES.clear()
+    PYTEST_HEADER_MODULES.update({name: name for name in (
+        "numpy", "astropy", "torch", "torchvision", "timm", "lightning", "sklearn",
+        "matplotlib", "astroquery", "pyvo")})
+    from galzoo_cnn import __version__
+    TESTED_VERSIONS["galzoo_cnn"] = __version__
+
+
+def _real_data_dir():
+    """The project's real SDSS / Galaxy Zoo data (``../shared/data``), or None."""
+    candidates = [os.environ.get("GALZOO_CNN_REAL_DATA"),
+                  Path(__file__).resolve().parents[2] / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "README.md").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    """Directory of the real data set; skips the test where it is absent."""
+    path = _real_data_dir()
+    if path is None:
+        pytest.skip("the real SDSS / Galaxy Zoo data (../shared/data, or $GALZOO_CNN_REAL_DATA) "
+                    "is not available on this machine")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _astropy_log_warnings_only():
+    """Doctests show results, not INFO lines; tests of logging raise the level themselves."""
+    from astropy import log
+    level = log.level
+    log.setLevel("WARNING")
+    yield
+    log.setLevel(level)

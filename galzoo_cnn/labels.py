@@ -1,0 +1,349 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Training labels from Galaxy Zoo 2 vote tables.
+
+`five_class_labels` assigns the five classes of the paper's single-label
+classifier; `feature_labels` gives the 34 boolean detailed-feature labels of
+its multi-label classifier, masked where Galaxy Zoo 2 did not sample the
+question well enough to know.  Both take a table (or a file path) in the
+Willett et al. (2013) or Hart et al. (2016) layout and return a new table.
+
+Examples
+--------
+>>> from galzoo_cnn.datasets import gz2_sample_path
+>>> from galzoo_cnn.labels import five_class_labels
+>>> labelled = five_class_labels(gz2_sample_path("hart2016"))
+>>> labelled.meta["five_class"]["counts"]["spiral"] > 0
+True
+"""
+
+import numpy as np
+from astropy import log
+from astropy.table import MaskedColumn, Table
+
+from . import taxonomy
+from .tables import as_table
+
+__all__ = ["five_class_labels", "feature_labels", "well_sampled", "min_votes_per_row", "label_summary"]
+
+#: Name of the output column of `five_class_labels`.
+FIVE_CLASS_COLUMN = "gz2_five_class"
+#: Name of the column listing the criteria each galaxy met.
+CRITERIA_COLUMN = "gz2_five_class_criteria"
+#: Prefix of the output columns of `feature_labels`.
+FEATURE_PREFIX = "label_"
+
+
+def _values(table, name):
+    """A column as a float array, masked entries as NaN (so every test on them fails)."""
+    return np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
+
+
+def _check_fractions(fractions):
+    if fractions not in taxonomy.FRACTION_SUFFIXES:
+        raise ValueError(
+            f"fractions={fractions!r} is not a GZ2 vote-fraction suffix; expected one of "
+            f"{taxonomy.FRACTION_SUFFIXES}"
+        )
+
+
+def _row_depths(table, depth):
+    """Per-row imaging depth: 'coadd' for Stripe 82 coadd rows, else 'normal'."""
+    if depth in taxonomy.DEPTHS:
+        return np.full(len(table), depth)
+    if depth != "auto":
+        raise ValueError(f"depth={depth!r}; expected 'auto' or one of {tuple(taxonomy.DEPTHS)}")
+    if "sample" not in table.colnames:
+        return np.full(len(table), "normal")
+    # Willett et al. (2013) table 5 truncates 'stripe82_coadd_N' to 'stripe82_c'.
+    sample = np.char.lower(np.asarray(table["sample"]).astype(str))
+    return np.where(np.char.startswith(sample, "stripe82_c"), "coadd", "normal")
+
+
+def min_votes_per_row(table, min_votes=None, depth="auto"):
+    """Minimum number of votes a task needs, for each row of ``table``.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        GZ2 table.
+    min_votes : int or None
+        One minimum for every row.  `None` takes it from each row's depth:
+        20 votes at normal depth, 10 in the Stripe 82 coadd (Willett et al. 2013).
+    depth : {'auto', 'normal', 'coadd'}
+        ``'auto'`` treats rows whose ``sample`` column starts with
+        ``stripe82_c`` as coadd and every other row as normal depth.
+
+    Returns
+    -------
+    `~numpy.ndarray` of int
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.labels import min_votes_per_row
+    >>> min_votes_per_row(Table({"sample": ["original", "stripe82_coadd_1"]}))
+    array([20, 10])
+    """
+    if min_votes is not None:
+        if int(min_votes) != min_votes or min_votes < 0:
+            raise ValueError(f"min_votes={min_votes!r} must be a non-negative integer")
+        return np.full(len(table), int(min_votes))
+    depths = _row_depths(table, depth)
+    return np.where(depths == "coadd", taxonomy.DEPTHS["coadd"], taxonomy.DEPTHS["normal"])
+
+
+def _task_votes(table, task_code):
+    return sum(_values(table, a.column("count")) for a in taxonomy.task(task_code).answers)
+
+
+def _task_columns(task_code, fractions):
+    columns = [a.column("count") for a in taxonomy.task(task_code).answers]
+    for required, _, _ in taxonomy.well_sampled_conditions(task_code):
+        columns.append(required.column(fractions))
+        columns += [a.column("count") for a in taxonomy.task(required.task).answers]
+    return columns
+
+
+def well_sampled(gz2_table, task_code, fractions="debiased", min_votes=None, depth="auto"):
+    """Whether a GZ2 task is well sampled for each galaxy (Willett et al. 2013, Table 3).
+
+    A task is well sampled when (1) it has at least ``min_votes`` votes, and
+    (2) for each answer required on the way to it, that answer's vote fraction
+    exceeds its threshold and that answer's task has at least ``min_votes``
+    votes.  Thresholds are those of `galzoo_cnn.taxonomy.thresholds_table`,
+    the coadd column for coadd rows and the normal-depth column otherwise.
+
+    Parameters
+    ----------
+    gz2_table : `~astropy.table.Table` or path
+        GZ2 table.
+    task_code : str
+        Task code, ``'t01'`` to ``'t11'``.
+    fractions, min_votes, depth
+        As in `feature_labels`.
+
+    Returns
+    -------
+    `~numpy.ndarray` of bool
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import gz2_sample_path
+    >>> from galzoo_cnn.labels import well_sampled
+    >>> ok = well_sampled(gz2_sample_path("hart2016"), "t10")
+    >>> bool(ok.any()) and not bool(ok.all())
+    True
+    """
+    _check_fractions(fractions)
+    table = as_table(gz2_table, copy=False)
+    taxonomy.require_columns(table, _task_columns(task_code, fractions),
+                             purpose=f"well_sampled({task_code!r})")
+    votes_needed = min_votes_per_row(table, min_votes, depth)
+    coadd = _row_depths(table, depth) == "coadd"
+    ok = _task_votes(table, task_code) >= votes_needed
+    for required, p_coadd, p_normal in taxonomy.well_sampled_conditions(task_code):
+        ok &= _values(table, required.column(fractions)) > np.where(coadd, p_coadd, p_normal)
+        ok &= _task_votes(table, required.task) >= votes_needed
+    return ok
+
+
+def _criteria_table(criteria):
+    if criteria is None:
+        return taxonomy.five_class_criteria()
+    criteria = as_table(criteria)
+    taxonomy.require_columns(criteria, ["class", "feature", "min_fraction"], purpose="criteria")
+    for row, feature in enumerate(criteria["feature"]):
+        try:
+            taxonomy.answer(str(feature))
+        except KeyError as err:
+            raise ValueError(f"criteria row {row}: {err.args[0]}") from None
+    return criteria
+
+
+def five_class_labels(gz2_table, criteria=None, fractions="debiased", min_votes=None, depth="auto"):
+    """Five-class training labels from GZ2 vote fractions.
+
+    A galaxy belongs to a class when every condition of that class in
+    ``criteria`` holds: the vote fraction of the condition's feature is at
+    least ``min_fraction``, and the task of that feature has at least
+    ``min_votes`` votes.  Galaxies meeting no criterion, or two or more, get a
+    masked class; the second kind is counted as ambiguous (logged and in
+    ``meta``).
+
+    Parameters
+    ----------
+    gz2_table : `~astropy.table.Table` or path
+        GZ2 table in the Willett et al. (2013) or Hart et al. (2016) layout,
+        or a FITS / VOTable / ECSV / CSV file holding one.
+    criteria : `~astropy.table.Table` or None
+        Columns ``class``, ``feature``, ``min_fraction``, one row per
+        condition.  `None` uses `galzoo_cnn.taxonomy.five_class_criteria`.
+    fractions : {'debiased', 'weighted_fraction', 'fraction'}
+        Which GZ2 vote fractions to compare with the thresholds.
+    min_votes : int or None
+        Minimum number of votes of each task used.  `None`: 20 at normal
+        depth, 10 for Stripe 82 coadd rows (see `min_votes_per_row`).
+    depth : {'auto', 'normal', 'coadd'}
+        How to tell the depth of each row when ``min_votes`` is `None`.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        A copy of the input with two new columns: ``gz2_five_class`` (masked
+        where no single class applies) and ``gz2_five_class_criteria`` (the
+        classes whose criteria the galaxy met, comma-separated).
+        ``meta['five_class']`` holds the counts per class, the number of
+        ambiguous and unclassified galaxies and the settings used.
+
+    Raises
+    ------
+    galzoo_cnn.taxonomy.MissingColumnsError
+        If a column needed by the criteria is missing; the message names it.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import gz2_sample_path
+    >>> from galzoo_cnn.labels import five_class_labels
+    >>> labelled = five_class_labels(gz2_sample_path("willett2013"))
+    >>> labelled["objid", "gz2_five_class"][:2]  # doctest: +IGNORE_OUTPUT
+    >>> sorted(labelled.meta["five_class"]["counts"])
+    ['cigar_shaped', 'completely_round', 'edge_on', 'rounded_in_between', 'spiral']
+    """
+    _check_fractions(fractions)
+    criteria = _criteria_table(criteria)
+    table = as_table(gz2_table)
+    features = [taxonomy.answer(str(f)) for f in criteria["feature"]]
+    tasks = sorted({a.task for a in features})
+    columns = [a.column(fractions) for a in features]
+    columns += [a.column("count") for t in tasks for a in taxonomy.task(t).answers]
+    taxonomy.require_columns(table, list(dict.fromkeys(columns)), purpose="five_class_labels")
+
+    votes_needed = min_votes_per_row(table, min_votes, depth)
+    enough_votes = {t: _task_votes(table, t) >= votes_needed for t in tasks}
+    classes = list(dict.fromkeys(str(c) for c in criteria["class"]))
+    met = np.ones((len(table), len(classes)), dtype=bool)
+    for cls, feature, minimum in zip(criteria["class"], features, criteria["min_fraction"]):
+        k = classes.index(str(cls))
+        met[:, k] &= _values(table, feature.column(fractions)) >= minimum
+        met[:, k] &= enough_votes[feature.task]
+
+    n_met = met.sum(axis=1)
+    chosen = np.array(classes)[met.argmax(axis=1)] if classes else np.full(len(table), "")
+    table[FIVE_CLASS_COLUMN] = MaskedColumn(
+        chosen.astype(f"U{max(map(len, classes), default=1)}"), mask=n_met != 1,
+        description="GZ2 five-class label (masked: no criterion or several met)")
+    table[CRITERIA_COLUMN] = [",".join(c for c, m in zip(classes, row) if m) for row in met]
+    table[CRITERIA_COLUMN].description = "five-class criteria the galaxy met"
+
+    summary = {
+        "counts": {c: int(np.sum(met[:, k] & (n_met == 1))) for k, c in enumerate(classes)},
+        "n_ambiguous": int(np.sum(n_met > 1)),
+        "n_unclassified": int(np.sum(n_met == 0)),
+        "fractions": fractions,
+        "min_votes": "auto (20 normal, 10 coadd)" if min_votes is None else int(min_votes),
+        "reference": criteria.meta.get("reference", "user-supplied criteria"),
+    }
+    table.meta["five_class"] = summary
+    log.info(f"five_class_labels: {sum(summary['counts'].values())} labelled, "
+             f"{summary['n_ambiguous']} excluded for meeting two or more criteria, "
+             f"{summary['n_unclassified']} meeting none")
+    return table
+
+
+def feature_labels(gz2_table, threshold=0.5, fractions="debiased", features=None,
+                   min_votes=None, depth="auto"):
+    """Boolean detailed-feature labels, masked where the question was not well sampled.
+
+    For each feature, the label is True where the feature's vote fraction is
+    at least ``threshold`` and False where it is below, **but masked
+    (unknown)** where the feature's task is not well sampled for that galaxy
+    (`well_sampled`): a galaxy few volunteers were asked about is not a
+    negative example.  Masked input values also give masked labels.
+
+    Parameters
+    ----------
+    gz2_table : `~astropy.table.Table` or path
+        GZ2 table in the Willett et al. (2013) or Hart et al. (2016) layout,
+        or a FITS / VOTable / ECSV / CSV file holding one.
+    threshold : float or dict
+        Vote fraction at or above which a feature counts as present; a dict
+        maps feature names to thresholds (features not in it use 0.5).
+    fractions : {'debiased', 'weighted_fraction', 'fraction'}
+        Which GZ2 vote fractions to use.
+    features : sequence of str or None
+        Feature names; `None` means the 34 of
+        `galzoo_cnn.taxonomy.DETAILED_FEATURES`.
+    min_votes : int or None
+        Minimum number of votes of a task (see `min_votes_per_row`).
+    depth : {'auto', 'normal', 'coadd'}
+        Which Willett et al. thresholds apply to each row.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        A copy of the input with one masked boolean column ``label_<feature>``
+        per feature.  ``meta['feature_labels']`` holds, per feature, the
+        numbers of positive, negative and unknown labels.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import gz2_sample_path
+    >>> from galzoo_cnn.labels import feature_labels
+    >>> labelled = feature_labels(gz2_sample_path("hart2016"))
+    >>> column = labelled["label_arms_tight"]
+    >>> bool(column.mask.any())   # arm winding is unknown for galaxies without spiral arms
+    True
+    """
+    _check_fractions(fractions)
+    features = taxonomy.DETAILED_FEATURES if features is None else tuple(features)
+    answers = [taxonomy.answer(f) for f in features]
+    if not isinstance(threshold, dict):
+        threshold = dict.fromkeys(features, float(threshold))
+    unknown = set(threshold) - set(features)
+    if unknown:
+        raise ValueError(f"threshold given for features not labelled: {sorted(unknown)}")
+    table = as_table(gz2_table)
+    columns = [a.column(fractions) for a in answers]
+    for t in dict.fromkeys(a.task for a in answers):
+        columns += _task_columns(t, fractions)
+    taxonomy.require_columns(table, list(dict.fromkeys(columns)), purpose="feature_labels")
+
+    trusted = {t: well_sampled(table, t, fractions, min_votes, depth)
+               for t in dict.fromkeys(a.task for a in answers)}
+    summary = {}
+    for a in answers:
+        values = _values(table, a.column(fractions))
+        unknown_rows = ~trusted[a.task] | np.isnan(values)
+        present = values >= threshold.get(a.feature, 0.5)
+        table[FEATURE_PREFIX + a.feature] = MaskedColumn(
+            present, mask=unknown_rows, dtype=bool,
+            description=f"GZ2 '{a.label}' (fraction >= {threshold.get(a.feature, 0.5)}; "
+                        f"masked where task {a.task} is not well sampled)")
+        summary[a.feature] = {"positive": int(np.sum(present & ~unknown_rows)),
+                              "negative": int(np.sum(~present & ~unknown_rows)),
+                              "unknown": int(np.sum(unknown_rows))}
+    table.meta["feature_labels"] = summary
+    return table
+
+
+def label_summary(labelled):
+    """Counts of the five classes and features of a labelled table, as a table.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import gz2_sample_path
+    >>> from galzoo_cnn.labels import five_class_labels, label_summary
+    >>> summary = label_summary(five_class_labels(gz2_sample_path("hart2016")))
+    >>> summary.colnames
+    ['label', 'n']
+    """
+    rows = []
+    info = labelled.meta.get("five_class")
+    if info:
+        rows += [(f"class: {c}", n) for c, n in info["counts"].items()]
+        rows += [("excluded: two or more criteria", info["n_ambiguous"]),
+                 ("unclassified: no criterion", info["n_unclassified"])]
+    for feature, counts in labelled.meta.get("feature_labels", {}).items():
+        rows.append((f"feature: {feature} (positive)", counts["positive"]))
+    return Table(rows=rows, names=("label", "n"), dtype=(str, int))

@@ -1,0 +1,175 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Reading the tables every Table-in/Table-out function of the package accepts.
+
+Examples
+--------
+>>> from galzoo_cnn.tables import as_table
+>>> from galzoo_cnn.datasets import gz2_sample_path
+>>> table = as_table(gz2_sample_path("hart2016"))
+>>> "dr7objid" in table.colnames
+True
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from astropy.table import QTable, Table
+
+__all__ = ["as_table", "write_table_atomic", "fits_safe_meta", "TABLE_FORMATS"]
+
+#: File-name endings and the astropy format used to read them.
+TABLE_FORMATS = {
+    ".fits": "fits",
+    ".fit": "fits",
+    ".fits.gz": "fits",
+    ".fit.gz": "fits",
+    ".xml": "votable",
+    ".vot": "votable",
+    ".votable": "votable",
+    ".ecsv": "ascii.ecsv",
+    ".ecsv.gz": "ascii.ecsv",
+    ".csv": "ascii.csv",
+    ".csv.gz": "ascii.csv",
+}
+
+
+def _format_for(path):
+    name = path.name.lower()
+    for ending, fmt in sorted(TABLE_FORMATS.items(), key=lambda item: -len(item[0])):
+        if name.endswith(ending):
+            return fmt
+    raise ValueError(
+        f"cannot tell the table format of {str(path)!r} from its name; expected one of "
+        f"{', '.join(TABLE_FORMATS)}"
+    )
+
+
+def as_table(table, copy=True):
+    """Return ``table`` as an astropy `~astropy.table.Table`.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`, `~astropy.table.QTable`, str or `~pathlib.Path`
+        A table, or the path of a FITS, VOTable, ECSV or CSV file (optionally
+        gzip-compressed).
+    copy : bool
+        Copy an in-memory table so that the caller's table is never modified.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        A `~astropy.table.QTable` stays a `~astropy.table.QTable`.
+
+    Raises
+    ------
+    TypeError
+        If ``table`` is neither a table nor a path.
+    FileNotFoundError
+        If the file does not exist.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.tables import as_table
+    >>> t = Table({"ra": [1.0]})
+    >>> as_table(t) is t
+    False
+    >>> as_table([1, 2])
+    Traceback (most recent call last):
+    ...
+    TypeError: expected an astropy Table, QTable or the path of a table file, got list
+    """
+    if isinstance(table, (Table, QTable)):
+        return table.copy(copy_data=True) if copy else table
+    if isinstance(table, (str, Path)):
+        path = Path(table).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"table file {str(path)!r} does not exist")
+        return Table.read(path, format=_format_for(path))
+    raise TypeError(
+        f"expected an astropy Table, QTable or the path of a table file, got {type(table).__name__}"
+    )
+
+
+def fits_safe_meta(meta):
+    """Table ``meta`` that a FITS header can hold.
+
+    Scalars under keywords of at most 8 characters stay header cards; every
+    other entry (long keywords, nested dicts and lists) becomes a ``COMMENT``
+    card ``key = <JSON>``, split over as many cards as it needs.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.tables import fits_safe_meta
+    >>> fits_safe_meta({"ORIGIN": "x", "counts": {"spiral": 3}})
+    {'ORIGIN': 'x', 'COMMENT': ['counts = {"spiral": 3}']}
+    """
+    safe, comments = {}, list(meta.get("COMMENT", []))
+    for key, value in meta.items():
+        if key == "COMMENT":
+            continue
+        if len(key) <= 8 and isinstance(value, (str, int, float, bool)):
+            safe[key.upper()] = value
+        else:
+            text = f"{key} = {json.dumps(value, default=str)}"
+            comments += [text[i:i + 72] for i in range(0, len(text), 72)]
+    if comments:
+        safe["COMMENT"] = comments
+    return safe
+
+
+def write_table_atomic(table, path, overwrite=False, **kwargs):
+    """Write ``table`` to ``path`` so that a crash never leaves a partial file.
+
+    The table is written to a temporary file in the same directory, then
+    renamed over ``path`` in one step.  The format follows the file name as in
+    `as_table`.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Table to write.
+    path : str or `~pathlib.Path`
+        Destination file.
+    overwrite : bool
+        Replace an existing file; otherwise an existing file raises
+        `FileExistsError`.
+    **kwargs
+        Passed to `~astropy.table.Table.write`.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.tables import write_table_atomic
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.ecsv"
+    >>> write_table_atomic(Table({"a": [1, 2]}), out).name
+    't.ecsv'
+    """
+    path = Path(path).expanduser()
+    fmt = _format_for(path)
+    if path.suffix.lower() == ".gz":
+        raise ValueError(f"cannot write compressed tables ({str(path)!r}); drop the '.gz'")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    if fmt == "fits":
+        table = table.copy(copy_data=False)
+        table.meta = fits_safe_meta(table.meta)
+    try:
+        table.write(tmp, format=fmt, overwrite=True, **kwargs)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path

@@ -1,0 +1,54 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+import subprocess
+import sys
+
+import numpy as np
+from astropy.table import Table
+
+from galzoo_cnn.cli import main
+from galzoo_cnn.datasets import gz2_sample_path
+from galzoo_cnn.labels import five_class_labels
+
+
+def test_labels_command_writes_table(tmp_path, capsys):
+    out = tmp_path / "labels.fits"
+    assert main(["labels", str(gz2_sample_path("willett2013")), "--output", str(out), "--features"]) == 0
+    written = Table.read(out)
+    expected = five_class_labels(gz2_sample_path("willett2013"))
+    assert len(written) == 300 and "label_arms_tight" in written.colnames
+    # FITS reads an empty string back as masked
+    criteria = np.ma.filled(np.ma.asarray(written["gz2_five_class_criteria"]), "")
+    assert list(criteria) == list(expected["gz2_five_class_criteria"])
+    assert "five_class = " in "".join(written.meta["comments"])
+    assert np.array_equal(written["gz2_five_class"].mask, expected["gz2_five_class"].mask)
+    assert "class: spiral" in capsys.readouterr().out
+    # an existing output is not replaced without --overwrite, and stays intact
+    before = out.read_bytes()
+    assert main(["labels", str(gz2_sample_path("hart2016")), "--output", str(out)]) == 1
+    assert "exists; pass overwrite=True" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["labels.fits"]  # no temporary files left
+
+
+def test_labels_command_errors(tmp_path, capsys):
+    assert main(["labels", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x.ecsv")]) == 1
+    assert "missing.csv' does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.ecsv"
+    Table({"objid": [1, 2]}).write(bad)
+    assert main(["labels", str(bad), "-o", str(tmp_path / "x.ecsv")]) == 1
+    assert "five_class_labels needs" in capsys.readouterr().err
+
+
+def test_taxonomy_command(capsys):
+    assert main(["taxonomy", "--five-class"]) == 0
+    out = capsys.readouterr().out
+    assert "edge_on_no" in out and "0.715" in out and "Khramtsov" in out
+
+
+def test_demo_runs_as_a_command(tmp_path):
+    # the console script as users run it, in a separate process
+    result = subprocess.run([sys.executable, "-m", "galzoo_cnn.cli", "demo", "--output", str(tmp_path)],
+                            capture_output=True, text=True, check=True)
+    assert "252 real galaxies" in result.stdout
+    labels = Table.read(tmp_path / "gz2_labels.ecsv")
+    assert len(labels) == 252 and "label_spiral" in labels.colnames

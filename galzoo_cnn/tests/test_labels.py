@@ -1,0 +1,203 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+from collections import Counter
+
+import numpy as np
+import pytest
+from astropy import log
+from astropy.table import QTable, Table
+
+from galzoo_cnn import taxonomy
+from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
+from galzoo_cnn.labels import feature_labels, five_class_labels, min_votes_per_row, well_sampled
+from galzoo_cnn.tests import reference_labels as ref
+
+LAYOUTS = ["willett2013", "hart2016"]
+
+
+def _reference_counts(path):
+    counts, ambiguous, none = Counter(), 0, 0
+    for row in ref.read_rows(path):
+        met = ref.five_class(row)
+        if len(met) == 1:
+            counts[met[0]] += 1
+        ambiguous += len(met) > 1
+        none += not met
+    return counts, ambiguous, none
+
+
+def check_five_class_against_reference(path, id_column):
+    labelled = five_class_labels(path)
+    counts, ambiguous, none = _reference_counts(path)
+    info = labelled.meta["five_class"]
+    assert info["counts"] == {c: counts[c] for c in taxonomy.FIVE_CLASSES}
+    assert (info["n_ambiguous"], info["n_unclassified"]) == (ambiguous, none)
+    # and row by row, not only in total
+    expected = {int(r[id_column]): ref.five_class(r) for r in ref.read_rows(path)}
+    for row in labelled:
+        met = expected[int(row[id_column])]
+        assert row["gz2_five_class_criteria"] == ",".join(met)
+        if len(met) == 1:
+            assert row["gz2_five_class"] == met[0]
+        else:
+            assert np.ma.is_masked(row["gz2_five_class"])
+    return labelled
+
+
+def check_feature_masks_against_reference(path, id_column):
+    labelled = feature_labels(path)
+    rows = list(ref.read_rows(path))
+    assert [int(r[id_column]) for r in rows] == list(labelled[id_column])
+    trusted = {t: np.array([ref.task_well_sampled(r, t) for r in rows]) for t in ref.CHAIN}
+    for feature in taxonomy.DETAILED_FEATURES:
+        a = taxonomy.answer(feature)
+        present = np.array([float(r[a.column("debiased")]) >= 0.5 for r in rows])
+        label = labelled["label_" + feature]
+        assert np.array_equal(label.mask, ~trusted[a.task]), feature
+        assert np.array_equal(label.data[~label.mask], present[~label.mask]), feature
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_five_class_matches_independent_reference(layout):
+    labelled = check_five_class_against_reference(gz2_sample_path(layout),
+                                                  taxonomy.LAYOUTS[layout][0])
+    # the bundled subsets are chosen to hold every class and some ambiguous galaxies
+    assert all(n > 0 for n in labelled.meta["five_class"]["counts"].values())
+    assert labelled.meta["five_class"]["n_ambiguous"] > 0
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_feature_labels_match_independent_reference(layout):
+    check_feature_masks_against_reference(gz2_sample_path(layout), taxonomy.LAYOUTS[layout][0])
+
+
+def test_rows_checked_by_hand():
+    labelled = five_class_labels(gz2_sample_path("willett2013"))
+    by_id = {int(r["objid"]): r for r in labelled}
+    # p_smooth 0.528 >= 0.469, p_round 0.820 >= 0.5, 14 votes on t07 >= 10 (coadd)
+    assert by_id[8647474690314339319]["gz2_five_class"] == "completely_round"
+    # p_features 0.569 >= 0.430, p_edgeon 0.917 >= 0.602, 12 votes on t02
+    assert by_id[8647474690327380212]["gz2_five_class"] == "edge_on"
+    # p_features 0.786, p_not_edgeon 0.909, p_spiral 0.9 with 10 votes on t04 (just enough)
+    assert by_id[8647474690329739658]["gz2_five_class"] == "spiral"
+    # p_smooth 0.88 and 22 votes on t07, split 0.5 in-between / 0.5 cigar: two criteria, excluded
+    row = by_id[8647474690859597897]
+    assert np.ma.is_masked(row["gz2_five_class"])
+    assert row["gz2_five_class_criteria"] == "rounded_in_between,cigar_shaped"
+    # the spiral above has exactly 10 votes on t04: at normal depth (>= 20) it is no longer a spiral
+    strict = five_class_labels(gz2_sample_path("willett2013"), min_votes=20)
+    assert np.ma.is_masked(strict[strict["objid"] == 8647474690329739658]["gz2_five_class"][0])
+
+
+def test_ambiguous_galaxies_are_excluded_and_counted(caplog):
+    log.setLevel("INFO")
+    with caplog.at_level("INFO"):
+        labelled = five_class_labels(gz2_sample_path("willett2013"))
+    assert "200 labelled, 30 excluded for meeting two or more criteria, 70 meeting none" in caplog.text
+    several = np.char.count(np.asarray(labelled["gz2_five_class_criteria"]).astype(str), ",") >= 1
+    assert several.sum() == labelled.meta["five_class"]["n_ambiguous"] == 30
+    assert labelled["gz2_five_class"].mask[several].all()
+    labelled_count = (~labelled["gz2_five_class"].mask).sum()
+    assert labelled_count == sum(labelled.meta["five_class"]["counts"].values())
+
+
+def test_masked_not_false():
+    labelled = feature_labels(gz2_sample_path("hart2016"))
+    arms = labelled["label_arms_tight"]
+    trusted = well_sampled(labelled, "t10")
+    assert np.array_equal(arms.mask, ~trusted)
+    # a smooth elliptical has no spiral arms to count: unknown, not a negative example
+    smooth = np.asarray(labelled["t01_smooth_or_features_a01_smooth_debiased"]) > 0.8
+    assert smooth.any() and arms.mask[smooth].all()
+    # t01 is asked of every galaxy and always has enough votes in this sample
+    assert not labelled["label_smooth"].mask.any()
+    info = labelled.meta["feature_labels"]["arms_tight"]
+    assert info["unknown"] == int(arms.mask.sum())
+    assert info["positive"] + info["negative"] + info["unknown"] == len(labelled)
+
+
+def test_masked_input_values_give_masked_labels():
+    table = load_gz2_sample("hart2016")[:5]
+    column = "t06_odd_a14_yes_debiased"
+    table[column] = np.ma.MaskedArray(table[column], mask=[True, False, False, False, False])
+    labelled = feature_labels(table, features=["odd_yes", "ring"])
+    assert labelled["label_odd_yes"].mask[0] and not labelled["label_odd_yes"].mask[1:].any()
+    assert labelled["label_ring"].mask[0]  # t08 needs odd_yes, which is unknown
+
+
+def test_input_is_not_modified_and_qtable_accepted():
+    table = load_gz2_sample("hart2016")
+    before = table.colnames.copy()
+    five_class_labels(table)
+    assert table.colnames == before
+    out = five_class_labels(QTable(table))
+    assert isinstance(out, QTable)
+
+
+@pytest.mark.parametrize("extension", [".fits", ".xml", ".ecsv", ".csv"])
+def test_file_paths_in_every_format(tmp_path, extension):
+    table = load_gz2_sample("willett2013")
+    path = tmp_path / f"gz2{extension}"
+    table.write(path, format={".xml": "votable", ".csv": "ascii.csv"}.get(extension))
+    from_file = five_class_labels(str(path))
+    in_memory = five_class_labels(table)
+    assert from_file.meta["five_class"]["counts"] == in_memory.meta["five_class"]["counts"]
+    assert list(from_file["gz2_five_class_criteria"]) == list(in_memory["gz2_five_class_criteria"])
+
+
+def test_missing_columns_error_names_them():
+    table = load_gz2_sample("hart2016")
+    table.remove_columns(["t07_rounded_a17_in_between_debiased", "t04_spiral_a08_spiral_count"])
+    with pytest.raises(taxonomy.MissingColumnsError,
+                       match="t07_rounded_a17_in_between_debiased, t04_spiral_a08_spiral_count"):
+        five_class_labels(table)
+    with pytest.raises(taxonomy.MissingColumnsError, match="hart2016 .id column 'dr7objid'"):
+        feature_labels(table)
+    with pytest.raises(TypeError, match="got dict"):
+        five_class_labels({"objid": [1]})
+    with pytest.raises(FileNotFoundError, match="no_such_file.fits"):
+        five_class_labels("no_such_file.fits")
+
+
+def test_user_criteria_override():
+    criteria = taxonomy.five_class_criteria()
+    criteria = criteria[criteria["class"] == "spiral"]
+    criteria["min_fraction"][criteria["feature"] == "spiral"] = 0.9
+    strict = five_class_labels(gz2_sample_path("hart2016"), criteria=criteria)
+    default = five_class_labels(gz2_sample_path("hart2016"))
+    assert list(strict.meta["five_class"]["counts"]) == ["spiral"]
+    assert 0 < strict.meta["five_class"]["counts"]["spiral"] < default.meta["five_class"]["counts"]["spiral"]
+    spirals = strict[~strict["gz2_five_class"].mask]
+    assert (spirals["t04_spiral_a08_spiral_debiased"] >= 0.9).all()
+    bad = Table({"class": ["x"], "feature": ["spirals"], "min_fraction": [0.5]})
+    with pytest.raises(ValueError, match="criteria row 0: unknown GZ2 answer 'spirals'"):
+        five_class_labels(gz2_sample_path("hart2016"), criteria=bad)
+
+
+def test_fraction_choice_and_bad_options():
+    debiased = five_class_labels(gz2_sample_path("hart2016"))
+    raw = five_class_labels(gz2_sample_path("hart2016"), fractions="fraction")
+    assert raw.meta["five_class"]["counts"] != debiased.meta["five_class"]["counts"]
+    with pytest.raises(ValueError, match="fractions='debias'"):
+        five_class_labels(gz2_sample_path("hart2016"), fractions="debias")
+    with pytest.raises(ValueError, match="depth='deep'"):
+        feature_labels(gz2_sample_path("hart2016"), depth="deep")
+    with pytest.raises(ValueError, match="threshold given for features not labelled"):
+        feature_labels(gz2_sample_path("hart2016"), features=["bar"], threshold={"ring": 0.3})
+
+
+def test_min_votes_per_row_by_depth():
+    table = load_gz2_sample("willett2013")
+    assert (min_votes_per_row(table) == 10).all()  # every row of table 5 is coadd
+    assert (min_votes_per_row(table, depth="normal") == 20).all()
+    assert (min_votes_per_row(table, min_votes=5) == 5).all()
+    with pytest.raises(ValueError, match="non-negative integer"):
+        min_votes_per_row(table, min_votes=2.5)
+
+
+def test_per_feature_thresholds():
+    labelled = feature_labels(gz2_sample_path("hart2016"), features=["bar", "spiral"],
+                              threshold={"bar": 0.2})
+    bar = labelled["label_bar"]
+    values = np.asarray(labelled["t03_bar_a06_bar_debiased"])[~bar.mask]
+    assert np.array_equal(bar.data[~bar.mask], values >= 0.2)
+    assert labelled.colnames[-2:] == ["label_bar", "label_spiral"]
