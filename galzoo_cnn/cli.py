@@ -13,6 +13,7 @@ Examples
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -67,6 +68,28 @@ def _cmd_demo(args):
     return 0
 
 
+def _cmd_train(args):
+    import dataclasses
+
+    from .training import TrainConfig, bundled_config, train
+
+    config = TrainConfig.from_file(bundled_config(args.config))
+    overrides = {key: getattr(args, key) for key in
+                 ("table", "image_dir", "output", "backbone", "epochs", "batch_size", "num_workers",
+                  "accelerator", "devices", "num_nodes", "strategy", "precision", "seed")
+                 if getattr(args, key) is not None}
+    for key in ("table", "image_dir", "output"):
+        if key in overrides:
+            overrides[key] = str(Path(overrides[key]).expanduser().resolve())
+    if "devices" in overrides and overrides["devices"].isdigit():
+        overrides["devices"] = int(overrides["devices"])
+    model, card_path = train(dataclasses.replace(config, **overrides), progress=not args.no_progress)
+    if card_path is not None:
+        test = model.card["metrics"]["test"]
+        print(f"Saved {card_path} (test: {json.dumps(test.get('accuracy', test.get('roc_auc')))})")
+    return 0
+
+
 def _add_label_options(parser):
     parser.add_argument("--fractions", default="debiased", choices=taxonomy.FRACTION_SUFFIXES,
                         help="GZ2 vote fractions to threshold (default: debiased)")
@@ -107,6 +130,22 @@ def build_parser():
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _add_label_options(p)
     p.set_defaults(func=_cmd_labels)
+
+    p = commands.add_parser("train", help="train a classifier from a configuration file")
+    p.add_argument("--config", required=True,
+                   help="YAML configuration: a path, or a bundled one (sample-gz1, paper-five-class, "
+                        "paper-features, paper-adversarial)")
+    p.add_argument("--table", help="training table (overrides the configuration)")
+    p.add_argument("--image-dir", help="directory of the images")
+    p.add_argument("--output", help="output directory (checkpoints, split, model)")
+    p.add_argument("--backbone", help="timm backbone name")
+    for option, kind in (("--epochs", int), ("--batch-size", int), ("--num-workers", int),
+                         ("--num-nodes", int), ("--seed", int)):
+        p.add_argument(option, type=kind)
+    for option in ("--accelerator", "--devices", "--strategy", "--precision"):
+        p.add_argument(option, help="Lightning Trainer option")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)
 
     p = commands.add_parser("demo", help="run the package's main job on bundled real data, offline")
     p.add_argument("--output", "-o", default="galzoo_demo", help="output directory (default: galzoo_demo)")

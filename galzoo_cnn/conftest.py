@@ -50,3 +50,12 @@ def _astropy_log_warnings_only():
     log.setLevel("WARNING")
     yield
     log.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def gz1_images():
+    """The 16 real SDSS GZ1 cutouts bundled with the tests: (labels table, image directory)."""
+    from astropy.table import Table
+
+    directory = Path(__file__).parent / "tests" / "data" / "gz1_images"
+    return Table.read(directory / "labels.csv"), directory

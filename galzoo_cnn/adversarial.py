@@ -1,0 +1,215 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Adversarial validation: how different are the training and inference images?
+
+A domain classifier (ResNet-101 by default; SPEC section 4) learns to tell
+training galaxies (label 1) from inference galaxies (label 0) on a 75 / 25
+split.  Its validation accuracy measures the domain shift (the paper: about
+91 %), and its probability P(training), the *adversarial score*, of every
+galaxy lets `adversarial_split` choose a test set that looks like the
+inference sample.
+
+Examples
+--------
+>>> from astropy.table import Table
+>>> from galzoo_cnn.adversarial import adversarial_split
+>>> table = Table({"adversarial_score": [0.1, 0.2, 0.9, 0.95, 0.25]})
+>>> split = adversarial_split(table, n_test=2, seed=0)  # among scores <= 0.3
+>>> bool((split["adversarial_score"][split["split"] == "test"] <= 0.3).all())
+True
+"""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+from astropy import log
+from astropy.table import Table, vstack
+
+from .augment import AdversarialShrink
+from .images import ImageTableDataset, resolve_image_paths
+from .tables import as_table, write_table_atomic
+from .training import TrainConfig, train
+
+__all__ = ["adversarial_validation", "adversarial_scores", "adversarial_split", "DOMAIN_COLUMN",
+           "SCORE_COLUMN", "predict_dataset"]
+
+#: Column of the domain labels given to the classifier.
+DOMAIN_COLUMN = "domain"
+#: Column of P(training).
+SCORE_COLUMN = "adversarial_score"
+
+
+def predict_dataset(model, dataset, batch_size=256, num_workers=0, progress=False):
+    """Probabilities of ``model`` for every item of ``dataset``, in order, as a NumPy array.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.models import build_model
+    >>> from galzoo_cnn.adversarial import predict_dataset
+    >>> data = torch.utils.data.TensorDataset(torch.zeros(3, 3, 100, 100), torch.zeros(3))
+    >>> predict_dataset(build_model("adversarial", backbone="test_resnet").eval(), data).shape
+    (3, 2)
+    """
+    from tqdm.auto import tqdm
+
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
+    device = next(model.parameters()).device
+    model.eval()
+    out = [model.predict_proba(images.to(device)).cpu()
+           for images, _ in tqdm(loader, desc="predicting", disable=not progress)]
+    return torch.cat(out).numpy()
+
+
+def _combined_table(training_table, inference_table, image_column, image_dir):
+    dirs = image_dir if isinstance(image_dir, (tuple, list)) else (image_dir, image_dir)
+    parts = []
+    for table, directory, domain in ((training_table, dirs[0], "training"),
+                                     (inference_table, dirs[1], "inference")):
+        table = as_table(table)
+        paths = resolve_image_paths(table, image_column, directory)
+        table[image_column] = [str(p) for p in paths]
+        table[DOMAIN_COLUMN] = domain
+        parts.append(table)
+    return vstack(parts, metadata_conflicts="silent")
+
+
+def adversarial_scores(model, table, image_column="filename", image_dir=None, transform=None,
+                       batch_size=256, progress=False):
+    """P(training) of each galaxy of ``table`` under a domain classifier.
+
+    ``transform`` is applied to each image first (e.g.
+    ``AdversarialShrink(k=0.8, m=0.7)`` for the shift experiment of Fig. 4b).
+
+    Returns
+    -------
+    `~numpy.ndarray`
+    """
+    classes = list(model.classes)
+    if "training" not in classes:
+        raise ValueError(f"model classes {classes} have no 'training' class: not a domain classifier")
+    dataset = ImageTableDataset(as_table(table, copy=False), image_column, image_dir, transform=transform)
+    return predict_dataset(model, dataset, batch_size, progress=progress)[:, classes.index("training")]
+
+
+def adversarial_validation(training_table, inference_table, output, image_column="filename",
+                           image_dir=None, backbone="resnet101", shift=(0.8, 0.7), progress=True,
+                           **config):
+    """Train the domain classifier and score every galaxy.
+
+    Parameters
+    ----------
+    training_table, inference_table : `~astropy.table.Table` or path
+        The two samples; ``image_column`` holds their image paths.
+    output : str or `~pathlib.Path`
+        Directory of the run (checkpoints, split, model); a killed run resumes.
+    image_dir : str or (str, str), optional
+        Image directory of both tables, or one per table.
+    backbone : str
+        timm backbone (the paper: ResNet-101).
+    shift : (float, float) or None
+        ``(k, m)`` of the fixed adversarial augmentation whose effect on the
+        training galaxies' scores is measured (Fig. 4b; the paper's 0.8, 0.7).
+    **config
+        More `~galzoo_cnn.training.TrainConfig` fields (``epochs``, ``lr``,
+        ``batch_size``, ``devices``...); the defaults are the paper's.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        Both tables stacked, with ``domain`` (``training`` / ``inference``),
+        ``split`` (``train`` / ``val`` of the domain classifier),
+        ``adversarial_score`` = P(training) and, if ``shift``,
+        ``adversarial_score_shifted`` (training galaxies only).
+        ``meta['adversarial']`` holds the validation accuracy and the model path.
+    """
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    combined = _combined_table(training_table, inference_table, image_column, image_dir)
+    write_table_atomic(combined, out / "adversarial_input.ecsv", overwrite=True)
+    settings = dict(task="adversarial", name="adversarial", backbone=backbone, table=str(
+        out / "adversarial_input.ecsv"), output=str(out), image_column=image_column, image_dir=None,
+        label_column=DOMAIN_COLUMN, classes=["inference", "training"], test_fraction=0.0,
+        val_fraction=0.25, adversarial_augmentation=False)
+    settings.update(config)
+    model, card_path = train(TrainConfig(**settings), progress=progress)
+    split = Table.read(out / "split.ecsv")
+    result = combined.copy()
+    result["split"] = split["split"]
+    batch = settings.get("batch_size", 64)
+    result[SCORE_COLUMN] = adversarial_scores(model, result, image_column, batch_size=batch,
+                                              progress=progress).astype(np.float32)
+    result[SCORE_COLUMN].description = "adversarial score: P(training sample) from the domain classifier"
+    val = result["split"] == "val"
+    is_training_val = result[DOMAIN_COLUMN][val] == "training"
+    accuracy = float(np.mean((result[SCORE_COLUMN][val] >= 0.5) == is_training_val))
+    if shift is not None:
+        k, m = shift
+        shifted = np.full(len(result), np.nan, dtype=np.float32)
+        is_training = np.asarray(result[DOMAIN_COLUMN] == "training")
+        shifted[is_training] = adversarial_scores(model, result[is_training], image_column,
+                                                  transform=AdversarialShrink(k=k, m=m),
+                                                  batch_size=batch, progress=progress)
+        result[SCORE_COLUMN + "_shifted"] = np.ma.masked_invalid(shifted)
+        result[SCORE_COLUMN + "_shifted"].description = f"adversarial score after k={k}, m={m}"
+    result.meta["adversarial"] = {"val_accuracy": accuracy, "model": str(card_path),
+                                  "shift": list(shift) if shift else None}
+    log.info(f"adversarial validation: validation accuracy {accuracy:.3f}")
+    return result
+
+
+def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=9000,
+                      side="inference_like", seed=None):
+    """Choose a test set among the galaxies on one side of the adversarial-score threshold.
+
+    The paper's text is ambiguous about the direction; here it is explicit:
+
+    * ``side="inference_like"`` (default): candidates are the galaxies the
+      domain classifier takes for inference galaxies with confidence at
+      least ``threshold``, i.e. ``score <= 1 - threshold``;
+    * ``side="training_like"``: candidates have ``score >= threshold``.
+
+    ``n_test`` candidates are drawn at random (all of them, with a warning,
+    if fewer); the other rows are ``train``.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        A copy with a ``split`` column (``test`` / ``train``); ``meta['adversarial_split']``
+        records the settings and the number of candidates.
+    """
+    table = as_table(table)
+    if score_column not in table.colnames:
+        raise KeyError(f"score column {score_column!r} is not in the table")
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold={threshold} must lie in [0, 1]")
+    score = np.ma.filled(np.ma.asarray(table[score_column], dtype=float), np.nan)
+    if side == "inference_like":
+        candidates = np.flatnonzero(score <= 1 - threshold)
+    elif side == "training_like":
+        candidates = np.flatnonzero(score >= threshold)
+    else:
+        raise ValueError(f"side={side!r}; expected 'inference_like' or 'training_like'")
+    if len(candidates) < n_test:
+        log.warning(f"adversarial_split: only {len(candidates)} galaxies on the {side} side of "
+                    f"{threshold}; all of them form the test set (asked for {n_test})")
+    chosen = np.random.default_rng(seed).choice(candidates, min(n_test, len(candidates)), replace=False)
+    split = np.full(len(table), "train", dtype="U5")
+    split[chosen] = "test"
+    table["split"] = split
+    table.meta["adversarial_split"] = dataclasses.asdict(_SplitInfo(
+        score_column, threshold, side, n_test, len(candidates), int(len(chosen)), seed))
+    return table
+
+
+@dataclasses.dataclass
+class _SplitInfo:
+    score_column: str
+    threshold: float
+    side: str
+    n_requested: int
+    n_candidates: int
+    n_test: int
+    seed: int | None

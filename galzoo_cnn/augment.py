@@ -1,0 +1,166 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+The paper's image augmentations, as torchvision-v2-compatible transforms.
+
+All transforms take and return ``(3, H, W)`` tensors with intensities on the
+0-255 scale (uint8 in, float out where they resample or scale), so that the
+adversarial intensity factor ``k`` applies before the scaling of Eq. 1,
+``x = (k S(I, m) - 127.5) / 255`` (Eq. 2).  Randomness comes from
+``torch``'s generator: seed it (``torch.manual_seed``, or Lightning's
+``seed_everything``) for reproducible runs.
+
+Examples
+--------
+>>> import torch
+>>> from galzoo_cnn.augment import AdversarialShrink
+>>> image = torch.full((3, 100, 100), 200, dtype=torch.uint8)
+>>> out = AdversarialShrink(k=0.5, m=0.7)(image)
+>>> out.shape, float(out.mean())
+(torch.Size([3, 100, 100]), 100.0)
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torchvision.transforms import v2
+
+from .images import IMAGE_SIZE
+
+__all__ = [
+    "RandomRot90",
+    "RandomZoomCrop",
+    "AdversarialShrink",
+    "standard_augmentation",
+    "training_transform",
+]
+
+
+def _uniform(value):
+    """A number drawn from ``value``: itself, or U(low, high) for a pair."""
+    if isinstance(value, (tuple, list)):
+        low, high = value
+        return low + (high - low) * torch.rand(()).item()
+    return float(value)
+
+
+class RandomRot90(nn.Module):
+    """Rotation by a random multiple of 90 degrees (no interpolation).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.augment import RandomRot90
+    >>> RandomRot90()(torch.zeros(3, 100, 100)).shape
+    torch.Size([3, 100, 100])
+    """
+
+    def forward(self, image):
+        return torch.rot90(image, int(torch.randint(4, ())), dims=(-2, -1))
+
+
+class RandomZoomCrop(nn.Module):
+    """Resize each axis to a random size in ``[min_size, max_size]``, then crop ``size`` at random.
+
+    The paper's zoom: 100-120 pixels per axis, then a random 100 x 100 crop.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.augment import RandomZoomCrop
+    >>> RandomZoomCrop()(torch.zeros(3, 100, 100, dtype=torch.uint8)).shape
+    torch.Size([3, 100, 100])
+    """
+
+    def __init__(self, min_size=100, max_size=120, size=IMAGE_SIZE):
+        super().__init__()
+        if not size <= min_size <= max_size:
+            raise ValueError(f"need size <= min_size <= max_size, got {size}, {min_size}, {max_size}")
+        self.min_size, self.max_size, self.size = min_size, max_size, size
+
+    def forward(self, image):
+        h, w = (int(torch.randint(self.min_size, self.max_size + 1, ())) for _ in range(2))
+        image = v2.functional.resize(image, [h, w], antialias=True)
+        top = int(torch.randint(h - self.size + 1, ()))
+        left = int(torch.randint(w - self.size + 1, ()))
+        return image[..., top:top + self.size, left:left + self.size]
+
+
+class AdversarialShrink(nn.Module):
+    """The "adversarial" augmentation of Eq. 2: a smaller, fainter galaxy.
+
+    Shrinks the image to ``round(m * size)`` pixels (antialiased bilinear),
+    fills the border back to ``size`` by mirror reflection of the shrunk
+    image (``reflect`` padding: the edge pixel is not repeated) and
+    multiplies the intensities by ``k``.
+
+    Parameters
+    ----------
+    k : float or (float, float)
+        Intensity factor, or the range of a uniform draw per image
+        (paper: U(0.6, 1.0); fixed example 0.8).
+    m : float or (float, float)
+        Size factor in (0.5, 1], or a range (paper: U(0.5, 1.0); fixed 0.7).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.augment import AdversarialShrink
+    >>> image = torch.arange(3 * 100 * 100, dtype=torch.float32).reshape(3, 100, 100)
+    >>> bool(torch.equal(AdversarialShrink(k=1.0, m=1.0)(image), image))
+    True
+    """
+
+    def __init__(self, k=(0.6, 1.0), m=(0.5, 1.0)):
+        super().__init__()
+        for name, value in (("k", k), ("m", m)):
+            values = value if isinstance(value, (tuple, list)) else (value,)
+            if any(v <= 0 for v in values) or (name == "m" and any(v > 1 or v < 0.5 for v in values)):
+                raise ValueError(f"{name}={value!r} is out of range (k > 0, 0.5 <= m <= 1)")
+        self.k, self.m = k, m
+
+    def forward(self, image):
+        k, m = _uniform(self.k), _uniform(self.m)
+        size = image.shape[-1]
+        inner = max(1, round(m * size))
+        out = image.to(torch.float32)
+        if inner != size:
+            out = F.interpolate(out[None], size=(inner, inner), mode="bilinear",
+                                antialias=True, align_corners=False)
+            before = (size - inner) // 2
+            after = size - inner - before
+            out = F.pad(out, (before, after, before, after), mode="reflect")[0]
+        return out * k if k != 1 else out
+
+
+def standard_augmentation(min_size=100, max_size=120, size=IMAGE_SIZE):
+    """The paper's standard augmentation: 90-degree rotations, zoom and crop, flips.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.augment import standard_augmentation
+    >>> len(standard_augmentation().transforms)
+    4
+    """
+    return v2.Compose([
+        RandomRot90(),
+        RandomZoomCrop(min_size, max_size, size),
+        v2.RandomHorizontalFlip(),
+        v2.RandomVerticalFlip(),
+    ])
+
+
+def training_transform(adversarial=True, k=(0.6, 1.0), m=(0.5, 1.0), size=IMAGE_SIZE):
+    """Standard augmentation, followed by the adversarial one if ``adversarial``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.augment import training_transform
+    >>> torch.manual_seed(0)  # doctest: +IGNORE_OUTPUT
+    >>> training_transform()(torch.zeros(3, 100, 100, dtype=torch.uint8)).dtype
+    torch.float32
+    """
+    steps = [standard_augmentation(size=size)]
+    if adversarial:
+        steps.append(AdversarialShrink(k, m))
+    return v2.Compose(steps)

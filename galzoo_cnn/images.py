@@ -1,0 +1,358 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Galaxy images: reading, the paper's scaling (Eq. 1) and PyTorch datasets built from tables.
+
+Images are read as 8-bit RGB arrays of ``size`` x ``size`` pixels (100 by
+default, the paper's 39.6 arcsec SDSS cutouts at 0.396 arcsec/pixel).  An image
+of another size is resampled with Lanczos filtering (antialiased; PIL
+``Image.resize``), so its angular scale changes by ``size / original``.
+Grey-scale and palette images are converted to RGB (grey replicated in the
+three channels); RGBA images are accepted when fully opaque; 16-bit, 32-bit,
+CMYK and translucent images are refused with an `ImageError` naming the file.
+
+Examples
+--------
+>>> import numpy as np
+>>> from galzoo_cnn.images import scale_intensity
+>>> scale_intensity(np.array([0, 255], dtype=np.uint8))
+array([-0.5,  0.5], dtype=float32)
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from .tables import as_table
+
+__all__ = [
+    "IMAGE_SIZE",
+    "ImageError",
+    "read_image",
+    "scale_intensity",
+    "resolve_image_paths",
+    "ImageTableDataset",
+    "check_labels",
+    "pack_images",
+    "PackedImages",
+]
+
+#: Side of the network's input images in pixels (Khramtsov et al. 2022).
+IMAGE_SIZE = 100
+
+_REFUSED_MODES = {
+    "I;16": "16-bit", "I;16B": "16-bit", "I;16L": "16-bit", "I": "32-bit integer",
+    "F": "32-bit float", "CMYK": "CMYK", "LAB": "Lab", "HSV": "HSV", "YCbCr": "YCbCr",
+}
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message names the file and why."""
+
+
+def read_image(path, size=IMAGE_SIZE):
+    """Read an image file as a ``(size, size, 3)`` uint8 RGB array.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        JPEG, PNG or any format PIL reads.
+    size : int
+        Output side in pixels; other sizes are resampled (Lanczos).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ImageError
+        If the file does not decode or its mode cannot be turned into RGB.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from PIL import Image
+    >>> from galzoo_cnn.images import read_image
+    >>> path = tempfile.mkdtemp() + "/grey.png"
+    >>> Image.fromarray(np.full((50, 80), 7, np.uint8)).save(path)
+    >>> image = read_image(path)
+    >>> image.shape, image.dtype, int(image.max())
+    ((100, 100, 3), dtype('uint8'), 7)
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            if image.format == "JPEG" and min(image.size) >= 2 * size:
+                # decode JPEGs at a reduced DCT scale that is still >= size: 4-16x faster
+                image.draft("RGB", (size, size))
+            image.load()
+            rgb = _to_rgb(image, path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image file {str(path)!r} does not exist") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ImageError(f"image file {str(path)!r} does not decode: {err}") from None
+    if rgb.size != (size, size):
+        rgb = rgb.resize((size, size), Image.Resampling.LANCZOS)
+    return np.array(rgb, dtype=np.uint8)
+
+
+def _to_rgb(image, path):
+    mode = image.mode
+    if mode in _REFUSED_MODES:
+        raise ImageError(f"image file {str(path)!r} is {_REFUSED_MODES[mode]} ({mode}); "
+                         f"galzoo_cnn reads 8-bit RGB or grey-scale images")
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+        if alpha.min() < 255:
+            raise ImageError(f"image file {str(path)!r} has transparent pixels; "
+                             f"galzoo_cnn reads opaque images only")
+    return image.convert("RGB")
+
+
+def scale_intensity(image):
+    """The paper's scaling, Eq. 1: ``x = (I - 127.5) / 255``, from [0, 255] to [-0.5, 0.5].
+
+    Works on NumPy arrays and torch tensors; returns float32.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.images import scale_intensity
+    >>> scale_intensity(torch.tensor([127.5]))
+    tensor([0.])
+    """
+    if isinstance(image, torch.Tensor):
+        return (image.to(torch.float32) - 127.5) / 255.0
+    return ((np.asarray(image, dtype=np.float32) - 127.5) / 255.0).astype(np.float32)
+
+
+def resolve_image_paths(table, image_column="filename", image_dir=None):
+    """Absolute image paths of ``table``, refusing any that escape ``image_dir``.
+
+    Returns
+    -------
+    list of `~pathlib.Path`
+
+    Raises
+    ------
+    KeyError
+        If ``image_column`` is missing.
+    ValueError
+        Naming the first row whose path is empty or leaves ``image_dir``.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.images import resolve_image_paths
+    >>> resolve_image_paths(Table({"filename": ["../x.jpg"]}), image_dir="/data")
+    Traceback (most recent call last):
+    ...
+    ValueError: row 0: image path '../x.jpg' leaves image_dir '/data'
+    """
+    if image_column not in table.colnames:
+        raise KeyError(f"image column {image_column!r} is not in the table (columns: "
+                       f"{', '.join(table.colnames[:20])})")
+    root = Path(image_dir).expanduser().resolve() if image_dir is not None else None
+    column = table[image_column]
+    masked = np.ma.getmaskarray(column)
+    paths = []
+    for row, (name, is_masked) in enumerate(zip(np.asarray(column).astype(str).tolist(), masked)):
+        if is_masked or not name.strip():
+            raise ValueError(f"row {row}: empty image path in column {image_column!r}")
+        if root is None:
+            paths.append(Path(name).expanduser())
+            continue
+        path = (root / name).resolve()
+        if path != root and root not in path.parents:
+            raise ValueError(f"row {row}: image path {name!r} leaves image_dir {str(image_dir)!r}")
+        paths.append(path)
+    return paths
+
+
+class ImageTableDataset(torch.utils.data.Dataset):
+    """A PyTorch dataset of the images (and labels) listed in a table.
+
+    Items are ``(image, target)``: ``image`` a float32 tensor ``(3, size,
+    size)`` scaled by Eq. 1 after ``transform``; ``target`` a class index
+    (``label_column`` with ``classes``), a float vector of 0/1 with NaN for
+    masked (unknown) labels (``label_columns``, multi-label), or -1 without
+    labels.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        One row per galaxy.
+    image_column : str
+        Column of image paths, relative to ``image_dir``.
+    image_dir : str or None
+        Directory the paths are relative to.
+    label_column : str, optional
+        Column of class names (single-label).
+    classes : sequence of str, optional
+        Class names in model order; a label not among them raises, naming
+        the row.  Default: sorted unique labels.
+    label_columns : sequence of str, optional
+        Boolean (masked) columns, one per feature (multi-label).
+    transform : callable, optional
+        Applied to the uint8 ``(3, size, size)`` tensor before Eq. 1
+        (see `galzoo_cnn.augment`).
+    size : int
+        Image side in pixels.
+    packed : `PackedImages`, optional
+        Pre-decoded images (`pack_images`), read instead of the files.
+    check_files : bool
+        Check at construction that every file exists (names the missing ones).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.images import ImageTableDataset
+    >>> ImageTableDataset(Table({"filename": ["a.jpg"], "label": ["spiral"]}), image_dir=".",
+    ...                   label_column="label", classes=["elliptical"])
+    Traceback (most recent call last):
+    ...
+    ValueError: row 0: label 'spiral' in column 'label' is not one of the classes ['elliptical']
+    """
+
+    def __init__(self, table, image_column="filename", image_dir=None, label_column=None,
+                 classes=None, label_columns=None, transform=None, size=IMAGE_SIZE,
+                 packed=None, check_files=True):
+        table = as_table(table, copy=False)
+        self.size = size
+        self.transform = transform
+        self.packed = packed
+        self.paths = resolve_image_paths(table, image_column, image_dir) if packed is None else None
+        if packed is not None and len(packed) != len(table):
+            raise ValueError(f"packed images hold {len(packed)} rows, the table {len(table)}")
+        if check_files and self.paths is not None:
+            missing = [(i, str(p)) for i, p in enumerate(self.paths) if not p.is_file()]
+            if missing:
+                shown = "; ".join(f"row {i}: {p}" for i, p in missing[:5])
+                raise FileNotFoundError(f"{len(missing)} image file(s) missing: {shown}"
+                                        + (" ..." if len(missing) > 5 else ""))
+        self.classes = None
+        self.targets = np.full(len(table), -1, dtype=np.int64)
+        if label_column is not None:
+            self.classes, self.targets = _class_targets(table, label_column, classes)
+        elif label_columns is not None:
+            self.targets = _multilabel_targets(table, label_columns)
+
+    def __len__(self):
+        return len(self.targets)
+
+    def read(self, index):
+        """The uint8 ``(size, size, 3)`` image of row ``index``."""
+        if self.packed is not None:
+            return self.packed[index]
+        return read_image(self.paths[index], self.size)
+
+    def __getitem__(self, index):
+        image = torch.from_numpy(np.ascontiguousarray(self.read(index))).permute(2, 0, 1)
+        if self.transform is not None:
+            image = self.transform(image)
+        return scale_intensity(image), torch.as_tensor(self.targets[index])
+
+
+def check_labels(table, label_column, classes=None):
+    """Class names and per-row class indices of ``label_column``; unknown or masked labels raise.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.images import check_labels
+    >>> check_labels(Table({"label": ["b", "a", "b"]}), "label")
+    (['a', 'b'], array([1, 0, 1]))
+    """
+    return _class_targets(table, label_column, classes)
+
+
+def _class_targets(table, label_column, classes):
+    if label_column not in table.colnames:
+        raise KeyError(f"label column {label_column!r} is not in the table")
+    labels = np.asarray(table[label_column]).astype(str).tolist()
+    masked = np.ma.getmaskarray(table[label_column])
+    if masked.any():
+        raise ValueError(f"row {int(np.argmax(masked))}: label column {label_column!r} is masked; "
+                         f"drop unlabelled rows first")
+    classes = sorted(set(labels)) if classes is None else [str(c) for c in classes]
+    index = {c: i for i, c in enumerate(classes)}
+    for row, label in enumerate(labels):
+        if label not in index:
+            raise ValueError(f"row {row}: label {label!r} in column {label_column!r} is not one of "
+                             f"the classes {classes}")
+    return classes, np.array([index[label] for label in labels], dtype=np.int64)
+
+
+def _multilabel_targets(table, label_columns):
+    missing = [c for c in label_columns if c not in table.colnames]
+    if missing:
+        raise KeyError(f"label columns missing from the table: {', '.join(missing)}")
+    targets = np.empty((len(table), len(label_columns)), dtype=np.float32)
+    for k, name in enumerate(label_columns):
+        column = table[name]
+        targets[:, k] = np.ma.filled(np.ma.asarray(column, dtype=np.float32), np.nan)
+    return targets
+
+
+class PackedImages:
+    """Images decoded once into a uint8 ``.npy`` file, read by memory map.
+
+    Made by `pack_images`; indexing returns ``(size, size, 3)`` uint8 arrays.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.array = np.load(self.path, mmap_mode="r")
+        if self.array.ndim != 4 or self.array.shape[-1] != 3 or self.array.dtype != np.uint8:
+            raise ImageError(f"{str(self.path)!r} is not a packed (N, size, size, 3) uint8 image array")
+
+    def __len__(self):
+        return self.array.shape[0]
+
+    def __getitem__(self, index):
+        return np.array(self.array[index])
+
+
+def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE_SIZE,
+                progress=True):
+    """Decode the images of ``table`` once into a uint8 ``.npy`` file.
+
+    Decoding JPEGs costs more than a forward pass of a small network on a
+    GPU; training from the packed file removes that cost.  The file is
+    written under a temporary name and renamed when complete.
+
+    Returns
+    -------
+    `PackedImages`
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from PIL import Image
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.images import pack_images
+    >>> d = tempfile.mkdtemp()
+    >>> Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(d + "/g.png")
+    >>> packed = pack_images(Table({"filename": ["g.png"]}), d + "/images.npy", image_dir=d,
+    ...                      progress=False)
+    >>> packed[0].shape
+    (100, 100, 3)
+    """
+    from tqdm.auto import tqdm
+
+    table = as_table(table, copy=False)
+    paths = resolve_image_paths(table, image_column, image_dir)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
+    try:
+        for i, image_path in enumerate(tqdm(paths, desc="packing images", disable=not progress)):
+            out[i] = read_image(image_path, size)
+        out.flush()
+        del out
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return PackedImages(path)

@@ -1,0 +1,286 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+CNN classifiers: a timm backbone with global max pooling and the paper's heads.
+
+==============  ====================  =============================================
+task            default backbone      head (after global max pooling)
+==============  ====================  =============================================
+``five_class``  ``densenet201``       dense 128, LeakyReLU, dense N, softmax
+``features``    ``densenet201``       dense 512, ReLU, dense 34, sigmoid
+``adversarial`` ``resnet101``         dense 128, LeakyReLU, dense 2, softmax
+==============  ====================  =============================================
+
+``five_class`` serves any single-label model (the classes come from the
+model card: five for the paper's model, four for ``sample-gz1``).  Models are
+saved as safetensors weights plus a JSON model card and loaded without
+unpickling anything.
+
+Examples
+--------
+>>> from galzoo_cnn.models import build_model
+>>> model = build_model("five_class", backbone="test_resnet")
+>>> model.classes
+('completely_round', 'rounded_in_between', 'cigar_shaped', 'edge_on', 'spiral')
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import timm
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from . import taxonomy
+from .images import IMAGE_SIZE
+
+__all__ = ["HEADS", "GalaxyClassifier", "build_model", "save_model", "load_model",
+           "available_models", "PAPER_BACKBONES"]
+
+#: The eleven backbones compared in the paper, as timm names.
+PAPER_BACKBONES = ("resnet50", "resnet101", "resnet152", "inception_v3", "inception_resnet_v2",
+                   "densenet121", "densenet169", "densenet201", "nasnetalarge", "vgg16",
+                   "legacy_xception")
+
+
+@dataclass(frozen=True)
+class Head:
+    """A classification head: hidden width, its activation and the output activation."""
+
+    hidden: int
+    activation: str
+    output: str
+    backbone: str
+    outputs: tuple
+
+
+#: The paper's heads (SPEC sections 4, 6, 7).
+HEADS = {
+    "five_class": Head(128, "leaky_relu", "softmax", "densenet201", taxonomy.FIVE_CLASSES),
+    "features": Head(512, "relu", "sigmoid", "densenet201", taxonomy.DETAILED_FEATURES),
+    "adversarial": Head(128, "leaky_relu", "softmax", "resnet101", ("inference", "training")),
+}
+
+_ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
+
+
+class GalaxyClassifier(nn.Module):
+    """A backbone, global max pooling and a dense head.
+
+    ``forward`` takes preprocessed ``(B, 3, 100, 100)`` tensors (Eq. 1) and
+    returns logits; `predict_proba` applies the softmax or sigmoid.
+
+    Attributes
+    ----------
+    task : str
+        Key of `HEADS`.
+    classes : tuple of str
+        Output names in order (classes, or features for ``features``).
+    card : dict
+        The model card (see `save_model`).
+    """
+
+    def __init__(self, task, classes, backbone, pretrained=False, card=None):
+        super().__init__()
+        if task not in HEADS:
+            raise ValueError(f"unknown task {task!r}; expected one of {tuple(HEADS)}")
+        head = HEADS[task]
+        self.task, self.classes = task, tuple(classes)
+        self.backbone = _create_backbone(backbone, pretrained)
+        with torch.no_grad():
+            was_training = self.backbone.training
+            self.backbone.eval()
+            n_features = self.backbone(torch.zeros(2, 3, IMAGE_SIZE, IMAGE_SIZE)).shape[-1]
+            self.backbone.train(was_training)
+        self.head = nn.Sequential(nn.Linear(n_features, head.hidden), _ACTIVATIONS[head.activation](),
+                                  nn.Linear(head.hidden, len(self.classes)))
+        self.multilabel = head.output == "sigmoid"
+        self.card = dict(card or {}, task=task, classes=list(self.classes), backbone=backbone,
+                         head={"hidden": head.hidden, "activation": head.activation,
+                               "output": head.output, "pooling": "max"},
+                         input={"size": IMAGE_SIZE, "channels": "gri RGB",
+                                "scaling": "(I - 127.5) / 255 (Eq. 1)"})
+
+    def forward(self, images):
+        return self.head(self.backbone(images))
+
+    @torch.no_grad()
+    def predict_proba(self, images):
+        """Class probabilities (softmax) or feature probabilities (sigmoid).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from galzoo_cnn.models import build_model
+        >>> model = build_model("five_class", backbone="test_resnet").eval()
+        >>> p = model.predict_proba(torch.zeros(2, 3, 100, 100))
+        >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(2)))
+        (torch.Size([2, 5]), True)
+        """
+        logits = self(images)
+        return torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, dim=1)
+
+
+def _create_backbone(name, pretrained):
+    try:
+        return timm.create_model(name, pretrained=bool(pretrained) and not isinstance(pretrained, str),
+                                 num_classes=0, global_pool="max",
+                                 **({"pretrained_cfg_overlay": {"file": str(pretrained)}}
+                                    if isinstance(pretrained, (str, Path)) else {}))
+    except RuntimeError as err:
+        if "Unknown model" in str(err) or "Unknown model" in repr(err):
+            raise ValueError(f"unknown timm backbone {name!r}; see timm.list_models()") from None
+        raise
+
+
+def build_model(task="five_class", backbone=None, classes=None, pretrained=False):
+    """A new, untrained classifier.
+
+    Parameters
+    ----------
+    task : {'five_class', 'features', 'adversarial'}
+        Which head (see `HEADS`).
+    backbone : str, optional
+        Any timm model name; default is the task's backbone in `HEADS`.
+    classes : sequence of str, optional
+        Output names; default is the task's (the five classes, the 34
+        features, or ``('inference', 'training')``).
+    pretrained : bool or str
+        `True` loads timm's pretrained weights from the hub (needs network);
+        a path loads them from a local file.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.models import build_model
+    >>> model = build_model("features", backbone="test_efficientnet")
+    >>> len(model.classes), model.head[0].out_features
+    (34, 512)
+    """
+    if task not in HEADS:
+        raise ValueError(f"unknown task {task!r}; expected one of {tuple(HEADS)}")
+    head = HEADS[task]
+    return GalaxyClassifier(task, classes or head.outputs, backbone or head.backbone, pretrained)
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write(path, write):
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_model(model, path, **card):
+    """Save weights as ``<path>.safetensors`` and the model card as ``<path>.json``.
+
+    The card holds the task, classes, backbone, head, input and scaling, the
+    package version, the SHA-256 of the weights file and whatever is passed
+    in ``card`` (training data summary, metrics, seed...).  Both files are
+    written atomically; weights are stored in float32.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        The card's path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from galzoo_cnn.models import build_model, load_model, save_model
+    >>> path = save_model(build_model(backbone="test_resnet"), tempfile.mkdtemp() + "/tiny",
+    ...                   name="tiny")
+    >>> load_model(path).card["name"]
+    'tiny'
+    """
+    from . import __version__
+
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    weights = stem.with_name(stem.name + ".safetensors")
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    _atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    full_card = dict(model.card, **card, package_version=__version__, weights=weights.name,
+                     weights_sha256=_sha256(weights))
+    card_path = stem.with_name(stem.name + ".json")
+    _atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(full_card, indent=2) + "\n"))
+    model.card = full_card
+    return card_path
+
+
+def available_models():
+    """Names of the models bundled with the package.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.models import available_models
+    >>> isinstance(available_models(), list)
+    True
+    """
+    directory = files("galzoo_cnn") / "data" / "models"
+    if not directory.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in directory.iterdir() if p.name.endswith(".json"))
+
+
+def _card_path(name_or_path):
+    path = Path(str(name_or_path)).expanduser()
+    if path.suffix in (".json", ".safetensors"):
+        path = path.with_suffix(".json")
+    elif not path.name.endswith(".json"):
+        path = path.with_name(path.name + ".json")
+    if path.is_file():
+        return path
+    bundled = files("galzoo_cnn") / "data" / "models" / f"{name_or_path}.json"
+    if bundled.is_file():
+        return Path(str(bundled))
+    raise ValueError(f"no model {str(name_or_path)!r}: not a bundled model ({available_models()}) "
+                     f"and no model card at {str(path)!r}")
+
+
+def load_model(name_or_path, device="cpu"):
+    """Load a bundled model by name, or a saved model from its path.
+
+    Reads the JSON card, builds the architecture (no download), checks the
+    weights' SHA-256 and loads them with safetensors: nothing is unpickled.
+
+    Returns
+    -------
+    `GalaxyClassifier`
+        In evaluation mode, with ``.classes`` and ``.card``.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.models import load_model
+    >>> load_model("no-such-model")
+    Traceback (most recent call last):
+    ...
+    ValueError: no model 'no-such-model': ...
+    """
+    card_path = _card_path(name_or_path)
+    card = json.loads(card_path.read_text())
+    weights = card_path.with_name(card["weights"])
+    if not weights.is_file():
+        raise FileNotFoundError(f"weights {str(weights)!r} of model card {str(card_path)!r} are missing")
+    if _sha256(weights) != card["weights_sha256"]:
+        raise ValueError(f"weights {str(weights)!r} do not match the SHA-256 in {str(card_path)!r}: "
+                         f"the file is corrupt or was replaced")
+    model = GalaxyClassifier(card["task"], card["classes"], card["backbone"], card=card)
+    model.load_state_dict(load_file(weights, device="cpu"))
+    return model.to(device).eval()

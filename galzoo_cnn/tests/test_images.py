@@ -1,0 +1,136 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+import numpy as np
+import pytest
+import torch
+from astropy.table import Table
+from PIL import Image
+
+from galzoo_cnn.images import (
+    ImageError,
+    ImageTableDataset,
+    pack_images,
+    read_image,
+    resolve_image_paths,
+    scale_intensity,
+)
+
+
+def test_read_real_sdss_cutout(gz1_images):
+    labels, directory = gz1_images
+    path = directory / labels["filename"][0]
+    image = read_image(path)
+    assert image.shape == (100, 100, 3) and image.dtype == np.uint8
+    with Image.open(path) as original:
+        reference = np.asarray(original.convert("RGB").resize((100, 100), Image.Resampling.LANCZOS),
+                               dtype=float)
+    # the reduced-scale JPEG decode differs from a full decode + Lanczos by little
+    assert np.abs(image - reference).mean() < 2.0
+    # a galaxy cutout: bright centre, dark sky
+    assert image[40:60, 40:60].mean() > 3 * image[:10, :10].mean()
+
+
+def test_read_zoomed_gz2_cutout(real_data):
+    path = next((real_data / "gz2_hart16_sdss" / "images").glob("*.jpg"))
+    assert read_image(path, size=64).shape == (64, 64, 3)
+
+
+def test_modes(tmp_path):
+    grey = tmp_path / "grey.png"
+    Image.fromarray(np.arange(100 * 100, dtype=np.uint8).reshape(100, 100)).save(grey)
+    image = read_image(grey)
+    assert np.array_equal(image[..., 0], image[..., 2])  # grey replicated
+    opaque = tmp_path / "opaque.png"
+    Image.fromarray(np.full((100, 100, 4), 255, np.uint8)).save(opaque)
+    assert read_image(opaque).shape == (100, 100, 3)
+    translucent = tmp_path / "translucent.png"
+    Image.fromarray(np.full((100, 100, 4), 100, np.uint8)).save(translucent)
+    with pytest.raises(ImageError, match="translucent.png' has transparent pixels"):
+        read_image(translucent)
+    deep = tmp_path / "deep.png"
+    Image.fromarray(np.full((100, 100), 40000, np.uint16)).save(deep)
+    with pytest.raises(ImageError, match="deep.png' is 16-bit"):
+        read_image(deep)
+
+
+def test_broken_and_missing_files(tmp_path, gz1_images):
+    labels, directory = gz1_images
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes((directory / labels["filename"][0]).read_bytes()[:2000])
+    with pytest.raises(ImageError, match="truncated.jpg' does not decode"):
+        read_image(truncated)
+    text = tmp_path / "text.jpg"
+    text.write_text("not an image")
+    with pytest.raises(ImageError, match="text.jpg' does not decode"):
+        read_image(text)
+    with pytest.raises(FileNotFoundError, match="nothere.jpg' does not exist"):
+        read_image(tmp_path / "nothere.jpg")
+
+
+def test_scale_intensity_eq1():
+    assert np.allclose(scale_intensity(np.array([0, 127.5, 255])), [-0.5, 0, 0.5])
+    assert scale_intensity(torch.tensor([255], dtype=torch.uint8)).item() == 0.5
+
+
+def test_paths_must_stay_in_image_dir(tmp_path):
+    table = Table({"filename": ["a.jpg", "sub/b.jpg", "../../etc/passwd"]})
+    with pytest.raises(ValueError, match="row 2: image path '../../etc/passwd' leaves image_dir"):
+        resolve_image_paths(table, image_dir=tmp_path)
+    assert resolve_image_paths(table[:2], image_dir=tmp_path)[1] == tmp_path.resolve() / "sub" / "b.jpg"
+    with pytest.raises(KeyError, match="image column 'path' is not in the table"):
+        resolve_image_paths(table, "path", tmp_path)
+    with pytest.raises(ValueError, match="row 1: empty image path"):
+        resolve_image_paths(Table({"filename": ["a.jpg", ""]}), image_dir=tmp_path)
+
+
+def test_dataset_on_real_images(gz1_images):
+    labels, directory = gz1_images
+    dataset = ImageTableDataset(labels, image_dir=directory, label_column="gz1_class")
+    image, target = dataset[0]
+    assert image.shape == (3, 100, 100) and image.dtype == torch.float32
+    assert -0.5 <= image.min() and image.max() <= 0.5
+    assert dataset.classes == sorted(set(labels["gz1_class"]))
+    assert dataset.classes[int(target)] == labels["gz1_class"][0]
+
+
+def test_dataset_errors_name_rows_and_files(gz1_images, tmp_path):
+    labels, directory = gz1_images
+    with pytest.raises(ValueError, match="row 15: label 'dont_know' in column 'gz1_class' is not one"):
+        ImageTableDataset(labels, image_dir=directory, label_column="gz1_class",
+                          classes=["elliptical", "spiral_clockwise", "spiral_anticlockwise", "edge_on",
+                                   "merger"])
+    moved = labels.copy()
+    moved["filename"][3] = "gone.jpg"
+    with pytest.raises(FileNotFoundError, match="1 image file.s. missing: row 3: .*gone.jpg"):
+        ImageTableDataset(moved, image_dir=directory)
+    with pytest.raises(KeyError, match="label column 'class' is not in the table"):
+        ImageTableDataset(labels, image_dir=directory, label_column="class")
+
+
+def test_multilabel_targets_keep_unknown_as_nan(gz1_images):
+    labels, directory = gz1_images
+    table = labels[:3].copy()
+    table["label_bar"] = np.ma.MaskedArray([True, False, True], mask=[False, False, True])
+    dataset = ImageTableDataset(table, image_dir=directory, label_columns=["label_bar"])
+    assert dataset[0][1].tolist() == [1.0] and dataset[1][1].tolist() == [0.0]
+    assert torch.isnan(dataset[2][1]).all()
+
+
+def test_packed_store_matches_files(gz1_images, tmp_path):
+    labels, directory = gz1_images
+    packed = pack_images(labels, tmp_path / "images.npy", image_dir=directory, progress=False)
+    assert len(packed) == len(labels)
+    for i in (0, 7, 15):
+        assert np.array_equal(packed[i], read_image(directory / labels["filename"][i]))
+    from_files = ImageTableDataset(labels, image_dir=directory)
+    from_pack = ImageTableDataset(labels, image_dir=directory, packed=packed)
+    assert torch.equal(from_files[5][0], from_pack[5][0])
+
+
+def test_packing_a_broken_file_leaves_nothing(gz1_images, tmp_path):
+    labels, directory = gz1_images
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8garbage")
+    table = Table({"filename": [str(directory / labels["filename"][0]), str(broken)]})
+    with pytest.raises(ImageError, match="broken.jpg"):
+        pack_images(table, tmp_path / "images.npy", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.jpg"]

@@ -1,0 +1,87 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+import json
+
+import pytest
+import timm
+import torch
+from torch import nn
+
+from galzoo_cnn import taxonomy
+from galzoo_cnn.models import HEADS, PAPER_BACKBONES, available_models, build_model, load_model, save_model
+
+
+@pytest.mark.parametrize("task,hidden,activation,outputs", [
+    ("five_class", 128, nn.LeakyReLU, 5),
+    ("features", 512, nn.ReLU, 34),
+    ("adversarial", 128, nn.LeakyReLU, 2),
+])
+def test_heads_as_in_the_paper(task, hidden, activation, outputs):
+    model = build_model(task, backbone="test_resnet")
+    first, act, last = model.head
+    assert (first.in_features, first.out_features) == (model.backbone.num_features, hidden)
+    assert isinstance(act, activation) and last.out_features == outputs
+    assert model.backbone.global_pool.pool_type == "max"
+    assert model.card["head"]["pooling"] == "max"
+    probabilities = model.eval().predict_proba(torch.randn(3, 3, 100, 100))
+    if task == "features":
+        assert model.classes == taxonomy.DETAILED_FEATURES
+        assert not torch.allclose(probabilities.sum(1), torch.ones(3))  # independent sigmoids
+    else:
+        assert torch.allclose(probabilities.sum(1), torch.ones(3))
+
+
+def test_default_backbones():
+    assert HEADS["five_class"].backbone == HEADS["features"].backbone == "densenet201"
+    assert HEADS["adversarial"].backbone == "resnet101"
+
+
+@pytest.mark.parametrize("name", PAPER_BACKBONES)
+def test_the_papers_eleven_backbones_are_constructible(name):
+    backbone = timm.create_model(name, pretrained=False, num_classes=0, global_pool="max")
+    assert backbone.num_features >= 512
+
+
+def test_densenet201_at_paper_input_size():
+    model = build_model("five_class").eval()
+    assert model.card["backbone"] == "densenet201"
+    assert model(torch.zeros(2, 3, 100, 100)).shape == (2, 5)
+
+
+def test_save_load_round_trip(tmp_path):
+    model = build_model("features", backbone="test_efficientnet").eval()
+    card_path = save_model(model, tmp_path / "m", name="m", metrics={"auc": 0.9})
+    card = json.loads(card_path.read_text())
+    assert card["weights"] == "m.safetensors" and len(card["weights_sha256"]) == 64
+    assert card["classes"] == list(taxonomy.DETAILED_FEATURES) and card["metrics"] == {"auc": 0.9}
+    # the weights file is a safetensors file: an 8-byte header length, then a JSON header
+    raw = (tmp_path / "m.safetensors").read_bytes()
+    header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
+    assert "head.0.weight" in header
+    loaded = load_model(tmp_path / "m.safetensors")
+    x = torch.randn(4, 3, 100, 100)
+    assert torch.equal(model(x), loaded(x)) and loaded.classes == model.classes
+    assert not loaded.training
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]
+
+
+def test_tampered_or_missing_weights_are_refused(tmp_path):
+    save_model(build_model(backbone="test_resnet"), tmp_path / "m")
+    weights = tmp_path / "m.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="do not match the SHA-256"):
+        load_model(tmp_path / "m")
+    weights.unlink()
+    with pytest.raises(FileNotFoundError, match="m.safetensors' of model card"):
+        load_model(tmp_path / "m.json")
+
+
+def test_unknown_names():
+    with pytest.raises(ValueError, match="no model 'densenet-gz9'"):
+        load_model("densenet-gz9")
+    with pytest.raises(ValueError, match="unknown timm backbone 'resnet9000'"):
+        build_model(backbone="resnet9000")
+    with pytest.raises(ValueError, match="unknown task 'regression'"):
+        build_model("regression")
+    assert isinstance(available_models(), list)

@@ -1,0 +1,129 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from astropy.table import Table
+from safetensors.torch import load_file
+
+from galzoo_cnn.models import build_model, load_model
+from galzoo_cnn.training import LitClassifier, SeededSampler, TrainConfig, split_table, train
+
+CLASS_MAP = {"spiral_clockwise": "spiral", "spiral_anticlockwise": "spiral", "dont_know": None}
+
+
+@pytest.fixture
+def config(gz1_images, tmp_path):
+    labels, directory = gz1_images
+    return TrainConfig(table=str(directory / "labels.csv"), image_dir=str(directory),
+                       output=str(tmp_path / "run"), name="tiny", backbone="test_resnet",
+                       label_column="gz1_class", classes=["elliptical", "spiral", "edge_on", "merger"],
+                       class_map=CLASS_MAP, test_fraction=0.25, val_fraction=0.34, epochs=2,
+                       batch_size=4, seed=7)
+
+
+def test_train_on_real_images(config):
+    model, card_path = train(config, progress=False)
+    card = json.loads(card_path.read_text())
+    assert card["classes"] == ["elliptical", "spiral", "edge_on", "merger"]
+    assert card["training"]["rows"] == {"train": 7, "val": 4, "test": 4}  # 15 rows, dont_know dropped
+    test = card["metrics"]["test"]
+    assert test["n_test"] == 4 and np.sum(test["confusion_matrix"]) == 4
+    assert 0 <= test["accuracy"] <= 1 and set(test["recall"]) == set(card["classes"])
+    assert card["config"]["lr"] == 1e-4 and card["config"]["patience"] == 4  # the paper's defaults
+    split = Table.read(os.path.join(config.output, "split.ecsv"))
+    assert set(split["gz1_class"]) == {"elliptical", "spiral", "edge_on", "merger"}
+    loaded = load_model(card_path)
+    x = torch.randn(2, 3, 100, 100)
+    assert torch.allclose(loaded(x), model(x))
+
+
+class Crash(L.pytorch.Callback):
+    """Kills the run in the middle of an epoch."""
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            raise RuntimeError("simulated crash")
+
+
+def test_resume_after_crash_gives_the_same_model(config, tmp_path):
+    config = dataclasses.replace(config, epochs=3, test_fraction=0.0)
+    _, clean = train(dataclasses.replace(config, output=str(tmp_path / "clean")), progress=False)
+    crashed = dataclasses.replace(config, output=str(tmp_path / "crashed"))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(crashed, callbacks=[Crash(epoch=1, batch=1)], progress=False)
+    assert (tmp_path / "crashed" / "checkpoints" / "last.ckpt").exists()
+    assert not (tmp_path / "crashed" / "tiny.json").exists()
+    _, resumed = train(crashed, progress=False)
+    a, b = load_file(clean.with_suffix(".safetensors")), load_file(resumed.with_suffix(".safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_sampler_is_a_function_of_seed_and_epoch():
+    sampler = SeededSampler(10, seed=3)
+    first = list(sampler)
+    assert sorted(i for _, i in first) == list(range(10))
+    assert list(sampler) == first
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+
+
+def test_multilabel_loss_ignores_unknown_labels():
+    lit = LitClassifier(build_model("features", backbone="test_resnet"), lr=1e-4)
+    logits = torch.randn(4, 34)
+    targets = torch.randint(0, 2, (4, 34)).float()
+    targets[0, :10] = float("nan")
+    loss = lit._loss(logits, targets)
+    changed = logits.clone()
+    changed[0, :10] += 100.0  # wildly different predictions where the label is unknown
+    assert torch.isfinite(loss) and torch.equal(loss, lit._loss(changed, targets))
+    assert lit._loss(logits, torch.full((4, 34), float("nan"))) == 0
+
+
+def test_split_is_stratified_and_seeded():
+    table = Table({"label": ["a"] * 80 + ["b"] * 20})
+    one, two = split_table(table, "label", seed=1), split_table(table, "label", seed=1)
+    assert list(one["split"]) == list(two["split"])
+    test = one[one["split"] == "test"]
+    assert len(test) == 20 and (test["label"] == "b").sum() == 4
+
+
+def test_bad_configuration(tmp_path, config):
+    path = tmp_path / "bad.yaml"
+    path.write_text("task: five_class\nlearning_rate: 0.1\n")
+    with pytest.raises(ValueError, match="unknown configuration keys \\['learning_rate'\\]"):
+        TrainConfig.from_file(path)
+    with pytest.raises(ValueError, match="needs table and output"):
+        TrainConfig().resolved()
+    bad_label = dataclasses.replace(config, class_map=None)
+    with pytest.raises(ValueError, match="label 'spiral_clockwise' in column 'gz1_class' is not one"):
+        train(bad_label, progress=False)
+
+
+def test_ddp_on_cpu_with_two_processes(config, tmp_path):
+    """The CLI under Lightning's DDP with two CPU processes (gloo)."""
+    import yaml
+
+    output = tmp_path / "ddp"
+    config_file = tmp_path / "tiny.yaml"
+    config_file.write_text(yaml.safe_dump(dataclasses.asdict(config)))
+    command = [sys.executable, "-m", "galzoo_cnn.cli", "train", "--config", str(config_file),
+               "--output", str(output), "--epochs", "1", "--batch-size", "2",
+               "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp", "--no-progress"]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "distributed_backend=gloo" in result.stderr + result.stdout
+    assert "All distributed processes registered. Starting with 2 processes" in result.stderr + result.stdout
+    card = json.loads((output / "tiny.json").read_text())
+    assert card["config"]["devices"] == 2 and card["metrics"]["test"]["n_test"] > 0

@@ -1,0 +1,438 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Training the classifiers with Lightning.
+
+`train` takes a `TrainConfig` (or a YAML file of one), splits the table
+(stratified, seeded; the split is saved), trains with Adam and
+ReduceLROnPlateau as in the paper, keeps the best epoch, evaluates it on the
+held-out test rows and saves it with `galzoo_cnn.models.save_model`.
+
+Reproducible and resumable: the order of the images and every random
+augmentation are functions of ``(seed, epoch, row)`` alone, and a checkpoint
+(``checkpoints/last.ckpt``) is written at the end of every epoch.  A run
+killed at any moment and started again with the same configuration resumes
+from the last complete epoch and ends with the same weights as an
+uninterrupted run.  Mixed precision (``precision="16-mixed"``), several GPUs
+and nodes (``devices``, ``num_nodes``, ``strategy="ddp"``, under torchrun or
+SLURM) are Lightning's.
+
+Examples
+--------
+>>> from galzoo_cnn.training import TASK_DEFAULTS
+>>> TASK_DEFAULTS["adversarial"]["lr"], TASK_DEFAULTS["five_class"]["epochs"]
+(0.005, 40)
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import warnings
+from importlib.resources import files
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from astropy.table import Table
+from torch.nn import functional as F
+
+from . import images as _images
+from .augment import training_transform
+from .models import build_model, save_model
+from .tables import as_table, write_table_atomic
+
+__all__ = ["TASK_DEFAULTS", "TrainConfig", "bundled_config", "LitClassifier", "SeededSampler",
+           "split_table", "train"]
+
+#: The paper's optimiser settings per task (SPEC sections 4, 6, 7).
+TASK_DEFAULTS = {
+    "five_class": {"lr": 1e-4, "epochs": 40, "monitor": "val_loss", "patience": 4, "factor": 0.1},
+    "features": {"lr": 1e-4, "epochs": 40, "monitor": "val_loss", "patience": 4, "factor": 0.1},
+    "adversarial": {"lr": 5e-3, "epochs": 12, "monitor": "val_acc", "patience": 3, "factor": 0.1},
+}
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a training run needs; `None` fields take the task's defaults.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.training import TrainConfig
+    >>> TrainConfig(table="gz1.csv", output="run", task="five_class").resolved().patience
+    4
+    """
+
+    table: str | None = None
+    output: str | None = None
+    task: str = "five_class"
+    name: str = "model"
+    backbone: str | None = None
+    pretrained: bool | str = False
+    image_column: str = "filename"
+    image_dir: str | None = None
+    label_column: str | None = "label"
+    label_columns: list | None = None
+    classes: list | None = None
+    class_map: dict | None = None
+    test_fraction: float = 0.2
+    val_fraction: float = 0.25
+    split_column: str | None = None
+    epochs: int | None = None
+    lr: float | None = None
+    monitor: str | None = None
+    patience: int | None = None
+    factor: float | None = None
+    batch_size: int = 64
+    num_workers: int = 0
+    adversarial_augmentation: bool = True
+    k: tuple = (0.6, 1.0)
+    m: tuple = (0.5, 1.0)
+    pack_images: bool = False
+    seed: int = 42
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str | None = None
+    description: str = ""
+
+    @classmethod
+    def from_file(cls, path):
+        """Read a YAML (or JSON) configuration file; relative paths are taken from its directory."""
+        import yaml
+
+        path = Path(path)
+        values = yaml.safe_load(path.read_text()) or {}
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"{str(path)!r}: unknown configuration keys {sorted(unknown)}")
+        for key in ("table", "output", "image_dir"):
+            if values.get(key) is not None:
+                values[key] = str((path.parent / Path(values[key]).expanduser()).resolve())
+        return cls(**values)
+
+    def resolved(self):
+        """A copy with the task's defaults filled in."""
+        missing = [k for k in ("table", "output") if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"the training configuration needs {' and '.join(missing)}")
+        if self.task not in TASK_DEFAULTS:
+            raise ValueError(f"unknown task {self.task!r}; expected one of {tuple(TASK_DEFAULTS)}")
+        defaults = TASK_DEFAULTS[self.task]
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+
+
+def bundled_config(name_or_path):
+    """Path of a configuration file: a path as given, or a bundled configuration by name.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.training import bundled_config
+    >>> bundled_config("sample-gz1").name
+    'sample-gz1.yaml'
+    """
+    path = Path(str(name_or_path)).expanduser()
+    if path.is_file():
+        return path
+    bundled = Path(str(files("galzoo_cnn") / "data" / "configs")) / f"{name_or_path}.yaml"
+    if bundled.is_file():
+        return bundled
+    names = sorted(p.stem for p in bundled.parent.glob("*.yaml"))
+    raise FileNotFoundError(f"no configuration file {str(path)!r} and no bundled configuration of "
+                            f"that name (bundled: {', '.join(names)})")
+
+
+class SeededSampler(torch.utils.data.Sampler):
+    """Yields ``(seed, row)`` pairs: a permutation and per-image seeds fixed by (seed, epoch).
+
+    Lightning calls `set_epoch`; under DDP each process takes every
+    ``world_size``-th row of the same permutation (padded to equal length).
+    """
+
+    def __init__(self, n_rows, seed, shuffle=True):
+        self.n_rows, self.seed, self.shuffle, self.epoch = n_rows, seed, shuffle, 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def _shard(self):
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+
+    def __len__(self):
+        return math.ceil(self.n_rows / self._shard()[1])
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(self.n_rows) if self.shuffle else np.arange(self.n_rows)
+        seeds = rng.integers(0, 2**62, size=self.n_rows)
+        rank, world = self._shard()
+        order = np.resize(order, len(self) * world)[rank::world]
+        return iter([(int(seeds[i]), int(i)) for i in order])
+
+
+class _SeededDataset(torch.utils.data.Dataset):
+    """Wraps an `ImageTableDataset`; seeds torch's generator per item from the sampler's seed."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        seed, index = key if isinstance(key, tuple) else (key, key)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.dataset[index]
+
+
+class LitClassifier(L.LightningModule):
+    """A `~galzoo_cnn.models.GalaxyClassifier` with the paper's loss, optimiser and schedule.
+
+    Multi-label targets that are NaN (unknown labels) are left out of the
+    binary cross-entropy.
+    """
+
+    def __init__(self, model, lr, monitor="val_loss", patience=4, factor=0.1):
+        super().__init__()
+        self.model = model
+        self.lr, self.monitor, self.patience, self.factor = lr, monitor, patience, factor
+
+    def forward(self, images):
+        return self.model(images)
+
+    def _loss(self, logits, targets):
+        if self.model.multilabel:
+            known = ~torch.isnan(targets)
+            if not known.any():
+                return logits.sum() * 0.0
+            return F.binary_cross_entropy_with_logits(logits[known], targets[known])
+        return F.cross_entropy(logits, targets)
+
+    def training_step(self, batch, batch_idx):
+        images, targets = batch
+        loss = self._loss(self(images), targets)
+        self.log("train_loss", loss, on_epoch=True, on_step=False, batch_size=len(images), sync_dist=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        images, targets = batch
+        logits = self(images)
+        self.log("val_loss", self._loss(logits, targets), batch_size=len(images), sync_dist=True)
+        if not self.model.multilabel:
+            acc = (logits.argmax(1) == targets).float().mean()
+            self.log("val_acc", acc, batch_size=len(images), prog_bar=True, sync_dist=True)
+
+    def predict_step(self, batch, batch_idx):
+        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        logits = self(images)
+        return torch.sigmoid(logits) if self.model.multilabel else torch.softmax(logits, 1)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
+        mode = "max" if self.monitor.endswith("acc") else "min"
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=self.factor,
+                                                               patience=self.patience)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
+
+
+def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, seed=42):
+    """Add a ``split`` column: ``test`` (held out), then ``val`` and ``train`` from the rest.
+
+    Stratified by ``label_column`` when given (scikit-learn); seeded.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.training import split_table
+    >>> t = split_table(Table({"label": ["a"] * 8 + ["b"] * 12}), "label", 0.2, 0.25)
+    >>> sorted(set(t["split"])), int((t["split"] == "test").sum())
+    (['test', 'train', 'val'], 4)
+    """
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(table))
+    labels = np.asarray(table[label_column]).astype(str) if label_column else None
+    rest, test = train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=labels) \
+        if test_fraction > 0 else (rows, rows[:0])
+    train, val = train_test_split(rest, test_size=val_fraction, random_state=seed,
+                                  stratify=None if labels is None else labels[rest])
+    split = np.empty(len(table), dtype="U5")
+    split[train], split[val], split[test] = "train", "val", "test"
+    out = table.copy(copy_data=False)
+    out["split"] = split
+    return out
+
+
+def _prepare_table(config):
+    table = as_table(config.table)
+    if config.label_column and config.class_map:
+        labels = np.asarray(table[config.label_column]).astype(str)
+        mapped = [config.class_map.get(label, label) for label in labels]
+        keep = np.array([m is not None for m in mapped])
+        table = table[keep]
+        table[config.label_column] = [m for m in mapped if m is not None]
+    if config.label_column and config.task != "features":
+        _images.check_labels(table, config.label_column, config.classes)  # before splitting
+    return table
+
+
+def _table_hash(table, columns):
+    digest = hashlib.sha256()
+    for name in columns:
+        digest.update(np.ascontiguousarray(np.asarray(table[name]).astype(str)).tobytes())
+    return digest.hexdigest()
+
+
+def _evaluate(lit, loader, classes, multilabel):
+    from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, roc_auc_score
+
+    lit.eval()
+    probabilities, targets = [], []
+    with torch.no_grad():
+        for images, target in loader:
+            probabilities.append(lit.model.predict_proba(images))
+            targets.append(target)
+    p, t = torch.cat(probabilities).numpy(), torch.cat(targets).numpy()
+    if multilabel:
+        auc = {}
+        for k, name in enumerate(classes):
+            known = ~np.isnan(t[:, k])
+            if known.any() and len(set(t[known, k])) == 2:
+                auc[name] = float(roc_auc_score(t[known, k], p[known, k]))
+        return {"roc_auc": auc, "n_test": int(len(t))}
+    predicted = p.argmax(1)
+    labels = list(range(len(classes)))
+    return {"n_test": int(len(t)), "accuracy": float(accuracy_score(t, predicted)),
+            "recall": dict(zip(classes, map(float, recall_score(t, predicted, labels=labels, average=None,
+                                                                zero_division=0)))),
+            "confusion_matrix": confusion_matrix(t, predicted, labels=labels).tolist()}
+
+
+def train(config, callbacks=(), progress=True):
+    """Train, evaluate and save a classifier.
+
+    Parameters
+    ----------
+    config : `TrainConfig` or path
+        The run; a path is read with `TrainConfig.from_file`.
+    callbacks : sequence of `lightning.pytorch.Callback`
+        Extra Lightning callbacks.
+    progress : bool
+        Show Lightning's progress bar.
+
+    Returns
+    -------
+    model : `~galzoo_cnn.models.GalaxyClassifier`
+        The best epoch's model, with its card.
+    card_path : `~pathlib.Path`
+        ``<output>/<name>.json``; the weights are beside it.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.training import train
+    >>> train("no_such_config.yaml")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ...
+    """
+    if not isinstance(config, TrainConfig):
+        config = TrainConfig.from_file(config)
+    config = config.resolved()
+    out = Path(config.output)
+    out.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+
+    split_path = out / "split.ecsv"
+    if split_path.exists():  # a resumed run must see the same split
+        table = Table.read(split_path)
+    else:
+        table = _prepare_table(config)
+        if config.split_column:
+            table["split"] = table[config.split_column]
+        else:
+            table = split_table(table, config.label_column if config.task != "features" else None,
+                                config.test_fraction, config.val_fraction, config.seed)
+        write_table_atomic(table, split_path)
+
+    packed = None
+    if config.pack_images:
+        packed_path = out / "images.npy"
+        packed = (_images.PackedImages(packed_path) if packed_path.exists() else
+                  _images.pack_images(table, packed_path, config.image_column, config.image_dir,
+                                      progress=progress))
+
+    def dataset(rows, transform):
+        subset = table[rows]
+        return _images.ImageTableDataset(
+            subset, config.image_column, config.image_dir, label_column=config.label_column
+            if config.task != "features" else None, classes=config.classes,
+            label_columns=config.label_columns, transform=transform,
+            packed=None if packed is None else _Subset(packed, np.flatnonzero(rows)))
+
+    split = np.asarray(table["split"]).astype(str)
+    train_set = dataset(split == "train", training_transform(config.adversarial_augmentation,
+                                                             tuple(config.k), tuple(config.m)))
+    classes = tuple(config.classes or train_set.classes or config.label_columns)
+    config = dataclasses.replace(config, classes=list(classes))
+    val_set, test_set = dataset(split == "val", None), dataset(split == "test", None)
+
+    def loader(ds, shuffle):
+        return torch.utils.data.DataLoader(
+            _SeededDataset(ds), batch_size=config.batch_size,
+            sampler=SeededSampler(len(ds), config.seed, shuffle), num_workers=config.num_workers,
+            persistent_workers=config.num_workers > 0)
+
+    model = build_model(config.task, config.backbone, classes, config.pretrained)
+    lit = LitClassifier(model, config.lr, config.monitor, config.patience, config.factor)
+    mode = "max" if config.monitor.endswith("acc") else "min"
+    checkpoints = L.pytorch.callbacks.ModelCheckpoint(
+        dirpath=out / "checkpoints", filename="best", monitor=config.monitor, mode=mode, save_last=True)
+    precision = config.precision or ("16-mixed" if torch.cuda.is_available() else "32-true")
+    trainer = L.Trainer(
+        max_epochs=config.epochs, accelerator=config.accelerator, devices=config.devices,
+        num_nodes=config.num_nodes, strategy=config.strategy, precision=precision,
+        callbacks=[checkpoints, *callbacks], logger=L.pytorch.loggers.CSVLogger(out, name="logs"),
+        use_distributed_sampler=False, enable_progress_bar=progress, enable_model_summary=False,
+        deterministic=True, log_every_n_steps=10)
+    last = out / "checkpoints" / "last.ckpt"
+    with warnings.catch_warnings():
+        # resuming into our own checkpoint directory is the point, not a mistake
+        warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty")
+        trainer.fit(lit, loader(train_set, True), loader(val_set, False),
+                    ckpt_path=str(last) if last.exists() else None)
+
+    best = checkpoints.best_model_path or str(last)
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    lit.load_state_dict(state)
+    if trainer.global_rank != 0:
+        return lit.model, None
+    metrics = _evaluate(lit, loader(test_set, False), classes, model.multilabel) if len(test_set) else {}
+    card = dict(
+        name=config.name, description=config.description, seed=config.seed,
+        metrics={"test": metrics, "best_" + config.monitor: float(checkpoints.best_model_score or np.nan)},
+        training={"table": str(config.table), "rows": {s: int((split == s).sum()) for s in
+                                                       ("train", "val", "test")},
+                  "sha256": _table_hash(table, [config.image_column, "split"]
+                                        + ([config.label_column] if config.label_column else [])),
+                  "epochs_run": int(trainer.current_epoch), "augmentation": {
+                      "standard": True, "adversarial": config.adversarial_augmentation,
+                      "k": list(config.k), "m": list(config.m)}},
+        config={k: v for k, v in dataclasses.asdict(config).items() if k not in ("description",)})
+    card_path = save_model(lit.model, out / config.name, **json.loads(json.dumps(card, default=str)))
+    return lit.model.eval(), card_path
+
+
+class _Subset:
+    def __init__(self, packed, rows):
+        self.packed, self.rows = packed, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        return self.packed[self.rows[index]]
