@@ -55,6 +55,7 @@ class RandomRot90(nn.Module):
     """
 
     def forward(self, image):
+        """Rotate ``image`` (..., H, W) by 0, 90, 180 or 270 degrees."""
         return torch.rot90(image, int(torch.randint(4, ())), dims=(-2, -1))
 
 
@@ -78,6 +79,7 @@ class RandomZoomCrop(nn.Module):
         self.min_size, self.max_size, self.size = min_size, max_size, size
 
     def forward(self, image):
+        """Zoom and crop ``image`` (..., H, W)."""
         h, w = (int(torch.randint(self.min_size, self.max_size + 1, ())) for _ in range(2))
         image = v2.functional.resize(image, [h, w], antialias=True)
         top = int(torch.randint(h - self.size + 1, ()))
@@ -119,6 +121,7 @@ class AdversarialShrink(nn.Module):
         self.k, self.m = k, m
 
     def forward(self, image):
+        """Shrink, mirror-fill and dim ``image`` (..., size, size); returns float32."""
         k, m = _uniform(self.k), _uniform(self.m)
         size = image.shape[-1]
         inner = max(1, round(m * size))

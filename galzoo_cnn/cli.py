@@ -90,6 +90,27 @@ def _cmd_train(args):
     return 0
 
 
+def _cmd_adversarial(args):
+    from .adversarial import adversarial_validation
+    from .plots import plot_adversarial_scores
+
+    options = {k: getattr(args, k) for k in ("epochs", "batch_size", "seed", "devices", "accelerator")
+               if getattr(args, k) is not None}
+    if "devices" in options and options["devices"].isdigit():
+        options["devices"] = int(options["devices"])
+    dirs = (args.training_images, args.inference_images)
+    result = adversarial_validation(as_table(args.training), as_table(args.inference), args.output,
+                                    image_column=args.image_column, image_dir=dirs,
+                                    backbone=args.backbone, progress=not args.no_progress, **options)
+    out = Path(args.output)
+    path = write_table_atomic(result, out / "adversarial_scores.ecsv", overwrite=True)
+    ax = plot_adversarial_scores(result)
+    ax.figure.savefig(out / "adversarial_scores.png", dpi=120, bbox_inches="tight")
+    print(f"Validation accuracy {result.meta['adversarial']['val_accuracy']:.3f}; wrote {path} "
+          f"and {out / 'adversarial_scores.png'}")
+    return 0
+
+
 def _add_label_options(parser):
     parser.add_argument("--fractions", default="debiased", choices=taxonomy.FRACTION_SUFFIXES,
                         help="GZ2 vote fractions to threshold (default: debiased)")
@@ -146,6 +167,22 @@ def build_parser():
         p.add_argument(option, help="Lightning Trainer option")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
+
+    p = commands.add_parser("adversarial", help="adversarial validation of training vs inference images")
+    p.add_argument("training", help="table of the training (e.g. GZ2-matched) galaxies")
+    p.add_argument("inference", help="table of the inference galaxies")
+    p.add_argument("--training-images", help="image directory of the training table")
+    p.add_argument("--inference-images", help="image directory of the inference table")
+    p.add_argument("--image-column", default="filename")
+    p.add_argument("--output", "-o", required=True, help="output directory")
+    p.add_argument("--backbone", default="resnet101", help="timm backbone (default: resnet101)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--accelerator")
+    p.add_argument("--devices")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_adversarial)
 
     p = commands.add_parser("demo", help="run the package's main job on bundled real data, offline")
     p.add_argument("--output", "-o", default="galzoo_demo", help="output directory (default: galzoo_demo)")

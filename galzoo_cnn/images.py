@@ -18,6 +18,7 @@ Examples
 array([-0.5,  0.5], dtype=float32)
 """
 
+import math
 import os
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class ImageError(ValueError):
     """An image that cannot be used; the message names the file and why."""
 
 
-def read_image(path, size=IMAGE_SIZE):
+def read_image(path, size=IMAGE_SIZE, crop=1.0):
     """Read an image file as a ``(size, size, 3)`` uint8 RGB array.
 
     Parameters
@@ -61,6 +62,10 @@ def read_image(path, size=IMAGE_SIZE):
         JPEG, PNG or any format PIL reads.
     size : int
         Output side in pixels; other sizes are resampled (Lanczos).
+    crop : float
+        Keep the central ``crop`` fraction of each side before resampling
+        (1: the whole image).  For cutouts whose galaxy fills a small part of
+        the frame; a model records it in its card.
 
     Raises
     ------
@@ -80,18 +85,26 @@ def read_image(path, size=IMAGE_SIZE):
     >>> image.shape, image.dtype, int(image.max())
     ((100, 100, 3), dtype('uint8'), 7)
     """
+    if not 0 < crop <= 1:
+        raise ValueError(f"crop={crop} must lie in (0, 1]")
     path = Path(path)
     try:
         with Image.open(path) as image:
-            if image.format == "JPEG" and min(image.size) >= 2 * size:
-                # decode JPEGs at a reduced DCT scale that is still >= size: 4-16x faster
-                image.draft("RGB", (size, size))
+            if image.format == "JPEG" and min(image.size) * crop >= 2 * size:
+                # decode JPEGs at a reduced DCT scale that still leaves >= size pixels: 4-16x faster
+                wanted = math.ceil(size / crop)
+                image.draft("RGB", (wanted, wanted))
             image.load()
             rgb = _to_rgb(image, path)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file {str(path)!r} does not exist") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ImageError(f"image file {str(path)!r} does not decode: {err}") from None
+    if crop < 1:
+        w, h = rgb.size
+        cw, ch = round(w * crop), round(h * crop)
+        left, top = (w - cw) // 2, (h - ch) // 2
+        rgb = rgb.crop((left, top, left + cw, top + ch))
     if rgb.size != (size, size):
         rgb = rgb.resize((size, size), Image.Resampling.LANCZOS)
     return np.array(rgb, dtype=np.uint8)
@@ -199,6 +212,8 @@ class ImageTableDataset(torch.utils.data.Dataset):
         (see `galzoo_cnn.augment`).
     size : int
         Image side in pixels.
+    crop : float
+        Central fraction kept before resampling (see `read_image`).
     packed : `PackedImages`, optional
         Pre-decoded images (`pack_images`), read instead of the files.
     check_files : bool
@@ -209,7 +224,7 @@ class ImageTableDataset(torch.utils.data.Dataset):
     >>> from astropy.table import Table
     >>> from galzoo_cnn.images import ImageTableDataset
     >>> ImageTableDataset(Table({"filename": ["a.jpg"], "label": ["spiral"]}), image_dir=".",
-    ...                   label_column="label", classes=["elliptical"])
+    ...                   label_column="label", classes=["elliptical"], check_files=False)
     Traceback (most recent call last):
     ...
     ValueError: row 0: label 'spiral' in column 'label' is not one of the classes ['elliptical']
@@ -217,9 +232,9 @@ class ImageTableDataset(torch.utils.data.Dataset):
 
     def __init__(self, table, image_column="filename", image_dir=None, label_column=None,
                  classes=None, label_columns=None, transform=None, size=IMAGE_SIZE,
-                 packed=None, check_files=True):
+                 packed=None, check_files=True, crop=1.0):
         table = as_table(table, copy=False)
-        self.size = size
+        self.size, self.crop = size, crop
         self.transform = transform
         self.packed = packed
         self.paths = resolve_image_paths(table, image_column, image_dir) if packed is None else None
@@ -245,7 +260,7 @@ class ImageTableDataset(torch.utils.data.Dataset):
         """The uint8 ``(size, size, 3)`` image of row ``index``."""
         if self.packed is not None:
             return self.packed[index]
-        return read_image(self.paths[index], self.size)
+        return read_image(self.paths[index], self.size, self.crop)
 
     def __getitem__(self, index):
         image = torch.from_numpy(np.ascontiguousarray(self.read(index))).permute(2, 0, 1)
@@ -315,7 +330,7 @@ class PackedImages:
 
 
 def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE_SIZE,
-                progress=True):
+                progress=True, crop=1.0):
     """Decode the images of ``table`` once into a uint8 ``.npy`` file.
 
     Decoding JPEGs costs more than a forward pass of a small network on a
@@ -348,7 +363,7 @@ def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
     try:
         for i, image_path in enumerate(tqdm(paths, desc="packing images", disable=not progress)):
-            out[i] = read_image(image_path, size)
+            out[i] = read_image(image_path, size, crop)
         out.flush()
         del out
         os.replace(tmp, path)

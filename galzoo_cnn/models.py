@@ -2,13 +2,13 @@
 """
 CNN classifiers: a timm backbone with global max pooling and the paper's heads.
 
-==============  ====================  =============================================
-task            default backbone      head (after global max pooling)
-==============  ====================  =============================================
-``five_class``  ``densenet201``       dense 128, LeakyReLU, dense N, softmax
-``features``    ``densenet201``       dense 512, ReLU, dense 34, sigmoid
-``adversarial`` ``resnet101``         dense 128, LeakyReLU, dense 2, softmax
-==============  ====================  =============================================
+===============  ====================  =============================================
+task             default backbone      head (after global max pooling)
+===============  ====================  =============================================
+``five_class``   ``densenet201``       dense 128, LeakyReLU, dense N, softmax
+``features``     ``densenet201``       dense 512, ReLU, dense 34, sigmoid
+``adversarial``  ``resnet101``         dense 128, LeakyReLU, dense 2, softmax
+===============  ====================  =============================================
 
 ``five_class`` serves any single-label model (the classes come from the
 model card: five for the paper's model, four for ``sample-gz1``).  Models are
@@ -25,8 +25,6 @@ Examples
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -38,6 +36,7 @@ from torch import nn
 
 from . import taxonomy
 from .images import IMAGE_SIZE
+from .tables import atomic_write
 
 __all__ = ["HEADS", "GalaxyClassifier", "build_model", "save_model", "load_model",
            "available_models", "PAPER_BACKBONES"]
@@ -100,13 +99,15 @@ class GalaxyClassifier(nn.Module):
         self.head = nn.Sequential(nn.Linear(n_features, head.hidden), _ACTIVATIONS[head.activation](),
                                   nn.Linear(head.hidden, len(self.classes)))
         self.multilabel = head.output == "sigmoid"
-        self.card = dict(card or {}, task=task, classes=list(self.classes), backbone=backbone,
+        card = dict(card or {})
+        self.card = dict(card, task=task, classes=list(self.classes), backbone=backbone,
                          head={"hidden": head.hidden, "activation": head.activation,
                                "output": head.output, "pooling": "max"},
-                         input={"size": IMAGE_SIZE, "channels": "gri RGB",
-                                "scaling": "(I - 127.5) / 255 (Eq. 1)"})
+                         input=card.get("input") or {"size": IMAGE_SIZE, "channels": "gri RGB",
+                                                     "crop": 1.0, "scaling": "(I - 127.5) / 255 (Eq. 1)"})
 
     def forward(self, images):
+        """Logits for preprocessed ``(B, 3, 100, 100)`` images."""
         return self.head(self.backbone(images))
 
     @torch.no_grad()
@@ -175,17 +176,6 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _atomic_write(path, write):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def save_model(model, path, **card):
     """Save weights as ``<path>.safetensors`` and the model card as ``<path>.json``.
 
@@ -215,11 +205,11 @@ def save_model(model, path, **card):
     stem.parent.mkdir(parents=True, exist_ok=True)
     weights = stem.with_name(stem.name + ".safetensors")
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    _atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
     full_card = dict(model.card, **card, package_version=__version__, weights=weights.name,
                      weights_sha256=_sha256(weights))
     card_path = stem.with_name(stem.name + ".json")
-    _atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(full_card, indent=2) + "\n"))
+    atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(full_card, indent=2) + "\n"))
     model.card = full_card
     return card_path
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from astropy.table import QTable, Table
 
-__all__ = ["as_table", "write_table_atomic", "fits_safe_meta", "TABLE_FORMATS"]
+__all__ = ["as_table", "write_table_atomic", "atomic_write", "fits_safe_meta", "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -160,14 +160,36 @@ def write_table_atomic(table, path, overwrite=False, **kwargs):
         raise ValueError(f"cannot write compressed tables ({str(path)!r}); drop the '.gz'")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
     if fmt == "fits":
         table = table.copy(copy_data=False)
         table.meta = fits_safe_meta(table.meta)
+    return atomic_write(path, lambda tmp: table.write(tmp, format=fmt, overwrite=True, **kwargs))
+
+
+def atomic_write(path, write):
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    A crash leaves either the old file or the new one, never a partial one;
+    the temporary file is removed on failure.  The new file gets the usual
+    permissions (0666 less the umask), not mkstemp's 0600.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from galzoo_cnn.tables import atomic_write
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text("done")).read_text()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
     try:
-        table.write(tmp, format=fmt, overwrite=True, **kwargs)
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -90,6 +90,7 @@ class TrainConfig:
     k: tuple = (0.6, 1.0)
     m: tuple = (0.5, 1.0)
     pack_images: bool = False
+    crop: float = 1.0
     seed: int = 42
     accelerator: str = "auto"
     devices: int | str = "auto"
@@ -203,6 +204,7 @@ class LitClassifier(L.LightningModule):
         self.lr, self.monitor, self.patience, self.factor = lr, monitor, patience, factor
 
     def forward(self, images):
+        """Logits of the wrapped model."""
         return self.model(images)
 
     def _loss(self, logits, targets):
@@ -214,12 +216,14 @@ class LitClassifier(L.LightningModule):
         return F.cross_entropy(logits, targets)
 
     def training_step(self, batch, batch_idx):
+        """Loss of one batch, logged as ``train_loss``."""
         images, targets = batch
         loss = self._loss(self(images), targets)
         self.log("train_loss", loss, on_epoch=True, on_step=False, batch_size=len(images), sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
+        """Logs ``val_loss`` and, for single-label models, ``val_acc``."""
         images, targets = batch
         logits = self(images)
         self.log("val_loss", self._loss(logits, targets), batch_size=len(images), sync_dist=True)
@@ -228,11 +232,13 @@ class LitClassifier(L.LightningModule):
             self.log("val_acc", acc, batch_size=len(images), prog_bar=True, sync_dist=True)
 
     def predict_step(self, batch, batch_idx):
+        """Probabilities (softmax or sigmoid) of one batch."""
         images = batch[0] if isinstance(batch, (tuple, list)) else batch
         logits = self(images)
         return torch.sigmoid(logits) if self.model.multilabel else torch.softmax(logits, 1)
 
     def configure_optimizers(self):
+        """Adam, and ReduceLROnPlateau on the monitored metric (the paper's schedule)."""
         optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
         mode = "max" if self.monitor.endswith("acc") else "min"
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=self.factor,
@@ -250,7 +256,7 @@ def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, 
     >>> from astropy.table import Table
     >>> from galzoo_cnn.training import split_table
     >>> t = split_table(Table({"label": ["a"] * 8 + ["b"] * 12}), "label", 0.2, 0.25)
-    >>> sorted(set(t["split"])), int((t["split"] == "test").sum())
+    >>> sorted(set(t["split"].tolist())), int((t["split"] == "test").sum())
     (['test', 'train', 'val'], 4)
     """
     from sklearn.model_selection import train_test_split
@@ -364,14 +370,14 @@ def train(config, callbacks=(), progress=True):
         packed_path = out / "images.npy"
         packed = (_images.PackedImages(packed_path) if packed_path.exists() else
                   _images.pack_images(table, packed_path, config.image_column, config.image_dir,
-                                      progress=progress))
+                                      progress=progress, crop=config.crop))
 
     def dataset(rows, transform):
         subset = table[rows]
         return _images.ImageTableDataset(
             subset, config.image_column, config.image_dir, label_column=config.label_column
             if config.task != "features" else None, classes=config.classes,
-            label_columns=config.label_columns, transform=transform,
+            label_columns=config.label_columns, transform=transform, crop=config.crop,
             packed=None if packed is None else _Subset(packed, np.flatnonzero(rows)))
 
     split = np.asarray(table["split"]).astype(str)
@@ -388,6 +394,7 @@ def train(config, callbacks=(), progress=True):
             persistent_workers=config.num_workers > 0)
 
     model = build_model(config.task, config.backbone, classes, config.pretrained)
+    model.card["input"]["crop"] = config.crop
     lit = LitClassifier(model, config.lr, config.monitor, config.patience, config.factor)
     mode = "max" if config.monitor.endswith("acc") else "min"
     checkpoints = L.pytorch.callbacks.ModelCheckpoint(

@@ -52,3 +52,18 @@ def test_demo_runs_as_a_command(tmp_path):
     assert "252 real galaxies" in result.stdout
     labels = Table.read(tmp_path / "gz2_labels.ecsv")
     assert len(labels) == 252 and "label_spiral" in labels.colnames
+
+
+def test_adversarial_command_on_real_cutouts(real_data, tmp_path):
+    gz1 = Table.read(real_data / "gz1_sdss" / "labels.csv")[:60]
+    gz1.write(tmp_path / "gz1.ecsv")
+    gz2 = real_data / "gz2_hart16_sdss" / "gz2_hart16.csv"
+    status = main(["adversarial", str(gz2), str(tmp_path / "gz1.ecsv"),
+                   "--training-images", str(real_data / "gz2_hart16_sdss" / "images"),
+                   "--inference-images", str(real_data / "gz1_sdss" / "images"),
+                   "--output", str(tmp_path / "adv"), "--backbone", "test_resnet", "--epochs", "2",
+                   "--batch-size", "16", "--no-progress"])
+    assert status == 0
+    scores = Table.read(tmp_path / "adv" / "adversarial_scores.ecsv")
+    assert len(scores) == 160 and "adversarial_score" in scores.colnames
+    assert (tmp_path / "adv" / "adversarial_scores.png").stat().st_size > 10_000

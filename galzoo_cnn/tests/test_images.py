@@ -134,3 +134,20 @@ def test_packing_a_broken_file_leaves_nothing(gz1_images, tmp_path):
     with pytest.raises(ImageError, match="broken.jpg"):
         pack_images(table, tmp_path / "images.npy", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.jpg"]
+
+
+def test_centre_crop(gz1_images, tmp_path):
+    labels, directory = gz1_images
+    path = directory / labels["filename"][2]
+    with Image.open(path) as original:
+        w, h = original.size
+        expected = np.asarray(original.convert("RGB").crop(
+            ((w - round(w / 2)) // 2, (h - round(h / 2)) // 2,
+             (w - round(w / 2)) // 2 + round(w / 2), (h - round(h / 2)) // 2 + round(h / 2)))
+            .resize((100, 100), Image.Resampling.LANCZOS), dtype=float)
+    cropped = read_image(path, crop=0.5)
+    assert np.abs(cropped - expected).mean() < 2.0
+    # the galaxy fills more of the frame: more bright pixels than in the full view
+    assert (cropped.mean(2) > 40).sum() > 2 * (read_image(path).mean(2) > 40).sum()
+    with pytest.raises(ValueError, match="crop=0 must lie in"):
+        read_image(path, crop=0)
