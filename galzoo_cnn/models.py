@@ -128,13 +128,16 @@ class GalaxyClassifier(nn.Module):
 
 
 def _create_backbone(name, pretrained):
+    options = {}
+    if isinstance(pretrained, (str, Path)):  # local weights, e.g. downloaded once elsewhere
+        if not Path(pretrained).is_file():
+            raise FileNotFoundError(f"pretrained weights file {str(pretrained)!r} does not exist")
+        options["pretrained_cfg_overlay"] = {"file": str(pretrained)}
     try:
-        return timm.create_model(name, pretrained=bool(pretrained) and not isinstance(pretrained, str),
-                                 num_classes=0, global_pool="max",
-                                 **({"pretrained_cfg_overlay": {"file": str(pretrained)}}
-                                    if isinstance(pretrained, (str, Path)) else {}))
+        return timm.create_model(name, pretrained=bool(pretrained), num_classes=0, global_pool="max",
+                                 **options)
     except RuntimeError as err:
-        if "Unknown model" in str(err) or "Unknown model" in repr(err):
+        if "Unknown model" in str(err):
             raise ValueError(f"unknown timm backbone {name!r}; see timm.list_models()") from None
         raise
 

@@ -38,7 +38,9 @@ from astropy.table import Table
 from torch.nn import functional as F
 
 from . import images as _images
+from . import taxonomy
 from .augment import training_transform
+from .labels import FEATURE_PREFIX
 from .models import build_model, save_model
 from .tables import as_table, write_table_atomic
 
@@ -121,8 +123,12 @@ class TrainConfig:
             raise ValueError(f"the training configuration needs {' and '.join(missing)}")
         if self.task not in TASK_DEFAULTS:
             raise ValueError(f"unknown task {self.task!r}; expected one of {tuple(TASK_DEFAULTS)}")
-        defaults = TASK_DEFAULTS[self.task]
-        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+        values = {k: v for k, v in TASK_DEFAULTS[self.task].items() if getattr(self, k) is None}
+        if self.task == "features":  # multi-label: one masked boolean column per feature
+            values["label_column"] = None
+            values["label_columns"] = self.label_columns or [
+                FEATURE_PREFIX + f for f in taxonomy.DETAILED_FEATURES]
+        return dataclasses.replace(self, **values)
 
 
 def bundled_config(name_or_path):
@@ -383,7 +389,8 @@ def train(config, callbacks=(), progress=True):
     split = np.asarray(table["split"]).astype(str)
     train_set = dataset(split == "train", training_transform(config.adversarial_augmentation,
                                                              tuple(config.k), tuple(config.m)))
-    classes = tuple(config.classes or train_set.classes or config.label_columns)
+    classes = tuple(config.classes or train_set.classes
+                    or [c.removeprefix(FEATURE_PREFIX) for c in config.label_columns])
     config = dataclasses.replace(config, classes=list(classes))
     val_set, test_set = dataset(split == "val", None), dataset(split == "test", None)
 

@@ -85,3 +85,17 @@ def test_unknown_names():
     with pytest.raises(ValueError, match="unknown task 'regression'"):
         build_model("regression")
     assert isinstance(available_models(), list)
+
+
+def test_pretrained_weights_from_a_local_file(tmp_path):
+    from safetensors.torch import save_file
+
+    source = timm.create_model("test_resnet", pretrained=False)
+    path = tmp_path / "test_resnet.safetensors"
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(path))
+    model = build_model(backbone="test_resnet", pretrained=str(path))
+    reference = source.state_dict()
+    backbone = model.backbone.state_dict()
+    assert all(torch.equal(backbone[k], reference[k]) for k in backbone)
+    with pytest.raises(FileNotFoundError, match="nothere.safetensors' does not exist"):
+        build_model(backbone="test_resnet", pretrained=str(tmp_path / "nothere.safetensors"))

@@ -63,5 +63,6 @@ def test_test_accuracy_reproduces_from_the_held_out_images(model, real_data):
     torch.set_num_threads(max(1, torch.get_num_threads()))
     p = predict_dataset(model, dataset, batch_size=128)
     accuracy = float(np.mean(p.argmax(1) == dataset.targets))
-    assert accuracy == pytest.approx(model.card["metrics"]["test"]["accuracy"], abs=1e-9)
+    # the same images and weights; batch sizes differ, so allow one near-tie to flip
+    assert accuracy == pytest.approx(model.card["metrics"]["test"]["accuracy"], abs=1.01 / len(test_rows))
     assert json.loads((MODEL_DIR / "sample-gz1.json").read_text())["weights"] == "sample-gz1.safetensors"

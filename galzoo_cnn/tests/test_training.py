@@ -127,3 +127,22 @@ def test_ddp_on_cpu_with_two_processes(config, tmp_path):
     assert "All distributed processes registered. Starting with 2 processes" in result.stderr + result.stdout
     card = json.loads((output / "tiny.json").read_text())
     assert card["config"]["devices"] == 2 and card["metrics"]["test"]["n_test"] > 0
+
+
+def test_multilabel_training_on_real_gz2_images(real_data, tmp_path):
+    from galzoo_cnn.labels import feature_labels
+
+    labelled = feature_labels(real_data / "gz2_hart16_sdss" / "gz2_hart16.csv")
+    labelled.write(tmp_path / "features.ecsv")
+    config = TrainConfig(task="features", table=str(tmp_path / "features.ecsv"),
+                         image_dir=str(real_data / "gz2_hart16_sdss" / "images"), output=str(tmp_path / "f"),
+                         backbone="test_resnet", epochs=1, batch_size=16, test_fraction=0.3, seed=1)
+    model, card_path = train(config, progress=False)
+    card = json.loads(card_path.read_text())
+    assert card["config"]["label_column"] is None
+    assert model.classes[:3] == ("smooth", "features_or_disk", "star_or_artifact")
+    assert len(model.classes) == 34
+    auc = card["metrics"]["test"]["roc_auc"]
+    # AUC needs both classes among the known labels of the 30 test galaxies
+    assert "smooth" in auc and all(0 <= v <= 1 for v in auc.values())
+    assert "arms_4" not in auc or 0 <= auc["arms_4"] <= 1
