@@ -217,19 +217,28 @@ def save_model(model, path, **card):
     return card_path
 
 
+def _model_dirs():
+    """The bundled model directory, then the user's (`galzoo_cnn.config.conf.model_dirs`)."""
+    from .config import conf
+
+    return [Path(str(files("galzoo_cnn") / "data" / "models"))] + [Path(d).expanduser()
+                                                                  for d in conf.model_dirs]
+
+
 def available_models():
-    """Names of the models bundled with the package.
+    """Names of the models that `load_model` finds by name: bundled, then user directories.
 
     Examples
     --------
     >>> from galzoo_cnn.models import available_models
-    >>> isinstance(available_models(), list)
+    >>> "sample-gz1" in available_models()
     True
     """
-    directory = files("galzoo_cnn") / "data" / "models"
-    if not directory.is_dir():
-        return []
-    return sorted(p.name[:-5] for p in directory.iterdir() if p.name.endswith(".json"))
+    names = []
+    for directory in _model_dirs():
+        if directory.is_dir():
+            names += [p.stem for p in sorted(directory.glob("*.json")) if p.stem not in names]
+    return names
 
 
 def _card_path(name_or_path):
@@ -240,10 +249,10 @@ def _card_path(name_or_path):
         path = path.with_name(path.name + ".json")
     if path.is_file():
         return path
-    bundled = files("galzoo_cnn") / "data" / "models" / f"{name_or_path}.json"
-    if bundled.is_file():
-        return Path(str(bundled))
-    raise ValueError(f"no model {str(name_or_path)!r}: not a bundled model ({available_models()}) "
+    for directory in _model_dirs():
+        if (directory / f"{name_or_path}.json").is_file():
+            return directory / f"{name_or_path}.json"
+    raise ValueError(f"no model {str(name_or_path)!r}: not a known model ({available_models()}) "
                      f"and no model card at {str(path)!r}")
 
 

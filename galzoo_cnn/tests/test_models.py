@@ -99,3 +99,13 @@ def test_pretrained_weights_from_a_local_file(tmp_path):
     assert all(torch.equal(backbone[k], reference[k]) for k in backbone)
     with pytest.raises(FileNotFoundError, match="nothere.safetensors' does not exist"):
         build_model(backbone="test_resnet", pretrained=str(tmp_path / "nothere.safetensors"))
+
+
+def test_user_model_directories_are_a_registry(tmp_path):
+    from galzoo_cnn.config import conf
+
+    save_model(build_model(backbone="test_resnet", classes=["a", "b"]), tmp_path / "my-model")
+    assert "my-model" not in available_models()
+    with conf.set_temp("model_dirs", [str(tmp_path)]):
+        assert available_models()[0] == "sample-gz1" and "my-model" in available_models()
+        assert load_model("my-model").classes == ("a", "b")

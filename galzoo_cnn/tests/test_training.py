@@ -146,3 +146,21 @@ def test_multilabel_training_on_real_gz2_images(real_data, tmp_path):
     # AUC needs both classes among the known labels of the 30 test galaxies
     assert "smooth" in auc and all(0 <= v <= 1 for v in auc.values())
     assert "arms_4" not in auc or 0 <= auc["arms_4"] <= 1
+
+
+@pytest.mark.parametrize("name", ["sample-gz1", "paper-five-class", "paper-features", "paper-adversarial"])
+def test_bundled_configurations(name):
+    from galzoo_cnn.training import TASK_DEFAULTS, bundled_config
+
+    config = dataclasses.replace(TrainConfig.from_file(bundled_config(name)), table="t.fits",
+                                 output="run").resolved()
+    assert config.name == name
+    if name.startswith("paper"):  # the paper's settings, SPEC sections 4, 6, 7
+        defaults = TASK_DEFAULTS[config.task]
+        assert (config.lr, config.epochs, config.monitor, config.patience) == (
+            defaults["lr"], defaults["epochs"], defaults["monitor"], defaults["patience"])
+        assert config.backbone == ("resnet101" if config.task == "adversarial" else "densenet201")
+    if config.task == "features":
+        assert len(config.label_columns) == 34
+    with pytest.raises(FileNotFoundError, match="bundled: paper-adversarial, paper-features"):
+        bundled_config("paper-six-class")
