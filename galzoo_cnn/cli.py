@@ -111,6 +111,32 @@ def _cmd_adversarial(args):
     return 0
 
 
+def _cmd_query(args):
+    from .samples import query_sdss_targets
+
+    if args.output is None and not args.sql:
+        raise ValueError("--output is needed to run the query (or --sql to print it)")
+    result = query_sdss_targets(data_release=args.data_release, z_range=(args.z_min, args.z_max),
+                                mag_r_max=args.mag_r_max, limit=args.limit, get_query_payload=args.sql)
+    if args.sql:
+        print(result)
+        return 0
+    path = write_table_atomic(result, args.output, overwrite=args.overwrite)
+    print(f"Wrote {len(result)} targets to {path}; selection: {result.meta['selection']}")
+    return 0
+
+
+def _cmd_samples(args):
+    from astropy import units as u
+
+    from .samples import build_samples
+
+    samples = build_samples(args.targets, args.gz2, args.decals, radius=args.radius * u.arcsec)
+    path = write_table_atomic(samples, args.output, overwrite=args.overwrite)
+    print(f"Wrote {path}: {json.dumps(samples.meta['samples'])}")
+    return 0
+
+
 def _add_label_options(parser):
     parser.add_argument("--fractions", default="debiased", choices=taxonomy.FRACTION_SUFFIXES,
                         help="GZ2 vote fractions to threshold (default: debiased)")
@@ -151,6 +177,26 @@ def build_parser():
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _add_label_options(p)
     p.set_defaults(func=_cmd_labels)
+
+    p = commands.add_parser("query", help="query SDSS for the target sample (network)")
+    p.add_argument("--data-release", type=int, default=9)
+    p.add_argument("--z-min", type=float, default=0.003)
+    p.add_argument("--z-max", type=float, default=0.1)
+    p.add_argument("--mag-r-max", type=float, default=17.7)
+    p.add_argument("--limit", type=int, help="at most this many rows")
+    p.add_argument("--sql", action="store_true", help="print the SQL and stop (no network)")
+    p.add_argument("--output", "-o", help="output table")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_query)
+
+    p = commands.add_parser("samples", help="training / inference / deep-test samples by cross-match")
+    p.add_argument("targets", help="target table (ra, dec in degrees)")
+    p.add_argument("gz2", help="Galaxy Zoo 2 table")
+    p.add_argument("--decals", help="Galaxy Zoo DECaLS table (deep test set)")
+    p.add_argument("--radius", type=float, default=1.0, help="match radius in arcsec (default 1)")
+    p.add_argument("--output", "-o", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_cmd_samples)
 
     p = commands.add_parser("train", help="train a classifier from a configuration file")
     p.add_argument("--config", required=True,

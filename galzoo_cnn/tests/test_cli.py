@@ -6,7 +6,7 @@ import numpy as np
 from astropy.table import Table
 
 from galzoo_cnn.cli import main
-from galzoo_cnn.datasets import gz2_sample_path
+from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
 from galzoo_cnn.labels import five_class_labels
 
 
@@ -67,3 +67,17 @@ def test_adversarial_command_on_real_cutouts(real_data, tmp_path):
     scores = Table.read(tmp_path / "adv" / "adversarial_scores.ecsv")
     assert len(scores) == 160 and "adversarial_score" in scores.colnames
     assert (tmp_path / "adv" / "adversarial_scores.png").stat().st_size > 10_000
+
+
+def test_query_sql_and_samples_commands(tmp_path, capsys):
+    assert main(["query", "--sql", "--z-max", "0.08"]) == 0
+    assert "s.z < 0.08" in capsys.readouterr().out
+    assert main(["query"]) == 1
+    assert "--output is needed" in capsys.readouterr().err
+    gz2 = load_gz2_sample("hart2016")["dr7objid", "ra", "dec"]
+    gz2[:100].write(tmp_path / "gz2.fits")
+    gz2.write(tmp_path / "targets.ecsv")
+    assert main(["samples", str(tmp_path / "targets.ecsv"), str(tmp_path / "gz2.fits"),
+                 "--output", str(tmp_path / "samples.fits")]) == 0
+    samples = Table.read(tmp_path / "samples.fits")
+    assert (samples["sample"] == "training").sum() == 100 and len(samples) == 252

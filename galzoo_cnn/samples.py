@@ -1,0 +1,300 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+The paper's samples: SDSS targets, and their split into training, inference and deep-test galaxies.
+
+* **target**: SDSS spectroscopic galaxies with 0.003 < z < 0.1,
+  -24 < M_r < -19.4, m_r < 17.7 and V_LG > 1500 km/s (`query_sdss_targets`,
+  `select_targets`);
+* **training**: targets matching a Galaxy Zoo 2 galaxy; **inference**: the
+  others; **deep test**: inference galaxies matching Galaxy Zoo DECaLS
+  (`build_samples`).
+
+How the derived quantities are computed (the paper does not say; these are
+the package's documented choices, all parameters):
+
+* ``m_r`` is the Petrosian r magnitude corrected for Galactic extinction,
+  ``petroMag_r - extinction_r`` (the SDSS main-sample selection magnitude).
+* ``V_LG`` is the velocity in the Local Group frame,
+  ``V_LG = c z + V_apex [sin b sin b_A + cos b cos b_A cos(l - l_A)]`` with
+  the apex of Karachentsev & Makarov (1996): ``V_apex = 316 km/s``,
+  ``l_A = 93 deg``, ``b_A = -4 deg``; ``l, b`` are Galactic coordinates.
+* ``M_r = m_r - 5 log10(D_L / 10 pc)``, with ``D_L`` the luminosity distance
+  of ``z`` in a given cosmology (default `~astropy.cosmology.Planck18`); no
+  K-correction is applied (at z < 0.1 it is below about 0.1 mag in r).
+
+Examples
+--------
+>>> from galzoo_cnn.samples import query_sdss_targets
+>>> print(query_sdss_targets(get_query_payload=True))  # doctest: +ELLIPSIS
+SELECT g.objID AS objid, g.ra, g.dec, s.z, ...
+"""
+
+import numpy as np
+from astropy import constants as const
+from astropy import log
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.table import MaskedColumn
+
+from .tables import as_table
+
+__all__ = ["LOCAL_GROUP_APEX", "sdss_target_sql", "query_sdss_targets", "local_group_velocity",
+           "absolute_magnitude", "select_targets", "sky_coordinates", "build_samples"]
+
+#: Apex of the Sun's motion relative to the Local Group (Karachentsev & Makarov 1996).
+LOCAL_GROUP_APEX = {"v": 316 * u.km / u.s, "l": 93 * u.deg, "b": -4 * u.deg}
+
+
+def sdss_target_sql(z_range=(0.003, 0.1), mag_r_max=17.7, limit=None):
+    """The SkyServer SQL of the target query: spectroscopic galaxies in a redshift range.
+
+    The absolute-magnitude and V_LG cuts need a cosmology and are applied
+    afterwards by `select_targets`.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.samples import sdss_target_sql
+    >>> "s.z > 0.003 AND s.z < 0.1" in sdss_target_sql()
+    True
+    """
+    top = f"TOP {int(limit)} " if limit else ""
+    return (
+        f"SELECT {top}g.objID AS objid, g.ra, g.dec, s.z, s.zErr AS z_err, g.petroMag_r, "
+        "g.extinction_r, g.petroR90_r, g.modelMag_u, g.modelMag_r, g.extinction_u "
+        "FROM Galaxy AS g JOIN SpecObj AS s ON s.bestObjID = g.objID "
+        f"WHERE s.class = 'GALAXY' AND s.zWarning = 0 AND s.z > {z_range[0]} AND s.z < {z_range[1]} "
+        f"AND g.petroMag_r - g.extinction_r < {mag_r_max}"
+    )
+
+
+def query_sdss_targets(data_release=9, z_range=(0.003, 0.1), abs_mag_r=(-24, -19.4), mag_r_max=17.7,
+                       v_lg_min=1500 * u.km / u.s, cosmology=None, limit=None, timeout=600,
+                       get_query_payload=False):
+    """Query SDSS for the target sample (needs network; astroquery's SDSS service).
+
+    Parameters
+    ----------
+    data_release : int
+        SDSS data release (the paper: DR9).
+    z_range, abs_mag_r, mag_r_max, v_lg_min, cosmology
+        The selection (see the module docstring and `select_targets`).
+    limit : int, optional
+        At most this many rows (``TOP n``), for trials.
+    timeout : float
+        Seconds to wait for SkyServer.
+    get_query_payload : bool
+        Return the SQL instead of running it.
+
+    Returns
+    -------
+    `~astropy.table.QTable` or str
+        The selected targets with ``m_r``, ``abs_mag_r``, ``v_lg``, ``u_r``
+        and units, or the SQL.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.samples import query_sdss_targets
+    >>> query_sdss_targets(limit=10, get_query_payload=True).startswith("SELECT TOP 10 ")
+    True
+    """
+    sql = sdss_target_sql(z_range, mag_r_max, limit)
+    if get_query_payload:
+        return sql
+    from astroquery.sdss import SDSS
+
+    table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
+    if table is None:
+        raise RuntimeError(f"SDSS DR{data_release} returned no rows for: {sql}")
+    return select_targets(table, abs_mag_r=abs_mag_r, v_lg_min=v_lg_min, cosmology=cosmology)
+
+
+def sky_coordinates(table, ra_column="ra", dec_column="dec"):
+    """`~astropy.coordinates.SkyCoord` of a table's rows; plain numbers are taken as degrees.
+
+    Raises `ValueError` naming the rows whose coordinates are missing or not finite.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.samples import sky_coordinates
+    >>> sky_coordinates(Table({"ra": [10.0, float("nan")], "dec": [1.0, 2.0]}))
+    Traceback (most recent call last):
+    ...
+    ValueError: 1 row(s) without finite coordinates in 'ra' / 'dec': 1
+    """
+    for name in (ra_column, dec_column):
+        if name not in table.colnames:
+            raise KeyError(f"coordinate column {name!r} is not in the table (columns: "
+                           f"{', '.join(table.colnames[:20])})")
+    ra, dec = (_degrees(table[name], name) for name in (ra_column, dec_column))
+    bad = ~(np.isfinite(ra) & np.isfinite(dec))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+        raise ValueError(f"{len(rows)} row(s) without finite coordinates in {ra_column!r} / "
+                         f"{dec_column!r}: {shown}")
+    return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
+
+
+def _degrees(column, name):
+    if getattr(column, "unit", None) is not None:
+        try:
+            return np.ma.filled(np.ma.asarray(u.Quantity(column).to_value(u.deg), dtype=float), np.nan)
+        except u.UnitConversionError:
+            raise ValueError(f"column {name!r} has unit {column.unit}, not an angle") from None
+    if column.dtype.kind not in "iuf":
+        raise ValueError(f"column {name!r} holds {column.dtype} values; give decimal degrees "
+                         f"(or convert sexagesimal strings with SkyCoord first)")
+    return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
+
+
+def local_group_velocity(coords, z):
+    """Velocity in the Local Group frame, ``c z`` plus the apex term (Karachentsev & Makarov 1996).
+
+    Examples
+    --------
+    >>> from astropy.coordinates import SkyCoord
+    >>> from galzoo_cnn.samples import local_group_velocity
+    >>> apex = SkyCoord(l=93, b=-4, unit="deg", frame="galactic")
+    >>> local_group_velocity(apex, 0.0).round(1)
+    <Quantity 316. km / s>
+    """
+    galactic = coords.galactic
+    l_a, b_a = LOCAL_GROUP_APEX["l"], LOCAL_GROUP_APEX["b"]
+    projection = (np.sin(galactic.b) * np.sin(b_a)
+                  + np.cos(galactic.b) * np.cos(b_a) * np.cos(galactic.l - l_a))
+    return (const.c * np.asarray(z) + LOCAL_GROUP_APEX["v"] * projection).to(u.km / u.s)
+
+
+def absolute_magnitude(apparent, z, cosmology=None):
+    """``m - 5 log10(D_L / 10 pc)`` (no K-correction); default cosmology Planck18.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.samples import absolute_magnitude
+    >>> round(float(absolute_magnitude(17.0, 0.05)), 2)
+    -19.81
+    """
+    if cosmology is None:
+        from astropy.cosmology import Planck18 as cosmology
+    distance = cosmology.luminosity_distance(np.asarray(z, dtype=float))
+    return np.asarray(apparent, dtype=float) - 5 * np.log10((distance / (10 * u.pc)).decompose().value)
+
+
+def select_targets(table, abs_mag_r=(-24, -19.4), v_lg_min=1500 * u.km / u.s, z_range=(0.003, 0.1),
+                   mag_r_max=17.7, cosmology=None, ra_column="ra", dec_column="dec"):
+    """Add the derived columns to an SDSS table and keep the paper's target sample.
+
+    ``table`` needs ``ra``, ``dec``, ``z``, ``petroMag_r`` and ``extinction_r``
+    (as returned by `sdss_target_sql`); ``modelMag_u`` / ``modelMag_r`` /
+    ``extinction_u`` add ``u_r``.  The counts removed by each cut are in
+    ``meta['selection']``.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+    """
+    from astropy.table import QTable
+
+    table = QTable(as_table(table))
+    coords = sky_coordinates(table, ra_column, dec_column)
+    z = np.asarray(table["z"], dtype=float)
+    table["m_r"] = (np.asarray(table["petroMag_r"], float) - np.asarray(table["extinction_r"], float)) * u.mag
+    table["abs_mag_r"] = absolute_magnitude(table["m_r"].value, z, cosmology) * u.mag
+    table["v_lg"] = local_group_velocity(coords, z)
+    if {"modelMag_u", "modelMag_r", "extinction_u"} <= set(table.colnames):
+        table["u_r"] = (np.asarray(table["modelMag_u"], float) - np.asarray(table["extinction_u"], float)
+                        - np.asarray(table["modelMag_r"], float) + np.asarray(table["extinction_r"], float)
+                        ) * u.mag
+    if "petroR90_r" in table.colnames and getattr(table["petroR90_r"], "unit", None) is None:
+        table["petroR90_r"] = np.asarray(table["petroR90_r"], float) * u.arcsec
+    cuts = {
+        f"{z_range[0]} < z < {z_range[1]}": (z > z_range[0]) & (z < z_range[1]),
+        f"m_r < {mag_r_max}": table["m_r"].value < mag_r_max,
+        f"{abs_mag_r[0]} < M_r < {abs_mag_r[1]}": (table["abs_mag_r"].value > abs_mag_r[0])
+        & (table["abs_mag_r"].value < abs_mag_r[1]),
+        f"V_LG > {v_lg_min}": table["v_lg"] > v_lg_min,
+    }
+    keep = np.ones(len(table), dtype=bool)
+    removed = {}
+    for name, passed in cuts.items():
+        removed[name] = int(np.sum(keep & ~passed))
+        keep &= passed
+    selected = table[keep]
+    selected.meta["selection"] = {"input": len(table), "removed": removed, "selected": int(keep.sum())}
+    return selected
+
+
+def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra", dec_column="dec"):
+    """Split targets into training (GZ2 match) and inference galaxies, and flag the deep test set.
+
+    Cross-matches on the sky (`~astropy.coordinates.SkyCoord.match_to_catalog_sky`).
+    Each GZ2 galaxy labels at most one target, the nearest: other targets
+    within ``radius`` of the same GZ2 galaxy (e.g. shredded photometry)
+    are treated as unmatched, flagged ``gz2_duplicate`` and reported.
+
+    Parameters
+    ----------
+    targets, gz2, decals : `~astropy.table.Table` or path
+        Tables with ``ra`` / ``dec`` in degrees (or angle units); ``decals``
+        (Galaxy Zoo DECaLS) is optional.
+    radius : `~astropy.units.Quantity`
+        Match radius (default 1 arcsec).
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The targets with ``sample`` (``training`` / ``inference``),
+        ``gz2_index`` (row of ``gz2``, -1 if none), ``gz2_sep`` (arcsec,
+        masked if none), ``gz2_duplicate``, ``deep_test`` and ``decals_sep``;
+        counts in ``meta['samples']``.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.samples import build_samples
+    >>> targets = Table({"ra": [10.0, 20.0], "dec": [0.0, 5.0]})
+    >>> gz2 = Table({"ra": [10.0001], "dec": [0.0]})
+    >>> build_samples(targets, gz2)["sample"].tolist()
+    ['training', 'inference']
+    """
+    radius = u.Quantity(radius, u.arcsec)
+    targets = as_table(targets)
+    coords = sky_coordinates(targets, ra_column, dec_column)
+    index, sep = _nearest(coords, sky_coordinates(as_table(gz2, copy=False), ra_column, dec_column))
+    within = sep <= radius
+    duplicate = np.zeros(len(targets), dtype=bool)
+    for gz2_row in np.unique(index[within]):  # nearest target keeps the match
+        rows = np.flatnonzero(within & (index == gz2_row))
+        if len(rows) > 1:
+            losers = rows[np.argsort(sep[rows])[1:]]
+            duplicate[losers] = True
+    matched = within & ~duplicate
+    targets["sample"] = np.where(matched, "training", "inference")
+    targets["gz2_index"] = np.where(matched, index, -1)
+    targets["gz2_sep"] = MaskedColumn(sep.to_value(u.arcsec), mask=~matched, unit=u.arcsec,
+                                      description="separation from the matched GZ2 galaxy")
+    targets["gz2_duplicate"] = duplicate
+    targets["deep_test"] = np.zeros(len(targets), dtype=bool)
+    if decals is not None:
+        d_index, d_sep = _nearest(coords, sky_coordinates(as_table(decals, copy=False), ra_column,
+                                                          dec_column))
+        d_within = (d_sep <= radius) & ~matched
+        targets["deep_test"] = d_within
+        targets["decals_sep"] = MaskedColumn(d_sep.to_value(u.arcsec), mask=~d_within, unit=u.arcsec,
+                                             description="separation from the matched GZ DECaLS galaxy")
+    summary = {"targets": len(targets), "training": int(matched.sum()),
+               "inference": int((~matched).sum()), "deep_test": int(targets["deep_test"].sum()),
+               "gz2_duplicates": int(duplicate.sum()), "radius_arcsec": float(radius.value)}
+    targets.meta["samples"] = summary
+    if duplicate.any():
+        log.warning(f"build_samples: {duplicate.sum()} target(s) lie within {radius} of a GZ2 galaxy "
+                    f"already matched to a nearer target; they are flagged gz2_duplicate")
+    return targets
+
+
+def _nearest(coords, catalog):
+    if len(catalog) == 0:
+        return np.full(len(coords), -1), np.full(len(coords), np.inf) * u.arcsec
+    index, sep, _ = coords.match_to_catalog_sky(catalog)
+    return np.asarray(index), sep.to(u.arcsec)

@@ -1,0 +1,130 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.cosmology import WMAP9, Planck18
+from astropy.table import Table
+
+from galzoo_cnn.datasets import load_gz2_sample
+from galzoo_cnn.samples import (
+    absolute_magnitude,
+    build_samples,
+    local_group_velocity,
+    query_sdss_targets,
+    select_targets,
+    sky_coordinates,
+)
+
+
+@pytest.fixture
+def galaxies():
+    """252 real GZ2 galaxies (Hart et al. 2016): positions of real SDSS targets."""
+    return load_gz2_sample("hart2016")["dr7objid", "ra", "dec"]
+
+
+def _offset(table, arcsec, seed=0):
+    coords = SkyCoord(table["ra"] * u.deg, table["dec"] * u.deg)
+    angle = np.random.default_rng(seed).uniform(0, 360, len(table)) * u.deg
+    moved = coords.directional_offset_by(angle, arcsec * u.arcsec)
+    out = table.copy()
+    out["ra"], out["dec"] = moved.ra.deg, moved.dec.deg
+    return out
+
+
+def test_training_inference_and_deep_test(galaxies):
+    gz2 = _offset(galaxies[:150], 0.4)
+    decals = _offset(galaxies[200:231], 0.5, seed=1)
+    samples = build_samples(galaxies, gz2, decals)
+    assert samples.meta["samples"] == {"targets": 252, "training": 150, "inference": 102, "deep_test": 31,
+                                       "gz2_duplicates": 0, "radius_arcsec": 1.0}
+    assert list(samples["gz2_index"][:150]) == list(range(150))
+    assert (samples["gz2_index"][150:] == -1).all()
+    assert np.allclose(samples["gz2_sep"][:150], 0.4, atol=1e-6) and samples["gz2_sep"].mask[150:].all()
+    assert samples["deep_test"][200:231].all() and samples["deep_test"].sum() == 31
+    assert np.allclose(samples["decals_sep"][200:231], 0.5, atol=1e-6)
+    assert samples["gz2_sep"].unit == u.arcsec
+    # beyond the radius nothing matches
+    assert build_samples(galaxies, _offset(galaxies[:150], 1.5)).meta["samples"]["training"] == 0
+
+
+def test_duplicates_resolved_nearest_first(galaxies, caplog):
+    targets = galaxies[:10].copy()
+    shredded = _offset(galaxies[3:4], 0.6)
+    targets.add_row(shredded[0])
+    gz2 = _offset(galaxies[:10], 0.2)
+    samples = build_samples(targets, gz2)
+    assert samples["sample"][3] == "training" and samples["sample"][10] == "inference"
+    assert list(np.flatnonzero(samples["gz2_duplicate"])) == [10]
+    assert samples.meta["samples"]["gz2_duplicates"] == 1
+
+
+def test_coordinates_with_units_and_bad_coordinates(galaxies):
+    in_radians = galaxies.copy()
+    in_radians["ra"] = (in_radians["ra"] * u.deg).to(u.rad)
+    in_radians["dec"] = (in_radians["dec"] * u.deg).to(u.rad)
+    assert np.allclose(sky_coordinates(in_radians).ra.deg, galaxies["ra"])
+    assert build_samples(in_radians, galaxies[:5]).meta["samples"]["training"] == 5
+    bad = galaxies[:6].copy()
+    bad["dec"][[2, 4]] = np.nan
+    with pytest.raises(ValueError, match="2 row.s. without finite coordinates in 'ra' / 'dec': 2, 4"):
+        build_samples(bad, galaxies)
+    strings = Table({"ra": ["10:00:00"], "dec": ["+01:00:00"]})
+    with pytest.raises(ValueError, match="column 'ra' holds <U8 values; give decimal degrees"):
+        sky_coordinates(strings)
+    metres = Table({"ra": [1.0] * u.m, "dec": [1.0] * u.deg})
+    with pytest.raises(ValueError, match="column 'ra' has unit m, not an angle"):
+        sky_coordinates(metres)
+    with pytest.raises(KeyError, match="coordinate column 'RA' is not in the table"):
+        sky_coordinates(galaxies, ra_column="RA")
+
+
+def test_local_group_velocity_against_vectors(galaxies):
+    coords = SkyCoord(galaxies["ra"] * u.deg, galaxies["dec"] * u.deg)
+    apex = SkyCoord(l=93 * u.deg, b=-4 * u.deg, frame="galactic")
+    z = np.linspace(0.01, 0.09, len(galaxies))
+    expected = 299792.458 * z + 316 * np.sum(coords.galactic.cartesian.xyz.value.T
+                                              * apex.cartesian.xyz.value, axis=1)
+    assert np.allclose(local_group_velocity(coords, z).to_value(u.km / u.s), expected, atol=1e-6)
+    anti = SkyCoord(l=273 * u.deg, b=4 * u.deg, frame="galactic")
+    assert local_group_velocity(anti, 0.0).to_value(u.km / u.s) == pytest.approx(-316)
+
+
+def test_absolute_magnitude_is_the_distance_modulus():
+    z = np.array([0.005, 0.05, 0.1])
+    assert np.allclose(absolute_magnitude(17.0, z), 17.0 - Planck18.distmod(z).value)
+    assert np.allclose(absolute_magnitude(17.0, z, WMAP9), 17.0 - WMAP9.distmod(z).value)
+
+
+def test_select_targets_applies_every_cut(galaxies):
+    n = len(galaxies)
+    table = galaxies.copy()
+    table["z"] = np.full(n, 0.05)
+    table["petroMag_r"] = np.full(n, 16.0)
+    table["extinction_r"] = np.full(n, 0.1)
+    table["z"][:5] = 0.2               # outside 0.003 < z < 0.1
+    table["petroMag_r"][5:10] = 18.5   # fainter than m_r = 17.7
+    table["petroMag_r"][10:15] = 10.0  # M_r brighter than -24 at z = 0.05
+    table["z"][15:20] = 0.0035         # V_LG well below 1500 km/s (bright enough for M_r)
+    table["petroMag_r"][15:20] = 10.6
+    table["petroR90_r"] = np.full(n, 5.0)
+    selected = select_targets(table)
+    assert len(selected) == n - 20
+    removed = selected.meta["selection"]["removed"]
+    assert list(removed.values()) == [5, 5, 5, 5]
+    assert selected["abs_mag_r"].unit == u.mag and selected["v_lg"].unit == u.km / u.s
+    assert selected["petroR90_r"].unit == u.arcsec
+    assert np.allclose(selected["m_r"].value, 15.9)
+
+
+def test_query_payload_is_offline():
+    sql = query_sdss_targets(z_range=(0.01, 0.05), mag_r_max=17.0, get_query_payload=True)
+    assert "s.z > 0.01 AND s.z < 0.05" in sql and "petroMag_r - g.extinction_r < 17.0" in sql
+    assert "JOIN SpecObj" in sql and "TOP" not in sql
+
+
+@pytest.mark.remote_data
+def test_query_sdss_targets_remote():
+    targets = query_sdss_targets(limit=50)
+    assert 0 < len(targets) <= 50
+    assert (targets["v_lg"] > 1500 * u.km / u.s).all() and (targets["m_r"] < 17.7 * u.mag).all()
