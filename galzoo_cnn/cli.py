@@ -137,6 +137,18 @@ def _cmd_samples(args):
     return 0
 
 
+def _cmd_fetch(args):
+    from .cutouts import fetch_cutouts
+
+    manifest = fetch_cutouts(args.table, args.out, survey=args.survey, data_release=args.data_release,
+                             size=args.size, id_column=args.id_column, max_workers=args.max_workers,
+                             retries=args.retries, timeout=args.timeout, base_url=args.base_url,
+                             progress=not args.no_progress)
+    path = write_table_atomic(manifest, Path(args.out) / "manifest.ecsv", overwrite=True)
+    print(f"{json.dumps(manifest.meta['counts'])}; manifest: {path}")
+    return 0 if manifest.meta["counts"]["failed"] + manifest.meta["counts"]["corrupt"] == 0 else 2
+
+
 def _add_label_options(parser):
     parser.add_argument("--fractions", default="debiased", choices=taxonomy.FRACTION_SUFFIXES,
                         help="GZ2 vote fractions to threshold (default: debiased)")
@@ -188,6 +200,20 @@ def build_parser():
     p.add_argument("--output", "-o", help="output table")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_cmd_query)
+
+    p = commands.add_parser("fetch", help="download image cutouts (resumable)")
+    p.add_argument("table", help="table with ra, dec (degrees)")
+    p.add_argument("--out", required=True, help="directory of the images and manifest.ecsv")
+    p.add_argument("--survey", default="sdss", choices=("sdss", "legacy"))
+    p.add_argument("--data-release", type=int, default=9)
+    p.add_argument("--size", type=int, default=100)
+    p.add_argument("--id-column", help="column naming the files (default: row number)")
+    p.add_argument("--max-workers", type=int, default=8)
+    p.add_argument("--retries", type=int, default=5)
+    p.add_argument("--timeout", type=float, help="seconds per request")
+    p.add_argument("--base-url", help="service root (default from the astropy configuration)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_fetch)
 
     p = commands.add_parser("samples", help="training / inference / deep-test samples by cross-match")
     p.add_argument("targets", help="target table (ra, dec in degrees)")

@@ -24,5 +24,11 @@ class Conf(_config.ConfigNamespace):
         [], "Directories searched, after the models bundled with the package, for a model "
             "named NAME (files NAME.json and NAME.safetensors).", cfgtype="string_list")
 
+    sdss_cutout_url = _config.ConfigItem(
+        "https://skyserver.sdss.org", "Root of the SDSS SkyServer (ImgCutout service).")
+    legacy_cutout_url = _config.ConfigItem(
+        "https://www.legacysurvey.org/viewer", "Root of the DESI Legacy Surveys viewer (jpeg-cutout).")
+    cutout_timeout = _config.ConfigItem(30.0, "Seconds to wait for one cutout request.")
+
 
 conf = Conf()

@@ -81,3 +81,18 @@ def test_query_sql_and_samples_commands(tmp_path, capsys):
                  "--output", str(tmp_path / "samples.fits")]) == 0
     samples = Table.read(tmp_path / "samples.fits")
     assert (samples["sample"] == "training").sum() == 100 and len(samples) == 252
+
+
+def test_fetch_command_writes_manifest(tmp_path, capsys):
+    from galzoo_cnn.tests.cutout_server import CutoutServer
+
+    targets = load_gz2_sample("hart2016")["dr7objid", "ra", "dec"][:5]
+    targets.write(tmp_path / "targets.fits")
+    with CutoutServer() as server:
+        server.plan[repr(float(targets["ra"][3]))] = ["404"]
+        status = main(["fetch", str(tmp_path / "targets.fits"), "--out", str(tmp_path / "img"),
+                       "--id-column", "dr7objid", "--base-url", server.url, "--no-progress"])
+    assert status == 2  # something failed: the shell can tell
+    manifest = Table.read(tmp_path / "img" / "manifest.ecsv")
+    assert list(manifest["status"]) == ["ok", "ok", "ok", "failed", "ok"]
+    assert '"failed": 1' in capsys.readouterr().out

@@ -1,0 +1,345 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Downloading image cutouts: resumable, concurrent, validated, and exact about what failed.
+
+`fetch_cutouts` requests one JPEG per row of a table from the SDSS SkyServer
+``ImgCutout`` service or the DESI Legacy Surveys viewer, with bounded
+concurrency and retries, and returns a manifest with one row per input row:
+
+==========  ==================================================================
+status      meaning
+==========  ==================================================================
+``ok``      downloaded and valid
+``cached``  a valid file was already there; nothing was requested
+``blank``   the service answered with a constant image (e.g. outside the footprint)
+``corrupt`` never decoded as a valid image after all retries
+``failed``  HTTP error, time-out or connection error after all retries, or no
+            usable coordinates; ``reason`` says which
+==========  ==================================================================
+
+Retries use exponential back-off with jitter on 5xx answers, time-outs and
+connection errors; a 429 answer waits for its ``Retry-After``; other 4xx
+answers are not retried.  A file is written under a temporary name,
+validated (it decodes, has the requested size, is not constant, and at most
+``max_dead_fraction`` of its pixels are pure black), then renamed: a broken
+file is never left in place, and a run killed at any moment and started
+again requests only what is missing.
+
+Examples
+--------
+>>> from galzoo_cnn.cutouts import cutout_url
+>>> cutout_url("sdss", 150.1, 2.2, base_url="https://skyserver.sdss.org")
+'https://skyserver.sdss.org/dr9/SkyServerWS/ImgCutout/getjpeg?ra=150.1&dec=2.2&scale=0.396&width=100&height=100'
+"""
+
+import hashlib
+import http.client
+import io
+import os
+import random
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+
+import numpy as np
+from astropy import log
+from astropy import units as u
+from astropy.table import Table
+from PIL import Image, UnidentifiedImageError
+
+from .config import conf
+from .samples import _degrees
+from .tables import as_table
+
+__all__ = ["SURVEYS", "cutout_url", "validate_cutout", "fetch_cutouts", "CutoutError"]
+
+#: Services: default pixel scale and the URL of one cutout (``base`` from `galzoo_cnn.config.conf`).
+SURVEYS = {
+    "sdss": {"pixel_scale": 0.396 * u.arcsec, "config": "sdss_cutout_url",
+             "path": "/dr{data_release}/SkyServerWS/ImgCutout/getjpeg?ra={ra}&dec={dec}&scale={scale}"
+                     "&width={size}&height={size}"},
+    "legacy": {"pixel_scale": 0.262 * u.arcsec, "config": "legacy_cutout_url",
+               "path": "/jpeg-cutout?ra={ra}&dec={dec}&layer={layer}&pixscale={scale}&size={size}"},
+}
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+class CutoutError(ValueError):
+    """A downloaded cutout that is not a valid image; the message says why."""
+
+
+def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=9, base_url=None,
+               layer="ls-dr10"):
+    """URL of one cutout (``ra``, ``dec`` in degrees).
+
+    Examples
+    --------
+    >>> from galzoo_cnn.cutouts import cutout_url
+    >>> cutout_url("legacy", 150.1, 2.2, base_url="http://127.0.0.1:8000")
+    'http://127.0.0.1:8000/jpeg-cutout?ra=150.1&dec=2.2&layer=ls-dr10&pixscale=0.262&size=100'
+    """
+    if survey not in SURVEYS:
+        raise ValueError(f"unknown survey {survey!r}; expected one of {tuple(SURVEYS)}")
+    spec = SURVEYS[survey]
+    scale = u.Quantity(pixel_scale if pixel_scale is not None else spec["pixel_scale"], u.arcsec).value
+    base = (base_url or getattr(conf, spec["config"])).rstrip("/")
+    return base + spec["path"].format(data_release=data_release, ra=repr(float(ra)), dec=repr(float(dec)),
+                                      scale=f"{scale:g}", size=int(size), layer=layer)
+
+
+def validate_cutout(data, size=100, max_dead_fraction=0.5):
+    """Check the bytes of a cutout; return the decoded uint8 array or raise.
+
+    Raises
+    ------
+    CutoutError
+        ``"does not decode: ..."``, ``"is W x H, expected ..."``, ``"blank: ..."``
+        (constant image) or ``"dead pixels: ..."``.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> from PIL import Image
+    >>> from galzoo_cnn.cutouts import validate_cutout
+    >>> buffer = io.BytesIO()
+    >>> Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(buffer, "JPEG")
+    >>> validate_cutout(buffer.getvalue())
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.cutouts.CutoutError: blank: every pixel is 0
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            array = np.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise CutoutError(f"does not decode: {err}") from None
+    if array.shape[:2] != (size, size):
+        raise CutoutError(f"is {array.shape[1]} x {array.shape[0]} pixels, expected {size} x {size}")
+    if array.min() == array.max():
+        raise CutoutError(f"blank: every pixel is {array.min()}")
+    dead = float(np.mean(array.max(axis=2) == 0))
+    if dead > max_dead_fraction:
+        raise CutoutError(f"dead pixels: {dead:.0%} of the pixels are black (limit {max_dead_fraction:.0%})")
+    return array
+
+
+class _Fetcher:
+    """Downloads one cutout with retries; shared by the worker threads."""
+
+    def __init__(self, retries, timeout, backoff, size, max_dead_fraction):
+        self.retries, self.timeout, self.backoff = retries, timeout, backoff
+        self.size, self.max_dead_fraction = size, max_dead_fraction
+        self.rng = random.Random()
+        self.lock = threading.Lock()
+
+    def _sleep(self, attempt, retry_after=None):
+        if retry_after is not None:
+            delay = retry_after
+        else:
+            with self.lock:
+                jitter = self.rng.uniform(0.5, 1.5)
+            delay = self.backoff * 2 ** (attempt - 1) * jitter
+        time.sleep(min(delay, 120.0))
+
+    def fetch(self, url, path):
+        """Return (status, reason, attempts, nbytes, sha256)."""
+        reason = ""
+        for attempt in range(1, self.retries + 1):
+            retry_after = None
+            try:
+                request = urllib.request.Request(url, headers={"User-Agent": "galzoo_cnn"})
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    data = response.read()
+            except urllib.error.HTTPError as err:
+                reason = f"HTTP {err.code} {err.reason}"
+                if err.code == 429:
+                    retry_after = _retry_after(err.headers.get("Retry-After"))
+                elif 400 <= err.code < 500:
+                    return "failed", reason, attempt, 0, ""
+            except TimeoutError:
+                reason = f"timed out after {self.timeout} s"
+            except urllib.error.URLError as err:
+                if isinstance(err.reason, TimeoutError):
+                    reason = f"timed out after {self.timeout} s"
+                else:
+                    reason = f"connection error: {err.reason}"
+            except http.client.IncompleteRead as err:
+                reason = f"corrupt: truncated body ({len(err.partial)} bytes received)"
+            except (ConnectionError, http.client.HTTPException) as err:
+                reason = f"connection error: {err!r}"
+            else:
+                try:
+                    validate_cutout(data, self.size, self.max_dead_fraction)
+                except CutoutError as err:
+                    if str(err).startswith("blank"):
+                        return "blank", str(err), attempt, len(data), ""
+                    reason = f"corrupt: {err}"
+                else:
+                    _write_atomic(path, data)
+                    return "ok", "", attempt, len(data), hashlib.sha256(data).hexdigest()
+            if attempt < self.retries:
+                self._sleep(attempt, retry_after)
+        status = "corrupt" if reason.startswith("corrupt") else "failed"
+        return status, reason.removeprefix("corrupt: "), self.retries, 0, ""
+
+
+def _retry_after(value):
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _write_atomic(path, data):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _file_names(table, id_column):
+    if id_column is None:
+        width = len(str(max(len(table) - 1, 0)))
+        return [f"row{i:0{width}d}.jpg" for i in range(len(table))]
+    if id_column not in table.colnames:
+        raise KeyError(f"id column {id_column!r} is not in the table")
+    ids = np.asarray(table[id_column]).astype(str).tolist()
+    bad = [(i, v) for i, v in enumerate(ids) if not _SAFE_NAME.match(v)]
+    if bad:
+        raise ValueError(f"id column {id_column!r} holds values that cannot be file names, e.g. row "
+                         f"{bad[0][0]}: {bad[0][1]!r}")
+    seen = {}
+    for row, value in enumerate(ids):
+        if value in seen:
+            raise ValueError(f"id column {id_column!r} has duplicate values, e.g. {value!r} in rows "
+                             f"{seen[value]} and {row}")
+        seen[value] = row
+    return [f"{v}.jpg" for v in ids]
+
+
+def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pixel_scale=None,
+                  id_column=None, ra_column="ra", dec_column="dec", max_workers=8, retries=5,
+                  timeout=None, base_url=None, progress=True, backoff=1.0, max_dead_fraction=0.5):
+    """Download a cutout for every row of ``table`` into ``directory``.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        Rows to fetch; ``ra`` / ``dec`` in degrees or with angle units.
+    directory : str or `~pathlib.Path`
+        Where the JPEGs go (``<id>.jpg``); created if needed.
+    survey : {'sdss', 'legacy'}
+        SDSS SkyServer ImgCutout, or the Legacy Surveys viewer (ls-dr10).
+    data_release : int
+        SDSS data release in the URL.
+    size : int
+        Cutout side in pixels.
+    pixel_scale : `~astropy.units.Quantity`, optional
+        Default: 0.396 arcsec (SDSS) or 0.262 arcsec (Legacy Surveys).
+    id_column : str, optional
+        Column naming the files; default ``row<N>``.  Ids must be unique and
+        usable as file names.
+    max_workers : int
+        Requests in flight at once.
+    retries : int
+        Attempts per cutout.
+    timeout : float, optional
+        Seconds per request; default `galzoo_cnn.config.conf.cutout_timeout`.
+    base_url : str, optional
+        Service root; default from `galzoo_cnn.config.conf`.
+    progress : bool
+        Show a tqdm progress bar.
+    backoff : float
+        First retry delay in seconds, doubled each attempt, with +-50 % jitter.
+    max_dead_fraction : float
+        Largest fraction of pure-black pixels a valid cutout may have.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The manifest: ``row``, ``id``, ``ra``, ``dec``, ``path`` (relative to
+        ``directory``), ``status``, ``reason``, ``attempts``, ``nbytes``,
+        ``sha256``; counts per status in ``meta['counts']``.
+    """
+    from tqdm.auto import tqdm
+
+    table = as_table(table, copy=False)
+    directory = Path(directory).expanduser()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"cannot create the cutout directory {str(directory)!r}: {err.strerror}") from None
+    if not os.access(directory, os.W_OK):
+        raise PermissionError(f"the cutout directory {str(directory)!r} is not writable")
+    for stale in directory.glob(".*.part"):  # left by a killed run
+        stale.unlink()
+    names = _file_names(table, id_column)
+    ra, dec = (_degrees(table[c], c) if c in table.colnames else None for c in (ra_column, dec_column))
+    if ra is None or dec is None:
+        raise KeyError(f"coordinate columns {ra_column!r} / {dec_column!r} are not both in the table")
+    timeout = conf.cutout_timeout if timeout is None else timeout
+    fetcher = _Fetcher(retries, timeout, backoff, size, max_dead_fraction)
+
+    rows = [None] * len(table)
+    todo = []
+    for i, name in enumerate(names):
+        path = directory / name
+        if not (np.isfinite(ra[i]) and np.isfinite(dec[i])):
+            rows[i] = ("failed", "no finite coordinates", 0, 0, "")
+        elif path.is_file() and _valid_file(path, size, max_dead_fraction):
+            data = path.read_bytes()
+            rows[i] = ("cached", "", 0, len(data), hashlib.sha256(data).hexdigest())
+        else:
+            todo.append(i)
+    workers = max(1, int(max_workers))
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            tqdm(total=len(todo), desc="cutouts", disable=not progress) as bar:
+        pending = {}
+        queue = iter(todo)
+        while True:
+            # keep a bounded number of requests queued: memory stays flat for any table size
+            for i in queue:
+                url = cutout_url(survey, ra[i], dec[i], size, pixel_scale, data_release, base_url)
+                pending[pool.submit(fetcher.fetch, url, directory / names[i])] = i
+                if len(pending) >= 4 * workers:
+                    break
+            if not pending:
+                break
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                rows[pending.pop(future)] = future.result()
+                bar.update()
+
+    manifest = Table({
+        "row": np.arange(len(table)),
+        "id": [n[:-4] for n in names],
+        "ra": ra, "dec": dec,
+        "path": names,
+        "status": [r[0] for r in rows],
+        "reason": [r[1] for r in rows],
+        "attempts": np.array([r[2] for r in rows], dtype=int),
+        "nbytes": np.array([r[3] for r in rows], dtype=int),
+        "sha256": [r[4] for r in rows],
+    })
+    manifest["ra"].unit = manifest["dec"].unit = u.deg
+    counts = {s: int(np.sum(manifest["status"] == s)) for s in ("ok", "cached", "blank", "corrupt", "failed")}
+    manifest.meta.update(counts=counts, survey=survey, directory=str(directory), size=size)
+    log.info(f"fetch_cutouts: {counts}")
+    return manifest
+
+
+def _valid_file(path, size, max_dead_fraction):
+    try:
+        validate_cutout(path.read_bytes(), size, max_dead_fraction)
+    except CutoutError:
+        return False
+    return True

@@ -1,0 +1,169 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+import hashlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.table import Table
+
+from galzoo_cnn.cutouts import cutout_url, fetch_cutouts, validate_cutout
+from galzoo_cnn.images import read_image
+from galzoo_cnn.tests.cutout_server import CutoutServer
+
+FAST = dict(retries=4, backoff=0.05, timeout=1.0, progress=False)
+
+
+def _targets(n=12):
+    """Real GZ2 galaxy positions (Hart et al. 2016)."""
+    from galzoo_cnn.datasets import load_gz2_sample
+
+    return load_gz2_sample("hart2016")["dr7objid", "ra", "dec"][:n]
+
+
+def test_every_image_arrives_intact(tmp_path):
+    targets = _targets()
+    with CutoutServer(latency=0.02) as server:
+        manifest = fetch_cutouts(targets, tmp_path, id_column="dr7objid", base_url=server.url,
+                                 max_workers=4, **FAST)
+    assert list(manifest["status"]) == ["ok"] * 12 and manifest.meta["counts"]["ok"] == 12
+    for row in manifest:
+        path = tmp_path / row["path"]
+        assert path.name == f"{targets['dr7objid'][row['row']]}.jpg"
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row["sha256"] and len(data) == row["nbytes"]
+        assert read_image(path).shape == (100, 100, 3)
+    assert len(server.requests) == 12
+
+
+def test_faults_are_retried_or_reported(tmp_path):
+    targets = _targets(9)
+    ra = [repr(float(v)) for v in targets["ra"]]
+    with CutoutServer(stall=2.0) as server:
+        server.plan[ra[0]] = ["500", "500"]                  # recovers on the third attempt
+        server.plan[ra[1]] = ["429"]                         # waits for Retry-After: 1
+        server.plan[ra[2]] = ["timeout"]                     # then answers in time
+        server.plan[ra[3]] = ["truncated", "garbage"]        # broken bodies, then a good one
+        server.plan[ra[4]] = ["500"] * 10                    # never recovers
+        server.plan[ra[5]] = ["404"]                         # not retried
+        server.plan[ra[6]] = ["blank"]                       # outside the footprint
+        server.plan[ra[7]] = ["garbage"] * 10                # never decodes
+        server.plan[ra[8]] = ["small"] * 10                  # always the wrong size
+        start = time.perf_counter()
+        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, max_workers=3, **FAST)
+        elapsed = time.perf_counter() - start
+    status = dict(zip(range(9), zip(manifest["status"], manifest["attempts"], manifest["reason"])))
+    assert status[0][:2] == ("ok", 3)
+    assert status[1][:2] == ("ok", 2) and elapsed >= 1.0
+    assert status[2][:2] == ("ok", 2)
+    assert status[3][:2] == ("ok", 3)
+    assert status[4] == ("failed", 4, "HTTP 500 Internal Server Error")
+    assert status[5] == ("failed", 1, "HTTP 404 Not Found")
+    assert status[6][0] == "blank" and status[6][2].startswith("blank: every pixel is")
+    assert status[7][:2] == ("corrupt", 4) and "does not decode" in status[7][2]
+    assert status[8][:2] == ("corrupt", 4) and "is 100 x 50 pixels, expected 100 x 100" in status[8][2]
+    # only valid images are on disk, and no temporary files
+    on_disk = sorted(p.name for p in tmp_path.iterdir())
+    assert on_disk == sorted(manifest["path"][np.isin(manifest["status"], ["ok"])])
+    assert manifest.meta["counts"] == {"ok": 4, "cached": 0, "blank": 1, "corrupt": 2, "failed": 2}
+
+
+def test_timeout_reason(tmp_path):
+    targets = _targets(1)
+    with CutoutServer(stall=1.5) as server:
+        server.plan[repr(float(targets["ra"][0]))] = ["timeout"] * 5
+        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, **dict(FAST, retries=2, timeout=0.5))
+    assert manifest["status"][0] == "failed" and manifest["reason"][0] == "timed out after 0.5 s"
+
+
+def test_second_run_requests_nothing(tmp_path):
+    targets = _targets(6)
+    with CutoutServer() as server:
+        first = fetch_cutouts(targets, tmp_path, base_url=server.url, **FAST)
+        (tmp_path / first["path"][2]).write_bytes(b"\xff\xd8 broken")  # damaged since
+        (tmp_path / first["path"][4]).unlink()                          # deleted since
+        server.requests.clear()
+        second = fetch_cutouts(targets, tmp_path, base_url=server.url, **FAST)
+    assert list(second["status"]) == ["cached", "cached", "ok", "cached", "ok", "cached"]
+    assert sorted(r for r, _ in server.requests) == sorted(repr(float(v)) for v in targets["ra"][[2, 4]])
+    assert list(second["sha256"]) == list(first["sha256"])
+
+
+def test_killed_run_resumes_without_refetching(tmp_path):
+    targets = _targets(40)
+    targets.write(tmp_path / "targets.ecsv")
+    out = tmp_path / "cutouts"
+    with CutoutServer(latency=0.1) as server:
+        script = textwrap.dedent(f"""
+            from galzoo_cnn.cutouts import fetch_cutouts
+            fetch_cutouts({str(tmp_path / 'targets.ecsv')!r}, {str(out)!r}, base_url={server.url!r},
+                          max_workers=2, progress=False)
+        """)
+        process = subprocess.Popen([sys.executable, "-c", script])
+        deadline = time.time() + 60
+        while time.time() < deadline and len(list(out.glob("*.jpg"))) < 10:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        done = {p.name for p in out.glob("*.jpg")}
+        assert 10 <= len(done) < 40
+        for name in done:  # whatever the kill interrupted, what is there is whole
+            validate_cutout((out / name).read_bytes())
+        seen = -1
+        while seen != len(server.requests):  # the killed client's requests still in the server
+            seen = len(server.requests)
+            time.sleep(0.3)
+        server.requests.clear()
+        manifest = fetch_cutouts(tmp_path / "targets.ecsv", out, base_url=server.url, **FAST)
+    assert manifest.meta["counts"]["cached"] == len(done)
+    assert manifest.meta["counts"]["ok"] == 40 - len(done)
+    assert len(server.requests) == 40 - len(done)
+    assert not list(out.glob(".*.part"))
+
+
+def test_legacy_survey_endpoint(tmp_path):
+    with CutoutServer() as server:
+        manifest = fetch_cutouts(_targets(2), tmp_path, survey="legacy", size=64, base_url=server.url,
+                                 **FAST)
+    assert list(manifest["status"]) == ["ok", "ok"]
+    assert read_image(tmp_path / manifest["path"][0], size=64).shape == (64, 64, 3)
+    url = cutout_url("legacy", 10, 20, size=64, base_url=server.url)
+    assert url.endswith("/jpeg-cutout?ra=10.0&dec=20.0&layer=ls-dr10&pixscale=0.262&size=64")
+
+
+def test_bad_input(tmp_path):
+    targets = _targets(4)
+    targets["dec"][1] = np.nan
+    with CutoutServer() as server:
+        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, **FAST)
+        assert list(manifest["status"]) == ["ok", "failed", "ok", "ok"]
+        assert manifest["reason"][1] == "no finite coordinates" and manifest["attempts"][1] == 0
+        radians = _targets(2)
+        radians["ra"] = (radians["ra"] * u.deg).to(u.rad)
+        radians["dec"] = (radians["dec"] * u.deg).to(u.rad)
+        manifest = fetch_cutouts(radians, tmp_path / "rad", base_url=server.url, **FAST)
+        assert np.allclose(manifest["ra"], _targets(2)["ra"]) and manifest.meta["counts"]["ok"] == 2
+    duplicated = _targets(3)
+    duplicated["dr7objid"][2] = duplicated["dr7objid"][0]
+    with pytest.raises(ValueError, match="duplicate values, e.g. .* in rows 0 and 2"):
+        fetch_cutouts(duplicated, tmp_path, id_column="dr7objid", **FAST)
+    with pytest.raises(ValueError, match="column 'ra' holds <U6 values"):
+        fetch_cutouts(Table({"ra": ["10h00m"], "dec": [1.0]}), tmp_path, **FAST)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OSError, match="cannot create the cutout directory .*file/sub"):
+        fetch_cutouts(targets, blocker / "sub", **FAST)
+    with pytest.raises(ValueError, match="cannot be file names, e.g. row 0: '../x'"):
+        fetch_cutouts(Table({"id": ["../x"], "ra": [1.0], "dec": [1.0]}), tmp_path, id_column="id", **FAST)
+
+
+@pytest.mark.remote_data
+def test_real_sdss_cutout(tmp_path):
+    targets = _targets(2)
+    manifest = fetch_cutouts(targets, tmp_path, progress=False)
+    assert list(manifest["status"]) == ["ok", "ok"]
+    assert read_image(tmp_path / manifest["path"][0]).shape == (100, 100, 3)
