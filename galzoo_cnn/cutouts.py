@@ -6,16 +6,16 @@ Downloading image cutouts: resumable, concurrent, validated, and exact about wha
 ``ImgCutout`` service or the DESI Legacy Surveys viewer, with bounded
 concurrency and retries, and returns a manifest with one row per input row:
 
-==========  ==================================================================
-status      meaning
-==========  ==================================================================
-``ok``      downloaded and valid
-``cached``  a valid file was already there; nothing was requested
-``blank``   the service answered with a constant image (e.g. outside the footprint)
-``corrupt`` never decoded as a valid image after all retries
-``failed``  HTTP error, time-out or connection error after all retries, or no
-            usable coordinates; ``reason`` says which
-==========  ==================================================================
+===========  =================================================================
+status       meaning
+===========  =================================================================
+``ok``       downloaded and valid
+``cached``   a valid file was already there; nothing was requested
+``blank``    the service answered with a constant image (outside the footprint)
+``corrupt``  never decoded as a valid image after all retries
+``failed``   HTTP error, time-out or connection error after all retries, or no
+             usable coordinates; ``reason`` says which
+===========  =================================================================
 
 Retries use exponential back-off with jitter on 5xx answers, time-outs and
 connection errors; a 429 answer waits for its ``Retry-After``; other 4xx
