@@ -295,8 +295,7 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         path = directory / name
         if not (np.isfinite(ra[i]) and np.isfinite(dec[i])):
             rows[i] = ("failed", "no finite coordinates", 0, 0, "")
-        elif path.is_file() and _valid_file(path, size, max_dead_fraction):
-            data = path.read_bytes()
+        elif (data := _valid_file_bytes(path, size, max_dead_fraction)) is not None:
             rows[i] = ("cached", "", 0, len(data), hashlib.sha256(data).hexdigest())
         else:
             todo.append(i)
@@ -337,9 +336,13 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
     return manifest
 
 
-def _valid_file(path, size, max_dead_fraction):
+def _valid_file_bytes(path, size, max_dead_fraction):
+    """The bytes of an existing valid cutout, or None (missing or invalid)."""
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
     try:
-        validate_cutout(path.read_bytes(), size, max_dead_fraction)
+        validate_cutout(data, size, max_dead_fraction)
     except CutoutError:
-        return False
-    return True
+        return None
+    return data

@@ -249,7 +249,7 @@ class ImageTableDataset(torch.utils.data.Dataset):
         self.classes = None
         self.targets = np.full(len(table), -1, dtype=np.int64)
         if label_column is not None:
-            self.classes, self.targets = _class_targets(table, label_column, classes)
+            self.classes, self.targets = check_labels(table, label_column, classes)
         elif label_columns is not None:
             self.targets = _multilabel_targets(table, label_columns)
 
@@ -279,10 +279,6 @@ def check_labels(table, label_column, classes=None):
     >>> check_labels(Table({"label": ["b", "a", "b"]}), "label")
     (['a', 'b'], array([1, 0, 1]))
     """
-    return _class_targets(table, label_column, classes)
-
-
-def _class_targets(table, label_column, classes):
     if label_column not in table.colnames:
         raise KeyError(f"label column {label_column!r} is not in the table")
     labels = np.asarray(table[label_column]).astype(str).tolist()
