@@ -38,7 +38,7 @@ from astropy.table import MaskedColumn
 
 from .tables import as_table
 
-__all__ = ["LOCAL_GROUP_APEX", "sdss_target_sql", "query_sdss_targets", "local_group_velocity",
+__all__ = ["LOCAL_GROUP_APEX", "sdss_target_sql", "query_sdss_targets", "query_gz2", "local_group_velocity",
            "absolute_magnitude", "select_targets", "sky_coordinates", "build_samples"]
 
 #: Apex of the Sun's motion relative to the Local Group (Karachentsev & Makarov 1996).
@@ -106,6 +106,43 @@ def query_sdss_targets(data_release=9, z_range=(0.003, 0.1), abs_mag_r=(-24, -19
     if table is None:
         raise RuntimeError(f"SDSS DR{data_release} returned no rows for: {sql}")
     return select_targets(table, abs_mag_r=abs_mag_r, v_lg_min=v_lg_min, cosmology=cosmology)
+
+
+def query_gz2(source="sdss", data_release=9, limit=None, timeout=600, get_query_payload=False):
+    """The Galaxy Zoo 2 catalogue: from SDSS CAS (``zoo2MainSpecz``) or a local file.
+
+    Parameters
+    ----------
+    source : str or `~pathlib.Path`
+        ``"sdss"`` queries the CAS table ``zoo2MainSpecz`` (the GZ2 main
+        sample with spectroscopic redshifts, Willett et al. 2013), whose
+        columns follow the layout `galzoo_cnn.taxonomy` reads; otherwise a
+        file (FITS, VOTable, ECSV, CSV), e.g. ``gz2_hart16.csv`` of
+        data.galaxyzoo.org or a VizieR download.
+    data_release, limit, timeout, get_query_payload
+        As in `query_sdss_targets`.
+
+    Returns
+    -------
+    `~astropy.table.Table` or str
+
+    Examples
+    --------
+    >>> from galzoo_cnn.samples import query_gz2
+    >>> query_gz2(limit=5, get_query_payload=True)
+    'SELECT TOP 5 * FROM zoo2MainSpecz'
+    """
+    if str(source) != "sdss":
+        return as_table(source)
+    sql = f"SELECT {'TOP ' + str(int(limit)) + ' ' if limit else ''}* FROM zoo2MainSpecz"
+    if get_query_payload:
+        return sql
+    from astroquery.sdss import SDSS
+
+    table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
+    if table is None:
+        raise RuntimeError(f"SDSS DR{data_release} returned no rows for: {sql}")
+    return table
 
 
 def sky_coordinates(table, ra_column="ra", dec_column="dec"):

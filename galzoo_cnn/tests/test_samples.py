@@ -128,3 +128,23 @@ def test_query_sdss_targets_remote():
     targets = query_sdss_targets(limit=50)
     assert 0 < len(targets) <= 50
     assert (targets["v_lg"] > 1500 * u.km / u.s).all() and (targets["m_r"] < 17.7 * u.mag).all()
+
+
+def test_query_gz2_from_a_file_and_payload(tmp_path):
+    from galzoo_cnn.datasets import gz2_sample_path
+    from galzoo_cnn.samples import query_gz2
+
+    assert query_gz2(get_query_payload=True) == "SELECT * FROM zoo2MainSpecz"
+    gz2 = query_gz2(gz2_sample_path("hart2016"))
+    assert len(gz2) == 252 and "t01_smooth_or_features_a01_smooth_debiased" in gz2.colnames
+
+
+@pytest.mark.remote_data
+def test_query_gz2_remote_has_the_taxonomy_columns():
+    from galzoo_cnn.labels import feature_labels
+    from galzoo_cnn.samples import query_gz2
+
+    gz2 = query_gz2(limit=20)
+    assert len(gz2) == 20
+    labelled = feature_labels(gz2)  # every column the labels need is there
+    assert "label_spiral" in labelled.colnames
