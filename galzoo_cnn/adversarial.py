@@ -23,44 +23,22 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-import torch
 from astropy import log
 from astropy.table import Table, vstack
 
 from .augment import AdversarialShrink
 from .images import ImageTableDataset, resolve_image_paths
+from .models import predict_dataset
 from .tables import as_table, write_table_atomic
 from .training import TrainConfig, train
 
 __all__ = ["adversarial_validation", "adversarial_scores", "adversarial_split", "DOMAIN_COLUMN",
-           "SCORE_COLUMN", "predict_dataset"]
+           "SCORE_COLUMN"]
 
 #: Column of the domain labels given to the classifier.
 DOMAIN_COLUMN = "domain"
 #: Column of P(training).
 SCORE_COLUMN = "adversarial_score"
-
-
-def predict_dataset(model, dataset, batch_size=256, num_workers=0, progress=False):
-    """Probabilities of ``model`` for every item of ``dataset``, in order, as a NumPy array.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from galzoo_cnn.models import build_model
-    >>> from galzoo_cnn.adversarial import predict_dataset
-    >>> data = torch.utils.data.TensorDataset(torch.zeros(3, 3, 100, 100), torch.zeros(3))
-    >>> predict_dataset(build_model("adversarial", backbone="test_resnet").eval(), data).shape
-    (3, 2)
-    """
-    from tqdm.auto import tqdm
-
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
-    device = next(model.parameters()).device
-    model.eval()
-    out = [model.predict_proba(images.to(device)).cpu()
-           for images, _ in tqdm(loader, desc="predicting", disable=not progress)]
-    return torch.cat(out).numpy()
 
 
 def _combined_table(training_table, inference_table, image_column, image_dir):

@@ -10,9 +10,8 @@ import pytest
 import torch
 from astropy.table import Table
 
-from galzoo_cnn.adversarial import predict_dataset
 from galzoo_cnn.images import ImageTableDataset
-from galzoo_cnn.models import available_models, load_model
+from galzoo_cnn.models import available_models, load_model, predict_dataset
 
 CLASSES = ("elliptical", "spiral", "edge_on", "merger")
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
