@@ -20,4 +20,15 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 from .labels import feature_labels, five_class_labels  # noqa: E402
 
-__all__ = ["__version__", "five_class_labels", "feature_labels"]
+__all__ = ["__version__", "five_class_labels", "feature_labels", "classify_table", "write_catalog"]
+
+# Imported on first use: they pull in torch and Lightning, which labelling does not need.
+_LAZY = {"classify_table": "classify", "write_catalog": "catalog"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

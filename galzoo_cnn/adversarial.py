@@ -27,6 +27,7 @@ from astropy import log
 from astropy.table import Table, vstack
 
 from .augment import AdversarialShrink
+from .catalog import describe_columns
 from .images import ImageTableDataset, resolve_image_paths
 from .models import predict_dataset
 from .tables import as_table, write_table_atomic
@@ -119,7 +120,6 @@ def adversarial_validation(training_table, inference_table, output, image_column
     batch = settings.get("batch_size", 64)
     result[SCORE_COLUMN] = adversarial_scores(model, result, image_column, batch_size=batch,
                                               progress=progress).astype(np.float32)
-    result[SCORE_COLUMN].description = "adversarial score: P(training sample) from the domain classifier"
     val = result["split"] == "val"
     is_training_val = result[DOMAIN_COLUMN][val] == "training"
     accuracy = float(np.mean((result[SCORE_COLUMN][val] >= 0.5) == is_training_val))
@@ -131,11 +131,10 @@ def adversarial_validation(training_table, inference_table, output, image_column
                                                   transform=AdversarialShrink(k=k, m=m),
                                                   batch_size=batch, progress=progress)
         result[SCORE_COLUMN + "_shifted"] = np.ma.masked_invalid(shifted)
-        result[SCORE_COLUMN + "_shifted"].description = f"adversarial score after k={k}, m={m}"
     result.meta["adversarial"] = {"val_accuracy": accuracy, "model": str(card_path),
                                   "shift": list(shift) if shift else None}
     log.info(f"adversarial validation: validation accuracy {accuracy:.3f}")
-    return result
+    return describe_columns(result, copy=False)
 
 
 def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=9000,

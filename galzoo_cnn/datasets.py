@@ -15,7 +15,13 @@ from importlib.resources import files
 
 from .tables import as_table
 
-__all__ = ["gz2_sample_path", "load_gz2_sample", "GZ2_SAMPLES"]
+__all__ = ["gz2_sample_path", "load_gz2_sample", "load_demo_sample", "GZ2_SAMPLES", "DEMO_IMAGES"]
+
+#: Reference of the SDSS imaging of the bundled GZ2 images (SDSS DR7).
+SDSS_DR7 = "Abazajian et al. 2009, ApJS 182, 543 (2009ApJS..182..543A), SDSS DR7"
+
+#: Directory (inside the package) of the demo's real SDSS images.
+DEMO_IMAGES = "demo_images"
 
 #: Bundled real GZ2 subsets, by layout name (`galzoo_cnn.taxonomy.LAYOUTS`).
 GZ2_SAMPLES = {
@@ -56,3 +62,38 @@ def load_gz2_sample(layout="hart2016"):
     'i'
     """
     return as_table(gz2_sample_path(layout))
+
+
+def load_demo_sample():
+    """The demo's real SDSS galaxies: 36 rows of the Hart et al. (2016) subset and their images.
+
+    The images are SDSS gri cutouts of 300 x 300 pixels at 0.1 arcsec/pixel
+    (a 30 arcsec field, four times the survey's pixel density), as
+    distributed with the GZ2 images; the rows are the first 18 galaxies of
+    the subset whose GZ2 class is elliptical (``E...``) and the first 18
+    that are not.  Credits in ``galzoo_cnn/data/README.rst``.
+
+    Returns
+    -------
+    table : `~astropy.table.Table`
+        The GZ2 rows (``dr7objid``, ``ra``, ``dec``, ``gz2_class``, votes...,
+        ``filename``).
+    image_dir : `~pathlib.Path`
+        Directory of the images named in ``filename``.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> table, image_dir = load_demo_sample()
+    >>> len(table), (image_dir / table["filename"][0]).is_file()
+    (36, True)
+    """
+    from pathlib import Path
+
+    import numpy as np
+
+    image_dir = Path(str(files("galzoo_cnn") / "data" / DEMO_IMAGES))
+    table = load_gz2_sample("hart2016")
+    names = np.ma.filled(table["filename"].astype(str), "")
+    table = table[np.isin(names, sorted(p.name for p in image_dir.glob("*.jpg")))]
+    return table, image_dir

@@ -140,12 +140,23 @@ def scale_intensity(image):
     return ((np.asarray(image, dtype=np.float32) - 127.5) / 255.0).astype(np.float32)
 
 
-def resolve_image_paths(table, image_column="filename", image_dir=None):
+def resolve_image_paths(table, image_column="filename", image_dir=None, allow_empty=False):
     """Absolute image paths of ``table``, refusing any that escape ``image_dir``.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        One row per image.
+    image_column : str
+        Column of paths, relative to ``image_dir``.
+    image_dir : str or None
+        Directory the paths are relative to.
+    allow_empty : bool
+        Give `None` for a row whose path is empty or masked instead of raising.
 
     Returns
     -------
-    list of `~pathlib.Path`
+    list of `~pathlib.Path` (or `None` for empty rows with ``allow_empty``)
 
     Raises
     ------
@@ -172,6 +183,9 @@ def resolve_image_paths(table, image_column="filename", image_dir=None):
     paths = []
     for row, (name, is_masked) in enumerate(zip(np.asarray(column).astype(str).tolist(), masked)):
         if is_masked or not name.strip():
+            if allow_empty:
+                paths.append(None)
+                continue
             raise ValueError(f"row {row}: empty image path in column {image_column!r}")
         if root is None:
             paths.append(Path(name).expanduser())

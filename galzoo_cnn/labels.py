@@ -231,10 +231,9 @@ def five_class_labels(gz2_table, criteria=None, fractions="debiased", min_votes=
     n_met = met.sum(axis=1)
     chosen = np.array(classes)[met.argmax(axis=1)] if classes else np.full(len(table), "")
     table[FIVE_CLASS_COLUMN] = MaskedColumn(
-        chosen.astype(f"U{max(map(len, classes), default=1)}"), mask=n_met != 1,
-        description="GZ2 five-class label (masked: no criterion or several met)")
+        chosen.astype(f"U{max(map(len, classes), default=1)}"), mask=n_met != 1)
     table[CRITERIA_COLUMN] = [",".join(c for c, m in zip(classes, row) if m) for row in met]
-    table[CRITERIA_COLUMN].description = "five-class criteria the galaxy met"
+    _describe(table, [FIVE_CLASS_COLUMN, CRITERIA_COLUMN])
 
     summary = {
         "counts": {c: int(np.sum(met[:, k] & (n_met == 1))) for k, c in enumerate(classes)},
@@ -316,15 +315,23 @@ def feature_labels(gz2_table, threshold=0.5, fractions="debiased", features=None
         values = _values(table, a.column(fractions))
         unknown_rows = ~trusted[a.task] | np.isnan(values)
         present = values >= threshold.get(a.feature, 0.5)
-        table[FEATURE_PREFIX + a.feature] = MaskedColumn(
-            present, mask=unknown_rows, dtype=bool,
-            description=f"GZ2 '{a.label}' (fraction >= {threshold.get(a.feature, 0.5)}; "
-                        f"masked where task {a.task} is not well sampled)")
+        table[FEATURE_PREFIX + a.feature] = MaskedColumn(present, mask=unknown_rows, dtype=bool)
         summary[a.feature] = {"positive": int(np.sum(present & ~unknown_rows)),
                               "negative": int(np.sum(~present & ~unknown_rows)),
                               "unknown": int(np.sum(unknown_rows))}
     table.meta["feature_labels"] = summary
+    _describe(table, [FEATURE_PREFIX + a.feature for a in answers])
     return table
+
+
+def _describe(table, names):
+    """Unit, UCD and description of the new columns, from the catalogue registry."""
+    from .catalog import describe_columns
+
+    described = describe_columns(table[names])
+    for name in names:
+        table[name].info.description = described[name].info.description
+        table[name].info.meta = described[name].info.meta
 
 
 def label_summary(labelled):

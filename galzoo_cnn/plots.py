@@ -16,7 +16,7 @@ Examples
 
 import numpy as np
 
-__all__ = ["plot_adversarial_scores"]
+__all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption"]
 
 
 def plot_adversarial_scores(table, score_column="adversarial_score", domain_column="domain",
@@ -56,3 +56,96 @@ def plot_adversarial_scores(table, score_column="adversarial_score", domain_colu
     ax.set_ylabel("density")
     ax.legend(frameon=False)
     return ax
+
+
+def gallery_caption(row, class_column="predicted_class"):
+    """Caption of one galaxy: class and probability, coordinates, redshift and GZ2 class if known.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.plots import gallery_caption
+    >>> row = Table({"predicted_class": ["spiral"], "prob_spiral": [0.91], "ra": [179.043],
+    ...              "dec": [60.5225], "gz2_class": ["Sc+t"]})[0]
+    >>> print(gallery_caption(row))
+    spiral 0.91
+    179.0430 +60.5225
+    GZ2: Sc+t
+    """
+    names = row.colnames
+    if class_column in names and not np.ma.is_masked(row[class_column]):
+        label = str(row[class_column])
+        probability = row[f"prob_{label}"] if f"prob_{label}" in names else None
+        lines = [f"{label} {probability:.2f}" if probability is not None else label]
+    else:
+        lines = [str(row["status"]) if "status" in names else "not classified"]
+    if "ra" in names and "dec" in names:
+        lines.append(f"{float(row['ra']):.4f} {float(row['dec']):+.4f}")
+    extra = []
+    if "z" in names and not np.ma.is_masked(row["z"]):
+        extra.append(f"z={float(row['z']):.3f}")
+    if "gz2_class" in names and not np.ma.is_masked(row["gz2_class"]):
+        extra.append(f"GZ2: {row['gz2_class']}")
+    if extra:
+        lines.append(" ".join(extra))
+    return "\n".join(lines)
+
+
+def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery_caption, ncols=6,
+                 size=2.0, title=None):
+    """A grid of galaxy images, each captioned (paper Figs. 9-13).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        One row per galaxy, e.g. the output of `galzoo_cnn.classify_table`.
+    image_dir : str or `~pathlib.Path`, optional
+        Directory the paths of ``image_column`` are relative to.
+    caption : callable
+        ``caption(row) -> str``; default `gallery_caption` (class and
+        probability, RA and Dec, redshift and GZ2 class when present).
+    ncols : int
+        Images per row of the grid.
+    size : float
+        Side of each image in inches.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    `matplotlib.figure.Figure`
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> from galzoo_cnn.plots import plot_gallery
+    >>> sample, image_dir = load_demo_sample()
+    >>> figure = plot_gallery(sample[:3], image_dir, caption=lambda row: str(row["gz2_class"]))
+    >>> [ax.get_title() for ax in figure.axes]
+    ['Sc+t', 'Ei', 'Ei']
+    """
+    import matplotlib.pyplot as plt
+
+    from .images import read_image, resolve_image_paths
+
+    paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
+    nrows = max(1, -(-len(table) // ncols))
+    ncols = min(ncols, max(len(table), 1))
+    figure, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.55) * nrows),
+                                squeeze=False)
+    for ax in axes.flat[len(table):]:
+        ax.remove()
+    for ax, row, path in zip(axes.flat, table, paths):
+        try:
+            image = read_image(path, size=int(size * 100)) if path is not None else None
+        except (OSError, ValueError):
+            image = None
+        if image is not None:
+            ax.imshow(image)
+        ax.set_title(caption(row), fontsize=7.5, linespacing=1.15)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

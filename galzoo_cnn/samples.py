@@ -36,6 +36,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn
 
+from .catalog import describe_columns
 from .tables import as_table
 
 __all__ = ["LOCAL_GROUP_APEX", "sdss_target_sql", "query_sdss_targets", "query_gz2", "local_group_velocity",
@@ -259,7 +260,7 @@ def select_targets(table, abs_mag_r=(-24, -19.4), v_lg_min=1500 * u.km / u.s, z_
         keep &= passed
     selected = table[keep]
     selected.meta["selection"] = {"input": len(table), "removed": removed, "selected": int(keep.sum())}
-    return selected
+    return describe_columns(selected, copy=False)
 
 
 def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra", dec_column="dec"):
@@ -309,8 +310,7 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
     matched = within & ~duplicate
     targets["sample"] = np.where(matched, "training", "inference")
     targets["gz2_index"] = np.where(matched, index, -1)
-    targets["gz2_sep"] = MaskedColumn(sep.to_value(u.arcsec), mask=~matched, unit=u.arcsec,
-                                      description="separation from the matched GZ2 galaxy")
+    targets["gz2_sep"] = MaskedColumn(sep.to_value(u.arcsec), mask=~matched, unit=u.arcsec)
     targets["gz2_duplicate"] = duplicate
     targets["deep_test"] = np.zeros(len(targets), dtype=bool)
     if decals is not None:
@@ -318,12 +318,12 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
                                                           dec_column))
         d_within = (d_sep <= radius) & ~matched
         targets["deep_test"] = d_within
-        targets["decals_sep"] = MaskedColumn(d_sep.to_value(u.arcsec), mask=~d_within, unit=u.arcsec,
-                                             description="separation from the matched GZ DECaLS galaxy")
+        targets["decals_sep"] = MaskedColumn(d_sep.to_value(u.arcsec), mask=~d_within, unit=u.arcsec)
     summary = {"targets": len(targets), "training": int(matched.sum()),
                "inference": int((~matched).sum()), "deep_test": int(targets["deep_test"].sum()),
                "gz2_duplicates": int(duplicate.sum()), "radius_arcsec": float(radius.value)}
     targets.meta["samples"] = summary
+    targets = describe_columns(targets, copy=False)
     if duplicate.any():
         log.warning(f"build_samples: {duplicate.sum()} target(s) lie within {radius} of a GZ2 galaxy "
                     f"already matched to a nearer target; they are flagged gz2_duplicate")

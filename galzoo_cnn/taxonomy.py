@@ -35,6 +35,7 @@ __all__ = [
     "DETAILED_FEATURES",
     "EXCLUDED_FEATURES",
     "FIVE_CLASSES",
+    "CLASS_DESCRIPTIONS",
     "FRACTION_SUFFIXES",
     "LAYOUTS",
     "DEPTHS",
@@ -52,6 +53,8 @@ __all__ = [
 #: References for the facts in this module, cited in tables' ``meta``.
 WILLETT2013 = "Willett et al. 2013, MNRAS 435, 2835 (2013MNRAS.435.2835W)"
 HART2016 = "Hart et al. 2016, MNRAS 461, 3663 (2016MNRAS.461.3663H)"
+LINTOTT2008 = "Lintott et al. 2008, MNRAS 389, 1179 (2008MNRAS.389.1179L)"
+LINTOTT2011 = "Lintott et al. 2011, MNRAS 410, 166 (2011MNRAS.410..166L)"
 KHRAMTSOV2022 = (
     "Khramtsov, Vavilova, Dobrycheva et al. 2022, Machine learning technique for "
     "morphological classification of galaxies from the SDSS. III"
@@ -229,6 +232,19 @@ DETAILED_FEATURES = tuple(a.feature for a in GZ2_ANSWERS if a.feature not in EXC
 
 #: The five classes of the single-label classifier, in the paper's order.
 FIVE_CLASSES = ("completely_round", "rounded_in_between", "cigar_shaped", "edge_on", "spiral")
+
+#: What the class names of the package's single-label models mean: the five
+#: classes of Khramtsov et al. (2022) and the Galaxy Zoo 1 classes of the
+#: bundled ``sample-gz1`` model (Lintott et al. 2008 majority vote).
+CLASS_DESCRIPTIONS = {
+    "completely_round": "smooth, completely round galaxy",
+    "rounded_in_between": "smooth galaxy of in-between roundness",
+    "cigar_shaped": "smooth, cigar-shaped galaxy",
+    "edge_on": "disk galaxy seen edge-on",
+    "spiral": "disk galaxy with spiral arms, not edge-on",
+    "elliptical": "elliptical galaxy (Galaxy Zoo 1 class)",
+    "merger": "merger of galaxies (Galaxy Zoo 1 class)",
+}
 
 # Five-class criteria (SPEC section 9; Khramtsov et al. 2022 after Vavilova et
 # al. 2021): (class, feature, minimum debiased fraction), all must hold.

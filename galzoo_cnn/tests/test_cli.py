@@ -1,4 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
+import re
 import subprocess
 import sys
 
@@ -47,11 +48,48 @@ def test_taxonomy_command(capsys):
 
 def test_demo_runs_as_a_command(tmp_path):
     # the console script as users run it, in a separate process
-    result = subprocess.run([sys.executable, "-m", "galzoo_cnn.cli", "demo", "--output", str(tmp_path)],
-                            capture_output=True, text=True, check=True)
-    assert "252 real galaxies" in result.stdout
-    labels = Table.read(tmp_path / "gz2_labels.ecsv")
-    assert len(labels) == 252 and "label_spiral" in labels.colnames
+    result = subprocess.run([sys.executable, "-m", "galzoo_cnn.cli", "demo", "--output", str(tmp_path),
+                             "--no-progress"], capture_output=True, text=True, check=True)
+    assert "classifying 36 real SDSS galaxies" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gallery.png", "galzoo_demo.fits",
+                                                          "galzoo_demo.vot", "galzoo_demo_cds"]
+    catalogue = Table.read(tmp_path / "galzoo_demo.fits")
+    assert len(catalogue) == 36 and set(catalogue["status"]) == {"ok"}
+    # the summary's cross-table counts the catalogue's rows
+    ellipticals = np.char.startswith(catalogue["gz2_class"].astype(str), "E")
+    n = int(np.sum(ellipticals & (catalogue["predicted_class"] == "elliptical")))
+    assert re.search(rf"elliptical \(E\)\s+{n}\s", result.stdout)
+    from PIL import Image
+
+    with Image.open(tmp_path / "gallery.png") as gallery:
+        assert gallery.size[0] > 800 and gallery.size[1] > 800
+
+
+def test_classify_command_writes_catalogues(tmp_path, capsys):
+    from galzoo_cnn.datasets import load_demo_sample
+
+    sample, image_dir = load_demo_sample()
+    sample[:6].write(tmp_path / "in.ecsv")
+    base = tmp_path / "out" / "cat"
+    args = ["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output", str(base),
+            "--keep", "dr7objid", "ra", "dec", "--no-progress", "--formats", "fits", "votable"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Classified 6 rows: ok=6" in out
+    written = Table.read(f"{base}.fits")
+    assert written.colnames[:4] == ["dr7objid", "ra", "dec", "filename"]
+    assert "prob_spiral" in written.colnames and not (tmp_path / "out" / "cat_cds").exists()
+    # an input column the registry does not know stops the command before any classification
+    sample["my_flag"] = 1
+    sample[:6][["dr7objid", "ra", "dec", "sample", "filename", "my_flag"]].write(tmp_path / "in2.ecsv")
+    assert main(["classify", str(tmp_path / "in2.ecsv"), "--images", str(image_dir), "--output",
+                 str(tmp_path / "x"), "--no-progress"]) == 1
+    # GZ2's own 'sample' column (original, extra...) is not the registry's training / inference one
+    assert "no description for column(s) sample, my_flag" in capsys.readouterr().err
+    assert main(["classify", str(tmp_path / "in2.ecsv"), "--images", str(image_dir), "--output",
+                 str(tmp_path / "x"), "--no-progress", "--formats", "votable",
+                 "--describe", "my_flag=A flag of mine", "--describe", "sample=GZ2 sample"]) == 0
+    assert "<DESCRIPTION>\n     A flag of mine" in (tmp_path / "x.vot").read_text()
 
 
 def test_adversarial_command_on_real_cutouts(real_data, tmp_path):

@@ -1,0 +1,371 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Classifying a table of galaxies: `classify_table`.
+
+The table comes in with one image per row and goes out with every input
+column plus the model's outputs:
+
+======================  ============================================================
+column                  content
+======================  ============================================================
+``prob_<class>``        float32 probability of each class (single-label model)
+``predicted_class``     the class of highest probability
+``prob_<feature>``      float32 probability of each feature (multi-label model)
+``flag_<feature>``      ``prob_<feature> >= threshold`` (thresholds from the model card)
+``adversarial_score``   P(training sample) when a domain model is given
+``status``              ``ok``, or why the row has no outputs (`STATUSES`)
+======================  ============================================================
+
+A row whose image is missing or unreadable keeps its place with masked
+outputs and a ``status`` saying why; ``strict=True`` raises instead.  Images
+are read, scaled and classified in batches, so memory does not grow with the
+number of rows.  Inference runs through Lightning's ``Trainer.predict``:
+``devices=4`` (or ``num_nodes``, ``strategy='ddp'``) shares the rows between
+GPUs and nodes, and the outputs are merged back in input order.
+
+Examples
+--------
+>>> from galzoo_cnn.classify import STATUSES
+>>> list(STATUSES)
+['ok', 'no_image', 'missing', 'unreadable']
+"""
+
+import contextlib
+import datetime
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from astropy import log
+from astropy.table import MaskedColumn
+
+from . import __version__, taxonomy
+from .catalog import PROVENANCE_KEY, REFERENCES_KEY, describe_columns
+from .images import ImageError, read_image, resolve_image_paths, scale_intensity
+from .models import GalaxyClassifier, load_model
+from .tables import as_table
+
+__all__ = ["classify_table", "STATUSES", "STATUS_COLUMN"]
+
+#: Values of the ``status`` column and what they mean.
+STATUSES = {
+    "ok": "classified",
+    "no_image": "the image path is empty or masked",
+    "missing": "the image file does not exist",
+    "unreadable": "the image file does not decode, or is not an 8-bit RGB / grey image",
+}
+_CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
+#: Column of the per-row status.
+STATUS_COLUMN = "status"
+_SCORE_COLUMN = "adversarial_score"
+
+
+class _ImageRows(torch.utils.data.Dataset):
+    """Items ``(row, status code, images)``: one scaled image per crop; zeros where unusable."""
+
+    def __init__(self, paths, size, crops):
+        self.paths, self.size, self.crops = paths, size, crops
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, row):
+        path = self.paths[row]
+        blank = torch.zeros(3, self.size, self.size)
+        if path is None:
+            return row, _CODES["no_image"], [blank for _ in self.crops]
+        try:
+            images = [read_image(path, self.size, crop) for crop in self.crops]
+        except FileNotFoundError:
+            return row, _CODES["missing"], [blank for _ in self.crops]
+        except ImageError:
+            return row, _CODES["unreadable"], [blank for _ in self.crops]
+        return row, _CODES["ok"], [scale_intensity(torch.from_numpy(i).permute(2, 0, 1)) for i in images]
+
+
+class _ShardSampler(torch.utils.data.Sampler):
+    """Rows ``rank, rank + world, ...``: every row exactly once over all processes, no padding."""
+
+    def __init__(self, n_rows):
+        self.n_rows = n_rows
+
+    def _shard(self):
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+
+    def __len__(self):
+        rank, world = self._shard()
+        return len(range(rank, self.n_rows, world))
+
+    def __iter__(self):
+        rank, world = self._shard()
+        return iter(range(rank, self.n_rows, world))
+
+
+class _Predictor(L.LightningModule):
+    """The classifier (and the domain model) applied to one batch; returns rows, codes, probabilities."""
+
+    def __init__(self, models, crop_index):
+        super().__init__()
+        self.models = torch.nn.ModuleList(models)
+        self.crop_index = crop_index
+
+    def predict_step(self, batch, batch_idx):
+        rows, codes, images = batch
+        return rows, codes, [model.predict_proba(images[k]).float()
+                             for model, k in zip(self.models, self.crop_index)]
+
+
+class _Collector(L.pytorch.callbacks.Callback):
+    """Writes each batch's outputs into full-length arrays; merges the processes' arrays at the end."""
+
+    def __init__(self, n_rows, widths, strict, paths):
+        self.probabilities = [np.zeros((n_rows, w), dtype=np.float32) for w in widths]
+        self.codes = np.zeros(n_rows, dtype=np.int32)
+        self.strict, self.paths = strict, paths
+
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        rows, codes, probabilities = outputs
+        rows, codes = rows.cpu().numpy(), codes.cpu().numpy()
+        if self.strict and (codes != _CODES["ok"]).any():
+            i = int(np.argmax(codes != _CODES["ok"]))
+            status = list(STATUSES)[codes[i] - 1]
+            raise ImageError(f"row {rows[i]}: {STATUSES[status]} ({self.paths[rows[i]]}); "
+                             f"strict=False classifies the other rows and sets status={status!r}")
+        self.codes[rows] = codes
+        for out, p in zip(self.probabilities, probabilities):
+            out[rows] = p.cpu().numpy()
+
+    def on_predict_epoch_end(self, trainer, pl_module):
+        if trainer.world_size == 1:
+            return
+        # every row was written by exactly one process and is zero elsewhere: a sum merges them
+        device = trainer.strategy.root_device
+        self.codes = _reduce_sum(trainer, self.codes, device)
+        self.probabilities = [_reduce_sum(trainer, p, device) for p in self.probabilities]
+
+
+def _reduce_sum(trainer, array, device):
+    tensor = torch.from_numpy(array).to(device)
+    return trainer.strategy.reduce(tensor, reduce_op="sum").cpu().numpy()
+
+
+def _as_model(model, device="cpu"):
+    if isinstance(model, GalaxyClassifier):
+        return model.eval()
+    if isinstance(model, (str, Path)):
+        return load_model(model, device)
+    raise TypeError(f"model must be a model name, the path of a model card or a GalaxyClassifier, "
+                    f"got {type(model).__name__}")
+
+
+def _accelerator(device):
+    """Lightning accelerator and devices for a torch-style ``device`` string."""
+    if device is None:
+        return "auto", "auto"
+    device = torch.device(device)
+    if device.type == "cpu":
+        return "cpu", 1
+    if device.type == "cuda":
+        return "gpu", [device.index] if device.index is not None else 1
+    return device.type, 1
+
+
+def _default_workers():
+    # decoding in worker processes only pays when there are cores to spare for it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 0 if cores <= 2 else min(8, cores - 1)
+
+
+def classify_table(table, model="sample-gz1", image_column="filename", image_dir=None, batch_size=256,
+                   device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
+                   crop=None, devices=None, num_nodes=1, strategy="auto", precision=None):
+    """Classify the galaxy image of every row of ``table``.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`, `~astropy.table.QTable` or path
+        One row per galaxy (FITS, VOTable, ECSV or CSV file accepted).
+    model : str, `~pathlib.Path` or `~galzoo_cnn.models.GalaxyClassifier`
+        A model name (`galzoo_cnn.models.available_models`), the path of a
+        model card, or a loaded model.
+    image_column : str
+        Column of image paths, relative to ``image_dir``.
+    image_dir : str or `~pathlib.Path`, optional
+        Directory of the images.  A path that leads outside it raises.
+    batch_size : int
+        Images per forward pass.
+    device : str, optional
+        ``'cpu'``, ``'cuda'``, ``'cuda:1'``...; default: a GPU if there is one.
+    num_workers : int, optional
+        Processes decoding images; default 0 on a machine with two cores or
+        fewer, else up to 8.
+    progress : bool
+        Show a progress bar.
+    strict : bool
+        Raise at the first missing or unreadable image instead of marking
+        the row.
+    adversarial_model : str, path or `~galzoo_cnn.models.GalaxyClassifier`, optional
+        A domain classifier (`galzoo_cnn.adversarial`); adds
+        ``adversarial_score`` = P(training sample).
+    crop : float, optional
+        Central fraction of each image to keep; default: the model card's
+        (the fraction the model was trained with).
+    devices, num_nodes, strategy, precision
+        Lightning ``Trainer`` settings for multi-GPU / multi-node inference
+        (e.g. ``devices=4``); ``precision`` defaults to ``'16-mixed'`` on a
+        GPU and ``'32-true'`` on the CPU.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        A new table (the input is not modified): every input column, the
+        outputs described in `galzoo_cnn.classify`, column metadata from
+        `galzoo_cnn.catalog`, and in ``meta['provenance']`` the package
+        version, model name, weights' SHA-256, crop, date and status counts.
+
+    Raises
+    ------
+    TypeError
+        ``table`` is not a table or a path; ``model`` is not a model.
+    ValueError
+        Unknown model; an empty table; an image path leaving ``image_dir``.
+    KeyError
+        ``image_column`` is not in the table.
+    `~galzoo_cnn.images.ImageError`
+        With ``strict=True``, at the first unusable image (naming row and file).
+
+    Examples
+    --------
+    Classify the real SDSS galaxies bundled for the demo:
+
+    >>> from galzoo_cnn import classify_table
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> sample, image_dir = load_demo_sample()
+    >>> result = classify_table(sample[:4], image_dir=image_dir, progress=False)
+    >>> result["predicted_class"].tolist()  # doctest: +SKIP
+    ['elliptical', 'elliptical', 'elliptical', 'elliptical']
+    >>> sorted(set(result["status"].tolist()))
+    ['ok']
+    >>> classify_table(sample[:1], model="no-such-model")
+    Traceback (most recent call last):
+    ...
+    ValueError: no model 'no-such-model': ...
+    """
+    table = as_table(table)
+    if len(table) == 0:
+        raise ValueError("the table is empty: no galaxies to classify")
+    paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
+    models = [_as_model(model)]
+    if adversarial_model is not None:
+        domain = _as_model(adversarial_model)
+        if "training" not in domain.classes:
+            raise ValueError(f"adversarial_model has classes {list(domain.classes)}, no 'training': "
+                             f"not a domain classifier")
+        models.append(domain)
+    sizes = {m.card["input"]["size"] for m in models}
+    if len(sizes) > 1:
+        raise ValueError(f"the models take images of different sizes {sorted(sizes)}")
+    crops = [float(crop) if crop is not None else float(m.card["input"].get("crop", 1.0)) for m in models]
+    unique_crops = sorted(set(crops))
+
+    accelerator, default_devices = _accelerator(device)
+    collector = _Collector(len(table), [len(m.classes) for m in models], strict, paths)
+    loader = torch.utils.data.DataLoader(
+        _ImageRows(paths, sizes.pop(), unique_crops), batch_size=batch_size,
+        sampler=_ShardSampler(len(table)),
+        num_workers=_default_workers() if num_workers is None else num_workers)
+    on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
+    with _quiet_lightning():
+        trainer = L.Trainer(
+            accelerator=accelerator, devices=devices or default_devices, num_nodes=num_nodes,
+            strategy=strategy, precision=precision or ("16-mixed" if on_gpu else "32-true"),
+            callbacks=[collector], logger=False, enable_progress_bar=progress,
+            enable_model_summary=False, use_distributed_sampler=False, enable_checkpointing=False)
+    with _quiet_lightning():
+        trainer.predict(_Predictor(models, [unique_crops.index(c) for c in crops]), loader,
+                        return_predictions=False)
+
+    status = np.array(list(STATUSES))[np.clip(collector.codes - 1, 0, None)]
+    result = _add_outputs(table, models[0], collector.probabilities[0], status)
+    ok = status == "ok"
+    if adversarial_model is not None:
+        score = collector.probabilities[1][:, list(models[1].classes).index("training")]
+        result[_SCORE_COLUMN] = MaskedColumn(score, mask=~ok)
+    result[STATUS_COLUMN] = status
+    counts = {s: int((status == s).sum()) for s in STATUSES if (status == s).any()}
+    if not ok.all():
+        first = int(np.argmax(~ok))
+        log.warning(f"classify_table: {int((~ok).sum())} of {len(table)} rows not classified "
+                    f"({counts}); first: row {first}, {status[first]} ({paths[first]})")
+    result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, trainer.precision)
+    result.meta[REFERENCES_KEY] = _references(models)
+    return describe_columns(result, copy=False)
+
+
+@contextlib.contextmanager
+def _quiet_lightning():
+    """Silence Lightning's hardware banner and tips (INFO) and its pytree deprecation notice."""
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _add_outputs(table, model, probabilities, status):
+    ok = status == "ok"
+    new = [f"prob_{c}" for c in model.classes]
+    new += [f"flag_{c}" for c in model.classes] if model.multilabel else ["predicted_class"]
+    replaced = [n for n in new + [STATUS_COLUMN, _SCORE_COLUMN] if n in table.colnames]
+    if replaced:
+        log.warning(f"classify_table: replacing the input columns {replaced}")
+        table.remove_columns(replaced)
+    for k, name in enumerate(model.classes):
+        table[f"prob_{name}"] = MaskedColumn(probabilities[:, k], mask=~ok)
+    if model.multilabel:
+        thresholds = model.card.get("thresholds") or {}
+        for k, name in enumerate(model.classes):
+            table[f"flag_{name}"] = MaskedColumn(probabilities[:, k] >= thresholds.get(name, 0.5), mask=~ok)
+    else:
+        predicted = np.array(model.classes)[probabilities.argmax(1)]
+        table["predicted_class"] = MaskedColumn(np.where(ok, predicted, ""), mask=~ok)
+    return table
+
+
+def _provenance(models, crops, counts, precision):
+    main = models[0]
+    provenance = {
+        "software": f"galzoo_cnn {__version__}",
+        "model": main.card.get("name", main.card.get("backbone")),
+        "model_task": main.task,
+        "model_backbone": main.card["backbone"],
+        "model_sha256": main.card.get("weights_sha256", "unsaved"),
+        "crop": crops[0],
+        "precision": str(precision),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "status_counts": ", ".join(f"{k}={v}" for k, v in counts.items()),
+    }
+    if main.multilabel:
+        thresholds = main.card.get("thresholds") or {}
+        provenance["thresholds"] = "model card" if thresholds else "0.5 (the card has none)"
+    if len(models) > 1:
+        provenance["adversarial_model"] = models[1].card.get("name", models[1].card["backbone"])
+        provenance["adversarial_model_sha256"] = models[1].card.get("weights_sha256", "unsaved")
+    return provenance
+
+
+def _references(models):
+    references = [taxonomy.KHRAMTSOV2022]
+    for model in models:
+        references += [r for r in model.card.get("references", []) if r not in references]
+    return references

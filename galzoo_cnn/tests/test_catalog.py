@@ -1,0 +1,202 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The column registry and the FITS / VOTable / CDS writers, on real classified galaxies."""
+
+import io
+import re
+import warnings
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.io import fits, votable
+from astropy.io.votable.ucd import check_ucd
+from astropy.table import MaskedColumn, Table
+
+from galzoo_cnn import classify_table, taxonomy
+from galzoo_cnn.catalog import (
+    CatalogError,
+    catalog_columns,
+    check_catalog,
+    column_spec,
+    describe_columns,
+    write_catalog,
+)
+from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
+from galzoo_cnn.labels import feature_labels, five_class_labels
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    """36 real galaxies classified, with one missing image (masked outputs) and GZ2 labels."""
+    sample, image_dir = load_demo_sample()
+    sample = five_class_labels(sample)[["dr7objid", "ra", "dec", "gz2_class", "gz2_five_class", "filename"]]
+    sample["filename"][3] = "missing.jpg"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the astropy log's warning about the missing image
+        return classify_table(sample, image_dir=image_dir, progress=False)
+
+
+def test_registry_ucds_units_and_descriptions_are_valid():
+    columns = catalog_columns()
+    assert len(columns) > 100
+    for row in columns:
+        assert check_ucd(row["ucd"], check_controlled_vocabulary=True), row["name"]
+        if row["unit"]:
+            u.Unit(row["unit"])
+        assert len(row["description"]) > 15 and "?" not in row["description"][-1:], row["name"]
+    # every taxonomy answer and class has its probability column described from the taxonomy
+    for answer in taxonomy.GZ2_ANSWERS:
+        assert answer.label in column_spec(f"prob_{answer.feature}", task="features").description
+        for suffix in taxonomy.COLUMN_SUFFIXES:
+            assert answer.label in column_spec(answer.column(suffix)).description
+    for name, text in taxonomy.CLASS_DESCRIPTIONS.items():
+        assert text in column_spec(f"prob_{name}").description
+    # 'spiral' is a class and a GZ2 answer: the model's task says which the column holds
+    assert "Is there any sign of a spiral arm pattern?" not in column_spec("prob_spiral").description
+    question = "Is there any sign of a spiral arm pattern?"
+    assert question in column_spec("prob_spiral", task="features").description
+
+
+def test_every_column_the_package_produces_is_in_the_registry(catalogue):
+    labelled = feature_labels(five_class_labels(load_gz2_sample("hart2016")))
+    new = [c for c in labelled.colnames if c.startswith("label_") or c.startswith("gz2_five")]
+    vote_columns = [c for c in labelled.colnames if c.startswith("t0") or c.startswith("t1")]
+    for name in catalogue.colnames + new + vote_columns:
+        assert column_spec(name) is not None, name
+    # and the label makers take their descriptions from it
+    assert labelled["label_bar"].description == column_spec("label_bar").description
+    assert labelled["label_bar"].meta["ucd"] == "meta.code;src.morph"
+
+
+def test_describe_columns_converts_units():
+    table = describe_columns(Table({"ra": [np.pi] * u.rad, "gz2_sep": [0.5 / 60] * u.arcmin}))
+    assert table["ra"].unit == u.deg and table["ra"][0] == pytest.approx(180)
+    assert table["gz2_sep"].unit == u.arcsec and table["gz2_sep"][0] == pytest.approx(0.5)
+    with pytest.raises(CatalogError, match="column 'ra' is in km, which does not convert to deg"):
+        describe_columns(Table({"ra": [1.0] * u.km}))
+
+
+def test_fits_has_units_descriptions_ucds_and_provenance(catalogue, tmp_path):
+    path = write_catalog(catalogue, tmp_path / "cat", formats=["fits"])["fits"]
+    with fits.open(path, checksum=True) as hdul:
+        header = hdul["CATALOG"].header
+        history = "".join(hdul[0].header["HISTORY"])  # long values continue on the next card
+        comments = "\n".join(hdul[0].header["COMMENT"])
+    names = [header[f"TTYPE{i}"] for i in range(1, header["TFIELDS"] + 1)]
+    assert names == catalogue.colnames
+    for i, name in enumerate(names, start=1):
+        spec = column_spec(name)
+        assert header[f"TCOMM{i}"] == spec.description
+        assert header[f"TUCD{i}"] == spec.ucd
+        assert header.get(f"TUNIT{i}") == spec.unit
+    assert f"model_sha256: {catalogue.meta['provenance']['model_sha256']}" in history
+    assert "Reference: Khramtsov" in comments and header["RADESYS"] == "ICRS"
+    reread = Table.read(path, hdu="CATALOG")
+    assert reread["prob_spiral"].mask.tolist() == catalogue["prob_spiral"].mask.tolist()
+    assert reread["status"][3] == "missing"
+    np.testing.assert_array_equal(reread["ra"], catalogue["ra"])
+
+
+def test_votable_validates_with_zero_warnings(catalogue, tmp_path):
+    path = write_catalog(catalogue, tmp_path / "cat", formats=["votable"])["votable"]
+    report = io.StringIO()
+    assert votable.validate(str(path), output=report) is True, report.getvalue()
+    vot = votable.parse(str(path))
+    assert vot.version == "1.4"
+    table = vot.get_first_table()
+    for field in table.fields:
+        spec = column_spec(field.name)
+        assert field.ucd == spec.ucd and " ".join(field.description.split()) == spec.description
+        assert (str(field.unit) if field.unit is not None else None) == spec.unit
+    coosys = vot.resources[0].coordinate_systems[0]
+    assert coosys.system == "ICRS"
+    assert {f.name for f in table.fields if f.ref == coosys.ID} == {"ra", "dec"}
+    infos = {info.name: info.value for info in vot.infos}
+    assert infos["model"] == "sample-gz1" and infos["model_sha256"] == catalogue.meta["provenance"][
+        "model_sha256"]
+    references = [info.value for info in vot.infos if info.name == "reference"]
+    assert references == catalogue.meta["references"]
+    data = table.to_table()
+    # VOTable has no null string: the masked class of the missing image is written empty
+    assert data["predicted_class"][3] == "" and data["predicted_class"][2] != ""
+    assert data["prob_merger"].mask.tolist() == catalogue["prob_merger"].mask.tolist()
+    np.testing.assert_array_equal(data["prob_merger"], catalogue["prob_merger"])
+
+
+def test_cds_readme_explains_every_column_and_reads_back(catalogue, tmp_path):
+    directory = write_catalog(catalogue, tmp_path / "cat", formats=["cds"])["cds"]
+    assert sorted(p.name for p in directory.iterdir()) == ["ReadMe", "cat.dat"]
+    readme = (directory / "ReadMe").read_text()
+    for name in catalogue.colnames:  # cdspyreadme's placeholder for an unexplained column
+        assert f"Description of {name}" not in readme
+    assert "Right ascension (ICRS)" in readme and "F6.4" in readme
+    assert "J/MNRAS/435/2835" in readme and "Khramtsov" in readme
+    reread = Table.read(directory / "cat.dat", format="ascii.cds", readme=str(directory / "ReadMe"))
+    assert reread.colnames == catalogue.colnames
+    assert str(reread["ra"].unit) == "deg"
+    np.testing.assert_allclose(reread["prob_spiral"], catalogue["prob_spiral"], atol=5.1e-5)
+    assert reread["prob_spiral"].mask[3] and reread["status"][3] == "missing"
+    assert reread["dr7objid"].tolist() == catalogue["dr7objid"].tolist()
+    # every line of the data file has the record length the ReadMe declares
+    widths = {len(line) for line in (directory / "cat.dat").read_text().splitlines()}
+    assert len(widths) == 1
+    assert re.search(rf"^cat\.dat\s+{widths.pop()}\s+{len(catalogue)}\s", readme, re.MULTILINE)
+
+
+def test_bad_coordinates_name_the_rows(catalogue, tmp_path):
+    bad = catalogue.copy()
+    bad["dec"][[2, 5]] = np.nan
+    with pytest.raises(CatalogError, match=r"'dec' has 2 missing, NaN or out-of-range value\(s\), first "
+                                           r"at row\(s\) \[2, 5\]"):
+        write_catalog(bad, tmp_path / "x")
+    bad = catalogue.copy()
+    bad["ra"][0] = 400
+    with pytest.raises(CatalogError, match=r"'ra' has 1 .* \[0\]"):
+        write_catalog(bad, tmp_path / "x")
+    with pytest.raises(CatalogError, match="a catalogue needs coordinates: no column 'ra' or 'dec'"):
+        write_catalog(catalogue[["dr7objid", "prob_spiral"]], tmp_path / "x")
+    strings = Table({"ra": ["12:00:00"], "dec": ["+10:00:00"]})
+    with pytest.raises(CatalogError, match="'ra' is not numeric .* SkyCoord"):
+        write_catalog(strings, tmp_path / "x")
+    with pytest.raises(CatalogError, match="the table is empty"):
+        write_catalog(catalogue[:0], tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []  # nothing written by any of these
+
+
+def test_skycoord_and_radians_are_accepted(tmp_path):
+    coords = SkyCoord([10.0, 20.0] * u.deg, [-5.0, 5.0] * u.deg, frame="fk5")
+    table = Table({"coord": coords, "prob_spiral": np.float32([0.2, 0.9])})
+    written = Table.read(write_catalog(table, tmp_path / "sky", formats=["fits"])["fits"])
+    np.testing.assert_allclose(written["ra"], coords.icrs.ra.deg)
+    radians = Table({"ra": [np.pi / 2] * u.rad, "dec": [0.1] * u.rad})
+    assert check_catalog(radians)["ra"][0] == pytest.approx(90)
+
+
+def test_existing_files_are_kept_and_failures_leave_nothing(catalogue, tmp_path):
+    paths = write_catalog(catalogue, tmp_path / "cat")
+    before = {fmt: (p / "ReadMe" if p.is_dir() else p).read_bytes() for fmt, p in paths.items()}
+    with pytest.raises(FileExistsError, match="cat.fits"):
+        write_catalog(catalogue[:5], tmp_path / "cat")
+    after = {fmt: (p / "ReadMe" if p.is_dir() else p).read_bytes() for fmt, p in paths.items()}
+    assert after == before
+    # overwrite replaces all three, including the CDS directory
+    write_catalog(catalogue[:5], tmp_path / "cat", overwrite=True)
+    assert len(Table.read(tmp_path / "cat.vot")) == 5
+    assert len((tmp_path / "cat_cds" / "cat.dat").read_text().splitlines()) == 5
+    # a table FITS cannot hold (a masked boolean) fails before anything replaces the old file
+    bad = catalogue.copy()
+    bad["flag_bar"] = MaskedColumn([True] * len(bad), mask=[True] + [False] * (len(bad) - 1))
+    with pytest.raises(CatalogError, match="boolean column 'flag_bar' has masked values"):
+        write_catalog(bad, tmp_path / "cat", formats=["fits"], overwrite=True)
+    assert len(Table.read(tmp_path / "cat.fits")) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.fits", "cat.vot", "cat_cds"]
+
+
+def test_undescribed_columns_are_refused_unless_described(tmp_path):
+    table = Table({"ra": [1.0], "dec": [2.0], "my_mass": [1e10]})
+    with pytest.raises(CatalogError, match="no description for column.s. my_mass"):
+        write_catalog(table, tmp_path / "x")
+    paths = write_catalog(table, tmp_path / "x", formats=["votable"],
+                          descriptions={"my_mass": "Stellar mass from my SED fit"})
+    assert "Stellar mass from my SED fit" in paths["votable"].read_text()

@@ -1,0 +1,184 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""classify_table on the real SDSS galaxies bundled for the demo."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from astropy.table import QTable, Table
+from PIL import Image
+
+from galzoo_cnn import classify_table
+from galzoo_cnn.datasets import load_demo_sample
+from galzoo_cnn.images import ImageError
+from galzoo_cnn.models import build_model, load_model
+
+
+@pytest.fixture(scope="module")
+def demo():
+    sample, image_dir = load_demo_sample()
+    return sample[["dr7objid", "ra", "dec", "gz2_class", "filename"]], image_dir
+
+
+@pytest.fixture(scope="module")
+def classified(demo):
+    sample, image_dir = demo
+    return classify_table(sample, image_dir=image_dir, progress=False)
+
+
+def _reference_probabilities(model, paths, crop):
+    """The model's softmax on images prepared here with PIL alone (centre crop, Lanczos, Eq. 1)."""
+    batch = []
+    for path in paths:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+        side = round(rgb.size[0] * crop)
+        left = (rgb.size[0] - side) // 2
+        rgb = rgb.crop((left, left, left + side, left + side)).resize((100, 100), Image.Resampling.LANCZOS)
+        batch.append((np.asarray(rgb, dtype=np.float32) - 127.5) / 255)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2))
+    return torch.softmax(logits, 1).numpy()
+
+
+def test_outputs_match_the_model_on_independently_prepared_images(demo, classified):
+    sample, image_dir = demo
+    model = load_model("sample-gz1")
+    assert model.card["input"]["crop"] == 0.5  # the card's crop must be applied by default
+    expected = _reference_probabilities(model, [image_dir / f for f in sample["filename"]], 0.5)
+    got = np.stack([np.asarray(classified[f"prob_{c}"]) for c in model.classes], axis=1)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6)
+    assert classified["predicted_class"].tolist() == [model.classes[k] for k in expected.argmax(1)]
+    # the input columns are kept, unchanged and first
+    assert classified.colnames[:5] == sample.colnames
+    for name in sample.colnames:
+        assert classified[name].tolist() == sample[name].tolist()
+    assert set(classified["status"]) == {"ok"}
+
+
+def test_metadata_and_provenance(classified):
+    card = load_model("sample-gz1").card
+    provenance = classified.meta["provenance"]
+    assert provenance["model"] == "sample-gz1" and provenance["crop"] == 0.5
+    assert provenance["model_sha256"] == card["weights_sha256"]
+    assert provenance["status_counts"] == "ok=36" and provenance["software"].startswith("galzoo_cnn ")
+    assert any("Lintott et al. 2008" in r for r in classified.meta["references"])
+    assert classified["prob_spiral"].meta["ucd"] == "stat.probability"
+    assert str(classified["ra"].unit) == "deg"
+    assert "elliptical" in classified["prob_elliptical"].description
+
+
+def test_crop_override_and_input_types(demo, tmp_path):
+    sample, image_dir = demo
+    table = sample[:5]
+    whole = classify_table(table, image_dir=image_dir, crop=1.0, progress=False)
+    assert whole.meta["provenance"]["crop"] == 1.0
+    # a path (any supported format) and a QTable give the same outputs as a Table
+    table.write(tmp_path / "t.fits")
+    from_file = classify_table(tmp_path / "t.fits", image_dir=image_dir, crop=1.0, progress=False)
+    from_qtable = classify_table(QTable(table), image_dir=image_dir, crop=1.0, progress=False)
+    for other in (from_file, from_qtable):
+        np.testing.assert_array_equal(other["prob_spiral"], whole["prob_spiral"])
+
+
+def test_batches_and_worker_processes_keep_the_input_order(demo, classified):
+    sample, image_dir = demo
+    shuffled = sample[np.random.default_rng(1).permutation(len(sample))]
+    result = classify_table(shuffled, image_dir=image_dir, batch_size=5, num_workers=2, progress=False)
+    by_id = {row["dr7objid"]: row["prob_merger"] for row in classified}
+    assert [by_id[i] for i in result["dr7objid"]] == pytest.approx(result["prob_merger"].tolist(), abs=1e-6)
+
+
+def test_missing_broken_and_empty_images_are_reported_per_row(demo, classified, tmp_path):
+    sample, image_dir = demo
+    for name in sample["filename"][:4]:
+        (tmp_path / name).write_bytes((image_dir / name).read_bytes())
+    (tmp_path / "garbage.jpg").write_bytes(b"\xff\xd8 this is not a JPEG")
+    (tmp_path / "truncated.jpg").write_bytes((image_dir / sample["filename"][0]).read_bytes()[:300])
+    table = Table(sample[:4], masked=True)
+    table.add_row(sample[4])
+    table.add_row(sample[5])
+    table.add_row(sample[6])
+    table.add_row(sample[7])
+    table["filename"][4] = "not_there.jpg"
+    table["filename"][5] = "garbage.jpg"
+    table["filename"][6] = "truncated.jpg"
+    table["filename"].mask[7] = True
+    result = classify_table(table, image_dir=tmp_path, progress=False)
+    assert result["status"].tolist() == ["ok"] * 4 + ["missing", "unreadable", "unreadable", "no_image"]
+    assert result["prob_spiral"].mask.tolist() == [False] * 4 + [True] * 4
+    assert result["predicted_class"].mask.tolist() == [False] * 4 + [True] * 4
+    np.testing.assert_allclose(result["prob_spiral"][:4], classified["prob_spiral"][:4], atol=1e-6)
+    assert result.meta["provenance"]["status_counts"] == "ok=4, no_image=1, missing=1, unreadable=2"
+    with pytest.raises(ImageError, match=r"row 4: the image file does not exist .*not_there.jpg"):
+        classify_table(table, image_dir=tmp_path, progress=False, strict=True, batch_size=2)
+
+
+def test_bad_input_is_refused_with_clear_errors(demo):
+    sample, image_dir = demo
+    with pytest.raises(ValueError, match="row 0: image path '../x.jpg' leaves image_dir"):
+        classify_table(Table({"filename": ["../x.jpg"]}), image_dir=image_dir, progress=False)
+    with pytest.raises(ValueError, match="the table is empty"):
+        classify_table(sample[:0], image_dir=image_dir, progress=False)
+    with pytest.raises(TypeError, match="expected an astropy Table, QTable or the path"):
+        classify_table({"filename": ["a.jpg"]}, progress=False)
+    with pytest.raises(ValueError, match="no model 'densenet-9000'"):
+        classify_table(sample[:1], model="densenet-9000", image_dir=image_dir, progress=False)
+    with pytest.raises(KeyError, match="image column 'image' is not in the table"):
+        classify_table(sample[:1], image_column="image", image_dir=image_dir, progress=False)
+    with pytest.raises(FileNotFoundError, match="table file 'nowhere.fits' does not exist"):
+        classify_table("nowhere.fits", progress=False)
+    with pytest.raises(ValueError, match="not a domain classifier"):
+        classify_table(sample[:1], image_dir=image_dir, adversarial_model="sample-gz1", progress=False)
+
+
+def test_multilabel_model_flags_use_the_card_thresholds(demo):
+    sample, image_dir = demo
+    torch.manual_seed(0)
+    model = build_model("features", backbone="test_resnet").eval()
+    thresholds = {feature: 0.3 + 0.4 * (k % 2) for k, feature in enumerate(model.classes)}
+    model.card["thresholds"] = thresholds
+    result = classify_table(sample[:8], model=model, image_dir=image_dir, progress=False)
+    assert "predicted_class" not in result.colnames
+    for feature in model.classes:
+        assert result[f"prob_{feature}"].dtype == np.float32
+        expected = np.asarray(result[f"prob_{feature}"]) >= thresholds[feature]
+        assert result[f"flag_{feature}"].tolist() == expected.tolist()
+    assert result.meta["provenance"]["thresholds"] == "model card"
+    assert "Bar" in result["flag_bar"].description
+
+
+def test_adversarial_score_from_a_domain_model(demo, classified):
+    sample, image_dir = demo
+    torch.manual_seed(0)
+    domain = build_model("adversarial", backbone="test_resnet").eval()
+    result = classify_table(sample[:6], image_dir=image_dir, adversarial_model=domain, progress=False)
+    # the domain model saw the whole frame (its card's crop, 1.0), the classifier the card's 0.5
+    expected = _reference_probabilities(domain, [image_dir / f for f in sample["filename"][:6]], 1.0)
+    got = np.asarray(result["adversarial_score"])
+    # PIL's JPEG draft decoding (read_image, 300 -> 150 px) differs slightly from a full decode
+    np.testing.assert_allclose(got, expected[:, 1], atol=0.05)
+    np.testing.assert_allclose(result["prob_spiral"], classified["prob_spiral"][:6], atol=1e-6)
+
+
+def test_two_process_ddp_inference_merges_rows_in_input_order(demo, classified, tmp_path):
+    """The CLI under Lightning's DDP with two CPU processes (gloo): each takes every other row."""
+    sample, image_dir = demo
+    sample[:11].write(tmp_path / "in.ecsv")
+    command = [sys.executable, "-m", "galzoo_cnn.cli", "classify", str(tmp_path / "in.ecsv"),
+               "--images", str(image_dir), "--output", str(tmp_path / "ddp"), "--formats", "votable",
+               "--device", "cpu", "--devices", "2", "--strategy", "ddp", "--batch-size", "3",
+               "--no-progress"]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("Classified 11 rows") == 1  # only rank 0 writes and reports
+    written = Table.read(tmp_path / "ddp.vot")
+    np.testing.assert_allclose(written["prob_spiral"], classified["prob_spiral"][:11], atol=1e-6)
+    assert written["dr7objid"].tolist() == sample["dr7objid"][:11].tolist()
+    assert json.dumps(list(set(written["status"]))) == '["ok"]'
