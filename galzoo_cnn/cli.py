@@ -176,17 +176,25 @@ def _cmd_adversarial(args):
 
 
 def _cmd_query(args):
-    from .samples import query_sdss_targets
+    from .samples import query_gz2, query_gz_decals, query_sdss_targets
 
     if args.output is None and not args.sql:
         raise ValueError("--output is needed to run the query (or --sql to print it)")
-    result = query_sdss_targets(data_release=args.data_release, z_range=(args.z_min, args.z_max),
-                                mag_r_max=args.mag_r_max, limit=args.limit, get_query_payload=args.sql)
+    if args.catalog == "targets":
+        result = query_sdss_targets(data_release=args.data_release, z_range=(args.z_min, args.z_max),
+                                    mag_r_max=args.mag_r_max, limit=args.limit, get_query_payload=args.sql)
+    elif args.catalog == "gz2":
+        result = query_gz2(args.source or "sdss", data_release=args.data_release, limit=args.limit,
+                           get_query_payload=args.sql, table=args.vizier_table)
+    else:
+        result = query_gz_decals("vizier", table=args.vizier_table, limit=args.limit,
+                                 get_query_payload=args.sql)
     if args.sql:
         print(result)
         return 0
     path = write_table_atomic(result, args.output, overwrite=args.overwrite)
-    print(f"Wrote {len(result)} targets to {path}; selection: {result.meta['selection']}")
+    print(f"Wrote {len(result)} rows ({args.catalog}) to {path}"
+          + (f"; selection: {result.meta['selection']}" if "selection" in result.meta else ""))
     return 0
 
 
@@ -207,7 +215,7 @@ def _cmd_fetch(args):
     manifest = fetch_cutouts(args.table, args.out, survey=args.survey, data_release=args.data_release,
                              size=args.size, id_column=args.id_column, max_workers=args.max_workers,
                              retries=args.retries, timeout=args.timeout, base_url=args.base_url,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, **({"bands": args.bands} if args.bands else {}))
     path = write_table_atomic(manifest, Path(args.out) / "manifest.ecsv", overwrite=True)
     print(f"{json.dumps(manifest.meta['counts'])}; manifest: {path}")
     return 0 if manifest.meta["counts"]["failed"] + manifest.meta["counts"]["corrupt"] == 0 else 2
@@ -254,13 +262,17 @@ def build_parser():
     _add_label_options(p)
     p.set_defaults(func=_cmd_labels)
 
-    p = commands.add_parser("query", help="query SDSS for the target sample (network)")
+    p = commands.add_parser("query", help="query SDSS targets, GZ2 or GZ DECaLS (network)")
+    p.add_argument("--catalog", default="targets", choices=("targets", "gz2", "gz-decals"),
+                   help="targets: SDSS target sample (default); gz2: Galaxy Zoo 2; gz-decals: GZ DECaLS")
+    p.add_argument("--source", choices=("sdss", "vizier"), help="for gz2: SDSS CAS (default) or VizieR")
+    p.add_argument("--vizier-table", help="table of the VizieR catalogue, where it has several")
     p.add_argument("--data-release", type=int, default=9)
     p.add_argument("--z-min", type=float, default=0.003)
     p.add_argument("--z-max", type=float, default=0.1)
     p.add_argument("--mag-r-max", type=float, default=17.7)
     p.add_argument("--limit", type=int, help="at most this many rows")
-    p.add_argument("--sql", action="store_true", help="print the SQL and stop (no network)")
+    p.add_argument("--sql", action="store_true", help="print the query (SQL or VizieR payload) and stop")
     p.add_argument("--output", "-o", help="output table")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_cmd_query)
@@ -268,7 +280,10 @@ def build_parser():
     p = commands.add_parser("fetch", help="download image cutouts (resumable)")
     p.add_argument("table", help="table with ra, dec (degrees)")
     p.add_argument("--out", required=True, help="directory of the images and manifest.ecsv")
-    p.add_argument("--survey", default="sdss", choices=("sdss", "legacy"))
+    p.add_argument("--survey", default="sdss", choices=("sdss", "legacy", "hips"),
+                   help="sdss / legacy: JPEG colour cutouts; hips: FITS cubes from CDS hips2fits")
+    p.add_argument("--bands", nargs="+", metavar="HIPS",
+                   help="HiPS surveys of the FITS planes (--survey hips; default SDSS9 g r i)")
     p.add_argument("--data-release", type=int, default=9)
     p.add_argument("--size", type=int, default=100)
     p.add_argument("--id-column", help="column naming the files (default: row number)")

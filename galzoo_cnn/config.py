@@ -28,6 +28,9 @@ class Conf(_config.ConfigNamespace):
         "https://skyserver.sdss.org", "Root of the SDSS SkyServer (ImgCutout service).")
     legacy_cutout_url = _config.ConfigItem(
         "https://www.legacysurvey.org/viewer", "Root of the DESI Legacy Surveys viewer (jpeg-cutout).")
+    hips2fits_url = _config.ConfigItem(
+        "https://alasky.cds.unistra.fr/hips-image-services/hips2fits",
+        "The CDS hips2fits service (FITS cutouts from HiPS surveys).")
     cutout_timeout = _config.ConfigItem(30.0, "Seconds to wait for one cutout request.")
 
 

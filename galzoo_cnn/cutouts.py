@@ -3,8 +3,11 @@
 Downloading image cutouts: resumable, concurrent, validated, and exact about what failed.
 
 `fetch_cutouts` requests one JPEG per row of a table from the SDSS SkyServer
-``ImgCutout`` service or the DESI Legacy Surveys viewer, with bounded
-concurrency and retries, and returns a manifest with one row per input row:
+``ImgCutout`` service or the DESI Legacy Surveys viewer, or, with
+``survey="hips"``, a multi-band FITS cube (SDSS g, r, i by default) from
+HiPS surveys through the CDS hips2fits service (request parameters made by
+`astroquery.hips2fits`), with bounded concurrency and retries, and returns a
+manifest with one row per input row:
 
 ===========  =================================================================
 status       meaning
@@ -41,6 +44,7 @@ import re
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -55,7 +59,8 @@ from .config import conf
 from .samples import _degrees
 from .tables import as_table
 
-__all__ = ["SURVEYS", "cutout_url", "validate_cutout", "fetch_cutouts", "CutoutError"]
+__all__ = ["SURVEYS", "HIPS_BANDS", "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts",
+           "CutoutError"]
 
 #: Services: default pixel scale and the URL of one cutout (``base`` from `galzoo_cnn.config.conf`).
 SURVEYS = {
@@ -64,7 +69,11 @@ SURVEYS = {
                      "&width={size}&height={size}"},
     "legacy": {"pixel_scale": 0.262 * u.arcsec, "config": "legacy_cutout_url",
                "path": "/jpeg-cutout?ra={ra}&dec={dec}&layer={layer}&pixscale={scale}&size={size}"},
+    "hips": {"pixel_scale": 0.396 * u.arcsec, "config": "hips2fits_url", "path": None},
 }
+
+#: HiPS surveys of the bands of a ``survey="hips"`` FITS cube, by default (SDSS DR9 g, r, i).
+HIPS_BANDS = ("CDS/P/SDSS9/g", "CDS/P/SDSS9/r", "CDS/P/SDSS9/i")
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -74,22 +83,90 @@ class CutoutError(ValueError):
 
 
 def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=9, base_url=None,
-               layer="ls-dr10"):
+               layer="ls-dr10", hips=HIPS_BANDS[1]):
     """URL of one cutout (``ra``, ``dec`` in degrees).
+
+    For ``survey="hips"`` the URL asks hips2fits for one band, the HiPS
+    survey ``hips``, as a FITS image in the TAN projection, north up; its
+    parameters are made by `astroquery.hips2fits`.
 
     Examples
     --------
     >>> from galzoo_cnn.cutouts import cutout_url
     >>> cutout_url("legacy", 150.1, 2.2, base_url="http://127.0.0.1:8000")
     'http://127.0.0.1:8000/jpeg-cutout?ra=150.1&dec=2.2&layer=ls-dr10&pixscale=0.262&size=100'
+    >>> print(cutout_url("hips", 150.1, 2.2, size=64, base_url="http://127.0.0.1:8000/hips2fits"))
+    ... # doctest: +ELLIPSIS
+    http://127.0.0.1:8000/hips2fits?width=64&height=64&projection=TAN&coordsys=icrs&...&hips=CDS%2FP%2FSDSS9%2Fr...
     """
     if survey not in SURVEYS:
         raise ValueError(f"unknown survey {survey!r}; expected one of {tuple(SURVEYS)}")
     spec = SURVEYS[survey]
     scale = u.Quantity(pixel_scale if pixel_scale is not None else spec["pixel_scale"], u.arcsec).value
     base = (base_url or getattr(conf, spec["config"])).rstrip("/")
+    if survey == "hips":
+        return f"{base}?{urllib.parse.urlencode(_hips2fits_payload(hips, ra, dec, size, scale))}"
     return base + spec["path"].format(data_release=data_release, ra=repr(float(ra)), dec=repr(float(dec)),
                                       scale=f"{scale:g}", size=int(size), layer=layer)
+
+
+def _hips2fits_payload(hips, ra, dec, size, scale):
+    from astropy.coordinates import Angle, Latitude, Longitude
+    from astroquery.hips2fits import hips2fits
+
+    payload = hips2fits.query(hips=hips, width=int(size), height=int(size), projection="TAN",
+                              ra=Longitude(float(ra) * u.deg), dec=Latitude(float(dec) * u.deg),
+                              fov=Angle(int(size) * scale * u.arcsec), format="fits",
+                              get_query_payload=True)
+    return payload
+
+
+def validate_fits_cutout(data, size=100, max_dead_fraction=0.5):
+    """Check the bytes of a one-band FITS cutout; return ``(float32 image, header)`` or raise.
+
+    Blank (every pixel NaN or equal: outside the survey) and dead pixels
+    (NaN or exactly 0) are judged as for JPEGs (`validate_cutout`).
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> from astropy.io import fits
+    >>> from galzoo_cnn.cutouts import validate_fits_cutout
+    >>> buffer = io.BytesIO()
+    >>> fits.PrimaryHDU(np.full((100, 100), np.nan, np.float32)).writeto(buffer)
+    >>> validate_fits_cutout(buffer.getvalue())
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.cutouts.CutoutError: blank: no finite pixel
+    """
+    from astropy.io import fits
+
+    try:
+        with fits.open(io.BytesIO(data)) as hdul:
+            hdu = next((h for h in hdul if h.data is not None), None)
+            if hdu is None:
+                raise CutoutError("does not decode: no image in the FITS file")
+            image, header = np.asarray(hdu.data, dtype=np.float32), hdu.header.copy()
+    except CutoutError:
+        raise
+    except Exception as err:  # astropy raises OSError, ValueError, TypeError... on broken files
+        raise CutoutError(f"does not decode: {err}") from None
+    return _check_float_image(np.squeeze(image), size, max_dead_fraction), header
+
+
+def _check_float_image(image, size, max_dead_fraction):
+    if image.shape != (size, size):
+        raise CutoutError(f"is {' x '.join(map(str, image.shape[::-1]))} pixels, expected {size} x {size}")
+    finite = np.isfinite(image)
+    if not finite.any():
+        raise CutoutError("blank: no finite pixel")
+    if np.nanmin(image) == np.nanmax(image):
+        raise CutoutError(f"blank: every pixel is {np.nanmin(image)}")
+    dead = float(np.mean(~finite | (image == 0)))
+    if dead > max_dead_fraction:
+        raise CutoutError(f"dead pixels: {dead:.0%} of the pixels are NaN or 0 "
+                          f"(limit {max_dead_fraction:.0%})")
+    return image
 
 
 def validate_cutout(data, size=100, max_dead_fraction=0.5):
@@ -147,8 +224,23 @@ class _Fetcher:
             delay = self.backoff * 2 ** (attempt - 1) * jitter
         time.sleep(min(delay, 120.0))
 
-    def fetch(self, url, path):
-        """Return (status, reason, attempts, nbytes, sha256)."""
+    def fetch(self, urls, path):
+        """Download ``urls`` (one, or one per band) into ``path``; return (status, reason, attempts,
+        nbytes, sha256)."""
+        fits_cube = path.suffix == ".fits"
+        bands, total_attempts = [], 0
+        for url in urls:
+            status, reason, attempts, band = self._get(url, fits_cube)
+            total_attempts += attempts
+            if status != "ok":
+                return status, reason, total_attempts, 0, ""
+            bands.append(band)
+        data = _fits_cube(bands, urls) if fits_cube else bands[0]
+        _write_atomic(path, data)
+        return "ok", "", total_attempts, len(data), hashlib.sha256(data).hexdigest()
+
+    def _get(self, url, fits_image):
+        """One URL with retries: (status, reason, attempts, validated content)."""
         reason = ""
         for attempt in range(1, self.retries + 1):
             retry_after = None
@@ -161,7 +253,7 @@ class _Fetcher:
                 if err.code == 429:
                     retry_after = _retry_after(err.headers.get("Retry-After"))
                 elif 400 <= err.code < 500:
-                    return "failed", reason, attempt, 0, ""
+                    return "failed", reason, attempt, None
             except TimeoutError:
                 reason = f"timed out after {self.timeout} s"
             except urllib.error.URLError as err:
@@ -175,18 +267,36 @@ class _Fetcher:
                 reason = f"connection error: {err!r}"
             else:
                 try:
-                    validate_cutout(data, self.size, self.max_dead_fraction)
+                    if fits_image:
+                        content = validate_fits_cutout(data, self.size, self.max_dead_fraction)
+                    else:
+                        validate_cutout(data, self.size, self.max_dead_fraction)
+                        content = data
                 except CutoutError as err:
                     if str(err).startswith("blank"):
-                        return "blank", str(err), attempt, len(data), ""
+                        return "blank", str(err), attempt, None
                     reason = f"corrupt: {err}"
                 else:
-                    _write_atomic(path, data)
-                    return "ok", "", attempt, len(data), hashlib.sha256(data).hexdigest()
+                    return "ok", "", attempt, content
             if attempt < self.retries:
                 self._sleep(attempt, retry_after)
         status = "corrupt" if reason.startswith("corrupt") else "failed"
-        return status, reason.removeprefix("corrupt: "), self.retries, 0, ""
+        return status, reason.removeprefix("corrupt: "), self.retries, None
+
+
+def _fits_cube(bands, urls):
+    """One FITS file: the bands as a (band, y, x) float32 cube, the first band's WCS, BANDn keywords."""
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    header = WCS(bands[0][1]).celestial.to_header()
+    for k, url in enumerate(urls, start=1):
+        header[f"BAND{k}"] = (dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get("hips", ""),
+                              "HiPS survey of plane k")
+    header["ORIGIN"] = "galzoo_cnn fetch_cutouts (CDS hips2fits)"
+    buffer = io.BytesIO()
+    fits.PrimaryHDU(np.stack([b[0] for b in bands]), header=header).writeto(buffer)
+    return buffer.getvalue()
 
 
 def _retry_after(value):
@@ -206,10 +316,10 @@ def _write_atomic(path, data):
             tmp.unlink()
 
 
-def _file_names(table, id_column):
+def _file_names(table, id_column, ext=".jpg"):
     if id_column is None:
         width = len(str(max(len(table) - 1, 0)))
-        return [f"row{i:0{width}d}.jpg" for i in range(len(table))]
+        return [f"row{i:0{width}d}{ext}" for i in range(len(table))]
     if id_column not in table.colnames:
         raise KeyError(f"id column {id_column!r} is not in the table")
     ids = np.asarray(table[id_column]).astype(str).tolist()
@@ -223,12 +333,13 @@ def _file_names(table, id_column):
             raise ValueError(f"id column {id_column!r} has duplicate values, e.g. {value!r} in rows "
                              f"{seen[value]} and {row}")
         seen[value] = row
-    return [f"{v}.jpg" for v in ids]
+    return [f"{v}{ext}" for v in ids]
 
 
 def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pixel_scale=None,
                   id_column=None, ra_column="ra", dec_column="dec", max_workers=8, retries=5,
-                  timeout=None, base_url=None, progress=True, backoff=1.0, max_dead_fraction=0.5):
+                  timeout=None, base_url=None, progress=True, backoff=1.0, max_dead_fraction=0.5,
+                  bands=HIPS_BANDS):
     """Download a cutout for every row of ``table`` into ``directory``.
 
     Parameters
@@ -237,8 +348,10 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         Rows to fetch; ``ra`` / ``dec`` in degrees or with angle units.
     directory : str or `~pathlib.Path`
         Where the JPEGs go (``<id>.jpg``); created if needed.
-    survey : {'sdss', 'legacy'}
-        SDSS SkyServer ImgCutout, or the Legacy Surveys viewer (ls-dr10).
+    survey : {'sdss', 'legacy', 'hips'}
+        SDSS SkyServer ImgCutout or the Legacy Surveys viewer (ls-dr10),
+        JPEG colour composites; or ``'hips'``: FITS cubes, one plane per
+        HiPS survey of ``bands``, from the CDS hips2fits service.
     data_release : int
         SDSS data release in the URL.
     size : int
@@ -262,6 +375,9 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         First retry delay in seconds, doubled each attempt, with +-50 % jitter.
     max_dead_fraction : float
         Largest fraction of pure-black pixels a valid cutout may have.
+    bands : sequence of str
+        HiPS surveys of the planes of a ``survey="hips"`` cube (default:
+        `HIPS_BANDS`, SDSS DR9 g, r, i); each is one request.
 
     Returns
     -------
@@ -282,7 +398,10 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         raise PermissionError(f"the cutout directory {str(directory)!r} is not writable")
     for stale in directory.glob(".*.part"):  # left by a killed run
         stale.unlink()
-    names = _file_names(table, id_column)
+    ext = ".fits" if survey == "hips" else ".jpg"
+    if survey not in SURVEYS:
+        raise ValueError(f"unknown survey {survey!r}; expected one of {tuple(SURVEYS)}")
+    names = _file_names(table, id_column, ext)
     ra, dec = (_degrees(table[c], c) if c in table.colnames else None for c in (ra_column, dec_column))
     if ra is None or dec is None:
         raise KeyError(f"coordinate columns {ra_column!r} / {dec_column!r} are not both in the table")
@@ -295,7 +414,7 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         path = directory / name
         if not (np.isfinite(ra[i]) and np.isfinite(dec[i])):
             rows[i] = ("failed", "no finite coordinates", 0, 0, "")
-        elif (data := _valid_file_bytes(path, size, max_dead_fraction)) is not None:
+        elif (data := _valid_file_bytes(path, size, max_dead_fraction, len(bands))) is not None:
             rows[i] = ("cached", "", 0, len(data), hashlib.sha256(data).hexdigest())
         else:
             todo.append(i)
@@ -307,8 +426,9 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         while True:
             # keep a bounded number of requests queued: memory stays flat for any table size
             for i in queue:
-                url = cutout_url(survey, ra[i], dec[i], size, pixel_scale, data_release, base_url)
-                pending[pool.submit(fetcher.fetch, url, directory / names[i])] = i
+                urls = [cutout_url(survey, ra[i], dec[i], size, pixel_scale, data_release, base_url,
+                                   hips=band) for band in (bands if survey == "hips" else bands[:1])]
+                pending[pool.submit(fetcher.fetch, urls, directory / names[i])] = i
                 if len(pending) >= 4 * workers:
                     break
             if not pending:
@@ -320,7 +440,7 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
 
     manifest = Table({
         "row": np.arange(len(table)),
-        "id": [n[:-4] for n in names],
+        "id": [n[: -len(ext)] for n in names],
         "ra": ra, "dec": dec,
         "path": names,
         "status": [r[0] for r in rows],
@@ -336,13 +456,30 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
     return manifest
 
 
-def _valid_file_bytes(path, size, max_dead_fraction):
+def _valid_file_bytes(path, size, max_dead_fraction, n_bands=1):
     """The bytes of an existing valid cutout, or None (missing or invalid)."""
     if not path.is_file():
         return None
     data = path.read_bytes()
     try:
-        validate_cutout(data, size, max_dead_fraction)
+        if path.suffix == ".fits":
+            _validate_cube(data, size, max_dead_fraction, n_bands)
+        else:
+            validate_cutout(data, size, max_dead_fraction)
     except CutoutError:
         return None
     return data
+
+
+def _validate_cube(data, size, max_dead_fraction, n_bands):
+    from astropy.io import fits
+
+    try:
+        with fits.open(io.BytesIO(data)) as hdul:
+            cube = np.asarray(hdul[0].data, dtype=np.float32)
+    except Exception as err:
+        raise CutoutError(f"does not decode: {err}") from None
+    if cube.shape != (n_bands, size, size):
+        raise CutoutError(f"is a {cube.shape} cube, expected {(n_bands, size, size)}")
+    for plane in cube:
+        _check_float_image(plane, size, max_dead_fraction)

@@ -39,7 +39,8 @@ from astropy.table import MaskedColumn
 from .catalog import describe_columns
 from .tables import as_table
 
-__all__ = ["LOCAL_GROUP_APEX", "sdss_target_sql", "query_sdss_targets", "query_gz2", "local_group_velocity",
+__all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",
+           "query_gz_decals", "query_vizier", "local_group_velocity",
            "absolute_magnitude", "select_targets", "sky_coordinates", "build_samples"]
 
 #: Apex of the Sun's motion relative to the Local Group (Karachentsev & Makarov 1996).
@@ -109,19 +110,113 @@ def query_sdss_targets(data_release=9, z_range=(0.003, 0.1), abs_mag_r=(-24, -19
     return select_targets(table, abs_mag_r=abs_mag_r, v_lg_min=v_lg_min, cosmology=cosmology)
 
 
-def query_gz2(source="sdss", data_release=9, limit=None, timeout=600, get_query_payload=False):
-    """The Galaxy Zoo 2 catalogue: from SDSS CAS (``zoo2MainSpecz``) or a local file.
+#: VizieR catalogues of the Galaxy Zoo samples the paper uses.
+VIZIER_CATALOGS = {
+    "gz2": "J/MNRAS/435/2835",        # Willett et al. 2013
+    "gz_decals": "J/MNRAS/509/3966",  # Walmsley et al. 2022
+}
+
+
+def query_vizier(catalog, table=None, limit=None, get_query_payload=False):
+    """Every column of a VizieR table, with the positions VizieR computes as ``ra`` / ``dec``.
+
+    The positions are VizieR's computed ``_RAJ2000`` / ``_DEJ2000`` (degrees,
+    ICRS / J2000), which every positional VizieR table provides whatever its
+    own column names, renamed ``ra`` / ``dec`` (a column already called so
+    becomes ``ra_catalog`` / ``dec_catalog``).  The other columns keep
+    VizieR's names.
+
+    Parameters
+    ----------
+    catalog : str
+        VizieR catalogue, e.g. ``"J/MNRAS/509/3966"`` (`VIZIER_CATALOGS`).
+    table : str, optional
+        Table of the catalogue; needed when it has several (the error
+        lists them).
+    limit : int, optional
+        At most this many rows (default: all).
+    get_query_payload : bool
+        Return the request (astroquery's payload) without sending it.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.samples import query_vizier
+    >>> print(query_vizier("J/MNRAS/509/3966", limit=10, get_query_payload=True))
+    -source=J/MNRAS/509/3966
+    -out.max=10
+    -out=*
+    -out.add=_RAJ2000,_DEJ2000
+    -out.meta=huUD
+    -out.form=mini
+    -oc.form=d
+    """
+    from astroquery.vizier import Vizier
+
+    vizier = Vizier(columns=["_RAJ2000", "_DEJ2000", "*"], row_limit=int(limit) if limit else -1)
+    source = catalog if table is None else f"{catalog.rstrip('/')}/{table}"
+    if get_query_payload:
+        return vizier.get_catalogs(source, get_query_payload=True)
+    tables = vizier.get_catalogs(source)
+    if len(tables) == 0:
+        raise RuntimeError(f"VizieR returned no table for {source!r}")
+    if len(tables) > 1:
+        names = [name.rsplit("/", 1)[-1] for name in tables.keys()]
+        raise ValueError(f"VizieR catalogue {catalog!r} has {len(tables)} tables ({', '.join(names)}); "
+                         f"choose one with table=")
+    result = tables[0]
+    for computed, name in (("_RAJ2000", "ra"), ("_DEJ2000", "dec")):
+        if name in result.colnames:
+            result.rename_column(name, f"{name}_catalog")
+        result.rename_column(computed, name)
+    result.meta["vizier"] = source
+    return result
+
+
+def query_gz_decals(source="vizier", table=None, limit=None, get_query_payload=False):
+    """The Galaxy Zoo DECaLS catalogue (Walmsley et al. 2022), for the deep test set.
+
+    Parameters
+    ----------
+    source : str or `~pathlib.Path`
+        ``"vizier"`` queries VizieR J/MNRAS/509/3966 (`query_vizier`;
+        ``table`` chooses among its tables); otherwise a file (FITS,
+        VOTable, ECSV, CSV), e.g. ``gz_decals_volunteers_5.csv`` of Zenodo.
+    table, limit, get_query_payload
+        As in `query_vizier`.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        With ``ra`` / ``dec``, ready for `build_samples` (``decals=``).
+
+    Examples
+    --------
+    >>> from galzoo_cnn.samples import query_gz_decals
+    >>> query_gz_decals(limit=1, get_query_payload=True).splitlines()[0]
+    '-source=J/MNRAS/509/3966'
+    """
+    if str(source) != "vizier":
+        return as_table(source)
+    return query_vizier(VIZIER_CATALOGS["gz_decals"], table, limit, get_query_payload)
+
+
+def query_gz2(source="sdss", data_release=9, limit=None, timeout=600, get_query_payload=False, table=None):
+    """The Galaxy Zoo 2 catalogue: from SDSS CAS (``zoo2MainSpecz``), VizieR or a local file.
 
     Parameters
     ----------
     source : str or `~pathlib.Path`
         ``"sdss"`` queries the CAS table ``zoo2MainSpecz`` (the GZ2 main
         sample with spectroscopic redshifts, Willett et al. 2013), whose
-        columns follow the layout `galzoo_cnn.taxonomy` reads; otherwise a
-        file (FITS, VOTable, ECSV, CSV), e.g. ``gz2_hart16.csv`` of
-        data.galaxyzoo.org or a VizieR download.
+        columns follow the layout `galzoo_cnn.taxonomy` reads.  ``"vizier"``
+        queries J/MNRAS/435/2835 (`query_vizier`; ``table`` chooses among
+        its tables): good for the cross-match, but its columns keep VizieR's
+        names, which the label makers do not read.  Otherwise a file (FITS,
+        VOTable, ECSV, CSV), e.g. ``gz2_hart16.csv`` of data.galaxyzoo.org.
     data_release, limit, timeout, get_query_payload
         As in `query_sdss_targets`.
+    table : str, optional
+        VizieR table, with ``source="vizier"``.
 
     Returns
     -------
@@ -132,7 +227,11 @@ def query_gz2(source="sdss", data_release=9, limit=None, timeout=600, get_query_
     >>> from galzoo_cnn.samples import query_gz2
     >>> query_gz2(limit=5, get_query_payload=True)
     'SELECT TOP 5 * FROM zoo2MainSpecz'
+    >>> query_gz2("vizier", limit=5, get_query_payload=True).splitlines()[0]
+    '-source=J/MNRAS/435/2835'
     """
+    if str(source) == "vizier":
+        return query_vizier(VIZIER_CATALOGS["gz2"], table, limit, get_query_payload)
     if str(source) != "sdss":
         return as_table(source)
     sql = f"SELECT {'TOP ' + str(int(limit)) + ' ' if limit else ''}* FROM zoo2MainSpecz"

@@ -3,7 +3,10 @@
 
 It answers ``/dr<N>/SkyServerWS/ImgCutout/getjpeg?ra=&dec=&scale=&width=&height=`` (SDSS)
 and ``/jpeg-cutout?ra=&dec=&layer=&pixscale=&size=`` (Legacy Surveys) with a real SDSS
-cutout of the bundled test data, resampled to the requested size.  ``plan[ra]`` lists
+cutout of the bundled test data, resampled to the requested size, and
+``/hips2fits?hips=&width=&height=&ra=&dec=&fov=&format=fits`` with a float32 FITS image:
+one colour plane of that cutout (``.../g`` blue, ``.../r`` green, ``.../i`` red) and a
+TAN WCS centred on the position (``blank`` gives an all-NaN image, as outside a survey).  ``plan[ra]`` lists
 what to do on successive requests for that ``ra`` (then ``ok``): ``ok``, ``500``,
 ``404``, ``429`` (``Retry-After: 1``), ``timeout`` (answers after ``stall`` seconds),
 ``truncated`` (closes after half the body promised by Content-Length), ``garbage``
@@ -27,6 +30,29 @@ IMAGES = sorted((Path(__file__).parent / "data" / "gz1_images").glob("*.jpg"))
 def _jpeg(array):
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+#: Colour plane of the JPEG served for each band of a hips2fits request.
+BAND_PLANES = {"g": 2, "r": 1, "i": 0}
+
+
+def _fits(array, query, blank=False):
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    plane = array[..., BAND_PLANES[query["hips"].rsplit("/", 1)[-1]]].astype(np.float32)
+    if blank:
+        plane = np.full_like(plane, np.nan)
+    height, width = plane.shape
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [float(query["ra"]), float(query["dec"])]
+    wcs.wcs.crpix = [(width + 1) / 2, (height + 1) / 2]
+    scale = float(query["fov"]) / max(width, height)
+    wcs.wcs.cdelt = [-scale, scale]
+    buffer = io.BytesIO()
+    fits.PrimaryHDU(plane[::-1], header=wcs.to_header()).writeto(buffer)  # FITS rows run south to north
     return buffer.getvalue()
 
 
@@ -72,6 +98,8 @@ class _Handler(BaseHTTPRequestHandler):
             size = int(query["width"]), int(query["height"])
         elif url.path == "/jpeg-cutout":
             size = (int(query["size"]),) * 2
+        elif url.path == "/hips2fits" and query.get("format") == "fits":
+            size = int(query["width"]), int(query["height"])
         else:
             self.send_error(404, "unknown endpoint")
             return
@@ -96,7 +124,12 @@ class _Handler(BaseHTTPRequestHandler):
             array = np.full_like(array, 12)
         if action == "small":
             array = array[: size[1] // 2]
-        body = b"<html>Server busy</html>" if action == "garbage" else _jpeg(array)
+        if action == "garbage":
+            body = b"<html>Server busy</html>"
+        elif url.path == "/hips2fits":
+            body = _fits(array, query, blank=action == "blank")
+        else:
+            body = _jpeg(array)
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
         self.send_header("Content-Length", str(len(body)))

@@ -135,6 +135,46 @@ def test_legacy_survey_endpoint(tmp_path):
     assert url.endswith("/jpeg-cutout?ra=10.0&dec=20.0&layer=ls-dr10&pixscale=0.262&size=64")
 
 
+def test_hips2fits_fits_cubes(tmp_path):
+    from astropy.io import fits
+    from astropy.wcs import WCS
+    from PIL import Image
+
+    from galzoo_cnn.tests.cutout_server import IMAGES
+
+    targets = _targets(4)
+    ra = [repr(float(v)) for v in targets["ra"]]
+    base = None
+    with CutoutServer() as server:
+        base = server.url + "/hips2fits"
+        server.plan[ra[1]] = ["500"]           # the g band is retried, then all three arrive
+        server.plan[ra[2]] = ["ok", "blank"]   # the r band lies outside the survey
+        manifest = fetch_cutouts(targets, tmp_path, survey="hips", id_column="dr7objid", base_url=base,
+                                 **FAST)
+        assert list(manifest["status"]) == ["ok", "ok", "blank", "ok"]
+        assert manifest["reason"][2] == "blank: no finite pixel" and manifest["attempts"][1] == 4
+        assert len(server.requests) == 3 + 4 + 2 + 3
+        again = fetch_cutouts(targets, tmp_path, survey="hips", id_column="dr7objid", base_url=base, **FAST)
+        assert list(again["status"]) == ["cached", "cached", "ok", "cached"]
+    for row in manifest[manifest["status"] == "ok"]:
+        path = tmp_path / row["path"]
+        assert path.name == f"{row['id']}.fits"
+        with fits.open(path) as hdul:
+            cube, header = hdul[0].data, hdul[0].header
+        assert cube.shape == (3, 100, 100) and cube.dtype.name == "float32"  # big-endian in FITS
+        assert [header[f"BAND{k}"] for k in (1, 2, 3)] == ["CDS/P/SDSS9/g", "CDS/P/SDSS9/r", "CDS/P/SDSS9/i"]
+        # each plane is the served band (the JPEG plane of the real cutout), rows south to north
+        index = int(float(row["ra"]) * 1000) % len(IMAGES)
+        with Image.open(IMAGES[index]) as image:
+            rgb = np.asarray(image.convert("RGB").resize((100, 100), Image.Resampling.LANCZOS))
+        for k, plane in enumerate((2, 1, 0)):
+            np.testing.assert_array_equal(cube[k], rgb[::-1, :, plane].astype(np.float32))
+        centre = WCS(header).celestial.pixel_to_world(49.5, 49.5)
+        assert abs(centre.ra.deg - row["ra"]) < 1e-6 and abs(centre.dec.deg - row["dec"]) < 1e-6
+        assert WCS(header).celestial.proj_plane_pixel_scales()[0].to(u.arcsec).value == pytest.approx(0.396)
+    assert not list(tmp_path.glob(".*.part"))
+
+
 def test_bad_input(tmp_path):
     targets = _targets(4)
     targets["dec"][1] = np.nan
@@ -167,3 +207,14 @@ def test_real_sdss_cutout(tmp_path):
     manifest = fetch_cutouts(targets, tmp_path, progress=False)
     assert list(manifest["status"]) == ["ok", "ok"]
     assert read_image(tmp_path / manifest["path"][0]).shape == (100, 100, 3)
+
+
+@pytest.mark.remote_data
+def test_real_hips2fits_cube(tmp_path):
+    from astropy.io import fits
+
+    manifest = fetch_cutouts(_targets(1), tmp_path, survey="hips", progress=False)
+    assert list(manifest["status"]) == ["ok"]
+    with fits.open(tmp_path / manifest["path"][0]) as hdul:
+        assert hdul[0].data.shape == (3, 100, 100)
+        assert np.isfinite(hdul[0].data).mean() > 0.9

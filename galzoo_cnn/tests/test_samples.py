@@ -148,3 +148,40 @@ def test_query_gz2_remote_has_the_taxonomy_columns():
     assert len(gz2) == 20
     labelled = feature_labels(gz2)  # every column the labels need is there
     assert "label_spiral" in labelled.colnames
+
+
+def test_vizier_payloads_and_files(tmp_path):
+    from galzoo_cnn.samples import query_gz2, query_gz_decals, query_vizier
+
+    payload = query_gz_decals(limit=7, get_query_payload=True).splitlines()
+    assert payload[:2] == ["-source=J/MNRAS/509/3966", "-out.max=7"]
+    assert "-out.add=_RAJ2000,_DEJ2000" in payload  # VizieR's computed positions become ra / dec
+    assert query_gz2("vizier", table="table2", get_query_payload=True).splitlines()[0] == \
+        "-source=J/MNRAS/435/2835/table2"
+    assert "-out.max=unlimited" in query_vizier("J/MNRAS/435/2835", get_query_payload=True)  # all rows
+    # a local file is read as it is, e.g. for build_samples(decals=...)
+    decals = Table({"iauname": ["J000000.00+000000.0"], "ra": [179.043], "dec": [60.5225]})
+    decals.write(tmp_path / "decals.ecsv")
+    assert query_gz_decals(tmp_path / "decals.ecsv")["iauname"][0] == "J000000.00+000000.0"
+
+
+def _vizier_table(catalog):
+    """The first table of a VizieR catalogue, choosing it from the error if there are several."""
+    import re
+
+    from galzoo_cnn.samples import query_vizier
+
+    try:
+        return query_vizier(catalog, limit=5)
+    except ValueError as err:
+        first = re.search(r"tables \(([^,)]+)", str(err)).group(1)
+        return query_vizier(catalog, table=first, limit=5)
+
+
+@pytest.mark.remote_data
+@pytest.mark.parametrize("catalog", ["J/MNRAS/435/2835", "J/MNRAS/509/3966"])
+def test_vizier_remote_gives_positions(catalog):
+    table = _vizier_table(catalog)
+    assert 0 < len(table) <= 5
+    assert np.isfinite(table["ra"]).all() and ((table["dec"] >= -90) & (table["dec"] <= 90)).all()
+    assert table.meta["vizier"].startswith(catalog)
