@@ -156,7 +156,11 @@ def query_vizier(catalog, table=None, limit=None, get_query_payload=False):
     source = catalog if table is None else f"{catalog.rstrip('/')}/{table}"
     if get_query_payload:
         return vizier.get_catalogs(source, get_query_payload=True)
-    tables = vizier.get_catalogs(source)
+    return _vizier_result(vizier.get_catalogs(source), catalog, source)
+
+
+def _vizier_result(tables, catalog, source):
+    """The one table of astroquery's answer, with VizieR's computed positions as ``ra`` / ``dec``."""
     if len(tables) == 0:
         raise RuntimeError(f"VizieR returned no table for {source!r}")
     if len(tables) > 1:
@@ -164,6 +168,10 @@ def query_vizier(catalog, table=None, limit=None, get_query_payload=False):
         raise ValueError(f"VizieR catalogue {catalog!r} has {len(tables)} tables ({', '.join(names)}); "
                          f"choose one with table=")
     result = tables[0]
+    missing = [c for c in ("_RAJ2000", "_DEJ2000") if c not in result.colnames]
+    if missing:
+        raise RuntimeError(f"VizieR's answer for {source!r} has no computed position ({', '.join(missing)}): "
+                           f"is it a table without coordinates?")
     for computed, name in (("_RAJ2000", "ra"), ("_DEJ2000", "dec")):
         if name in result.colnames:
             result.rename_column(name, f"{name}_catalog")

@@ -185,3 +185,43 @@ def test_vizier_remote_gives_positions(catalog):
     assert 0 < len(table) <= 5
     assert np.isfinite(table["ra"]).all() and ((table["dec"] >= -90) & (table["dec"] <= 90)).all()
     assert table.meta["vizier"].startswith(catalog)
+
+
+def _vizier_answer(*tables):
+    """A VOTable answer as VizieR gives it (a RESOURCE per table), parsed by astroquery's own parser."""
+    import io
+
+    from astropy.io.votable import from_table
+    from astropy.io.votable.tree import Resource, VOTableFile
+    from astroquery.vizier.core import _parse_vizier_votable
+
+    vot = VOTableFile()
+    for name, table in tables:
+        resource = Resource(name=name)
+        part = from_table(table).get_first_table()
+        part.name = name
+        resource.tables.append(part)
+        vot.resources.append(resource)
+    buffer = io.BytesIO()
+    vot.to_xml(buffer)
+    return _parse_vizier_votable(buffer.getvalue())
+
+
+def test_vizier_answers_become_tables_with_ra_dec():
+    from galzoo_cnn.samples import _vizier_result
+
+    gz2 = load_gz2_sample("hart2016")[:4]
+    table = Table({"_RAJ2000": gz2["ra"], "_DEJ2000": gz2["dec"], "dr7objid": gz2["dr7objid"],
+                   "ra": gz2["rastring"]})
+    result = _vizier_result(_vizier_answer(("J/MNRAS/509/3966/gz5", table)), "J/MNRAS/509/3966",
+                            "J/MNRAS/509/3966/gz5")
+    assert result.colnames == ["ra", "dec", "dr7objid", "ra_catalog"]
+    np.testing.assert_allclose(result["ra"], gz2["ra"])
+    assert result["ra_catalog"].tolist() == gz2["rastring"].tolist()
+    # the samples can be built from it directly
+    assert build_samples(gz2["ra", "dec"], result).meta["samples"]["training"] == 4
+    two = _vizier_answer(("J/MNRAS/509/3966/gz12", table), ("J/MNRAS/509/3966/gz5", table))
+    with pytest.raises(ValueError, match=r"has 2 tables \(gz12, gz5\); choose one with table="):
+        _vizier_result(two, "J/MNRAS/509/3966", "J/MNRAS/509/3966")
+    with pytest.raises(RuntimeError, match="no computed position .*_RAJ2000"):
+        _vizier_result(_vizier_answer(("x", Table({"a": [1]}))), "J/x", "J/x")
