@@ -48,6 +48,7 @@ from .catalog import PROVENANCE_KEY, REFERENCES_KEY, describe_columns
 from .images import ImageError, read_image, resolve_image_paths, scale_intensity
 from .models import GalaxyClassifier, load_model
 from .tables import as_table
+from .training import process_shard
 
 __all__ = ["classify_table", "STATUSES", "STATUS_COLUMN"]
 
@@ -93,17 +94,12 @@ class _ShardSampler(torch.utils.data.Sampler):
     def __init__(self, n_rows):
         self.n_rows = n_rows
 
-    def _shard(self):
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            return torch.distributed.get_rank(), torch.distributed.get_world_size()
-        return 0, 1
-
     def __len__(self):
-        rank, world = self._shard()
+        rank, world = process_shard()
         return len(range(rank, self.n_rows, world))
 
     def __iter__(self):
-        rank, world = self._shard()
+        rank, world = process_shard()
         return iter(range(rank, self.n_rows, world))
 
 

@@ -45,6 +45,7 @@ from .models import build_model, save_model
 from .tables import as_table, write_table_atomic
 
 __all__ = ["TASK_DEFAULTS", "TrainConfig", "bundled_config", "LitClassifier", "SeededSampler",
+           "process_shard",
            "split_table", "train"]
 
 #: The paper's optimiser settings per task (SPEC sections 4, 6, 7).
@@ -151,6 +152,20 @@ def bundled_config(name_or_path):
                             f"that name (bundled: {', '.join(names)})")
 
 
+def process_shard():
+    """``(rank, world_size)`` of this process under torch.distributed, ``(0, 1)`` outside it.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.training import process_shard
+    >>> process_shard()
+    (0, 1)
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
 class SeededSampler(torch.utils.data.Sampler):
     """Yields ``(seed, row)`` pairs: a permutation and per-image seeds fixed by (seed, epoch).
 
@@ -165,9 +180,7 @@ class SeededSampler(torch.utils.data.Sampler):
         self.epoch = epoch
 
     def _shard(self):
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            return torch.distributed.get_rank(), torch.distributed.get_world_size()
-        return 0, 1
+        return process_shard()
 
     def __len__(self):
         return math.ceil(self.n_rows / self._shard()[1])
