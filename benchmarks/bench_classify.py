@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_classify.py throughput --models sample-gz1 densenet201 --rows 2048
     python benchmarks/bench_classify.py memory --rows 1000 20000
+    python benchmarks/bench_classify.py catalog --rows 20000
 
 ``throughput`` measures, in one process and one run, the bare model's
 forward images/s on preloaded tensors (``model.predict_proba`` on
@@ -16,6 +17,9 @@ ratio is the share of the model's speed the whole pipeline keeps.
 ``memory`` classifies tables of each size in a fresh process and prints the
 peak resident memory (``ru_maxrss``): it must not grow with the rows beyond
 the output columns themselves.
+
+``catalog`` times `galzoo_cnn.write_catalog` (write and validate) for each
+format on a classification-shaped table of ``--rows`` rows.
 """
 
 import argparse
@@ -88,6 +92,30 @@ def memory(args):
         subprocess.run([sys.executable, __file__, "_memory_one", str(rows), args.model], check=True)
 
 
+def catalog(args):
+    import tempfile
+
+    import numpy as np
+    from astropy.table import MaskedColumn
+
+    from galzoo_cnn import write_catalog
+    from galzoo_cnn.taxonomy import FIVE_CLASSES
+
+    n, rng = args.rows, np.random.default_rng(0)
+    table = Table({"objid": np.arange(n, dtype=np.int64) + 587722983371178200,
+                   "ra": rng.uniform(0, 360, n), "dec": rng.uniform(-10, 70, n),
+                   "z": rng.uniform(0.003, 0.1, n)})
+    for name in FIVE_CLASSES:
+        table[f"prob_{name}"] = rng.random(n).astype(np.float32)
+    table["predicted_class"] = MaskedColumn(rng.choice(FIVE_CLASSES, n), mask=rng.random(n) < 0.01)
+    table["status"] = "ok"
+    directory = tempfile.mkdtemp()
+    for fmt in ("fits", "votable", "cds"):
+        start = time.perf_counter()
+        write_catalog(table, f"{directory}/catalogue", formats=[fmt])
+        print(f"{n} rows  {fmt:8s} {time.perf_counter() - start:6.2f} s (written and validated)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +127,8 @@ def main():
     p = commands.add_parser("memory")
     p.add_argument("--rows", dest="rows_list", type=int, nargs="+", default=[1000, 20000])
     p.add_argument("--model", default="sample-gz1")
+    p = commands.add_parser("catalog")
+    p.add_argument("--rows", type=int, default=20000)
     p = commands.add_parser("_memory_one")
     p.add_argument("rows", type=int)
     p.add_argument("model")
@@ -107,6 +137,8 @@ def main():
         throughput(args)
     elif args.command == "memory":
         memory(args)
+    elif args.command == "catalog":
+        catalog(args)
     else:
         memory_one(args.rows, args.model)
 
