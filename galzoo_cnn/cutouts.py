@@ -56,7 +56,7 @@ from astropy.table import Table
 from PIL import Image, UnidentifiedImageError
 
 from .config import conf
-from .samples import _degrees
+from .samples import _astroquery, _degrees
 from .tables import as_table
 
 __all__ = ["SURVEYS", "HIPS_BANDS", "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts",
@@ -112,7 +112,7 @@ def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=9, base
 
 def _hips2fits_payload(hips, ra, dec, size, scale):
     from astropy.coordinates import Angle, Latitude, Longitude
-    from astroquery.hips2fits import hips2fits
+    hips2fits = _astroquery("hips2fits", "survey='hips' (FITS cutouts)").hips2fits
 
     payload = hips2fits.query(hips=hips, width=int(size), height=int(size), projection="TAN",
                               ra=Longitude(float(ra) * u.deg), dec=Latitude(float(dec) * u.deg),

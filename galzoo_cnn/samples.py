@@ -47,6 +47,17 @@ __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss
 LOCAL_GROUP_APEX = {"v": 316 * u.km / u.s, "l": 93 * u.deg, "b": -4 * u.deg}
 
 
+def _astroquery(module, purpose):
+    """``astroquery.<module>``, or an ImportError that says how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"astroquery.{module}")
+    except ImportError:
+        raise ImportError(f"{purpose} needs astroquery: pip install 'galzoo_cnn[all]' "
+                          f"(or pip install astroquery)") from None
+
+
 def sdss_target_sql(z_range=(0.003, 0.1), mag_r_max=17.7, limit=None):
     """The SkyServer SQL of the target query: spectroscopic galaxies in a redshift range.
 
@@ -102,7 +113,7 @@ def query_sdss_targets(data_release=9, z_range=(0.003, 0.1), abs_mag_r=(-24, -19
     sql = sdss_target_sql(z_range, mag_r_max, limit)
     if get_query_payload:
         return sql
-    from astroquery.sdss import SDSS
+    SDSS = _astroquery("sdss", "querying SDSS").SDSS
 
     table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
     if table is None:
@@ -150,7 +161,7 @@ def query_vizier(catalog, table=None, limit=None, get_query_payload=False):
     -out.form=mini
     -oc.form=d
     """
-    from astroquery.vizier import Vizier
+    Vizier = _astroquery("vizier", "querying VizieR").Vizier
 
     vizier = Vizier(columns=["_RAJ2000", "_DEJ2000", "*"], row_limit=int(limit) if limit else -1)
     source = catalog if table is None else f"{catalog.rstrip('/')}/{table}"
@@ -245,7 +256,7 @@ def query_gz2(source="sdss", data_release=9, limit=None, timeout=600, get_query_
     sql = f"SELECT {'TOP ' + str(int(limit)) + ' ' if limit else ''}* FROM zoo2MainSpecz"
     if get_query_payload:
         return sql
-    from astroquery.sdss import SDSS
+    SDSS = _astroquery("sdss", "querying SDSS").SDSS
 
     table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
     if table is None:
