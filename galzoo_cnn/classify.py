@@ -180,7 +180,7 @@ def _default_workers():
 
 def classify_table(table, model="sample-gz1", image_column="filename", image_dir=None, batch_size=256,
                    device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
-                   crop=None, devices=None, num_nodes=1, strategy="auto", precision=None):
+                   crop=None, devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False):
     """Classify the galaxy image of every row of ``table``.
 
     Parameters
@@ -216,6 +216,10 @@ def classify_table(table, model="sample-gz1", image_column="filename", image_dir
         Lightning ``Trainer`` settings for multi-GPU / multi-node inference
         (e.g. ``devices=4``); ``precision`` defaults to ``'16-mixed'`` on a
         GPU and ``'32-true'`` on the CPU.
+    overwrite : bool
+        Replace output columns the input table already has (e.g. when
+        classifying an earlier output again); otherwise they raise, so that
+        no earlier result is lost.
 
     Returns
     -------
@@ -230,7 +234,8 @@ def classify_table(table, model="sample-gz1", image_column="filename", image_dir
     TypeError
         ``table`` is not a table or a path; ``model`` is not a model.
     ValueError
-        Unknown model; an empty table; an image path leaving ``image_dir``.
+        Unknown model; an empty table; an image path leaving ``image_dir``;
+        output columns already in the table (without ``overwrite``).
     KeyError
         ``image_column`` is not in the table.
     `~galzoo_cnn.images.ImageError`
@@ -264,6 +269,11 @@ def classify_table(table, model="sample-gz1", image_column="filename", image_dir
             raise ValueError(f"adversarial_model has classes {list(domain.classes)}, no 'training': "
                              f"not a domain classifier")
         models.append(domain)
+    clashing = [n for n in _output_columns(models) if n in table.colnames]
+    if clashing and not overwrite:
+        raise ValueError(f"the table already has the output column(s) {', '.join(clashing)} (from an "
+                         f"earlier classification?); pass overwrite=True to replace them, or rename them")
+    table.remove_columns(clashing)
     sizes = {m.card["input"]["size"] for m in models}
     if len(sizes) > 1:
         raise ValueError(f"the models take images of different sizes {sorted(sizes)}")
@@ -318,14 +328,15 @@ def _quiet_lightning():
         logger.setLevel(level)
 
 
+def _output_columns(models):
+    main = models[0]
+    names = [f"prob_{c}" for c in main.classes]
+    names += [f"flag_{c}" for c in main.classes] if main.multilabel else ["predicted_class"]
+    return names + ([_SCORE_COLUMN] if len(models) > 1 else []) + [STATUS_COLUMN]
+
+
 def _add_outputs(table, model, probabilities, status):
     ok = status == "ok"
-    new = [f"prob_{c}" for c in model.classes]
-    new += [f"flag_{c}" for c in model.classes] if model.multilabel else ["predicted_class"]
-    replaced = [n for n in new + [STATUS_COLUMN, _SCORE_COLUMN] if n in table.colnames]
-    if replaced:
-        log.warning(f"classify_table: replacing the input columns {replaced}")
-        table.remove_columns(replaced)
     for k, name in enumerate(model.classes):
         table[f"prob_{name}"] = MaskedColumn(probabilities[:, k], mask=~ok)
     if model.multilabel:

@@ -118,7 +118,8 @@ def _cmd_classify(args):
                             batch_size=args.batch_size, device=args.device, num_workers=args.num_workers,
                             progress=not args.no_progress, strict=args.strict,
                             adversarial_model=args.adversarial_model, crop=args.crop, devices=devices,
-                            num_nodes=args.num_nodes, strategy=args.strategy, precision=args.precision)
+                            num_nodes=args.num_nodes, strategy=args.strategy, precision=args.precision,
+                            overwrite=args.overwrite)
     if rank_zero_only.rank != 0:  # every process has the merged table; one writes it
         return 0
     paths = write_catalog(result, args.output, formats=args.formats, overwrite=args.overwrite,
@@ -360,7 +361,8 @@ def build_parser():
     p.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp")
     p.add_argument("--precision", help="Lightning precision (default: 16-mixed on GPU, else 32-true)")
     p.add_argument("--strict", action="store_true", help="stop at the first missing or unreadable image")
-    p.add_argument("--overwrite", action="store_true", help="replace existing catalogue files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing catalogue files, and output columns the table already has")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_classify)
 

@@ -119,7 +119,7 @@ def test_missing_broken_and_empty_images_are_reported_per_row(demo, classified, 
         classify_table(table, image_dir=tmp_path, progress=False, strict=True, batch_size=2)
 
 
-def test_bad_input_is_refused_with_clear_errors(demo):
+def test_bad_input_is_refused_with_clear_errors(demo, classified):
     sample, image_dir = demo
     with pytest.raises(ValueError, match="row 0: image path '../x.jpg' leaves image_dir"):
         classify_table(Table({"filename": ["../x.jpg"]}), image_dir=image_dir, progress=False)
@@ -133,6 +133,11 @@ def test_bad_input_is_refused_with_clear_errors(demo):
         classify_table(sample[:1], image_column="image", image_dir=image_dir, progress=False)
     with pytest.raises(FileNotFoundError, match="table file 'nowhere.fits' does not exist"):
         classify_table("nowhere.fits", progress=False)
+    with pytest.raises(ValueError, match=r"already has the output column\(s\) prob_elliptical, .*status "
+                                         r".*overwrite=True"):
+        classify_table(classified[:2], image_dir=image_dir, progress=False)
+    again = classify_table(classified[:2], image_dir=image_dir, progress=False, overwrite=True)
+    assert again.colnames == classified.colnames
     with pytest.raises(ValueError, match="not a domain classifier"):
         classify_table(sample[:1], image_dir=image_dir, adversarial_model="sample-gz1", progress=False)
 
