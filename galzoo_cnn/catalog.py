@@ -408,13 +408,13 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
             raise CatalogError(f"column {name!r} is multidimensional {table[name].shape[1:]}; the "
                                f"catalogue formats need one value per cell")
     table = describe_columns(table, descriptions, copy=False)
+    for name, spec in ((ra_column, column_spec("ra")), (dec_column, column_spec("dec"))):
+        table[name].info.meta = dict(table[name].info.meta or {}, ucd=spec.ucd)
+        table[name].info.description = table[name].info.description or spec.description
     undescribed = [n for n in table.colnames if not table[n].info.description]
     if undescribed:
         raise CatalogError(f"no description for column(s) {', '.join(undescribed)}: every catalogue "
                            f"column must be explained; pass descriptions={{name: text}} or drop them")
-    for name in (ra_column, dec_column):
-        table[name].info.meta = dict(table[name].info.meta or {}, ucd=column_spec(
-            "ra" if name == ra_column else "dec").ucd)
     return table
 
 
@@ -428,10 +428,11 @@ def _write_fits(table, path, ra_column, dec_column):
     from astropy.io import fits
 
     def write(tmp):
-        hdu = fits.table_to_hdu(_fits_ready(table))
+        ready = _fits_ready(table)
+        hdu = fits.table_to_hdu(ready)
         for i, name in enumerate(table.colnames, start=1):
             column = table[name]
-            hdu.header[f"TCOMM{i}"] = column.info.description
+            hdu.header[f"TCOMM{i}"] = ready[name].info.description
             if column.info.meta.get("ucd"):
                 hdu.header[f"TUCD{i}"] = column.info.meta["ucd"]
         hdu.header["RADESYS"] = ("ICRS", "coordinates of the ra / dec columns")
@@ -456,8 +457,10 @@ def _fits_ready(table):
     for name in out.colnames:
         out[name].info.meta = {}
         out[name].info.format = None  # python format specs are not TDISPn codes
-        if out[name].dtype.kind == "b" and isinstance(out[name], MaskedColumn) and out[name].mask.any():
-            raise CatalogError(f"boolean column {name!r} has masked values, which FITS cannot hold")
+        if out[name].dtype.kind == "b" and np.ma.getmaskarray(out[name]).any():
+            # FITS logicals have no null that astropy writes: 0 / 1 bytes with TNULL instead
+            out[name] = MaskedColumn(np.asarray(out[name], dtype=np.uint8), mask=out[name].mask,
+                                     description=out[name].info.description + " (1 true, 0 false)")
     return out
 
 
@@ -506,9 +509,10 @@ def _write_cds(table, directory, title, authors, abstract, readme):
     data_name = f"{directory.name.removesuffix('_cds')}.dat"
     cds = table.copy(copy_data=True)
     for name in cds.colnames:
-        if cds[name].dtype.kind == "b":  # cdspyreadme has no logical type: write 0 / 1
-            cds[name] = MaskedColumn(cds[name], dtype=np.uint8, description=cds[name].info.description,
-                                     mask=np.ma.getmaskarray(cds[name]))
+        if cds[name].dtype.kind == "b":  # no logical type: 0 / 1 (int32: cdspyreadme's null is -999999)
+            cds[name] = MaskedColumn(np.asarray(cds[name], dtype=np.int32),
+                                     mask=np.ma.getmaskarray(cds[name]),
+                                     description=cds[name].info.description + " (1 true, 0 false)")
     provenance, references = _provenance_items(table.meta)
     description = "; ".join(f"{k}: {v}" for k, v in provenance.items())
     if references:

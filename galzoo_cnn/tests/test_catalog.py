@@ -184,13 +184,41 @@ def test_existing_files_are_kept_and_failures_leave_nothing(catalogue, tmp_path)
     write_catalog(catalogue[:5], tmp_path / "cat", overwrite=True)
     assert len(Table.read(tmp_path / "cat.vot")) == 5
     assert len((tmp_path / "cat_cds" / "cat.dat").read_text().splitlines()) == 5
-    # a table FITS cannot hold (a masked boolean) fails before anything replaces the old file
+    # a write that fails validation leaves the old file: an object column cannot be written
     bad = catalogue.copy()
-    bad["flag_bar"] = MaskedColumn([True] * len(bad), mask=[True] + [False] * (len(bad) - 1))
-    with pytest.raises(CatalogError, match="boolean column 'flag_bar' has masked values"):
+    bad["prob_bar"] = np.array([object()] * len(bad), dtype=object)
+    with pytest.raises(CatalogError, match="column 'prob_bar' holds Python objects"):
         write_catalog(bad, tmp_path / "cat", formats=["fits"], overwrite=True)
     assert len(Table.read(tmp_path / "cat.fits")) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.fits", "cat.vot", "cat_cds"]
+
+
+def test_masked_flags_of_a_multilabel_model_in_every_format(catalogue, tmp_path):
+    """A flag is unknown (masked) where the image was missing: every format keeps that."""
+    table = catalogue["dr7objid", "ra", "dec", "status"].copy()
+    flags = np.arange(len(table)) % 3 == 0
+    table["flag_bar"] = MaskedColumn(flags, mask=table["status"] != "ok")
+    paths = write_catalog(table, tmp_path / "flags")
+    fits_table = Table.read(paths["fits"], hdu="CATALOG")
+    vot_table = Table.read(paths["votable"])
+    cds_table = Table.read(paths["cds"] / "flags.dat", format="ascii.cds",
+                           readme=str(paths["cds"] / "ReadMe"))
+    for reread in (fits_table, vot_table, cds_table):
+        assert reread["flag_bar"].mask.tolist() == (table["status"] != "ok").tolist()
+        known = ~reread["flag_bar"].mask
+        assert np.asarray(reread["flag_bar"])[known].astype(bool).tolist() == flags[known].tolist()
+    with fits.open(paths["fits"]) as hdul:
+        assert hdul["CATALOG"].header["TCOMM5"].endswith("(1 true, 0 false)")
+
+
+def test_coordinates_under_other_names(catalogue, tmp_path):
+    table = catalogue["dr7objid", "ra", "dec"].copy()
+    table.rename_columns(["ra", "dec"], ["RAJ2000", "DEJ2000"])
+    path = write_catalog(table, tmp_path / "c", formats=["votable"], ra_column="RAJ2000",
+                         dec_column="DEJ2000")["votable"]
+    fields = {f.name: f for f in votable.parse_single_table(str(path)).fields}
+    assert fields["RAJ2000"].ucd == "pos.eq.ra;meta.main" and fields["RAJ2000"].ref == "icrs"
+    assert str(fields["DEJ2000"].unit) == "deg"
 
 
 def test_undescribed_columns_are_refused_unless_described(tmp_path):
