@@ -113,12 +113,17 @@ def query_sdss_targets(data_release=9, z_range=(0.003, 0.1), abs_mag_r=(-24, -19
     sql = sdss_target_sql(z_range, mag_r_max, limit)
     if get_query_payload:
         return sql
-    SDSS = _astroquery("sdss", "querying SDSS").SDSS
+    table = _run_sdss_sql(sql, data_release, timeout)
+    return select_targets(table, abs_mag_r=abs_mag_r, v_lg_min=v_lg_min, cosmology=cosmology)
 
+
+def _run_sdss_sql(sql, data_release, timeout):
+    """Rows of a SkyServer SQL query (astroquery); no rows is an error naming the query."""
+    SDSS = _astroquery("sdss", "querying SDSS").SDSS
     table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
     if table is None:
         raise RuntimeError(f"SDSS DR{data_release} returned no rows for: {sql}")
-    return select_targets(table, abs_mag_r=abs_mag_r, v_lg_min=v_lg_min, cosmology=cosmology)
+    return table
 
 
 #: VizieR catalogues of the Galaxy Zoo samples the paper uses.
@@ -256,12 +261,7 @@ def query_gz2(source="sdss", data_release=9, limit=None, timeout=600, get_query_
     sql = f"SELECT {'TOP ' + str(int(limit)) + ' ' if limit else ''}* FROM zoo2MainSpecz"
     if get_query_payload:
         return sql
-    SDSS = _astroquery("sdss", "querying SDSS").SDSS
-
-    table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
-    if table is None:
-        raise RuntimeError(f"SDSS DR{data_release} returned no rows for: {sql}")
-    return table
+    return _run_sdss_sql(sql, data_release, timeout)
 
 
 def sky_coordinates(table, ra_column="ra", dec_column="dec"):
