@@ -43,7 +43,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn, QTable, Table
 
 from . import taxonomy
-from .tables import as_table, atomic_write, fits_safe_meta
+from .tables import _degrees, as_table, atomic_write, fits_safe_meta
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
            "check_catalog",
@@ -364,9 +364,7 @@ def _with_coordinates(table, ra_column, dec_column):
         if getattr(column, "dtype", np.dtype(object)).kind not in "fiu":
             raise CatalogError(f"coordinate column {name!r} is not numeric ({column.dtype}); give "
                                f"degrees, or convert sexagesimal strings with SkyCoord first")
-        unit = getattr(column, "unit", None)
-        values = np.ma.filled(np.ma.asarray(u.Quantity(column, unit or u.deg).to_value(u.deg)
-                                            if unit is not None else column, dtype=float), np.nan)
+        values = _degrees(column, name)
         bad = np.flatnonzero(~np.isfinite(values) | (values < low) | (values > high))
         if bad.size:
             raise CatalogError(f"coordinate column {name!r} has {bad.size} missing, NaN or out-of-range "

@@ -56,8 +56,8 @@ from astropy.table import Table
 from PIL import Image, UnidentifiedImageError
 
 from .config import conf
-from .samples import _astroquery, _degrees
-from .tables import as_table
+from .samples import _astroquery
+from .tables import _degrees, as_table
 
 __all__ = ["SURVEYS", "HIPS_BANDS", "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts",
            "CutoutError"]

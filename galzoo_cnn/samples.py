@@ -37,7 +37,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn
 
 from .catalog import describe_columns
-from .tables import as_table
+from .tables import _degrees, as_table
 
 __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",
            "query_gz_decals", "query_vizier", "local_group_velocity",
@@ -290,18 +290,6 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
         raise ValueError(f"{len(rows)} row(s) without finite coordinates in {ra_column!r} / "
                          f"{dec_column!r}: {shown}")
     return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
-
-
-def _degrees(column, name):
-    if getattr(column, "unit", None) is not None:
-        try:
-            return np.ma.filled(np.ma.asarray(u.Quantity(column).to_value(u.deg), dtype=float), np.nan)
-        except u.UnitConversionError:
-            raise ValueError(f"column {name!r} has unit {column.unit}, not an angle") from None
-    if column.dtype.kind not in "iuf":
-        raise ValueError(f"column {name!r} holds {column.dtype} values; give decimal degrees "
-                         f"(or convert sexagesimal strings with SkyCoord first)")
-    return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
 
 
 def local_group_velocity(coords, z):

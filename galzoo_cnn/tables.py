@@ -16,6 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+from astropy import units as u
 from astropy.table import QTable, Table
 
 __all__ = ["as_table", "write_table_atomic", "atomic_write", "fits_safe_meta", "TABLE_FORMATS"]
@@ -195,3 +197,16 @@ def atomic_write(path, write):
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def _degrees(column, name):
+    """A coordinate column as float degrees (NaN where masked); plain numbers are degrees."""
+    if getattr(column, "unit", None) is not None:
+        try:
+            return np.ma.filled(np.ma.asarray(u.Quantity(column).to_value(u.deg), dtype=float), np.nan)
+        except u.UnitConversionError:
+            raise ValueError(f"column {name!r} has unit {column.unit}, not an angle") from None
+    if column.dtype.kind not in "iuf":
+        raise ValueError(f"column {name!r} holds {column.dtype} values; give decimal degrees "
+                         f"(or convert sexagesimal strings with SkyCoord first)")
+    return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
