@@ -43,7 +43,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn, QTable, Table
 
 from . import taxonomy
-from .tables import _degrees, as_table, atomic_write, fits_safe_meta
+from .tables import _degrees, as_table, atomic_write, current_umask, fits_safe_meta
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
            "check_catalog",
@@ -422,7 +422,7 @@ def _provenance_items(meta):
     return provenance, references
 
 
-def _write_fits(table, path, ra_column, dec_column):
+def _write_fits(table, path):
     from astropy.io import fits
 
     def write(tmp):
@@ -449,7 +449,6 @@ def _write_fits(table, path, ra_column, dec_column):
 
 def _fits_ready(table):
     out = table.copy(copy_data=False)
-    provenance, references = _provenance_items(out.meta)
     meta = {k: v for k, v in out.meta.items() if k not in (PROVENANCE_KEY, REFERENCES_KEY)}
     out.meta = fits_safe_meta(meta)
     for name in out.colnames:
@@ -538,7 +537,7 @@ def _write_cds(table, directory, title, authors, abstract, readme):
         maker.makeReadMe()
         reread = Table.read(tmp / data_name, format="ascii.cds", readme=str(tmp / "ReadMe"))
         _compare(cds, reread, "CDS", directory, atol=tolerance)
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~current_umask())
         if directory.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
             os.replace(directory, old / directory.name)
@@ -554,12 +553,6 @@ def _write_cds(table, directory, title, authors, abstract, readme):
 
 #: VizieR catalogues a galzoo_cnn catalogue relates to ("See also" of the CDS ReadMe).
 _SEE_ALSO = (("J/MNRAS/435/2835", "Galaxy Zoo 2 morphologies (Willett+, 2013)"),)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _fortran_format(column):
@@ -683,7 +676,7 @@ def write_catalog(table, basename, formats=("fits", "votable", "cds"), overwrite
     written = {}
     for fmt, path in paths.items():
         if fmt == "fits":
-            written[fmt] = _write_fits(table, path, ra_column, dec_column)
+            written[fmt] = _write_fits(table, path)
         elif fmt == "votable":
             written[fmt] = _write_votable(table, path, ra_column, dec_column)
         else:

@@ -189,9 +189,7 @@ def atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -210,3 +208,10 @@ def _degrees(column, name):
         raise ValueError(f"column {name!r} holds {column.dtype} values; give decimal degrees "
                          f"(or convert sexagesimal strings with SkyCoord first)")
     return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
+
+
+def current_umask():
+    """The process's file-creation mask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
