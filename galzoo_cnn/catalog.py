@@ -43,7 +43,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn, QTable, Table
 
 from . import taxonomy
-from .tables import _degrees, as_table, atomic_write, current_umask, fits_safe_meta
+from .tables import _current_umask, _degrees, as_table, atomic_write, fits_safe_meta
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
            "check_catalog",
@@ -537,7 +537,7 @@ def _write_cds(table, directory, title, authors, abstract, readme):
         maker.makeReadMe()
         reread = Table.read(tmp / data_name, format="ascii.cds", readme=str(tmp / "ReadMe"))
         _compare(cds, reread, "CDS", directory, atol=tolerance)
-        os.chmod(tmp, 0o777 & ~current_umask())
+        os.chmod(tmp, 0o777 & ~_current_umask())
         if directory.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
             os.replace(directory, old / directory.name)

@@ -189,7 +189,7 @@ def atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~current_umask())
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -210,7 +210,7 @@ def _degrees(column, name):
     return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
 
 
-def current_umask():
+def _current_umask():
     """The process's file-creation mask (read by setting and restoring it)."""
     mask = os.umask(0)
     os.umask(mask)
