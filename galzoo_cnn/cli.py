@@ -26,6 +26,11 @@ from .tables import as_table, atomic_write, write_table_atomic
 __all__ = ["main", "build_parser"]
 
 
+def _devices(value):
+    """Lightning's ``devices`` from the command line: a count ("2" -> 2), or "auto", "0,1"..."""
+    return int(value) if value and value.isdigit() else value
+
+
 def _cmd_taxonomy(args):
     if args.thresholds:
         table = taxonomy.thresholds_table()
@@ -113,7 +118,7 @@ def _cmd_classify(args):
         table = table[list(dict.fromkeys([*args.keep, args.image_column]))]
     descriptions = dict(item.split("=", 1) for item in args.describe or [])
     check_catalog(table, args.ra_column, args.dec_column, descriptions)  # fail before the long part
-    devices = int(args.devices) if args.devices and args.devices.isdigit() else args.devices
+    devices = _devices(args.devices)
     result = classify_table(table, model=args.model, image_column=args.image_column, image_dir=args.images,
                             batch_size=args.batch_size, device=args.device, num_workers=args.num_workers,
                             progress=not args.no_progress, strict=args.strict,
@@ -146,8 +151,8 @@ def _cmd_train(args):
     for key in ("table", "image_dir", "output"):
         if key in overrides:
             overrides[key] = str(Path(overrides[key]).expanduser().resolve())
-    if "devices" in overrides and overrides["devices"].isdigit():
-        overrides["devices"] = int(overrides["devices"])
+    if "devices" in overrides:
+        overrides["devices"] = _devices(overrides["devices"])
     model, card_path = train(dataclasses.replace(config, **overrides), progress=not args.no_progress)
     if card_path is not None:
         test = model.card["metrics"]["test"]
@@ -161,8 +166,8 @@ def _cmd_adversarial(args):
 
     options = {k: getattr(args, k) for k in ("epochs", "batch_size", "seed", "devices", "accelerator")
                if getattr(args, k) is not None}
-    if "devices" in options and options["devices"].isdigit():
-        options["devices"] = int(options["devices"])
+    if "devices" in options:
+        options["devices"] = _devices(options["devices"])
     dirs = (args.training_images, args.inference_images)
     result = adversarial_validation(as_table(args.training), as_table(args.inference), args.output,
                                     image_column=args.image_column, image_dir=dirs,
