@@ -29,6 +29,7 @@ from .images import IMAGE_SIZE
 __all__ = [
     "RandomRot90",
     "RandomZoomCrop",
+    "RandomFrameScale",
     "AdversarialShrink",
     "standard_augmentation",
     "training_transform",
@@ -85,6 +86,54 @@ class RandomZoomCrop(nn.Module):
         top = int(torch.randint(h - self.size + 1, ()))
         left = int(torch.randint(w - self.size + 1, ()))
         return image[..., top:top + self.size, left:left + self.size]
+
+
+class RandomFrameScale(nn.Module):
+    """Keep a random central fraction of the frame (jittered), resampled to ``size`` pixels.
+
+    Galaxies in users' cutouts come at any apparent size: a fixed 39.6 arcsec
+    SDSS frame spans ~13 Petrosian radii R90 of a small galaxy and ~2.5 of a
+    large one, whereas GZ2 frames are scaled to each galaxy (Willett et al.
+    2013, Sect. 2).  Drawing the kept fraction at random teaches the network
+    every framing in that range; with `AdversarialShrink` after it (which
+    shrinks by up to 2x) a training frame spanning ``F`` radii covers
+    ``fraction[0] * F`` to ``2 F``.
+
+    Parameters
+    ----------
+    fraction : (float, float)
+        Range of the kept fraction of the image side, drawn uniformly.
+    jitter : float
+        Largest shift of the kept square's centre, as a fraction of the side.
+    size : int
+        Output side in pixels.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.augment import RandomFrameScale
+    >>> RandomFrameScale((0.5, 1.0))(torch.zeros(3, 150, 150, dtype=torch.uint8)).shape
+    torch.Size([3, 100, 100])
+    """
+
+    def __init__(self, fraction=(0.45, 1.0), jitter=0.04, size=IMAGE_SIZE):
+        super().__init__()
+        low, high = fraction
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"fraction={fraction!r} must satisfy 0 < low <= high <= 1")
+        if not 0 <= jitter < 0.5:
+            raise ValueError(f"jitter={jitter!r} must lie in [0, 0.5)")
+        self.fraction, self.jitter, self.size = (low, high), jitter, size
+
+    def forward(self, image):
+        """Crop and resample ``image`` (..., H, W) to (..., size, size)."""
+        h, w = image.shape[-2:]
+        side = max(1, round(_uniform(self.fraction) * min(h, w)))
+        shift = [round(_uniform((-self.jitter, self.jitter)) * n) for n in (h, w)]
+        top = min(max((h - side) // 2 + shift[0], 0), h - side)
+        left = min(max((w - side) // 2 + shift[1], 0), w - side)
+        image = image[..., top:top + side, left:left + side]
+        return v2.functional.resize(image, [self.size, self.size], antialias=True)
 
 
 class AdversarialShrink(nn.Module):
@@ -152,8 +201,12 @@ def standard_augmentation(min_size=100, max_size=120, size=IMAGE_SIZE):
     ])
 
 
-def training_transform(adversarial=True, k=(0.6, 1.0), m=(0.5, 1.0), size=IMAGE_SIZE):
+def training_transform(adversarial=True, k=(0.6, 1.0), m=(0.5, 1.0), size=IMAGE_SIZE,
+                       frame_fraction=None):
     """Standard augmentation, followed by the adversarial one if ``adversarial``.
+
+    With ``frame_fraction`` (a range, see `RandomFrameScale`) a random
+    central part of the (larger) decoded image is first resampled to ``size``.
 
     Examples
     --------
@@ -164,6 +217,8 @@ def training_transform(adversarial=True, k=(0.6, 1.0), m=(0.5, 1.0), size=IMAGE_
     torch.float32
     """
     steps = [standard_augmentation(size=size)]
+    if frame_fraction is not None:
+        steps.insert(0, RandomFrameScale(tuple(frame_fraction), size=size))
     if adversarial:
         steps.append(AdversarialShrink(k, m))
     return v2.Compose(steps)

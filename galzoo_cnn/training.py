@@ -44,7 +44,7 @@ from .labels import FEATURE_PREFIX
 from .models import build_model, save_model
 from .tables import as_table, write_table_atomic
 
-__all__ = ["TASK_DEFAULTS", "TrainConfig", "bundled_config", "LitClassifier", "SeededSampler",
+__all__ = ["TASK_DEFAULTS", "CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config", "LitClassifier", "SeededSampler",
            "process_shard",
            "split_table", "train"]
 
@@ -54,6 +54,31 @@ TASK_DEFAULTS = {
     "features": {"lr": 1e-4, "epochs": 40, "monitor": "val_loss", "patience": 4, "factor": 0.1},
     "adversarial": {"lr": 5e-3, "epochs": 12, "monitor": "val_acc", "patience": 3, "factor": 0.1},
 }
+
+
+#: Loss weights of the classes from their training counts ``n``, normalised
+#: so that the mean weight over the training rows is 1.  ``None``: unweighted
+#: (the paper); ``"inverse_sqrt"``: 1/sqrt(n), a moderate boost of rare classes
+#: that keeps the overall accuracy; ``"inverse"``: 1/n, balanced classes.
+CLASS_WEIGHTS = {None: None, "inverse_sqrt": lambda n: n ** -0.5, "inverse": lambda n: 1.0 / n}
+
+
+def class_weights(counts, rule):
+    """Loss weights for classes with training ``counts`` under a `CLASS_WEIGHTS` rule.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.training import class_weights
+    >>> class_weights([900, 100], "inverse_sqrt").round(3).tolist()
+    [0.833, 2.5]
+    """
+    counts = np.asarray(counts, dtype=float)
+    if CLASS_WEIGHTS[rule] is None:
+        return np.ones_like(counts)
+    if (counts <= 0).any():
+        raise ValueError(f"every class needs training rows for class weights; counts {counts.tolist()}")
+    weights = CLASS_WEIGHTS[rule](counts)
+    return weights * counts.sum() / (weights * counts).sum()
 
 
 @dataclasses.dataclass
@@ -94,6 +119,11 @@ class TrainConfig:
     m: tuple = (0.5, 1.0)
     pack_images: bool = False
     crop: float = 1.0
+    decode_size: int = _images.IMAGE_SIZE
+    frame_fraction: list | None = None
+    class_weights: str | None = None
+    scheduler: str = "plateau"
+    pixel_scale: dict | None = None
     seed: int = 42
     accelerator: str = "auto"
     devices: int | str = "auto"
@@ -122,6 +152,10 @@ class TrainConfig:
         missing = [k for k in ("table", "output") if getattr(self, k) is None]
         if missing:
             raise ValueError(f"the training configuration needs {' and '.join(missing)}")
+        if self.class_weights not in CLASS_WEIGHTS:
+            raise ValueError(f"class_weights={self.class_weights!r}; expected one of {tuple(CLASS_WEIGHTS)}")
+        if self.scheduler not in ("plateau", "cosine"):
+            raise ValueError(f"scheduler={self.scheduler!r}; expected 'plateau' or 'cosine'")
         if self.task not in TASK_DEFAULTS:
             raise ValueError(f"unknown task {self.task!r}; expected one of {tuple(TASK_DEFAULTS)}")
         values = {k: v for k, v in TASK_DEFAULTS[self.task].items() if getattr(self, k) is None}
@@ -217,10 +251,14 @@ class LitClassifier(L.LightningModule):
     binary cross-entropy.
     """
 
-    def __init__(self, model, lr, monitor="val_loss", patience=4, factor=0.1):
+    def __init__(self, model, lr, monitor="val_loss", patience=4, factor=0.1, class_weights=None,
+                 scheduler="plateau", epochs=None):
         super().__init__()
         self.model = model
         self.lr, self.monitor, self.patience, self.factor = lr, monitor, patience, factor
+        self.scheduler_name, self.epochs = scheduler, epochs
+        self.register_buffer("class_weights", None if class_weights is None else
+                             torch.as_tensor(class_weights, dtype=torch.float32), persistent=False)
 
     def forward(self, images):
         """Logits of the wrapped model."""
@@ -232,7 +270,7 @@ class LitClassifier(L.LightningModule):
             if not known.any():
                 return logits.sum() * 0.0
             return F.binary_cross_entropy_with_logits(logits[known], targets[known])
-        return F.cross_entropy(logits, targets)
+        return F.cross_entropy(logits, targets, weight=self.class_weights if self.training else None)
 
     def training_step(self, batch, batch_idx):
         """Loss of one batch, logged as ``train_loss``."""
@@ -259,6 +297,9 @@ class LitClassifier(L.LightningModule):
     def configure_optimizers(self):
         """Adam, and ReduceLROnPlateau on the monitored metric (the paper's schedule)."""
         optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
+        if self.scheduler_name == "cosine":  # a fixed budget of epochs (e.g. a CPU-trained sample model)
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.epochs)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
         mode = "max" if self.monitor.endswith("acc") else "min"
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=self.factor,
                                                                patience=self.patience)
@@ -389,23 +430,29 @@ def train(config, callbacks=(), progress=True):
         packed_path = out / "images.npy"
         packed = (_images.PackedImages(packed_path) if packed_path.exists() else
                   _images.pack_images(table, packed_path, config.image_column, config.image_dir,
-                                      progress=progress, crop=config.crop))
+                                      size=config.decode_size, progress=progress, crop=config.crop))
 
-    def dataset(rows, transform):
-        subset = table[rows]
+    def dataset(rows, transform, size=config.decode_size):
+        # validation and test images are read exactly as classify_table reads them
+        use_packed = packed is not None and size == config.decode_size
         return _images.ImageTableDataset(
-            subset, config.image_column, config.image_dir, label_column=config.label_column
+            table[rows], config.image_column, config.image_dir, label_column=config.label_column
             if config.task != "features" else None, classes=config.classes,
-            label_columns=config.label_columns, transform=transform, crop=config.crop,
-            packed=None if packed is None else _Subset(packed, np.flatnonzero(rows)))
+            label_columns=config.label_columns, transform=transform, crop=config.crop, size=size,
+            packed=_Subset(packed, np.flatnonzero(rows)) if use_packed else None)
 
     split = np.asarray(table["split"]).astype(str)
-    train_set = dataset(split == "train", training_transform(config.adversarial_augmentation,
-                                                             tuple(config.k), tuple(config.m)))
+    train_set = dataset(split == "train", training_transform(
+        config.adversarial_augmentation, tuple(config.k), tuple(config.m),
+        frame_fraction=config.frame_fraction))
     classes = tuple(config.classes or train_set.classes
                     or [c.removeprefix(FEATURE_PREFIX) for c in config.label_columns])
     config = dataclasses.replace(config, classes=list(classes))
-    val_set, test_set = dataset(split == "val", None), dataset(split == "test", None)
+    val_set = dataset(split == "val", None, _images.IMAGE_SIZE)
+    test_set = dataset(split == "test", None, _images.IMAGE_SIZE)
+    weights = None
+    if config.class_weights is not None:
+        weights = class_weights(np.bincount(train_set.targets, minlength=len(classes)), config.class_weights)
 
     def loader(ds, shuffle):
         return torch.utils.data.DataLoader(
@@ -415,7 +462,10 @@ def train(config, callbacks=(), progress=True):
 
     model = build_model(config.task, config.backbone, classes, config.pretrained)
     model.card["input"]["crop"] = config.crop
-    lit = LitClassifier(model, config.lr, config.monitor, config.patience, config.factor)
+    if config.pixel_scale is not None:  # the angular scale of the training images, for classify_table
+        model.card["input"]["pixel_scale"] = dict(config.pixel_scale)
+    lit = LitClassifier(model, config.lr, config.monitor, config.patience, config.factor,
+                        class_weights=weights, scheduler=config.scheduler, epochs=config.epochs)
     mode = "max" if config.monitor.endswith("acc") else "min"
     checkpoints = L.pytorch.callbacks.ModelCheckpoint(
         dirpath=out / "checkpoints", filename="best", monitor=config.monitor, mode=mode, save_last=True)
@@ -448,7 +498,11 @@ def train(config, callbacks=(), progress=True):
                                         + ([config.label_column] if config.label_column else [])),
                   "epochs_run": int(trainer.current_epoch), "augmentation": {
                       "standard": True, "adversarial": config.adversarial_augmentation,
-                      "k": list(config.k), "m": list(config.m)}},
+                      "k": list(config.k), "m": list(config.m), "frame_fraction": config.frame_fraction,
+                      "decode_size": config.decode_size},
+                  "class_weights": None if weights is None else {
+                      "rule": config.class_weights, "weights": dict(zip(classes, map(float, weights)))},
+                  "scheduler": config.scheduler},
         config={k: v for k, v in dataclasses.asdict(config).items() if k not in ("description",)})
     card_path = save_model(lit.model, out / config.name, **json.loads(json.dumps(card, default=str)))
     return lit.model.eval(), card_path
