@@ -44,6 +44,7 @@ from astropy.table import MaskedColumn, QTable, Table
 
 from . import taxonomy
 from .tables import _current_umask, _degrees, as_table, atomic_write, fits_safe_meta
+from .exceptions import GalzooError
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
            "check_catalog",
@@ -58,7 +59,7 @@ REFERENCES_KEY = "references"
 CATALOG_FORMATS = {"fits": "{basename}.fits", "votable": "{basename}.vot", "cds": "{basename}_cds"}
 
 
-class CatalogError(ValueError):
+class CatalogError(GalzooError, ValueError):
     """A table that cannot be written as a catalogue; the message names the column or row."""
 
 

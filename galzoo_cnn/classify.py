@@ -41,16 +41,19 @@ import lightning as L
 import numpy as np
 import torch
 from astropy import log
+from astropy import units as u
 from astropy.table import MaskedColumn
 
 from . import __version__, taxonomy
 from .catalog import PROVENANCE_KEY, REFERENCES_KEY, describe_columns
+from .config import conf
+from .exceptions import PixelScaleWarning
 from .images import ImageError, read_image, resolve_image_paths, scale_intensity
 from .models import GalaxyClassifier, load_model
 from .tables import as_table
 from .training import process_shard
 
-__all__ = ["classify_table", "STATUSES", "STATUS_COLUMN"]
+__all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN"]
 
 #: Values of the ``status`` column and what they mean.
 STATUSES = {
@@ -178,7 +181,7 @@ def _default_workers():
     return 0 if cores <= 2 else min(8, cores - 1)
 
 
-def classify_table(table, model="sample-gz1", image_column="filename", image_dir=None, batch_size=256,
+def classify_table(table, model=None, image_column="filename", image_dir=None, batch_size=256,
                    device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
                    crop=None, devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False):
     """Classify the galaxy image of every row of ``table``.
@@ -187,9 +190,10 @@ def classify_table(table, model="sample-gz1", image_column="filename", image_dir
     ----------
     table : `~astropy.table.Table`, `~astropy.table.QTable` or path
         One row per galaxy (FITS, VOTable, ECSV or CSV file accepted).
-    model : str, `~pathlib.Path` or `~galzoo_cnn.models.GalaxyClassifier`
+    model : str, `~pathlib.Path` or `~galzoo_cnn.models.GalaxyClassifier`, optional
         A model name (`galzoo_cnn.models.available_models`), the path of a
-        model card, or a loaded model.
+        model card, or a loaded model.  Default: ``conf.default_model``
+        (`galzoo_cnn.config`), the bundled five-class model ``sample-gz2``.
     image_column : str
         Column of image paths, relative to ``image_dir``.
     image_dir : str or `~pathlib.Path`, optional
@@ -220,6 +224,15 @@ def classify_table(table, model="sample-gz1", image_column="filename", image_dir
         Replace output columns the input table already has (e.g. when
         classifying an earlier output again); otherwise they raise, so that
         no earlier result is lost.
+
+    Warns
+    -----
+    `~galzoo_cnn.exceptions.PixelScaleWarning`
+        When the table records the frame of its cutouts (a ``cutout_fov``
+        column, as `~galzoo_cnn.cutouts.fetch_cutouts` writes; with
+        ``petroR90_r`` for models whose card gives the scale in Petrosian
+        radii) and some rows lie outside the range of scales the model was
+        trained at (its card's ``input['pixel_scale']``).
 
     Returns
     -------
@@ -262,7 +275,7 @@ def classify_table(table, model="sample-gz1", image_column="filename", image_dir
     if len(table) == 0:
         raise ValueError("the table is empty: no galaxies to classify")
     paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
-    models = [_as_model(model)]
+    models = [_as_model(conf.default_model if model is None else model)]
     if adversarial_model is not None:
         domain = _as_model(adversarial_model)
         if "training" not in domain.classes:
@@ -278,6 +291,7 @@ def classify_table(table, model="sample-gz1", image_column="filename", image_dir
     if len(sizes) > 1:
         raise ValueError(f"the models take images of different sizes {sorted(sizes)}")
     crops = [float(crop) if crop is not None else float(m.card["input"].get("crop", 1.0)) for m in models]
+    check_pixel_scale(table, models[0], crop=crops[0])
     unique_crops = sorted(set(crops))
 
     accelerator, default_devices = _accelerator(device)
@@ -312,6 +326,80 @@ def classify_table(table, model="sample-gz1", image_column="filename", image_dir
     result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, trainer.precision)
     result.meta[REFERENCES_KEY] = _references(models)
     return describe_columns(result, copy=False)
+
+
+def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radius_column="petroR90_r"):
+    """Warn when rows' cutouts are at angular scales the model was not trained at.
+
+    The scale of one input pixel is ``fov * crop / size`` (the cutout's side
+    ``fov``, the model's central ``crop`` and input side ``size``); for a
+    model whose card gives its scale in Petrosian radii (``unit: R90``, as
+    for ``sample-gz2``) it is divided by the galaxy's ``petroR90_r``.  Rows
+    outside the card's ``trained_range`` are counted in one
+    `~galzoo_cnn.exceptions.PixelScaleWarning`.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Rows to classify, with ``fov_column`` (an angle; plain numbers are
+        arcseconds) and, for R90-scaled models, ``radius_column``.
+    model : `~galzoo_cnn.models.GalaxyClassifier`
+        The model (its card's ``input``).
+    crop : float, optional
+        Central fraction kept; default the card's.
+    fov_column, radius_column : str
+        Names of the frame-size and Petrosian-radius columns.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The scale of one input pixel per row (in the card's unit), or
+        `None` when the card or the table does not say.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import astropy.units as u
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.classify import check_pixel_scale
+    >>> from galzoo_cnn.models import load_model
+    >>> model = load_model("sample-gz2")
+    >>> rows = Table({"cutout_fov": [39.6, 39.6] * u.arcsec, "petroR90_r": [6.0, 1.0] * u.arcsec})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     scales = check_pixel_scale(rows, model)
+    >>> scales.round(3).tolist(), caught[0].category.__name__
+    ([0.066, 0.396], 'PixelScaleWarning')
+    """
+    scale = model.card.get("input", {}).get("pixel_scale")
+    if not scale or fov_column not in table.colnames:
+        return None
+    crop = float(model.card["input"].get("crop", 1.0) if crop is None else crop)
+    size = int(model.card["input"]["size"])
+    fov = table[fov_column]
+    fov = fov.quantity if getattr(fov, "unit", None) is not None else np.asarray(fov, float) * u.arcsec
+    per_pixel = (fov * crop / size).to(u.arcsec)
+    if scale["unit"] == "R90":
+        if radius_column not in table.colnames:
+            return None
+        radius = table[radius_column]
+        radius = (radius.quantity if getattr(radius, "unit", None) is not None
+                  else np.asarray(radius, float) * u.arcsec)
+        values = (per_pixel / radius.to(u.arcsec)).value
+    else:
+        values = per_pixel.to(u.Unit(scale["unit"])).value
+    values = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    low, high = scale.get("trained_range") or (scale["per_pixel"] / 1.5, scale["per_pixel"] * 1.5)
+    outside = np.isfinite(values) & ((values < low) | (values > high))
+    if outside.any():
+        first = int(np.argmax(outside))
+        warnings.warn(PixelScaleWarning(
+            f"{int(outside.sum())} of {len(values)} rows have cutouts at {values[first]:.3g} {scale['unit']} "
+            f"per input pixel or similar (row {first}), outside the {low:g}-{high:g} {scale['unit']} the "
+            f"model {model.card.get('name', '')!r} was trained at: expect less reliable classes there "
+            f"(fetch_cutouts(..., pixel_scale=gz2_pixel_scale(...)) frames galaxies as in training)"),
+            stacklevel=3)
+    return values
 
 
 @contextlib.contextmanager

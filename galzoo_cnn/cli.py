@@ -61,47 +61,68 @@ def _cmd_labels(args):
 
 
 def _cmd_demo(args):
+    import astropy.units as u
+
     from .catalog import REFERENCES_KEY, write_catalog
     from .classify import classify_table
-    from .datasets import SDSS_DR7, load_demo_sample
+    from .config import conf
+    from .datasets import DEMO_IMAGE_FOV, SDSS_DR7, load_demo_sample
     from .plots import plot_gallery
 
     out = Path(args.output)
     sample, image_dir = load_demo_sample()
     print(f"galzoo_cnn {__version__} demo: classifying {len(sample)} real SDSS galaxies (Hart et al. 2016 "
-          f"GZ2 subset bundled with the package) with the sample model 'sample-gz1'")
+          f"GZ2 subset bundled with the package) with the sample model {conf.default_model!r}")
     labelled = labels.five_class_labels(sample)
     keep = ["dr7objid", "ra", "dec", "gz2_class", "gz2_five_class", "filename"]
-    # the bundled images cover 30 arcsec: the whole frame is closest to what sample-gz1 saw in training
-    result = classify_table(labelled[keep], model="sample-gz1", image_dir=image_dir, crop=1.0,
-                            progress=not args.no_progress)
+    result = classify_table(labelled[keep], image_dir=image_dir, progress=not args.no_progress)
     result.meta[REFERENCES_KEY] += [taxonomy.WILLETT2013, taxonomy.HART2016, SDSS_DR7]
+    model = result.meta["provenance"]["model"]
     paths = write_catalog(result, out / "galzoo_demo", overwrite=True,
-                          title="galzoo_cnn demo: sample-gz1 classes of 36 SDSS galaxies from GZ2")
-    figure = plot_gallery(result, image_dir, title="galzoo_cnn demo: sample-gz1 on SDSS images "
-                          "(caption: predicted class and probability, RA, Dec, GZ2 class)")
+                          title=f"galzoo_cnn demo: {model} classes of 36 SDSS galaxies from GZ2")
+    agreement = _demo_agreement(result)
+    figure = plot_gallery(result, image_dir, agreement=agreement["grouped_match"],
+                          fov=DEMO_IMAGE_FOV * u.arcsec,
+                          title=f"galzoo_cnn demo: {model} on SDSS gri images (frame green: same broad "
+                                f"class as GZ2; red dashed: different)")
     gallery = atomic_write(out / "gallery.png", lambda tmp: figure.savefig(tmp, format="png", dpi=90))
-    _print_demo_summary(result)
+    _print_demo_summary(result, agreement)
     for fmt, path in paths.items():
         print(f"Wrote {fmt:8s} {path}")
     print(f"Wrote gallery  {gallery}")
     return 0
 
 
-def _print_demo_summary(result):
+def _demo_agreement(result):
+    """Per row: the model's class against GZ2's five-class label and broad group (or None)."""
+    predicted = result["predicted_class"].filled("").astype(str)
+    five = result["gz2_five_class"].filled("").astype(str)
+    gz2_group = [taxonomy.broad_group(c) for c in result["gz2_class"].astype(str)]
+    model_group = [taxonomy.broad_group(c) if c else None for c in predicted]
+    return {
+        "five_match": [None if not t or not p else t == p for t, p in zip(five, predicted)],
+        "grouped_match": [None if g is None or m is None else g == m for g, m in zip(gz2_group, model_group)],
+    }
+
+
+def _print_demo_summary(result, agreement):
     from astropy.table import Table
 
-    gz2 = ["elliptical (E)" if str(c).startswith("E") else "disk (S)" for c in result["gz2_class"]]
     predicted = result["predicted_class"].filled("-").astype(str)
+    five = result["gz2_five_class"].filled("no class").astype(str)
     classes = [c.removeprefix("prob_") for c in result.colnames if c.startswith("prob_")]
-    rows = [(g, *(int(((np.array(gz2) == g) & (predicted == c)).sum()) for c in classes))
-            for g in ("elliptical (E)", "disk (S)")]
+    rows = [(g, *(int(((five == g) & (predicted == c)).sum()) for c in classes))
+            for g in [*taxonomy.FIVE_CLASSES, "no class"] if (five == g).any()]
     table = Table(rows=rows, names=("GZ2 class", *classes))
-    print("\nGZ2 class (rows) against the sample model's class (columns):")
+    print("\nGZ2 five-class label (rows; Khramtsov et al. 2022 criteria on the volunteers' votes) against "
+          "the model's class (columns):")
     table.pprint_all()
-    print("The sample model (laptop-trained on Galaxy Zoo 1 cutouts) recognises the ellipticals; on "
-          "these 4x zoomed GZ2 images it misses most disks: a domain shift that adversarial "
-          "validation measures (docs: 'Adversarial validation').\n")
+    for name, key, what in (("five classes", "five_match", "galaxies with a GZ2 five-class label"),
+                            ("smooth / edge-on / spiral", "grouped_match", "galaxies (GZ2 class string)")):
+        matches = [m for m in agreement[key] if m is not None]
+        print(f"Agreement with GZ2, {name}: {sum(matches)} of {len(matches)} {what} "
+              f"({sum(matches) / max(len(matches), 1):.0%})")
+    print()
 
 
 def _cmd_classify(args):
@@ -344,8 +365,8 @@ def build_parser():
     p = commands.add_parser("classify", help="classify the galaxy images of a table; write catalogues")
     p.add_argument("table", help="table with image paths and ra, dec (FITS, VOTable, ECSV or CSV)")
     p.add_argument("--images", help="directory the image paths are relative to")
-    p.add_argument("--model", default="sample-gz1",
-                   help="model name or model card path (default: sample-gz1)")
+    p.add_argument("--model", help="model name or model card path (default: the configuration item "
+                                    "default_model, sample-gz2)")
     p.add_argument("--output", "-o", required=True,
                    help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/")
     p.add_argument("--formats", nargs="+", default=["fits", "votable", "cds"],

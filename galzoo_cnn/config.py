@@ -24,6 +24,9 @@ class Conf(_config.ConfigNamespace):
         [], "Directories searched, after the models bundled with the package, for a model "
             "named NAME (files NAME.json and NAME.safetensors).", cfgtype="string_list")
 
+    default_model = _config.ConfigItem(
+        "sample-gz2", "Model used by classify_table and 'galzoo-cnn classify' when none is named.")
+
     sdss_cutout_url = _config.ConfigItem(
         "https://skyserver.sdss.org", "Root of the SDSS SkyServer (ImgCutout service).")
     legacy_cutout_url = _config.ConfigItem(

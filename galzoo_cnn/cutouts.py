@@ -58,8 +58,9 @@ from PIL import Image, UnidentifiedImageError
 from .config import conf
 from .samples import _astroquery
 from .tables import _degrees, as_table
+from .exceptions import GalzooError
 
-__all__ = ["SURVEYS", "HIPS_BANDS", "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts",
+__all__ = ["SURVEYS", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale", "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts",
            "CutoutError"]
 
 #: Services: default pixel scale and the URL of one cutout (``base`` from `galzoo_cnn.config.conf`).
@@ -75,11 +76,79 @@ SURVEYS = {
 #: HiPS surveys of the bands of a ``survey="hips"`` FITS cube, by default (SDSS DR9 g, r, i).
 HIPS_BANDS = ("CDS/P/SDSS9/g", "CDS/P/SDSS9/r", "CDS/P/SDSS9/i")
 
+#: Width of a Galaxy Zoo 2 image in Petrosian radii: 424 pixels of 0.02 petroR90_r each
+#: (Willett et al. 2013, Sect. 2; the Kaggle challenge images are these frames).
+GZ2_FRAME_RADII = 424 * 0.02
+
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
-class CutoutError(ValueError):
+class CutoutError(GalzooError, ValueError):
     """A downloaded cutout that is not a valid image; the message says why."""
+
+
+def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=GZ2_FRAME_RADII):
+    """Pixel scale that frames each galaxy as Galaxy Zoo 2 did, for cutouts of ``size`` pixels.
+
+    GZ2 images span ``radii_per_frame`` Petrosian radii (424 pixels of
+    0.02 ``petroR90_r``, Willett et al. 2013, Sect. 2), whatever the size of
+    the galaxy; the same framing with ``size`` pixels needs
+    ``radii_per_frame * petroR90_r / size`` per pixel.  ``sample-gz2`` was
+    trained on the central 6 R90 of such frames (``radii_per_frame=6``), and
+    with its scale augmentation holds from about 2.7 to 12 R90 per frame
+    (see its model card's ``input['pixel_scale']``).
+
+    Parameters
+    ----------
+    petro_r90 : `~astropy.units.Quantity`, column or array
+        Petrosian radius containing 90 % of the r-band flux (``petroR90_r``
+        of `~galzoo_cnn.samples.query_sdss_targets`); plain numbers are
+        arcseconds.
+    size : int
+        Side of the cutouts in pixels.
+    radii_per_frame : float
+        Width of the frame in units of ``petro_r90``.
+
+    Returns
+    -------
+    `~astropy.units.Quantity`
+        Arcseconds per pixel, one per galaxy; pass it to `fetch_cutouts` as
+        ``pixel_scale``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from galzoo_cnn.cutouts import gz2_pixel_scale
+    >>> gz2_pixel_scale([5.0, 12.0] * u.arcsec, size=424)
+    <Quantity [0.1 , 0.24] arcsec>
+    >>> gz2_pixel_scale(5.0 * u.arcsec, size=100, radii_per_frame=6)
+    <Quantity 0.3 arcsec>
+    """
+    if int(size) <= 0:
+        raise ValueError(f"size={size!r} must be a positive number of pixels")
+    radius = u.Quantity(getattr(petro_r90, "quantity", petro_r90), u.arcsec)
+    return (radius * float(radii_per_frame) / int(size)).to(u.arcsec)
+
+
+def _row_pixel_scales(table, pixel_scale, survey):
+    """Arcseconds per pixel for every row: a default, one Quantity, a Quantity per row or a column."""
+    if pixel_scale is None:
+        pixel_scale = SURVEYS[survey]["pixel_scale"]
+    if isinstance(pixel_scale, str):
+        if pixel_scale not in table.colnames:
+            raise KeyError(f"pixel_scale column {pixel_scale!r} is not in the table")
+        column = table[pixel_scale]
+        pixel_scale = column.quantity if column.unit is not None else u.Quantity(
+            np.ma.filled(np.ma.asarray(column, dtype=float), np.nan), u.arcsec)
+    try:
+        scales = u.Quantity(pixel_scale, u.arcsec)
+    except u.UnitsError:
+        raise u.UnitsError(f"pixel_scale must be an angle per pixel, got {pixel_scale!r}") from None
+    scales = np.broadcast_to(np.asarray(scales.value, dtype=float), (len(table),))
+    if scales.size and np.isfinite(scales).any() and np.nanmin(scales) <= 0:
+        raise ValueError(f"pixel_scale must be positive; row {int(np.nanargmin(scales))} has "
+                         f"{np.nanmin(scales):g} arcsec")
+    return scales
 
 
 def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=9, base_url=None,
@@ -356,8 +425,12 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         SDSS data release in the URL.
     size : int
         Cutout side in pixels.
-    pixel_scale : `~astropy.units.Quantity`, optional
-        Default: 0.396 arcsec (SDSS) or 0.262 arcsec (Legacy Surveys).
+    pixel_scale : `~astropy.units.Quantity`, str, optional
+        Angle per pixel: one for every row, one per row (a Quantity array,
+        e.g. from `gz2_pixel_scale`), or the name of a column (an angle
+        column, or plain arcseconds).  Default: 0.396 arcsec (SDSS) or
+        0.262 arcsec (Legacy Surveys).  A row whose scale is not finite gets
+        status ``failed``.
     id_column : str, optional
         Column naming the files; default ``row<N>``.  Ids must be unique and
         usable as file names.
@@ -383,8 +456,11 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
     -------
     `~astropy.table.Table`
         The manifest: ``row``, ``id``, ``ra``, ``dec``, ``path`` (relative to
-        ``directory``), ``status``, ``reason``, ``attempts``, ``nbytes``,
-        ``sha256``; counts per status in ``meta['counts']``.
+        ``directory``), ``pixel_scale`` and ``cutout_fov`` (the side of the
+        frame, ``size * pixel_scale``), ``status``, ``reason``, ``attempts``,
+        ``nbytes``, ``sha256``; counts per status in ``meta['counts']``.
+        `~galzoo_cnn.classify.classify_table` compares ``cutout_fov`` with the
+        scale a model was trained at.
     """
     from tqdm.auto import tqdm
 
@@ -405,6 +481,9 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
     ra, dec = (_degrees(table[c], c) if c in table.colnames else None for c in (ra_column, dec_column))
     if ra is None or dec is None:
         raise KeyError(f"coordinate columns {ra_column!r} / {dec_column!r} are not both in the table")
+    if int(size) <= 0:
+        raise ValueError(f"size={size!r} must be a positive number of pixels")
+    scales = _row_pixel_scales(table, pixel_scale, survey)
     timeout = conf.cutout_timeout if timeout is None else timeout
     fetcher = _Fetcher(retries, timeout, backoff, size, max_dead_fraction)
 
@@ -414,6 +493,8 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         path = directory / name
         if not (np.isfinite(ra[i]) and np.isfinite(dec[i])):
             rows[i] = ("failed", "no finite coordinates", 0, 0, "")
+        elif not np.isfinite(scales[i]):
+            rows[i] = ("failed", "no finite pixel scale", 0, 0, "")
         elif (data := _valid_file_bytes(path, size, max_dead_fraction, len(bands))) is not None:
             rows[i] = ("cached", "", 0, len(data), hashlib.sha256(data).hexdigest())
         else:
@@ -426,7 +507,7 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         while True:
             # keep a bounded number of requests queued: memory stays flat for any table size
             for i in queue:
-                urls = [cutout_url(survey, ra[i], dec[i], size, pixel_scale, data_release, base_url,
+                urls = [cutout_url(survey, ra[i], dec[i], size, scales[i] * u.arcsec, data_release, base_url,
                                    hips=band) for band in (bands if survey == "hips" else bands[:1])]
                 pending[pool.submit(fetcher.fetch, urls, directory / names[i])] = i
                 if len(pending) >= 4 * workers:
@@ -443,6 +524,8 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         "id": [n[: -len(ext)] for n in names],
         "ra": ra, "dec": dec,
         "path": names,
+        "pixel_scale": scales * u.arcsec,
+        "cutout_fov": scales * int(size) * u.arcsec,
         "status": [r[0] for r in rows],
         "reason": [r[1] for r in rows],
         "attempts": np.array([r[2] for r in rows], dtype=int),

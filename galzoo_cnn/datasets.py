@@ -15,13 +15,17 @@ from importlib.resources import files
 
 from .tables import as_table
 
-__all__ = ["gz2_sample_path", "load_gz2_sample", "load_demo_sample", "GZ2_SAMPLES", "DEMO_IMAGES"]
+__all__ = ["gz2_sample_path", "load_gz2_sample", "load_demo_sample", "GZ2_SAMPLES", "DEMO_IMAGES",
+           "DEMO_IMAGE_FOV"]
 
 #: Reference of the SDSS imaging of the bundled GZ2 images (SDSS DR7).
 SDSS_DR7 = "Abazajian et al. 2009, ApJS 182, 543 (2009ApJS..182..543A), SDSS DR7"
 
 #: Directory (inside the package) of the demo's real SDSS images.
 DEMO_IMAGES = "demo_images"
+
+#: Side of each demo image on the sky in arcseconds (300 pixels of 0.1 arcsec).
+DEMO_IMAGE_FOV = 30.0
 
 #: Bundled real GZ2 subsets, by layout name (`galzoo_cnn.taxonomy.LAYOUTS`).
 GZ2_SAMPLES = {

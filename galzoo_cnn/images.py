@@ -27,6 +27,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from .tables import as_table
+from .exceptions import GalzooError
 
 __all__ = [
     "IMAGE_SIZE",
@@ -49,7 +50,7 @@ _REFUSED_MODES = {
 }
 
 
-class ImageError(ValueError):
+class ImageError(GalzooError, ValueError):
     """An image that cannot be used; the message names the file and why."""
 
 

@@ -15,6 +15,7 @@ Examples
 """
 
 import numpy as np
+from astropy import units as u
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption"]
 
@@ -91,8 +92,19 @@ def gallery_caption(row, class_column="predicted_class"):
     return "\n".join(lines)
 
 
+def _scale_bar(ax, n_pixels, fov_arcsec):
+    """A white bar of a round number of arcseconds, about a quarter of the frame, bottom left."""
+    target = fov_arcsec / 4
+    length = max((v for v in (1, 2, 5, 10, 20, 30, 60, 120) if v <= target), default=target)
+    pixels = length / fov_arcsec * n_pixels
+    x0, y0 = 0.06 * n_pixels, 0.9 * n_pixels
+    ax.plot([x0, x0 + pixels], [y0, y0], color="white", linewidth=2, solid_capstyle="butt")
+    ax.text(x0 + pixels / 2, y0 - 0.03 * n_pixels, f'{length:g}"', color="white", ha="center",
+            va="bottom", fontsize=7)
+
+
 def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery_caption, ncols=6,
-                 size=2.0, title=None):
+                 size=2.0, title=None, *, agreement=None, fov=None):
     """A grid of galaxy images, each captioned (paper Figs. 9-13).
 
     Parameters
@@ -110,6 +122,12 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
         Side of each image in inches.
     title : str, optional
         Figure title.
+    agreement : sequence of bool or None, optional
+        Per row: `True` draws a green frame (the model agrees with a
+        reference classification), `False` a red dashed one, `None` none.
+    fov : `~astropy.units.Quantity` or str, optional
+        Side of each image on the sky, or the name of a column holding it;
+        draws a scale bar labelled in arcseconds.
 
     Returns
     -------
@@ -123,6 +141,10 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
     >>> figure = plot_gallery(sample[:3], image_dir, caption=lambda row: str(row["gz2_class"]))
     >>> [ax.get_title() for ax in figure.axes]
     ['Sc+t', 'Ei', 'Ei']
+    >>> import astropy.units as u
+    >>> figure = plot_gallery(sample[:2], image_dir, agreement=[True, False], fov=30 * u.arcsec)
+    >>> [ax.spines["left"].get_edgecolor()[:3] for ax in figure.axes]
+    [(0.0, 0.5019607843137255, 0.0), (0.8, 0.0, 0.0)]
     """
     import matplotlib.pyplot as plt
 
@@ -135,16 +157,26 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
                                 squeeze=False)
     for ax in axes.flat[len(table):]:
         ax.remove()
-    for ax, row, path in zip(axes.flat, table, paths):
+    fovs = None
+    if fov is not None:
+        fov = table[fov].quantity if isinstance(fov, str) else u.Quantity(fov)
+        fovs = np.broadcast_to(fov.to_value(u.arcsec), (len(table),))
+    for index, (ax, row, path) in enumerate(zip(axes.flat, table, paths)):
         try:
             image = read_image(path, size=int(size * 100)) if path is not None else None
         except (OSError, ValueError):
             image = None
         if image is not None:
             ax.imshow(image)
+            if fovs is not None and np.isfinite(fovs[index]):
+                _scale_bar(ax, image.shape[1], fovs[index])
         ax.set_title(caption(row), fontsize=7.5, linespacing=1.15)
         ax.set_xticks([])
         ax.set_yticks([])
+        if agreement is not None and agreement[index] is not None:
+            colour, style = ("green", "solid") if agreement[index] else ("#cc0000", "dashed")
+            for spine in ax.spines.values():
+                spine.set(edgecolor=colour, linewidth=3, linestyle=style)
     if title:
         figure.suptitle(title)
     figure.tight_layout()

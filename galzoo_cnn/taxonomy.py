@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table
 
+from .exceptions import GalzooError
+
 __all__ = [
     "Answer",
     "Task",
@@ -36,6 +38,9 @@ __all__ = [
     "EXCLUDED_FEATURES",
     "FIVE_CLASSES",
     "CLASS_DESCRIPTIONS",
+    "BROAD_GROUPS",
+    "CLASS_GROUPS",
+    "broad_group",
     "FRACTION_SUFFIXES",
     "LAYOUTS",
     "DEPTHS",
@@ -246,6 +251,40 @@ CLASS_DESCRIPTIONS = {
     "merger": "merger of galaxies (Galaxy Zoo 1 class)",
 }
 
+#: Broad morphology shared by every classification the package compares: the
+#: five classes, the Galaxy Zoo 1 classes and the leading letters of a GZ2
+#: ``gz2_class`` string (Willett et al. 2013, Table 10: ``E`` smooth, ``Se``
+#: edge-on disk, other ``S`` disks).  Classes without a group (mergers) are
+#: left out of grouped comparisons.
+BROAD_GROUPS = ("smooth", "edge_on", "spiral")
+CLASS_GROUPS = {
+    "completely_round": "smooth", "rounded_in_between": "smooth", "cigar_shaped": "smooth",
+    "edge_on": "edge_on", "spiral": "spiral",
+    "elliptical": "smooth", "spiral_clockwise": "spiral", "spiral_anticlockwise": "spiral",
+}
+
+
+def broad_group(label):
+    """The `BROAD_GROUPS` member of a class name or a GZ2 ``gz2_class`` string; None if it has none.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.taxonomy import broad_group
+    >>> [broad_group(c) for c in ("cigar_shaped", "Ei", "Seb", "SBc2m", "merger")]
+    ['smooth', 'smooth', 'edge_on', 'spiral', None]
+    """
+    label = str(label)
+    if label in CLASS_GROUPS:
+        return CLASS_GROUPS[label]
+    if label.startswith("E"):
+        return "smooth"
+    if label.startswith("Se"):
+        return "edge_on"
+    if label.startswith("S"):
+        return "spiral"
+    return None
+
+
 # Five-class criteria (SPEC section 9; Khramtsov et al. 2022 after Vavilova et
 # al. 2021): (class, feature, minimum debiased fraction), all must hold.
 _FIVE_CLASS_CONDITIONS = (
@@ -411,7 +450,7 @@ def five_class_criteria():
     return table
 
 
-class MissingColumnsError(KeyError):
+class MissingColumnsError(GalzooError, KeyError):
     """A table lacks columns the package needs; the message names them."""
 
     def __str__(self):

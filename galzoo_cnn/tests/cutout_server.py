@@ -64,6 +64,7 @@ class CutoutServer(ThreadingHTTPServer):
         self.latency, self.stall = latency, stall
         self.plan = defaultdict(list)
         self.requests = []
+        self.queries = []  # every request's query parameters, in arrival order
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
@@ -104,6 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404, "unknown endpoint")
             return
         ra = query["ra"]
+        with self.server.lock:
+            self.server.queries.append(query)
         time.sleep(self.server.latency)
         action = self.server.next_action(ra)
         if action in ("500", "404"):

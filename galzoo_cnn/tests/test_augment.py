@@ -93,3 +93,27 @@ def test_pipelines_are_seeded(galaxy):
     standard = standard_augmentation()(galaxy)
     assert standard.dtype == torch.uint8  # no intensity change without the adversarial step
     assert np.isclose(float(standard.float().mean()), float(galaxy.float().mean()), rtol=0.15)
+
+
+def test_random_frame_scale_keeps_a_central_fraction():
+    """With no jitter, the output equals the central crop resampled, for a real SDSS image."""
+    from torchvision.transforms import v2
+
+    from galzoo_cnn.augment import RandomFrameScale
+    from galzoo_cnn.datasets import load_demo_sample
+    from galzoo_cnn.images import read_image
+
+    sample, image_dir = load_demo_sample()
+    image = torch.from_numpy(read_image(image_dir / sample["filename"][0], size=150)).permute(2, 0, 1)
+    out = RandomFrameScale((0.6, 0.6), jitter=0.0)(image)
+    expected = v2.functional.resize(image[:, 30:120, 30:120], [100, 100], antialias=True)
+    assert out.shape == (3, 100, 100) and out.dtype == torch.uint8
+    assert torch.equal(out, expected)
+    whole = RandomFrameScale((1.0, 1.0), jitter=0.0)(image)
+    assert torch.equal(whole, v2.functional.resize(image, [100, 100], antialias=True))
+    torch.manual_seed(3)
+    for _ in range(20):  # random fractions and shifts stay inside the frame
+        assert RandomFrameScale((0.3, 1.0), jitter=0.2)(image).shape == (3, 100, 100)
+    for bad in ((0.0, 1.0), (0.8, 0.5), (0.5, 1.2)):
+        with pytest.raises(ValueError, match="fraction"):
+            RandomFrameScale(bad)

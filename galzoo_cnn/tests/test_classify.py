@@ -27,7 +27,7 @@ def demo():
 @pytest.fixture(scope="module")
 def classified(demo):
     sample, image_dir = demo
-    return classify_table(sample, image_dir=image_dir, progress=False)
+    return classify_table(sample, model="sample-gz1", image_dir=image_dir, progress=False)
 
 
 def _reference_probabilities(model, paths, crop):
@@ -76,12 +76,12 @@ def test_metadata_and_provenance(classified):
 def test_crop_override_and_input_types(demo, tmp_path):
     sample, image_dir = demo
     table = sample[:5]
-    whole = classify_table(table, image_dir=image_dir, crop=1.0, progress=False)
+    whole = classify_table(table, model="sample-gz1", image_dir=image_dir, crop=1.0, progress=False)
     assert whole.meta["provenance"]["crop"] == 1.0
     # a path (any supported format) and a QTable give the same outputs as a Table
     table.write(tmp_path / "t.fits")
-    from_file = classify_table(tmp_path / "t.fits", image_dir=image_dir, crop=1.0, progress=False)
-    from_qtable = classify_table(QTable(table), image_dir=image_dir, crop=1.0, progress=False)
+    from_file = classify_table(tmp_path / "t.fits", model="sample-gz1", image_dir=image_dir, crop=1.0, progress=False)
+    from_qtable = classify_table(QTable(table), model="sample-gz1", image_dir=image_dir, crop=1.0, progress=False)
     for other in (from_file, from_qtable):
         np.testing.assert_array_equal(other["prob_spiral"], whole["prob_spiral"])
 
@@ -89,7 +89,7 @@ def test_crop_override_and_input_types(demo, tmp_path):
 def test_batches_and_worker_processes_keep_the_input_order(demo, classified):
     sample, image_dir = demo
     shuffled = sample[np.random.default_rng(1).permutation(len(sample))]
-    result = classify_table(shuffled, image_dir=image_dir, batch_size=5, num_workers=2, progress=False)
+    result = classify_table(shuffled, model="sample-gz1", image_dir=image_dir, batch_size=5, num_workers=2, progress=False)
     by_id = {row["dr7objid"]: row["prob_merger"] for row in classified}
     assert [by_id[i] for i in result["dr7objid"]] == pytest.approx(result["prob_merger"].tolist(), abs=1e-6)
 
@@ -109,14 +109,14 @@ def test_missing_broken_and_empty_images_are_reported_per_row(demo, classified, 
     table["filename"][5] = "garbage.jpg"
     table["filename"][6] = "truncated.jpg"
     table["filename"].mask[7] = True
-    result = classify_table(table, image_dir=tmp_path, progress=False)
+    result = classify_table(table, model="sample-gz1", image_dir=tmp_path, progress=False)
     assert result["status"].tolist() == ["ok"] * 4 + ["missing", "unreadable", "unreadable", "no_image"]
     assert result["prob_spiral"].mask.tolist() == [False] * 4 + [True] * 4
     assert result["predicted_class"].mask.tolist() == [False] * 4 + [True] * 4
     np.testing.assert_allclose(result["prob_spiral"][:4], classified["prob_spiral"][:4], atol=1e-6)
     assert result.meta["provenance"]["status_counts"] == "ok=4, no_image=1, missing=1, unreadable=2"
     with pytest.raises(ImageError, match=r"row 4: the image file does not exist .*not_there.jpg"):
-        classify_table(table, image_dir=tmp_path, progress=False, strict=True, batch_size=2)
+        classify_table(table, model="sample-gz1", image_dir=tmp_path, progress=False, strict=True, batch_size=2)
 
 
 def test_bad_input_is_refused_with_clear_errors(demo, classified):
@@ -135,8 +135,8 @@ def test_bad_input_is_refused_with_clear_errors(demo, classified):
         classify_table("nowhere.fits", progress=False)
     with pytest.raises(ValueError, match=r"already has the output column\(s\) prob_elliptical, .*status "
                                          r".*overwrite=True"):
-        classify_table(classified[:2], image_dir=image_dir, progress=False)
-    again = classify_table(classified[:2], image_dir=image_dir, progress=False, overwrite=True)
+        classify_table(classified[:2], model="sample-gz1", image_dir=image_dir, progress=False)
+    again = classify_table(classified[:2], model="sample-gz1", image_dir=image_dir, progress=False, overwrite=True)
     assert again.colnames == classified.colnames
     with pytest.raises(ValueError, match="not a domain classifier"):
         classify_table(sample[:1], image_dir=image_dir, adversarial_model="sample-gz1", progress=False)
@@ -187,3 +187,48 @@ def test_two_process_ddp_inference_merges_rows_in_input_order(demo, classified, 
     np.testing.assert_allclose(written["prob_spiral"], classified["prob_spiral"][:11], atol=1e-6)
     assert written["dr7objid"].tolist() == sample["dr7objid"][:11].tolist()
     assert json.dumps(list(set(written["status"]))) == '["ok"]'
+
+
+def test_warns_once_when_cutouts_are_far_from_the_training_scale(demo):
+    """Rows whose frames are far from the model's training scale give one PixelScaleWarning."""
+    import warnings
+
+    import astropy.units as u
+
+    from galzoo_cnn.exceptions import PixelScaleWarning
+
+    sample, image_dir = demo
+    model = build_model("five_class", backbone="test_resnet").eval()
+    model.card["input"]["pixel_scale"] = {"unit": "R90", "per_pixel": 0.06, "trained_range": [0.027, 0.12]}
+    rows = sample[:4].copy()
+    rows["cutout_fov"] = [30.0] * 4 * u.arcsec  # the demo images: 300 px of 0.1 arcsec
+    rows["petroR90_r"] = [5.0, 5.0, 5.0, 5.0] * u.arcsec  # 0.06 R90 per input pixel: as in training
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        classify_table(rows, model=model, image_dir=image_dir, progress=False)
+    rows["petroR90_r"] = [5.0, 1.0, 0.8, 5.0] * u.arcsec  # 0.3 and 0.375 R90/px: galaxies far too small
+    with pytest.warns(PixelScaleWarning, match=r"2 of 4 rows .* \(row 1\), outside the 0.027-0.12 R90") as caught:
+        out = classify_table(rows, model=model, image_dir=image_dir, progress=False)
+    assert len(caught) == 1 and list(out["status"]) == ["ok"] * 4  # a warning, never a refusal
+    # an arcsec-scaled card needs no radius; without cutout_fov nothing can be compared
+    model.card["input"]["pixel_scale"] = {"unit": "arcsec", "per_pixel": 0.9}  # 0.3"/px is outside 0.6-1.35
+    with pytest.warns(PixelScaleWarning, match="4 of 4 rows"):
+        classify_table(rows, model=model, image_dir=image_dir, progress=False)
+    rows.remove_column("cutout_fov")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        classify_table(rows, model=model, image_dir=image_dir, progress=False)
+
+
+def test_default_model_is_the_configured_one(demo):
+    """classify_table's default is conf.default_model (sample-gz2), and follows the configuration."""
+    from galzoo_cnn.config import conf
+
+    sample, image_dir = demo
+    assert conf.default_model == "sample-gz2"
+    out = classify_table(sample[:2], image_dir=image_dir, progress=False)
+    assert out.meta["provenance"]["model"] == "sample-gz2"
+    assert out.colnames[-7:-2] == [f"prob_{c}" for c in load_model("sample-gz2").classes]
+    with conf.set_temp("default_model", "sample-gz1"):
+        out = classify_table(sample[:2], image_dir=image_dir, progress=False)
+    assert out.meta["provenance"]["model"] == "sample-gz1"

@@ -218,3 +218,46 @@ def test_real_hips2fits_cube(tmp_path):
     with fits.open(tmp_path / manifest["path"][0]) as hdul:
         assert hdul[0].data.shape == (3, 100, 100)
         assert np.isfinite(hdul[0].data).mean() > 0.9
+
+
+def test_per_row_pixel_scale_frames_each_galaxy_as_gz2(tmp_path):
+    """gz2_pixel_scale from real petroR90_r values drives one scale per request; the manifest records it."""
+    from galzoo_cnn.cutouts import GZ2_FRAME_RADII, gz2_pixel_scale
+
+    targets = _targets(3)
+    targets["petroR90_r"] = [4.0, 9.5, 15.2] * u.arcsec  # typical GZ2 radii (r < 17 mag)
+    scales = gz2_pixel_scale(targets["petroR90_r"], size=64)
+    assert scales.unit == u.arcsec
+    assert np.allclose(scales.value, targets["petroR90_r"].value * 0.02 * 424 / 64)
+    assert GZ2_FRAME_RADII == pytest.approx(8.48)
+    targets["scale"] = scales
+    with CutoutServer() as server:
+        manifest = fetch_cutouts(targets, tmp_path, size=64, pixel_scale="scale", base_url=server.url,
+                                 **FAST)
+        sent = {q["ra"]: float(q["scale"]) for q in server.queries}
+    assert list(manifest["status"]) == ["ok"] * 3
+    for row in manifest:
+        assert sent[repr(float(row["ra"]))] == pytest.approx(scales[row["row"]].value, rel=1e-5)
+    assert manifest["pixel_scale"].unit == u.arcsec
+    assert np.allclose(manifest["cutout_fov"].quantity.to_value(u.arcsec), 64 * scales.value)
+    # the frame spans 8.48 R90 for every galaxy, whatever its size
+    assert np.allclose(manifest["cutout_fov"].quantity.to_value(u.arcsec) / targets["petroR90_r"].value, 8.48)
+
+
+def test_pixel_scale_as_quantity_array_and_bad_values(tmp_path):
+    targets = _targets(3)
+    with CutoutServer() as server:
+        manifest = fetch_cutouts(targets, tmp_path, size=32, base_url=server.url,
+                                 pixel_scale=[0.2, np.nan, 0.5] * u.arcsec, **FAST)
+        sent = sorted(float(q["scale"]) for q in server.queries)
+    assert list(manifest["status"]) == ["ok", "failed", "ok"]
+    assert manifest["reason"][1] == "no finite pixel scale"
+    assert sent == [0.2, 0.5]
+    with pytest.raises(ValueError, match="pixel_scale must be positive; row 1"):
+        fetch_cutouts(targets, tmp_path, pixel_scale=[0.2, -1, 0.5] * u.arcsec, **FAST)
+    with pytest.raises(u.UnitsError, match="angle per pixel"):
+        fetch_cutouts(targets, tmp_path, pixel_scale=3 * u.kg, **FAST)
+    with pytest.raises(KeyError, match="pixel_scale column 'nope'"):
+        fetch_cutouts(targets, tmp_path, pixel_scale="nope", **FAST)
+    with pytest.raises(ValueError, match="size=0 must be a positive"):
+        fetch_cutouts(targets, tmp_path, size=0, **FAST)

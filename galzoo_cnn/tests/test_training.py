@@ -148,7 +148,42 @@ def test_multilabel_training_on_real_gz2_images(real_data, tmp_path):
     assert "arms_4" not in auc or 0 <= auc["arms_4"] <= 1
 
 
-@pytest.mark.parametrize("name", ["sample-gz1", "paper-five-class", "paper-features", "paper-adversarial"])
+def test_scale_robust_training_options_on_real_kaggle_gz2_images(real_data, tmp_path):
+    """sample-gz2's options: 150-px decoding, random framing, class weights, cosine schedule."""
+    from galzoo_cnn.classify import classify_table
+
+    directory = real_data / "gz2_kaggle_5class"
+    labels = Table.read(directory / "labels.csv")
+    rows = np.concatenate([np.flatnonzero(labels["gz2_five_class"] == c)[:12] for c in
+                           ("completely_round", "rounded_in_between", "cigar_shaped", "edge_on", "spiral")])
+    labels[rows].write(tmp_path / "labels.ecsv")
+    config = TrainConfig(table=str(tmp_path / "labels.ecsv"), image_dir=str(directory / "images"),
+                         output=str(tmp_path / "run"), name="scaled", backbone="test_resnet",
+                         label_column="gz2_five_class", test_fraction=0.25, val_fraction=0.2, epochs=3,
+                         lr=0.01, scheduler="cosine", batch_size=8, pack_images=True, decode_size=150,
+                         frame_fraction=[0.45, 1.0], class_weights="inverse_sqrt", seed=3,
+                         pixel_scale={"unit": "R90", "per_pixel": 0.06, "trained_range": [0.027, 0.12]})
+    model, card_path = train(config, progress=False)
+    card = json.loads(card_path.read_text())
+    assert np.load(tmp_path / "run" / "images.npy", mmap_mode="r").shape == (60, 150, 150, 3)
+    assert card["input"]["pixel_scale"]["unit"] == "R90" and card["input"]["size"] == 100
+    assert card["training"]["augmentation"]["frame_fraction"] == [0.45, 1.0]
+    weights = card["training"]["class_weights"]
+    assert weights["rule"] == "inverse_sqrt" and len(weights["weights"]) == 5
+    logged = Table.read(tmp_path / "run" / "logs" / "version_0" / "metrics.csv", format="ascii.csv")
+    assert "lr-Adam" not in logged.colnames  # no LR monitor; the schedule is checked below
+    lit_lr = [group["lr"] for group in torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt",
+                                                  weights_only=True)["optimizer_states"][0]["param_groups"]]
+    assert lit_lr[0] == pytest.approx(0.0, abs=1e-12)  # cosine: zero after epochs = T_max steps
+    # the card's test metrics are those of classify_table on the same held-out rows, read from the files
+    split = Table.read(tmp_path / "run" / "split.ecsv")
+    test_rows = split[split["split"] == "test"]
+    out = classify_table(test_rows, model=model, image_dir=directory / "images", progress=False)
+    accuracy = np.mean(out["predicted_class"] == test_rows["gz2_five_class"])
+    assert accuracy == pytest.approx(card["metrics"]["test"]["accuracy"], abs=1.01 / len(test_rows))
+
+
+@pytest.mark.parametrize("name", ["sample-gz1", "sample-gz2", "paper-five-class", "paper-features", "paper-adversarial"])
 def test_bundled_configurations(name):
     from galzoo_cnn.training import TASK_DEFAULTS, bundled_config
 
@@ -164,3 +199,17 @@ def test_bundled_configurations(name):
         assert len(config.label_columns) == 34
     with pytest.raises(FileNotFoundError, match="bundled: paper-adversarial, paper-features"):
         bundled_config("paper-six-class")
+
+
+def test_class_weights_rules():
+    from galzoo_cnn.training import class_weights
+
+    counts = np.array([7764, 7409, 530, 3570, 7000])  # the Kaggle GZ2 five-class counts
+    weights = class_weights(counts, "inverse_sqrt")
+    assert np.isclose((weights * counts).sum(), counts.sum())  # the mean weight per row stays 1
+    assert np.allclose(weights / weights[0], np.sqrt(counts[0] / counts))
+    balanced = class_weights(counts, "inverse")
+    assert np.allclose(balanced * counts, counts.sum() / len(counts))  # every class weighs the same
+    assert np.array_equal(class_weights(counts, None), np.ones(5))
+    with pytest.raises(ValueError, match="every class needs training rows"):
+        class_weights([10, 0], "inverse")
