@@ -27,7 +27,7 @@ from astropy import log
 from astropy.table import Table, vstack
 
 from .augment import AdversarialShrink
-from .catalog import describe_columns
+from .columns import describe_columns
 from .images import ImageTableDataset, resolve_image_paths
 from .models import predict_dataset
 from .tables import as_table, write_table_atomic

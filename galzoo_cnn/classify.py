@@ -45,7 +45,7 @@ from astropy import units as u
 from astropy.table import MaskedColumn
 
 from . import __version__, taxonomy
-from .catalog import PROVENANCE_KEY, REFERENCES_KEY, describe_columns
+from .columns import PROVENANCE_KEY, REFERENCES_KEY, STATUSES, describe_columns
 from .config import conf
 from .exceptions import PixelScaleWarning
 from .images import ImageError, read_image, resolve_image_paths, scale_intensity
@@ -55,13 +55,6 @@ from .training import process_shard
 
 __all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN"]
 
-#: Values of the ``status`` column and what they mean.
-STATUSES = {
-    "ok": "classified",
-    "no_image": "the image path is empty or masked",
-    "missing": "the image file does not exist",
-    "unreadable": "the image file does not decode, or is not an 8-bit RGB / grey image",
-}
 _CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
 #: Column of the per-row status.
 STATUS_COLUMN = "status"

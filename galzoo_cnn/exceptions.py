@@ -19,11 +19,15 @@ True
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["GalzooError", "GalzooWarning", "PixelScaleWarning"]
+__all__ = ["GalzooError", "CatalogError", "GalzooWarning", "PixelScaleWarning"]
 
 
 class GalzooError(Exception):
     """Base class of the errors galzoo_cnn raises for unusable input."""
+
+
+class CatalogError(GalzooError, ValueError):
+    """A table that cannot be written as a catalogue; the message names the column or row."""
 
 
 class GalzooWarning(AstropyUserWarning):

@@ -326,7 +326,7 @@ def feature_labels(gz2_table, threshold=0.5, fractions="debiased", features=None
 
 def _describe(table, names):
     """Unit, UCD and description of the new columns, from the catalogue registry."""
-    from .catalog import describe_columns
+    from .columns import describe_columns
 
     described = describe_columns(table[names])
     for name in names:

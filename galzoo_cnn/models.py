@@ -39,7 +39,7 @@ from .images import IMAGE_SIZE
 from .tables import atomic_write
 
 __all__ = ["HEADS", "GalaxyClassifier", "build_model", "save_model", "load_model",
-           "available_models", "PAPER_BACKBONES", "predict_dataset"]
+           "available_models", "models_table", "PAPER_BACKBONES", "predict_dataset"]
 
 #: The eleven backbones compared in the paper, as timm names.
 PAPER_BACKBONES = ("resnet50", "resnet101", "resnet152", "inception_v3", "inception_resnet_v2",
@@ -261,6 +261,55 @@ def available_models():
         if directory.is_dir():
             names += [p.stem for p in sorted(directory.glob("*.json")) if p.stem not in names]
     return names
+
+
+def models_table(names=None):
+    """One row per model with what its card says: classes, data, scale, metrics.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Models by name or card path; default: `available_models`.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``name``, ``objective``, ``classes``, ``backbone``, ``weights_MB``,
+        ``input`` (size, crop and angular scale), ``trained_on``,
+        ``test_accuracy`` (own held-out split), ``other_sources`` (grouped
+        smooth / edge-on / spiral accuracy on other image sources, when the
+        card has them).
+
+    Examples
+    --------
+    >>> from galzoo_cnn.models import models_table
+    >>> models_table(["sample-gz1"])["name", "backbone", "test_accuracy"].pprint()
+       name            backbone        test_accuracy
+    ---------- --------------------- -------------
+    sample-gz1 mobilenetv3_small_100         0.844
+    """
+    from astropy.table import Table
+
+    rows = []
+    for name in available_models() if names is None else names:
+        path = _card_path(name)
+        card = json.loads(path.read_text())
+        metrics = card.get("metrics", {})
+        scale = card["input"].get("pixel_scale")
+        scale_text = (f", {scale['per_pixel']:g} {scale['unit']}/px" if scale else "") + (
+            f" (trained {scale['trained_range'][0]:g}-{scale['trained_range'][1]:g})"
+            if scale and scale.get("trained_range") else "")
+        others = metrics.get("other_sources", {})
+        rows.append({
+            "name": card.get("name", path.stem), "objective": card["task"],
+            "classes": ", ".join(card["classes"]), "backbone": card["backbone"],
+            "weights_MB": round(path.with_name(card["weights"]).stat().st_size / 2**20, 1),
+            "input": f"{card['input']['size']} px, crop {card['input'].get('crop', 1.0):g}{scale_text}",
+            "trained_on": str(card.get("training", {}).get("table", "")).split(" (")[0],
+            "test_accuracy": round(metrics.get("test", {}).get("accuracy", float("nan")), 3),
+            "other_sources": "; ".join(f"{k} {v['grouped_accuracy']:.3f}" for k, v in others.items()),
+        })
+    return Table(rows=rows, names=list(rows[0]) if rows else ["name"])
 
 
 def _card_path(name_or_path):

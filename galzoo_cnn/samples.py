@@ -36,7 +36,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn
 
-from .catalog import describe_columns
+from .columns import describe_columns
 from .tables import _degrees, as_table
 
 __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",

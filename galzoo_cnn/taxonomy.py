@@ -61,8 +61,9 @@ HART2016 = "Hart et al. 2016, MNRAS 461, 3663 (2016MNRAS.461.3663H)"
 LINTOTT2008 = "Lintott et al. 2008, MNRAS 389, 1179 (2008MNRAS.389.1179L)"
 LINTOTT2011 = "Lintott et al. 2011, MNRAS 410, 166 (2011MNRAS.410..166L)"
 KHRAMTSOV2022 = (
-    "Khramtsov, Vavilova, Dobrycheva et al. 2022, Machine learning technique for "
-    "morphological classification of galaxies from the SDSS. III"
+    "Khramtsov V., Vavilova I.B., Dobrycheva D.V. et al. 2022, Machine learning technique for "
+    "morphological classification of galaxies from the SDSS. III, Space Science and Technology 28, 27; "
+    "arXiv:2209.12194 (2022arXiv220912194K)"
 )
 
 #: Suffixes of the six per-answer columns of the GZ2 catalogues.

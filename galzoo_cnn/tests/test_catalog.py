@@ -22,6 +22,7 @@ from galzoo_cnn.catalog import (
     describe_columns,
     write_catalog,
 )
+from galzoo_cnn.columns import cds_label
 from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
 from galzoo_cnn.labels import feature_labels, five_class_labels
 
@@ -34,7 +35,7 @@ def catalogue():
     sample["filename"][3] = "missing.jpg"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the astropy log's warning about the missing image
-        return classify_table(sample, image_dir=image_dir, progress=False)
+        return classify_table(sample, model="sample-gz1", image_dir=image_dir, progress=False)
 
 
 def test_registry_ucds_units_and_descriptions_are_valid():
@@ -80,9 +81,8 @@ def test_describe_columns_converts_units():
 def test_fits_has_units_descriptions_ucds_and_provenance(catalogue, tmp_path):
     path = write_catalog(catalogue, tmp_path / "cat", formats=["fits"])["fits"]
     with fits.open(path, checksum=True) as hdul:
-        header = hdul["CATALOG"].header
-        history = "".join(hdul[0].header["HISTORY"])  # long values continue on the next card
-        comments = "\n".join(hdul[0].header["COMMENT"])
+        header = hdul["CAT"].header
+        primary = hdul[0].header
     names = [header[f"TTYPE{i}"] for i in range(1, header["TFIELDS"] + 1)]
     assert names == catalogue.colnames
     for i, name in enumerate(names, start=1):
@@ -90,9 +90,14 @@ def test_fits_has_units_descriptions_ucds_and_provenance(catalogue, tmp_path):
         assert header[f"TCOMM{i}"] == spec.description
         assert header[f"TUCD{i}"] == spec.ucd
         assert header.get(f"TUNIT{i}") == spec.unit
-    assert f"model_sha256: {catalogue.meta['provenance']['model_sha256']}" in history
-    assert "Reference: Khramtsov" in comments and header["RADESYS"] == "ICRS"
-    reread = Table.read(path, hdu="CATALOG")
+    # provenance as keywords of the table HDU, full values (long strings continue, LONGSTRN says so)
+    assert header["MODELSHA"] == catalogue.meta["provenance"]["model_sha256"]
+    assert header["MODEL"] == "sample-gz1" and header["LONGSTRN"] == "OGIP 1.0"
+    assert header["REFER1"].startswith("Khramtsov") and header["RADESYS"] == "ICRS"
+    assert header["CREATOR"].startswith("galzoo_cnn") and header["DATE"] == primary["DATE"]
+    assert header["TITLE"] == "Morphological classification of galaxies with galzoo_cnn"
+    assert "HISTORY" not in header and "COMMENT" not in primary
+    reread = Table.read(path, hdu="CAT")
     assert reread["prob_spiral"].mask.tolist() == catalogue["prob_spiral"].mask.tolist()
     assert reread["status"][3] == "missing"
     np.testing.assert_array_equal(reread["ra"], catalogue["ra"])
@@ -113,13 +118,15 @@ def test_votable_validates_with_zero_warnings(catalogue, tmp_path):
     assert coosys.system == "ICRS"
     assert {f.name for f in table.fields if f.ref == coosys.ID} == {"ra", "dec"}
     infos = {info.name: info.value for info in vot.infos}
-    assert infos["model"] == "sample-gz1" and infos["model_sha256"] == catalogue.meta["provenance"][
-        "model_sha256"]
+    assert infos["provenance_model"] == "sample-gz1"
+    assert infos["provenance_model_sha256"] == catalogue.meta["provenance"]["model_sha256"]
+    assert table.name == "cat" and "galzoo_cnn" in table.description
     references = [info.value for info in vot.infos if info.name == "reference"]
     assert references == catalogue.meta["references"]
     data = table.to_table()
-    # VOTable has no null string: the masked class of the missing image is written empty
-    assert data["predicted_class"][3] == "" and data["predicted_class"][2] != ""
+    # the masked class of the missing image comes back null (or empty), the others as written
+    assert np.ma.is_masked(data["predicted_class"][3]) or data["predicted_class"][3] == ""
+    assert data["predicted_class"][2] == catalogue["predicted_class"][2]
     assert data["prob_merger"].mask.tolist() == catalogue["prob_merger"].mask.tolist()
     np.testing.assert_array_equal(data["prob_merger"], catalogue["prob_merger"])
 
@@ -133,7 +140,9 @@ def test_cds_readme_explains_every_column_and_reads_back(catalogue, tmp_path):
     assert "Right ascension (ICRS)" in readme and "F6.4" in readme
     assert "J/MNRAS/435/2835" in readme and "Khramtsov" in readme
     reread = Table.read(directory / "cat.dat", format="ascii.cds", readme=str(directory / "ReadMe"))
-    assert reread.colnames == catalogue.colnames
+    assert reread.colnames == [cds_label(n) for n in catalogue.colnames]
+    assert reread.colnames[1:3] == ["RAdeg", "DEdeg"]
+    reread.rename_columns(reread.colnames, catalogue.colnames)
     assert str(reread["ra"].unit) == "deg"
     np.testing.assert_allclose(reread["prob_spiral"], catalogue["prob_spiral"], atol=5.1e-5)
     assert reread["prob_spiral"].mask[3] and reread["status"][3] == "missing"
@@ -191,6 +200,10 @@ def test_existing_files_are_kept_and_failures_leave_nothing(catalogue, tmp_path)
         write_catalog(bad, tmp_path / "cat", formats=["fits"], overwrite=True)
     assert len(Table.read(tmp_path / "cat.fits")) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.fits", "cat.vot", "cat_cds"]
+    # overwrite=True replaces the package's files only: a user's file in the CDS directory stays
+    (tmp_path / "cat_cds" / "my_notes.txt").write_text("mine")
+    write_catalog(catalogue[:4], tmp_path / "cat", overwrite=True)
+    assert (tmp_path / "cat_cds" / "my_notes.txt").read_text() == "mine"
 
 
 def test_masked_flags_of_a_multilabel_model_in_every_format(catalogue, tmp_path):
@@ -199,16 +212,22 @@ def test_masked_flags_of_a_multilabel_model_in_every_format(catalogue, tmp_path)
     flags = np.arange(len(table)) % 3 == 0
     table["flag_bar"] = MaskedColumn(flags, mask=table["status"] != "ok")
     paths = write_catalog(table, tmp_path / "flags")
-    fits_table = Table.read(paths["fits"], hdu="CATALOG")
     vot_table = Table.read(paths["votable"])
     cds_table = Table.read(paths["cds"] / "flags.dat", format="ascii.cds",
                            readme=str(paths["cds"] / "ReadMe"))
+    fits_table = Table.read(paths["fits"], hdu=1)
     for reread in (fits_table, vot_table, cds_table):
         assert reread["flag_bar"].mask.tolist() == (table["status"] != "ok").tolist()
         known = ~reread["flag_bar"].mask
         assert np.asarray(reread["flag_bar"])[known].astype(bool).tolist() == flags[known].tolist()
     with fits.open(paths["fits"]) as hdul:
-        assert hdul["CATALOG"].header["TCOMM5"].endswith("(1 true, 0 false)")
+        assert hdul[1].header["TCOMM5"].endswith("(1 true, 0 false)")
+        assert hdul[1].header["TFORM5"] == "B" and hdul[1].header["TNULL5"] == 255
+    # the same FITS type when nothing is masked: one type for the column, whatever its masks
+    table["flag_bar"] = flags
+    path = write_catalog(table, tmp_path / "unmasked", formats=["fits"])["fits"]
+    with fits.open(path) as hdul:
+        assert hdul[1].header["TFORM5"] == "B"
 
 
 def test_coordinates_under_other_names(catalogue, tmp_path):

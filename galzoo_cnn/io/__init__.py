@@ -1,0 +1,174 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Catalogue formats: a registry of writers behind `galzoo_cnn.catalog.write_catalog`.
+
+Each format is a `CatalogFormat` subclass registered under a name with
+`register_format` (as regions registers its readers and writers); it names
+the files it writes for a basename, writes them from a prepared table and a
+`CatalogMetadata`, and checks that they read back as written.
+`catalog_formats` lists what is registered; the command line's choices come
+from it.  A new format is one registered class in its own module here.
+
+Examples
+--------
+>>> from galzoo_cnn.io import catalog_formats
+>>> for row in catalog_formats():
+...     print(f"{row['name']:8s} {row['outputs']}")
+fits     {basename}.fits
+votable  {basename}.vot
+cds      {basename}_cds/ReadMe, {basename}_cds/{name}.dat
+"""
+
+import dataclasses
+import datetime
+from pathlib import Path
+
+from astropy.table import Table
+
+__all__ = ["CatalogFormat", "CatalogMetadata", "register_format", "get_format", "catalog_formats",
+           "FORMATS"]
+
+#: The registered formats, by name (filled by `register_format`).
+FORMATS = {}
+
+
+def register_format(name):
+    """Class decorator: register a `CatalogFormat` subclass under ``name``.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.io import CatalogFormat, register_format
+    >>> @register_format("example")
+    ... class Example(CatalogFormat):
+    ...     "A format for the docs."
+    >>> Example.name
+    'example'
+    >>> from galzoo_cnn.io import FORMATS
+    >>> del FORMATS["example"]
+    """
+    def decorate(cls):
+        if name in FORMATS:
+            raise ValueError(f"a catalogue format named {name!r} is already registered")
+        cls.name = name
+        FORMATS[name] = cls
+        return cls
+
+    return decorate
+
+
+def get_format(name):
+    """The registered format ``name`` (an instance); unknown names raise, listing the known ones.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.io import get_format
+    >>> get_format("fits").outputs("cat")
+    [PosixPath('cat.fits')]
+    """
+    if name not in FORMATS:
+        raise ValueError(f"unknown catalogue format {name!r}; expected one of {tuple(FORMATS)}")
+    return FORMATS[name]()
+
+
+def catalog_formats():
+    """A table of the registered formats: name, the files written, description.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.io import catalog_formats
+    >>> "votable" in catalog_formats()["name"]
+    True
+    """
+    rows = [(name, ", ".join(cls.output_patterns), (cls.__doc__ or "").strip().splitlines()[0])
+            for name, cls in FORMATS.items()]
+    return Table(rows=rows, names=("name", "outputs", "description"), dtype=(str, str, str))
+
+
+@dataclasses.dataclass
+class CatalogMetadata:
+    """What a catalogue says about itself, the same in every format.
+
+    Attributes
+    ----------
+    name : str
+        Short name of the table (file stem, VOTable TABLE name, FITS EXTNAME).
+    title, abstract, description : str
+        Title; the abstract (what the catalogue is); a description of the
+        data (FITS keyword / VOTable DESCRIPTION / ReadMe Description).
+    authors : list of str
+        Authors as "Surname I.", first author first.
+    bibcode : str
+        Bibcode of the paper presenting the catalogue, if published.
+    catalogue : str
+        CDS designation, e.g. ``J/MNRAS/999/1``, once VizieR assigns one.
+    date : str
+        Year of publication (default: this year).
+    keywords : str
+        Journal keywords separated by ``;``.
+    acknowledgements : str
+        For the ReadMe.
+    provenance : dict
+        Software, model, inputs' hashes... (``meta['provenance']``).
+    references : list of str
+        What the catalogue must cite, "Author et al. year, Journal vol, page
+        (bibcode)" (``meta['references']``).
+    see_also : list of (str, str)
+        Related VizieR catalogues and their titles.
+    written : str
+        UTC time of writing (ISO 8601), the same in every format.
+    """
+
+    name: str = "catalog"
+    title: str = "Morphological classification of galaxies with galzoo_cnn"
+    abstract: str = ""
+    description: str = ""
+    authors: list = dataclasses.field(default_factory=list)
+    bibcode: str = ""
+    catalogue: str = ""
+    date: str = dataclasses.field(default_factory=lambda: str(datetime.date.today().year))
+    keywords: str = "galaxies: general; galaxies: structure; methods: data analysis"
+    acknowledgements: str = ""
+    provenance: dict = dataclasses.field(default_factory=dict)
+    references: list = dataclasses.field(default_factory=list)
+    see_also: list = dataclasses.field(default_factory=lambda: [
+        ("J/MNRAS/435/2835", "Galaxy Zoo 2 morphologies (Willett+, 2013)")])
+    written: str = dataclasses.field(default_factory=lambda: datetime.datetime.now(
+        datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+
+    @property
+    def creator(self):
+        """``galzoo_cnn <version>``."""
+        from .. import __version__
+
+        return f"galzoo_cnn {__version__}"
+
+
+class CatalogFormat:
+    """Base class of a catalogue format (see `register_format`)."""
+
+    #: Registered name (set by `register_format`).
+    name = None
+    #: Position in the default order of `catalog_formats` (lower first).
+    rank = 100
+    #: The files written, relative to the basename (``{basename}``, ``{name}``: its last part).
+    output_patterns = ()
+
+    def outputs(self, basename):
+        """The files this format writes for ``basename``."""
+        basename = Path(basename)
+        return [Path(p.format(basename=basename, name=basename.name)) for p in self.output_patterns]
+
+    def write(self, table, paths, metadata):
+        """Write the prepared ``table`` to ``paths`` (temporary names, in `outputs` order)."""
+        raise NotImplementedError
+
+    def verify(self, table, paths):
+        """Raise `~galzoo_cnn.exceptions.CatalogError` unless ``paths`` read back as ``table``."""
+        raise NotImplementedError
+
+
+from . import cds, fits, votable  # noqa: E402, F401  (register the formats)
+
+_registered = sorted(FORMATS.items(), key=lambda item: item[1].rank)
+FORMATS.clear()
+FORMATS.update(_registered)

@@ -1,0 +1,101 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The FITS catalogue: one binary table with units, UCDs, descriptions and provenance keywords."""
+
+import warnings
+
+import numpy as np
+from astropy.table import MaskedColumn, Table
+
+from . import CatalogFormat, register_format
+from ._verify import compare_tables
+
+__all__ = ["FitsCatalog", "PROVENANCE_KEYWORDS"]
+
+#: FITS keywords of the provenance entries `galzoo_cnn.classify_table` records (others get
+#: ``PROVnnn``); the entry's name is the card's comment.
+PROVENANCE_KEYWORDS = {
+    "software": "SOFTWARE", "model": "MODEL", "model_task": "MODTASK", "model_backbone": "BACKBONE",
+    "model_sha256": "MODELSHA", "crop": "CROP", "precision": "PRECISN", "date": "CLASDATE",
+    "status_counts": "NSTATUS", "thresholds": "THRESHLD", "adversarial_model": "ADVMODEL",
+    "adversarial_model_sha256": "ADVSHA",
+}
+
+#: Byte written for a null boolean (FITS logicals have no null that every reader honours).
+_BOOL_NULL = 255
+
+
+@register_format("fits")
+class FitsCatalog(CatalogFormat):
+    """FITS binary table: TUNITn, TUCDn, TCOMMn; title, provenance and references as keywords."""
+
+    rank = 1
+    output_patterns = ("{basename}.fits",)
+
+    def write(self, table, paths, metadata):
+        from astropy.io import fits
+
+        ready = _fits_columns(table)
+        hdu = fits.table_to_hdu(ready)
+        header = hdu.header
+        for i, name in enumerate(ready.colnames, start=1):
+            header[f"TCOMM{i}"] = ready[name].info.description
+            if table[name].info.meta.get("ucd"):
+                header[f"TUCD{i}"] = table[name].info.meta["ucd"]
+        hdu.name = metadata.name.upper()[:68] or "CATALOG"
+        cards = [("LONGSTRN", "OGIP 1.0", "long strings continue on CONTINUE cards"),
+                 ("RADESYS", "ICRS", "frame of the RA / Dec columns"),
+                 ("DATE", metadata.written, "UTC date the file was written"),
+                 ("CREATOR", metadata.creator, "software that wrote the file"),
+                 ("ORIGIN", "galzoo_cnn", "organisation or software of origin"),
+                 ("TITLE", metadata.title, "title of the catalogue")]
+        if metadata.description or metadata.abstract:
+            cards.append(("DESCRIP", metadata.description or metadata.abstract, "description"))
+        if metadata.bibcode:
+            cards.append(("BIBCODE", metadata.bibcode, "paper presenting the catalogue"))
+        for key, value in metadata.provenance.items():
+            keyword = PROVENANCE_KEYWORDS.get(key) or f"PROV{len(cards):03d}"
+            cards.append((keyword, _card_value(value), key.replace("_", " ")))
+        for i, reference in enumerate(metadata.references, start=1):
+            cards.append((f"REFER{i}", reference, "reference to cite"))
+        for keyword, value, comment in cards:
+            # a long string continues on CONTINUE cards; a comment would be cut, so it is left off
+            header[keyword] = (value, comment) if len(str(value)) + len(comment) < 60 else value
+        primary = fits.PrimaryHDU()
+        for keyword, value, comment in cards[:5]:
+            primary.header[keyword] = (value, comment)
+        fits.HDUList([primary, hdu]).writeto(paths[0], overwrite=True, checksum=True)
+
+    def verify(self, table, paths):
+        from astropy.io import fits
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a checksum mismatch is only a warning in astropy
+            with fits.open(paths[0], checksum=True) as hdul:
+                hdul.verify("exception")
+        reread = Table.read(paths[0], hdu=1)
+        for name in table.colnames:  # booleans travel as bytes with a TNULL
+            if table[name].dtype.kind == "b":
+                reread[name] = MaskedColumn(np.asarray(reread[name]) == 1,
+                                            mask=np.ma.getmaskarray(reread[name]))
+        compare_tables(table, reread, "FITS", paths[0])
+
+
+def _fits_columns(table):
+    """Booleans as bytes 0 / 1 with a TNULL, whatever their masks: one FITS type for the column."""
+    out = Table(table, copy=False)
+    out.meta = {}
+    for name in out.colnames:
+        column = out[name]
+        column.info.meta = {}
+        column.info.format = None  # python format specs are not TDISPn codes
+        if column.dtype.kind == "b":
+            out[name] = MaskedColumn(np.asarray(column, dtype=np.uint8), mask=np.ma.getmaskarray(column),
+                                     fill_value=_BOOL_NULL, dtype=np.uint8,
+                                     description=f"{column.info.description} (1 true, 0 false)")
+    return out
+
+
+def _card_value(value):
+    if isinstance(value, (bool, int, float, np.integer, np.floating)):
+        return value
+    return str(value)

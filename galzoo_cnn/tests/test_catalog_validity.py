@@ -1,0 +1,238 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Catalogues that third-party tools accept: the whole registry, hostile tables, kills, the ReadMe."""
+
+import hashlib
+import io
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.io import fits, votable
+from astropy.io.votable.ucd import check_ucd
+from astropy.table import MaskedColumn, Table
+
+from galzoo_cnn import taxonomy
+from galzoo_cnn.catalog import CatalogError, check_catalog, recover_catalog, write_catalog
+from galzoo_cnn.columns import STATUSES, column_spec
+from galzoo_cnn.datasets import load_gz2_sample
+from galzoo_cnn.labels import feature_labels, five_class_labels
+
+STILTS, FITSVERIFY = shutil.which("stilts"), shutil.which("fitsverify")
+
+
+def _every_registry_name():
+    names = [n for n in ("objid", "dr7objid", "dr8objid", "ra", "dec", "z", "z_err", "petroMag_r",
+                         "modelMag_u", "modelMag_r", "extinction_u", "extinction_r", "petroR90_r", "m_r",
+                         "abs_mag_r", "u_r", "v_lg", "sample", "rastring", "decstring",
+                         "total_classifications", "total_votes", "gz2_index", "gz2_sep", "gz2_duplicate",
+                         "deep_test", "decals_sep", "gz2_class", "gz2_five_class", "gz2_five_class_criteria",
+                         "filename", "pixel_scale", "cutout_fov", "predicted_class", "status",
+                         "adversarial_score", "adversarial_score_shifted")]
+    names += [f"prob_{c}" for c in (*taxonomy.FIVE_CLASSES, "elliptical", "merger")]
+    for feature in taxonomy.DETAILED_FEATURES:
+        names += [f"prob_{feature}", f"flag_{feature}", f"label_{feature}"]
+    for answer in taxonomy.GZ2_ANSWERS:  # the same vote columns in both GZ2 layouts
+        names += [answer.column(suffix) for suffix in taxonomy.COLUMN_SUFFIXES]
+    return names
+
+
+def test_the_whole_registry_is_valid_ucd1plus_and_units():
+    names = _every_registry_name()
+    assert len(names) > 350
+    for name in names:
+        spec = column_spec(name)
+        assert spec is not None, name
+        assert check_ucd(spec.ucd, check_controlled_vocabulary=True), (name, spec.ucd)
+        if spec.unit:
+            unit = u.Unit(spec.unit)
+            for fmt in ("vounit", "cds", "fits"):
+                assert u.Unit(unit.to_string(fmt), format=fmt) == unit, (name, fmt)
+    # the model's class is the main morphology: the volunteers' classes are not
+    ucds = {n: column_spec(n).ucd for n in ("predicted_class", "gz2_class", "gz2_five_class")}
+    assert ucds == {"predicted_class": "src.morph.type;meta.main", "gz2_class": "src.morph.type",
+                    "gz2_five_class": "src.morph.type"}
+    assert column_spec("extinction_r").ucd.startswith("phys.absorption.gal")
+
+
+def _hostile_table():
+    """A real GZ2 table with every vote column, labels, masks, empty strings, NaN / inf, odd integers."""
+    table = feature_labels(five_class_labels(load_gz2_sample("hart2016")))
+    assert any(v == "" for v in np.ma.filled(table["gz2_five_class_criteria"], ""))
+    table["prob_spiral"] = MaskedColumn(np.linspace(0, 1, len(table)), mask=np.arange(len(table)) % 7 == 0)
+    table["prob_spiral"][[1, 2, 3]] = [np.nan, np.inf, -np.inf]
+    table["flag_bar"] = MaskedColumn(np.arange(len(table)) % 2 == 0, mask=np.arange(len(table)) % 5 == 0)
+    table["gz2_index"] = (np.arange(len(table)) % 200 - 100).astype(np.int8)
+    table["objid"] = np.asarray(table["dr7objid"], dtype=np.uint64)
+    table["status"] = ["ok"] * (len(table) - 1) + ["missing"]
+    table["ra"][0] = 359.99999999  # prints as 360.000000 at six decimals
+    return table
+
+
+def _validators(paths):
+    """Third-party verdicts: (tool, output) for every complaint."""
+    complaints = []
+    report = io.StringIO()
+    if votable.validate(str(paths["votable"]), output=report) is not True:
+        complaints.append(("astropy votable", report.getvalue()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with fits.open(paths["fits"], checksum=True) as hdul:
+            hdul.verify("exception")
+    if STILTS:
+        out = subprocess.run([STILTS, "votlint", f"votable={paths['votable']}"], capture_output=True,
+                             text=True, timeout=120)
+        if out.stdout.strip() or out.stderr.strip() or out.returncode:
+            complaints.append(("votlint", out.stdout + out.stderr))
+    if FITSVERIFY:
+        out = subprocess.run([FITSVERIFY, "-q", str(paths["fits"])], capture_output=True, text=True,
+                             timeout=120)
+        if "verification OK" not in out.stdout or out.returncode:
+            complaints.append(("fitsverify", out.stdout + out.stderr))
+    return complaints
+
+
+def test_a_hostile_real_table_writes_in_every_format_and_validates(tmp_path):
+    table = _hostile_table()
+    paths = write_catalog(table, tmp_path / "gz2", authors="Doe J., Roe R.", title="GZ2 test catalogue")
+    assert _validators(paths) == []
+    fits_back = Table.read(paths["fits"], hdu=1)
+    vot_back = Table.read(paths["votable"])
+    for back in (fits_back, vot_back):
+        assert back["prob_spiral"].mask[[0, 1, 2, 3]].all()  # masked, NaN, +inf, -inf: nulls
+        assert not back["prob_spiral"].mask[4]
+    assert vot_back["flag_bar"].mask.tolist() == (np.arange(len(table)) % 5 == 0).tolist()
+    assert fits_back["gz2_index"].tolist() == table["gz2_index"].tolist()
+    cds = Table.read(paths["cds"] / "gz2.dat", format="ascii.cds", readme=str(paths["cds"] / "ReadMe"))
+    assert cds["RAdeg"][0] == 0.0  # RA wraps to 0 rather than printing 360.000000
+    assert cds["gz2_five_cl"].mask.any() if "gz2_five_cl" in cds.colnames else True
+
+
+@pytest.mark.skipif(STILTS is None or FITSVERIFY is None,
+                    reason="needs STILTS votlint and fitsverify (Debian packages stilts, fitsverify)")
+def test_third_party_validators_are_run():
+    """The hostile-table test above only means something where the tools exist."""
+    assert subprocess.run([STILTS, "-version"], capture_output=True, timeout=120).returncode == 0
+
+
+def test_check_catalog_refuses_up_front_naming_the_column(tmp_path):
+    base = Table({"ra": [1.0, 2.0], "dec": [3.0, 4.0]})
+    cases = [
+        ({"gz2_class": ["Ei", "Sé"]}, r"column 'gz2_class' \(row 1\) holds non-ASCII text 'Sé'"),
+        ({"x" * 80: [1, 2]}, r"column name 'x{80}' has 80 characters; FITS holds at most 68"),
+        ({"objid": np.array([1, 2**63 + 5], dtype=np.uint64)}, "column 'objid' holds unsigned 64-bit"),
+        ({"prob_spiral": [[0.1, 0.2], [0.3, 0.4]]}, "column 'prob_spiral' is multidimensional"),
+    ]
+    for columns, message in cases:
+        table = base.copy()
+        for name, values in columns.items():
+            table[name] = values
+        with pytest.raises(CatalogError, match=message):
+            check_catalog(table, descriptions={"x" * 80: "long"})
+        with pytest.raises(CatalogError, match=message):
+            write_catalog(table, tmp_path / "x", descriptions={"x" * 80: "long"})
+    with pytest.raises(CatalogError, match="catalogue authors .* non-ASCII"):
+        write_catalog(base, tmp_path / "x", authors="Müller J.")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _digest(paths):
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+_WRITER = textwrap.dedent("""
+    import sys
+    from galzoo_cnn.catalog import write_catalog
+    from galzoo_cnn.datasets import load_gz2_sample
+    from galzoo_cnn.labels import five_class_labels
+    table = five_class_labels(load_gz2_sample("hart2016"))
+    write_catalog(table[:int(sys.argv[2])], sys.argv[1], overwrite=True)
+    print("done", flush=True)
+""")
+
+
+def test_killing_the_writer_never_leaves_a_mixed_set(tmp_path):
+    """SIGKILL at random points: after recovery the set is wholly the old one or wholly the new."""
+    base = tmp_path / "cat"
+    files = [tmp_path / "cat.fits", tmp_path / "cat.vot", tmp_path / "cat_cds" / "ReadMe",
+             tmp_path / "cat_cds" / "cat.dat"]
+    subprocess.run([sys.executable, "-c", _WRITER, str(base), "20"], check=True, timeout=300)
+    old = _digest(files)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _WRITER, str(base), "200"], check=True, timeout=300)
+    full = time.perf_counter() - start
+    new = _digest(files)  # the DATE of the new files differs from run to run: compare row counts too
+    subprocess.run([sys.executable, "-c", _WRITER, str(base), "20"], check=True, timeout=300)
+    rng = random.Random(7)
+    outcomes = set()
+    for attempt in range(4):
+        old = _digest(files)
+        process = subprocess.Popen([sys.executable, "-c", _WRITER, str(base), "200"],
+                                   stdout=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 1.0) * full)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        state = recover_catalog(base)
+        now = _digest(files)
+        rows = {len(Table.read(files[0], hdu=1)), len(Table.read(files[1])),
+                len(files[3].read_text().splitlines())}
+        assert len(rows) == 1, f"attempt {attempt}: mixed set after a kill ({state}): {rows} rows"
+        if now == old:
+            outcomes.add("old")
+        else:
+            assert rows == {200}, f"attempt {attempt}: changed files but not the new set"
+            outcomes.add("new")
+            subprocess.run([sys.executable, "-c", _WRITER, str(base), "20"], check=True, timeout=300)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.fits", "cat.vot", "cat_cds"]
+        assert sorted(p.name for p in (tmp_path / "cat_cds").iterdir()) == ["ReadMe", "cat.dat"]
+    assert new != old and outcomes  # the kills fell at different points of the write
+
+
+def test_a_failure_in_a_later_format_keeps_the_earlier_set(tmp_path):
+    table = five_class_labels(load_gz2_sample("hart2016"))[:10]
+    write_catalog(table, tmp_path / "cat")
+    files = [tmp_path / "cat.fits", tmp_path / "cat.vot", tmp_path / "cat_cds" / "ReadMe"]
+    before = _digest(files)
+    shutil.rmtree(tmp_path / "cat_cds")
+    (tmp_path / "cat_cds").write_text("a file where the CDS directory goes")
+    with pytest.raises(OSError):
+        write_catalog(table[:5], tmp_path / "cat", overwrite=True)
+    assert _digest(files[:2]) == {k: v for k, v in before.items() if "cat_cds" not in k}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def test_the_readme_is_submittable(tmp_path):
+    table = five_class_labels(load_gz2_sample("hart2016"))[:30]
+    table["predicted_class"] = table["gz2_five_class"]
+    table["status"] = "ok"
+    paths = write_catalog(
+        table, tmp_path / "morph", title="Morphology of SDSS galaxies with CNNs",
+        authors="Khramtsov V., Vavilova I.B., Dobrycheva D.V.", abstract="CNN classes of GZ2 galaxies.",
+        readme={"bibcode": "2022arXiv220912194K", "catalogue": "J/other/KNT/28.27", "date": "2022",
+                "keywords": "galaxies: general; methods: data analysis",
+                "acknowledgements": "We thank the Galaxy Zoo volunteers."})
+    readme = (paths["cds"] / "ReadMe").read_text()
+    lines = readme.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert re.fullmatch(r"J/other/KNT/28\.27  Morphology of SDSS galaxies with CNNs +\(Khramtsov\+, 2022\)",
+                        lines[0]) and len(lines[0]) == 80
+    for placeholder in ("?", "Authors ?", "First author ?", "Publication date", "=References ?",
+                        "galzoo_cnn users"):
+        assert placeholder not in readme.split("Byte-by-byte")[0], placeholder
+    assert "    =2022arXiv220912194K" in readme and "Acknowledgements:\n  We thank" in readme
+    assert re.search(r"\bRAdeg\b", readme) and re.search(r"\bDEdeg\b", readme)
+    notes = readme.split("Byte-by-byte")[1]
+    for value in (*taxonomy.FIVE_CLASSES, *STATUSES):  # the coded columns' values explained in Notes
+        assert f"{value}:" in notes.replace("\n    ", " "), value
+    references = readme.split("References:\n")[1].split("=" * 80)[0]
+    assert "2022arXiv220912194K" in references and "Objects:" not in readme
+    assert lines[-1].startswith("(End)") and "Khramtsov V." in lines[-1]
+    assert re.search(r"\[0/1\]|\[\d+(\.\d+)?/\d+(\.\d+)?\]", readme)  # ranges
