@@ -341,6 +341,7 @@ def catalog_metadata(table, basename, *, metadata=None, authors=None, **fields):
     if isinstance(authors, str):
         authors = [a.strip() for a in authors.split(",") if a.strip()]
     given = {k: v for k, v in dict(fields, authors=authors).items() if v is not None}
+    given.setdefault("columns", list(table.colnames))
     if "title" not in given and table.meta.get("title"):
         given["title"] = table.meta["title"]
     result = dataclasses.replace(base, **given)

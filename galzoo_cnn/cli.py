@@ -21,6 +21,7 @@ import numpy as np
 from astropy import log
 
 from . import __version__, labels, taxonomy
+from .io import FORMATS
 from .tables import as_table, atomic_write, write_table_atomic
 
 __all__ = ["main", "build_parser"]
@@ -78,8 +79,12 @@ def _cmd_demo(args):
     result = classify_table(labelled[keep], image_dir=image_dir, progress=not args.no_progress)
     result.meta[REFERENCES_KEY] += [taxonomy.WILLETT2013, taxonomy.HART2016, SDSS_DR7]
     model = result.meta["provenance"]["model"]
-    paths = write_catalog(result, out / "galzoo_demo", overwrite=True,
-                          title=f"galzoo_cnn demo: {model} classes of 36 SDSS galaxies from GZ2")
+    published = result.copy(copy_data=False)
+    published.remove_column("filename")  # a local file name is not catalogue content
+    paths = write_catalog(published, out / "galzoo_demo", overwrite=True, authors="galzoo_cnn demo",
+                          title=f"galzoo_cnn demo: {model} classes of 36 SDSS galaxies from GZ2",
+                          readme={"description": "Demo of galzoo_cnn on SDSS gri images of Galaxy Zoo 2 "
+                                                 "galaxies (Hart et al. 2016) bundled with the package."})
     agreement = _demo_agreement(result)
     figure = plot_gallery(result, image_dir, agreement=agreement["grouped_match"],
                           fov=DEMO_IMAGE_FOV * u.arcsec,
@@ -125,10 +130,29 @@ def _print_demo_summary(result, agreement):
     print()
 
 
+def _readme_fields(args):
+    """Catalogue metadata from --readme (a YAML mapping) and --bibcode."""
+    fields = {}
+    if args.readme:
+        import yaml
+
+        fields = yaml.safe_load(Path(args.readme).read_text())
+        if not isinstance(fields, dict):
+            raise ValueError(f"--readme {args.readme}: expected a YAML mapping of catalogue metadata "
+                             f"(title, authors, abstract, bibcode, ...), got {type(fields).__name__}")
+        for key in ("title", "authors", "abstract"):  # options given on the command line win
+            if key in fields and getattr(args, key) is None:
+                setattr(args, key, fields.pop(key))
+            fields.pop(key, None)
+    if args.bibcode:
+        fields["bibcode"] = args.bibcode
+    return fields
+
+
 def _cmd_classify(args):
     from lightning.pytorch.utilities import rank_zero_only
 
-    from .catalog import check_catalog, write_catalog
+    from .catalog import catalog_metadata, check_catalog, write_catalog
     from .classify import classify_table
 
     table = as_table(args.table)
@@ -138,7 +162,10 @@ def _cmd_classify(args):
             raise KeyError(f"--keep: no column(s) {', '.join(missing)} in {args.table}")
         table = table[list(dict.fromkeys([*args.keep, args.image_column]))]
     descriptions = dict(item.split("=", 1) for item in args.describe or [])
+    readme = _readme_fields(args)
     check_catalog(table, args.ra_column, args.dec_column, descriptions)  # fail before the long part
+    catalog_metadata(table, args.output, title=args.title, authors=args.authors, abstract=args.abstract,
+                     **readme)
     devices = _devices(args.devices)
     result = classify_table(table, model=args.model, image_column=args.image_column, image_dir=args.images,
                             batch_size=args.batch_size, device=args.device, num_workers=args.num_workers,
@@ -149,7 +176,8 @@ def _cmd_classify(args):
     if rank_zero_only.rank != 0:  # every process has the merged table; one writes it
         return 0
     paths = write_catalog(result, args.output, formats=args.formats, overwrite=args.overwrite,
-                          ra_column=args.ra_column, dec_column=args.dec_column, descriptions=descriptions)
+                          ra_column=args.ra_column, dec_column=args.dec_column, descriptions=descriptions,
+                          title=args.title, authors=args.authors, abstract=args.abstract, readme=readme)
     print(f"Classified {len(result)} rows: {result.meta['provenance']['status_counts']}")
     if "predicted_class" in result.colnames:
         classes, counts = np.unique(result["predicted_class"].compressed(), return_counts=True)
@@ -369,8 +397,15 @@ def build_parser():
                                     "default_model, sample-gz2)")
     p.add_argument("--output", "-o", required=True,
                    help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/")
-    p.add_argument("--formats", nargs="+", default=["fits", "votable", "cds"],
-                   choices=("fits", "votable", "cds"))
+    p.add_argument("--formats", nargs="+", default=list(FORMATS), choices=list(FORMATS),
+                   help="catalogue formats (default: all)")
+    p.add_argument("--title", help="catalogue title (FITS, VOTable and CDS ReadMe)")
+    p.add_argument("--authors", help='catalogue authors, "Surname I., Surname J."')
+    p.add_argument("--abstract", help="catalogue abstract")
+    p.add_argument("--bibcode", help="bibcode of the paper presenting the catalogue")
+    p.add_argument("--readme", metavar="YAML",
+                   help="YAML file of catalogue metadata: title, authors, abstract, bibcode, description, "
+                        "catalogue (CDS designation), date, keywords, acknowledgements, see_also")
     p.add_argument("--image-column", default="filename")
     p.add_argument("--ra-column", default="ra")
     p.add_argument("--dec-column", default="dec")

@@ -116,6 +116,8 @@ class CatalogMetadata:
         Related VizieR catalogues and their titles.
     written : str
         UTC time of writing (ISO 8601), the same in every format.
+    columns : list of str
+        The table's column names (set by `~galzoo_cnn.catalog.write_catalog`).
     """
 
     name: str = "catalog"
@@ -134,6 +136,7 @@ class CatalogMetadata:
         ("J/MNRAS/435/2835", "Galaxy Zoo 2 morphologies (Willett+, 2013)")])
     written: str = dataclasses.field(default_factory=lambda: datetime.datetime.now(
         datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+    columns: list = dataclasses.field(default_factory=list)
 
     @property
     def creator(self):

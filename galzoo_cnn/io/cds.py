@@ -8,6 +8,8 @@ for every coded column (`galzoo_cnn.columns.column_notes`), References with
 bibcodes, and the closing ``(End)`` line; every line fits in 80 characters.
 """
 
+import io
+import re
 import tempfile
 import textwrap
 from pathlib import Path
@@ -104,14 +106,15 @@ class CDSCatalog(CatalogFormat):
             maker.setReadmeTemplate(str(template), _template_values(metadata))
             maker.title = metadata.title
             maker.abstract = metadata.abstract or metadata.title
-            maker.more_description = metadata.description or metadata.abstract or metadata.title
+            maker.more_description = _description(metadata)
             maker.keywords = metadata.keywords
             maker.authors = ", ".join(metadata.authors) or "Anonymous"
             maker.author = (metadata.authors or ["Anonymous"])[0]
             for catalogue, title in metadata.see_also:
                 maker.putRef(catalogue, title)
-            with open(readme_path, "w") as out:
-                maker.makeReadMe(out=out)
+            text = io.StringIO()
+            maker.makeReadMe(out=text)
+            readme_path.write_text(_tidy(text.getvalue()))
             (workdir / data_name).replace(data_path)
         finally:
             for leftover in workdir.iterdir() if workdir.exists() else ():
@@ -149,11 +152,30 @@ def _cds_table(table):
             column[:] = np.where(np.round(values, 6) >= 360, 0.0, values)
         column = cds[name]  # the table holds a copy of a replaced column
         label = cds_label(name)
-        if label != name:
+        if label != name and not _is_vote_column(name, label):  # vote columns: see their Note
             column.info.description = f"{column.info.description} ({name})"
+        column.info.description = _range(column) + column.info.description
         fortran, tolerance[name] = _fortran_format(column)
         column.info.meta = {"label": label, "source": name, "fortran": fortran}
     return cds, tolerance
+
+
+def _is_vote_column(name, label):
+    return label.startswith("t") and label[1:3].isdigit() and name.startswith(label[:3] + "_")
+
+
+def _range(column):
+    """``[min/max] `` where cdspyreadme leaves it out (formats we set, and a bound of 0)."""
+    if column.dtype.kind not in "fiu" or (column.info.description or "").startswith("["):
+        return ""
+    values = np.ma.compressed(np.ma.masked_invalid(np.ma.asarray(column, dtype=float)))
+    if not values.size:
+        return ""
+    low, high = values.min(), values.max()
+    if column.dtype.kind in "iu":
+        # cdspyreadme writes integer ranges itself unless a bound is 0 (or they are huge)
+        return f"[{int(low)}/{int(high)}] " if (low == 0 or high == 0) and abs(high) < 1e9 else ""
+    return f"[{np.floor(low * 100) / 100:g}/{np.ceil(high * 100) / 100:g}] "
 
 
 def _fortran_format(column):
@@ -167,8 +189,27 @@ def _fortran_format(column):
     return f"F{max(width, decimals + 2)}.{decimals}", 0.5001 * 10.0 ** -decimals
 
 
+def _tidy(readme):
+    """One separator line where cdspyreadme's notes and its template each end with one."""
+    return re.sub(r"(-{80}\n)\n*-{80}\n", r"\1", readme)
+
+
 def _wrap_note(text):
     return "\n    ".join(textwrap.wrap(text, width=_WIDTH - 8))
+
+
+def _description(metadata):
+    """The data's description, then the provenance the FITS keywords and VOTable INFOs carry."""
+    text = metadata.description or metadata.abstract or metadata.title
+    if metadata.provenance:
+        text += " Provenance: " + "; ".join(f"{k.replace('_', ' ')} {v}"
+                                            for k, v in metadata.provenance.items()) + "."
+    if any(_is_vote_column(n, cds_label(n)) for n in metadata.columns):
+        text += (" Galaxy Zoo 2 vote columns are labelled tNNaMM (task NN, answer MM) followed by "
+                 "N (votes), W (weighted votes), f (fraction), wf (weighted fraction), d (debiased "
+                 "fraction) or fl (flag), after the columns tNN_<task>_aMM_<answer>_<suffix> of "
+                 "Willett et al. (2013).")
+    return text
 
 
 def _template_values(metadata):

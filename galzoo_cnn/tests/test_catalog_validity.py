@@ -236,3 +236,34 @@ def test_the_readme_is_submittable(tmp_path):
     assert "2022arXiv220912194K" in references and "Objects:" not in readme
     assert lines[-1].startswith("(End)") and "Khramtsov V." in lines[-1]
     assert re.search(r"\[0/1\]|\[\d+(\.\d+)?/\d+(\.\d+)?\]", readme)  # ranges
+
+
+def write_example_readme(directory):
+    """The documentation's example ReadMe: real GZ2 rows (Hart et al. 2016) with votes and labels."""
+    table = five_class_labels(load_gz2_sample("hart2016"))[:12]
+    columns = ["dr7objid", "ra", "dec", "gz2_class", "total_votes",
+               "t01_smooth_or_features_a01_smooth_debiased", "t04_spiral_a08_spiral_debiased",
+               "gz2_five_class"]
+    paths = write_catalog(
+        table[columns], directory / "gz2_sample", formats=["cds"], overwrite=True,
+        title="Five GZ2 classes of twelve SDSS galaxies", authors="Surname A., Other B.",
+        abstract="Debiased Galaxy Zoo 2 vote fractions and the five classes of Khramtsov et al. "
+                 "(2022) for twelve SDSS galaxies: an example of a galzoo_cnn catalogue.",
+        readme={"date": "2027", "bibcode": "2027MNRAS.000....0S", "catalogue": "J/MNRAS/000/0",
+                "acknowledgements": "Galaxy Zoo 2 was made possible by its volunteers.",
+                "written": "2027-01-01T00:00:00"})
+    return paths["cds"] / "ReadMe"
+
+
+def test_the_documentation_example_readme_is_current(tmp_path):
+    from pathlib import Path
+
+    shown = Path(__file__).parents[2] / "docs" / "_static" / "example_ReadMe.txt"
+    if not shown.exists():
+        pytest.skip("the documentation sources are not beside the installed package")
+    written = write_example_readme(tmp_path).read_text()
+    creator = [line for line in written.splitlines() if line.startswith("(End)")]
+    expected = shown.read_text()
+    # the closing line names the package version that wrote it
+    assert written.splitlines()[:-1] == expected.splitlines()[:-1]
+    assert creator and max(map(len, written.splitlines())) <= 80
