@@ -16,7 +16,7 @@ column                  content
 ``status``              ``ok``, or why the row has no outputs (`STATUSES`)
 ======================  ============================================================
 
-A row whose image is missing or unreadable keeps its place with masked
+A row whose image is missing or unusable keeps its place with masked
 outputs and a ``status`` saying why; ``strict=True`` raises instead.  Images
 are read, scaled and classified in batches, so memory does not grow with the
 number of rows.  Inference runs through Lightning's ``Trainer.predict``:
@@ -27,7 +27,7 @@ Examples
 --------
 >>> from galzoo_cnn.classify import STATUSES
 >>> list(STATUSES)
-['ok', 'no_image', 'missing', 'unreadable']
+['ok', 'no_image', 'missing', 'not_a_file', 'too_large', 'not_8bit', 'not_rgb', 'translucent', 'undecodable', 'model_error']
 """
 
 import contextlib
@@ -79,8 +79,8 @@ class _ImageRows(torch.utils.data.Dataset):
             images = [read_image(path, self.size, crop) for crop in self.crops]
         except FileNotFoundError:
             return row, _CODES["missing"], [blank for _ in self.crops]
-        except ImageError:
-            return row, _CODES["unreadable"], [blank for _ in self.crops]
+        except ImageError as err:
+            return row, _CODES[err.reason], [blank for _ in self.crops]
         return row, _CODES["ok"], [scale_intensity(torch.from_numpy(i).permute(2, 0, 1)) for i in images]
 
 
@@ -109,8 +109,10 @@ class _Predictor(L.LightningModule):
 
     def predict_step(self, batch, batch_idx):
         rows, codes, images = batch
-        return rows, codes, [model.predict_proba(images[k]).float()
-                             for model, k in zip(self.models, self.crop_index)]
+        probabilities = [model.predict_proba(images[k]).float() for model, k in zip(self.models, self.crop_index)]
+        finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)
+        codes = torch.where((codes == _CODES["ok"]) & ~finite, _CODES["model_error"], codes)
+        return rows, codes, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in probabilities]
 
 
 class _Collector(L.pytorch.callbacks.Callback):

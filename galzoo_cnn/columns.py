@@ -40,7 +40,13 @@ STATUSES = {
     "ok": "classified",
     "no_image": "the image path is empty or masked",
     "missing": "the image file does not exist",
-    "unreadable": "the image file does not decode, or is not an 8-bit RGB / grey image",
+    "not_a_file": "the image path is not a regular file (a directory, a pipe, a device)",
+    "too_large": "the image has more pixels than the configured limit (max_image_pixels)",
+    "not_8bit": "the image has 16- or 32-bit samples",
+    "not_rgb": "the image is CMYK, Lab, HSV or YCbCr",
+    "translucent": "the image has transparent pixels",
+    "undecodable": "the file does not decode as an image (corrupt, truncated, not an image)",
+    "model_error": "the model gave non-finite outputs for the image",
 }
 
 
@@ -259,9 +265,8 @@ def column_notes(name, table=None):
     Examples
     --------
     >>> from galzoo_cnn.columns import column_notes
-    >>> print(column_notes("status"))  # doctest: +NORMALIZE_WHITESPACE
-    ok: classified; no_image: the image path is empty or masked; missing: the image file does not
-    exist; unreadable: the image file does not decode, or is not an 8-bit RGB / grey image
+    >>> print(column_notes("status")[:80])
+    ok: classified; no_image: the image path is empty or masked; missing: the image
     """
     def listing(values):
         return "; ".join(f"{value}: {meaning}" for value, meaning in values)

@@ -27,6 +27,10 @@ class Conf(_config.ConfigNamespace):
     default_model = _config.ConfigItem(
         "sample-gz2", "Model used by classify_table and 'galzoo-cnn classify' when none is named.")
 
+    max_image_pixels = _config.ConfigItem(
+        25_000_000, "Largest image (width x height) read; larger files get status too_large "
+                    "(a guard against decompression bombs; Pillow's own limit is about 89 million).")
+
     sdss_cutout_url = _config.ConfigItem(
         "https://skyserver.sdss.org", "Root of the SDSS SkyServer (ImgCutout service).")
     legacy_cutout_url = _config.ConfigItem(

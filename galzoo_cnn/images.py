@@ -20,6 +20,8 @@ array([-0.5,  0.5], dtype=float32)
 
 import math
 import os
+import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ from .exceptions import GalzooError
 __all__ = [
     "IMAGE_SIZE",
     "ImageError",
+    "IMAGE_PROBLEMS",
     "read_image",
     "scale_intensity",
     "resolve_image_paths",
@@ -45,13 +48,32 @@ __all__ = [
 IMAGE_SIZE = 100
 
 _REFUSED_MODES = {
-    "I;16": "16-bit", "I;16B": "16-bit", "I;16L": "16-bit", "I": "32-bit integer",
-    "F": "32-bit float", "CMYK": "CMYK", "LAB": "Lab", "HSV": "HSV", "YCbCr": "YCbCr",
+    "I;16": ("16-bit", "not_8bit"), "I;16B": ("16-bit", "not_8bit"), "I;16L": ("16-bit", "not_8bit"),
+    "I": ("32-bit integer", "not_8bit"), "F": ("32-bit float", "not_8bit"), "CMYK": ("CMYK", "not_rgb"),
+    "LAB": ("Lab", "not_rgb"), "HSV": ("HSV", "not_rgb"), "YCbCr": ("YCbCr", "not_rgb"),
 }
 
 
 class ImageError(GalzooError, ValueError):
-    """An image that cannot be used; the message names the file and why."""
+    """An image that cannot be used; the message names the file, ``reason`` says why in one word.
+
+    ``reason`` is one of `IMAGE_PROBLEMS`.
+    """
+
+    def __init__(self, message, reason="undecodable"):
+        super().__init__(message)
+        self.reason = reason
+
+
+#: Why an image file cannot be used (`ImageError.reason`), and what it means.
+IMAGE_PROBLEMS = {
+    "not_a_file": "the path is not a regular file (a directory, a pipe, a device)",
+    "too_large": "the image has more pixels than conf.max_image_pixels (a decompression bomb?)",
+    "not_8bit": "the image has 16- or 32-bit samples; galzoo_cnn reads 8-bit images",
+    "not_rgb": "the image is CMYK, Lab, HSV or YCbCr; galzoo_cnn reads RGB or grey images",
+    "translucent": "the image has transparent pixels",
+    "undecodable": "the file does not decode as an image (corrupt, truncated, not an image)",
+}
 
 
 def read_image(path, size=IMAGE_SIZE, crop=1.0):
@@ -89,8 +111,13 @@ def read_image(path, size=IMAGE_SIZE, crop=1.0):
     if not 0 < crop <= 1:
         raise ValueError(f"crop={crop} must lie in (0, 1]")
     path = Path(path)
+    _check_regular_file(path)  # a FIFO named *.jpg would block the reader forever
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, per file
+            image = Image.open(path)
+        with image:
+            _check_size_and_depth(image, path)
             if image.format == "JPEG" and min(image.size) * crop >= 2 * size:
                 # decode JPEGs at a reduced DCT scale that still leaves >= size pixels: 4-16x faster
                 wanted = math.ceil(size / crop)
@@ -99,8 +126,11 @@ def read_image(path, size=IMAGE_SIZE, crop=1.0):
             rgb = _to_rgb(image, path)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file {str(path)!r} does not exist") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"image file {str(path)!r} has more pixels than Pillow's decompression-bomb "
+                         f"limit", "too_large") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ImageError(f"image file {str(path)!r} does not decode: {err}") from None
+        raise ImageError(f"image file {str(path)!r} does not decode: {err}", "undecodable") from None
     if crop < 1:
         w, h = rgb.size
         cw, ch = round(w * crop), round(h * crop)
@@ -111,16 +141,42 @@ def read_image(path, size=IMAGE_SIZE, crop=1.0):
     return np.array(rgb, dtype=np.uint8)
 
 
+def _check_regular_file(path):
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image file {str(path)!r} does not exist") from None
+    except OSError as err:
+        raise ImageError(f"image file {str(path)!r} cannot be read: {err.strerror}", "undecodable") from None
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"image path {str(path)!r} is not a regular file", "not_a_file")
+
+
+def _check_size_and_depth(image, path):
+    """Refuse, from the header alone, images too large to decode and 16-bit PNGs Pillow would truncate."""
+    from .config import conf
+
+    width, height = image.size
+    if width * height > conf.max_image_pixels:
+        raise ImageError(f"image file {str(path)!r} has {width} x {height} pixels, more than "
+                         f"conf.max_image_pixels = {conf.max_image_pixels}", "too_large")
+    rawmodes = [tile[3] if len(tile) > 3 else "" for tile in getattr(image, "tile", [])]
+    if any(";16" in str(raw) for raw in rawmodes):  # Pillow reads 48-bit RGB PNGs as 8-bit RGB
+        raise ImageError(f"image file {str(path)!r} has 16-bit samples; galzoo_cnn reads 8-bit images",
+                         "not_8bit")
+
+
 def _to_rgb(image, path):
     mode = image.mode
     if mode in _REFUSED_MODES:
-        raise ImageError(f"image file {str(path)!r} is {_REFUSED_MODES[mode]} ({mode}); "
-                         f"galzoo_cnn reads 8-bit RGB or grey-scale images")
+        what, reason = _REFUSED_MODES[mode]
+        raise ImageError(f"image file {str(path)!r} is {what} ({mode}); "
+                         f"galzoo_cnn reads 8-bit RGB or grey-scale images", reason)
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
         alpha = np.asarray(image.convert("RGBA"))[..., 3]
         if alpha.min() < 255:
             raise ImageError(f"image file {str(path)!r} has transparent pixels; "
-                             f"galzoo_cnn reads opaque images only")
+                             f"galzoo_cnn reads opaque images only", "translucent")
     return image.convert("RGB")
 
 

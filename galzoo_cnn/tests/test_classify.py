@@ -110,11 +110,11 @@ def test_missing_broken_and_empty_images_are_reported_per_row(demo, classified, 
     table["filename"][6] = "truncated.jpg"
     table["filename"].mask[7] = True
     result = classify_table(table, model="sample-gz1", image_dir=tmp_path, progress=False)
-    assert result["status"].tolist() == ["ok"] * 4 + ["missing", "unreadable", "unreadable", "no_image"]
+    assert result["status"].tolist() == ["ok"] * 4 + ["missing", "undecodable", "undecodable", "no_image"]
     assert result["prob_spiral"].mask.tolist() == [False] * 4 + [True] * 4
     assert result["predicted_class"].mask.tolist() == [False] * 4 + [True] * 4
     np.testing.assert_allclose(result["prob_spiral"][:4], classified["prob_spiral"][:4], atol=1e-6)
-    assert result.meta["provenance"]["status_counts"] == "ok=4, no_image=1, missing=1, unreadable=2"
+    assert result.meta["provenance"]["status_counts"] == "ok=4, no_image=1, missing=1, undecodable=2"
     with pytest.raises(ImageError, match=r"row 4: the image file does not exist .*not_there.jpg"):
         classify_table(table, model="sample-gz1", image_dir=tmp_path, progress=False, strict=True, batch_size=2)
 
@@ -232,3 +232,51 @@ def test_default_model_is_the_configured_one(demo):
     with conf.set_temp("default_model", "sample-gz1"):
         out = classify_table(sample[:2], image_dir=image_dir, progress=False)
     assert out.meta["provenance"]["model"] == "sample-gz1"
+
+
+def test_every_unusable_image_gets_its_own_status(demo, tmp_path):
+    """Real SDSS images made hostile: each row says why, the others are classified, nothing hangs."""
+    import os
+
+    from galzoo_cnn.config import conf
+
+    sample, image_dir = demo
+    source = np.asarray(Image.open(image_dir / sample["filename"][0]).convert("RGB"))
+    Image.fromarray(source).save(tmp_path / "ok.png")
+    # a 16-bit RGB PNG (Pillow would silently read it as 8-bit)
+    import zlib, struct  # noqa: E401
+
+    def png16(path, rgb):
+        h, w, _ = rgb.shape
+        raw = b"".join(b"\x00" + (rgb[y].astype(">u2") * 257).tobytes() for y in range(h))
+        chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
+                                    + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+                         + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+    png16(tmp_path / "deep.png", source[:50, :50])
+    rgba = np.dstack([source, np.full(source.shape[:2], 128, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "glass.png")
+    Image.fromarray(source).convert("CMYK").save(tmp_path / "print.jpg")
+    Image.fromarray(np.zeros((3000, 3000, 3), np.uint8)).save(tmp_path / "huge.png")
+    (tmp_path / "folder.jpg").mkdir()
+    os.mkfifo(tmp_path / "pipe.jpg")  # opening it for reading would block forever
+    names = ["ok.png", "deep.png", "glass.png", "print.jpg", "huge.png", "folder.jpg", "pipe.jpg"]
+    table = Table({"filename": names})
+    with conf.set_temp("max_image_pixels", 4_000_000):
+        result = classify_table(table, model="sample-gz1", image_dir=tmp_path, progress=False)
+    assert result["status"].tolist() == ["ok", "not_8bit", "translucent", "not_rgb", "too_large",
+                                         "not_a_file", "not_a_file"]
+    assert result["prob_spiral"].mask.tolist() == [False] + [True] * 6
+    with pytest.raises(ImageError, match="row 1: .*16- or 32-bit"):
+        classify_table(table, model="sample-gz1", image_dir=tmp_path, progress=False, strict=True)
+
+
+def test_non_finite_model_outputs_are_a_model_error(demo):
+    sample, image_dir = demo
+    model = build_model("five_class", backbone="test_resnet").eval()
+    with torch.no_grad():
+        model.head[-1].bias[0] = float("nan")  # a broken model: NaN logits for every image
+    result = classify_table(sample[:3], model=model, image_dir=image_dir, progress=False)
+    assert result["status"].tolist() == ["model_error"] * 3
+    assert result["predicted_class"].mask.all() and result["prob_spiral"].mask.all()

@@ -84,12 +84,42 @@ def test_classify_command_writes_catalogues(tmp_path, capsys):
     sample[:6][["dr7objid", "ra", "dec", "sample", "filename", "my_flag"]].write(tmp_path / "in2.ecsv")
     assert main(["classify", str(tmp_path / "in2.ecsv"), "--images", str(image_dir), "--output",
                  str(tmp_path / "x"), "--no-progress"]) == 1
-    # GZ2's own 'sample' column (original, extra...) is not the registry's training / inference one
-    assert "no description for column(s) sample, my_flag" in capsys.readouterr().err
+    # GZ2's own 'sample' column (original, extra...) is known as well as the registry's training one
+    assert "no description for column(s) my_flag" in capsys.readouterr().err
     assert main(["classify", str(tmp_path / "in2.ecsv"), "--images", str(image_dir), "--output",
                  str(tmp_path / "x"), "--no-progress", "--formats", "votable",
-                 "--describe", "my_flag=A flag of mine", "--describe", "sample=GZ2 sample"]) == 0
+                 "--describe", "my_flag=A flag of mine"]) == 0
     assert "<DESCRIPTION>\n     A flag of mine" in (tmp_path / "x.vot").read_text()
+
+
+def test_classify_command_takes_the_catalogue_metadata(tmp_path, capsys):
+    from galzoo_cnn.datasets import load_demo_sample
+
+    sample, image_dir = load_demo_sample()
+    sample[:3]["dr7objid", "ra", "dec", "filename"].write(tmp_path / "in.ecsv")
+    (tmp_path / "readme.yaml").write_text(
+        "title: Ignored, the option wins\nbibcode: 2027MNRAS.000....0S\ncatalogue: J/MNRAS/000/0\n"
+        "date: '2027'\nacknowledgements: Thanks to the Galaxy Zoo volunteers.\n")
+    base = tmp_path / "cat"
+    assert main(["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output", str(base),
+                 "--no-progress", "--title", "Three SDSS galaxies", "--authors", "Doe J., Roe R.",
+                 "--readme", str(tmp_path / "readme.yaml")]) == 0
+    readme = (tmp_path / "cat_cds" / "ReadMe").read_text()
+    assert readme.startswith("J/MNRAS/000/0  Three SDSS galaxies") and "(Doe+, 2027)" in readme.splitlines()[0]
+    assert "=2027MNRAS.000....0S" in readme and "Thanks to the Galaxy Zoo volunteers." in readme
+    from astropy.io import fits
+
+    with fits.open(f"{base}.fits") as hdul:
+        assert hdul[1].header["TITLE"] == "Three SDSS galaxies"
+        assert hdul[1].header["BIBCODE"] == "2027MNRAS.000....0S"
+    # a YAML file that is not a mapping, and non-ASCII metadata, are one-line errors before any work
+    (tmp_path / "bad.yaml").write_text("just a string\n")
+    assert main(["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output",
+                 str(tmp_path / "y"), "--readme", str(tmp_path / "bad.yaml")]) == 1
+    assert "expected a YAML mapping" in capsys.readouterr().err
+    assert main(["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output",
+                 str(tmp_path / "y"), "--authors", "Müller J."]) == 1
+    assert "non-ASCII" in capsys.readouterr().err and not list(tmp_path.glob("y*"))
 
 
 def test_adversarial_command_on_real_cutouts(real_data, tmp_path):
