@@ -81,7 +81,8 @@ def evaluate(model, data, n_bootstrap):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="../shared/data", type=Path, help="the development data")
     parser.add_argument("--models", nargs="+", default=["sample-gz1", "sample-gz2"])
     parser.add_argument("--bootstrap", type=int, default=1000)

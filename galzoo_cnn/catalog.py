@@ -41,8 +41,14 @@ from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn, QTable, Table
 
 from . import taxonomy
-from .columns import (PROVENANCE_KEY, REFERENCES_KEY, ColumnSpec, catalog_columns, column_spec,
-                      describe_columns)
+from .columns import (
+    PROVENANCE_KEY,
+    REFERENCES_KEY,
+    ColumnSpec,
+    catalog_columns,
+    column_spec,
+    describe_columns,
+)
 from .exceptions import CatalogError
 from .io import FORMATS, CatalogMetadata, get_format
 from .io._transaction import FileSetTransaction, recover
@@ -326,8 +332,9 @@ def catalog_metadata(table, basename, *, metadata=None, authors=None, **fields):
     >>> m.name, m.authors
     ('my_cat', ['Doe J.', 'Roe R.'])
     """
-    from . import __version__
     import dataclasses
+
+    from . import __version__
 
     unknown = set(fields) - {f.name for f in dataclasses.fields(CatalogMetadata)}
     if unknown:

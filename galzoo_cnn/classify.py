@@ -26,8 +26,9 @@ GPUs and nodes, and the outputs are merged back in input order.
 Examples
 --------
 >>> from galzoo_cnn.classify import STATUSES
->>> list(STATUSES)
-['ok', 'no_image', 'missing', 'not_a_file', 'too_large', 'not_8bit', 'not_rgb', 'translucent', 'undecodable', 'model_error']
+>>> list(STATUSES)  # doctest: +NORMALIZE_WHITESPACE
+['ok', 'no_image', 'missing', 'not_a_file', 'too_large', 'not_8bit', 'not_rgb', 'translucent',
+ 'undecodable', 'model_error']
 """
 
 import contextlib
@@ -109,7 +110,8 @@ class _Predictor(L.LightningModule):
 
     def predict_step(self, batch, batch_idx):
         rows, codes, images = batch
-        probabilities = [model.predict_proba(images[k]).float() for model, k in zip(self.models, self.crop_index)]
+        probabilities = [model.predict_proba(images[k]).float()
+                         for model, k in zip(self.models, self.crop_index)]
         finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)
         codes = torch.where((codes == _CODES["ok"]) & ~finite, _CODES["model_error"], codes)
         return rows, codes, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in probabilities]

@@ -56,11 +56,12 @@ from astropy.table import Table
 from PIL import Image, UnidentifiedImageError
 
 from .config import conf
+from .exceptions import GalzooError
 from .samples import _astroquery
 from .tables import _degrees, as_table
-from .exceptions import GalzooError
 
-__all__ = ["SURVEYS", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale", "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts",
+__all__ = ["SURVEYS", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale", "cutout_url", "validate_cutout",
+           "validate_fits_cutout", "fetch_cutouts",
            "CutoutError"]
 
 #: Services: default pixel scale and the URL of one cutout (``base`` from `galzoo_cnn.config.conf`).

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from .tables import as_table
 from .exceptions import GalzooError
+from .tables import as_table
 
 __all__ = [
     "IMAGE_SIZE",

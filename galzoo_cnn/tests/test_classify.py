@@ -80,8 +80,10 @@ def test_crop_override_and_input_types(demo, tmp_path):
     assert whole.meta["provenance"]["crop"] == 1.0
     # a path (any supported format) and a QTable give the same outputs as a Table
     table.write(tmp_path / "t.fits")
-    from_file = classify_table(tmp_path / "t.fits", model="sample-gz1", image_dir=image_dir, crop=1.0, progress=False)
-    from_qtable = classify_table(QTable(table), model="sample-gz1", image_dir=image_dir, crop=1.0, progress=False)
+    from_file = classify_table(tmp_path / "t.fits", model="sample-gz1", image_dir=image_dir, crop=1.0,
+                               progress=False)
+    from_qtable = classify_table(QTable(table), model="sample-gz1", image_dir=image_dir, crop=1.0,
+                                 progress=False)
     for other in (from_file, from_qtable):
         np.testing.assert_array_equal(other["prob_spiral"], whole["prob_spiral"])
 
@@ -89,7 +91,8 @@ def test_crop_override_and_input_types(demo, tmp_path):
 def test_batches_and_worker_processes_keep_the_input_order(demo, classified):
     sample, image_dir = demo
     shuffled = sample[np.random.default_rng(1).permutation(len(sample))]
-    result = classify_table(shuffled, model="sample-gz1", image_dir=image_dir, batch_size=5, num_workers=2, progress=False)
+    result = classify_table(shuffled, model="sample-gz1", image_dir=image_dir, batch_size=5, num_workers=2,
+                            progress=False)
     by_id = {row["dr7objid"]: row["prob_merger"] for row in classified}
     assert [by_id[i] for i in result["dr7objid"]] == pytest.approx(result["prob_merger"].tolist(), abs=1e-6)
 
@@ -116,7 +119,8 @@ def test_missing_broken_and_empty_images_are_reported_per_row(demo, classified, 
     np.testing.assert_allclose(result["prob_spiral"][:4], classified["prob_spiral"][:4], atol=1e-6)
     assert result.meta["provenance"]["status_counts"] == "ok=4, no_image=1, missing=1, undecodable=2"
     with pytest.raises(ImageError, match=r"row 4: the image file does not exist .*not_there.jpg"):
-        classify_table(table, model="sample-gz1", image_dir=tmp_path, progress=False, strict=True, batch_size=2)
+        classify_table(table, model="sample-gz1", image_dir=tmp_path, progress=False, strict=True,
+                       batch_size=2)
 
 
 def test_bad_input_is_refused_with_clear_errors(demo, classified):
@@ -136,7 +140,8 @@ def test_bad_input_is_refused_with_clear_errors(demo, classified):
     with pytest.raises(ValueError, match=r"already has the output column\(s\) prob_elliptical, .*status "
                                          r".*overwrite=True"):
         classify_table(classified[:2], model="sample-gz1", image_dir=image_dir, progress=False)
-    again = classify_table(classified[:2], model="sample-gz1", image_dir=image_dir, progress=False, overwrite=True)
+    again = classify_table(classified[:2], model="sample-gz1", image_dir=image_dir, progress=False,
+                           overwrite=True)
     assert again.colnames == classified.colnames
     with pytest.raises(ValueError, match="not a domain classifier"):
         classify_table(sample[:1], image_dir=image_dir, adversarial_model="sample-gz1", progress=False)
@@ -207,7 +212,8 @@ def test_warns_once_when_cutouts_are_far_from_the_training_scale(demo):
         warnings.simplefilter("error")
         classify_table(rows, model=model, image_dir=image_dir, progress=False)
     rows["petroR90_r"] = [5.0, 1.0, 0.8, 5.0] * u.arcsec  # 0.3 and 0.375 R90/px: galaxies far too small
-    with pytest.warns(PixelScaleWarning, match=r"2 of 4 rows .* \(row 1\), outside the 0.027-0.12 R90") as caught:
+    match = r"2 of 4 rows .* \(row 1\), outside the 0.027-0.12 R90"
+    with pytest.warns(PixelScaleWarning, match=match) as caught:
         out = classify_table(rows, model=model, image_dir=image_dir, progress=False)
     assert len(caught) == 1 and list(out["status"]) == ["ok"] * 4  # a warning, never a refusal
     # an arcsec-scaled card needs no radius; without cutout_fov nothing can be compared
@@ -244,7 +250,8 @@ def test_every_unusable_image_gets_its_own_status(demo, tmp_path):
     source = np.asarray(Image.open(image_dir / sample["filename"][0]).convert("RGB"))
     Image.fromarray(source).save(tmp_path / "ok.png")
     # a 16-bit RGB PNG (Pillow would silently read it as 8-bit)
-    import zlib, struct  # noqa: E401
+    import struct
+    import zlib  # noqa: E401
 
     def png16(path, rgb):
         h, w, _ = rgb.shape

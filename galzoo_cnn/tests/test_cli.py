@@ -105,7 +105,8 @@ def test_classify_command_takes_the_catalogue_metadata(tmp_path, capsys):
                  "--no-progress", "--title", "Three SDSS galaxies", "--authors", "Doe J., Roe R.",
                  "--readme", str(tmp_path / "readme.yaml")]) == 0
     readme = (tmp_path / "cat_cds" / "ReadMe").read_text()
-    assert readme.startswith("J/MNRAS/000/0  Three SDSS galaxies") and "(Doe+, 2027)" in readme.splitlines()[0]
+    assert readme.startswith("J/MNRAS/000/0  Three SDSS galaxies")
+    assert "(Doe+, 2027)" in readme.splitlines()[0]
     assert "=2027MNRAS.000....0S" in readme and "Thanks to the Galaxy Zoo volunteers." in readme
     from astropy.io import fits
 

@@ -1,5 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""The bundled sample model, sample-gz1."""
+"""The bundled sample models: their cards' figures recomputed from the real images."""
 
 import json
 from importlib.resources import files
@@ -7,61 +7,84 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from astropy.table import Table
 
-from galzoo_cnn.images import ImageTableDataset
-from galzoo_cnn.models import available_models, load_model, predict_dataset
+from galzoo_cnn import classify_table, five_class_labels, taxonomy
+from galzoo_cnn.evaluation import class_metrics
+from galzoo_cnn.models import available_models, load_model, models_table
 
-CLASSES = ("elliptical", "spiral", "edge_on", "merger")
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
-GZ1_TO_SAMPLE = {"elliptical": "elliptical", "spiral_clockwise": "spiral",
-                 "spiral_anticlockwise": "spiral", "edge_on": "edge_on", "merger": "merger"}
+
+#: What each bundled model is: classes, crop, the source of its held-out rows and their size.
+MODELS = {
+    "sample-gz1": {"classes": ("elliptical", "spiral", "edge_on", "merger"), "crop": 0.5,
+                   "images": "gz1_sdss/images", "truth": "label", "rows": 6608, "test": 1322},
+    "sample-gz2": {"classes": taxonomy.FIVE_CLASSES, "crop": 1.0,
+                   "images": "gz2_kaggle_5class/images", "truth": "gz2_five_class", "rows": 26273,
+                   "test": 3941},
+}
 
 
-@pytest.fixture(scope="module")
-def model():
-    return load_model("sample-gz1")
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def bundled(request):
+    return request.param, load_model(request.param)
 
 
-def test_bundled_and_listed(model):
-    assert "sample-gz1" in available_models()
-    assert model.classes == CLASSES and model.task == "five_class"
-    assert (MODEL_DIR / "sample-gz1.safetensors").stat().st_size <= 16 * 2**20
-
-
-def test_card_records_the_evaluation(model):
+def test_bundled_listed_and_small(bundled):
+    name, model = bundled
+    expected = MODELS[name]
+    assert name in available_models() and model.classes == expected["classes"]
+    assert model.task == "five_class" and model.card["input"]["crop"] == expected["crop"]
+    assert (MODEL_DIR / f"{name}.safetensors").stat().st_size <= 16 * 2**20
+    assert json.loads((MODEL_DIR / f"{name}.json").read_text())["weights"] == f"{name}.safetensors"
     card = model.card
-    test = card["metrics"]["test"]
-    matrix = np.array(test["confusion_matrix"])
-    assert matrix.shape == (4, 4) and matrix.sum() == test["n_test"] == card["training"]["rows"]["test"]
-    assert test["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
-    recall = np.diag(matrix) / matrix.sum(1)
-    assert [test["recall"][c] for c in CLASSES] == pytest.approx(recall.tolist())
-    assert card["training"]["augmentation"]["adversarial"] is True
-    assert card["input"]["crop"] == 0.5 and card["seed"] == 2022
-    # a stratified 20 % test split of the 6 608 labelled galaxies (dont_know dropped)
-    assert sum(card["training"]["rows"].values()) == 6608 and test["n_test"] == 1322
+    assert sum(card["training"]["rows"].values()) == expected["rows"]
+    assert card["training"]["rows"]["test"] == expected["test"] == card["metrics"]["test"]["n_test"]
+    assert card["training"]["augmentation"]["adversarial"] is True and card["seed"] == 2022
+    row = models_table([name])[0]
+    assert row["test_accuracy"] == pytest.approx(card["metrics"]["test"]["accuracy"], abs=5e-4)
 
 
-def test_predicts_the_bundled_real_galaxies(model, gz1_images):
-    labels, directory = gz1_images
-    known = np.isin(labels["gz1_class"], list(GZ1_TO_SAMPLE))
-    dataset = ImageTableDataset(labels[known], image_dir=directory, crop=model.card["input"]["crop"])
-    p = predict_dataset(model, dataset)
-    assert p.shape == (15, 4) and np.allclose(p.sum(1), 1, atol=1e-5)
-    truth = [CLASSES.index(GZ1_TO_SAMPLE[c]) for c in labels["gz1_class"][known]]
-    assert np.mean(p.argmax(1) == truth) >= 0.5  # well above chance (0.25) on real images
+def test_sample_gz2_card_states_its_scale_and_class_weights():
+    card = load_model("sample-gz2").card
+    scale = card["input"]["pixel_scale"]
+    low, high = scale["trained_range"]
+    assert scale["unit"] == "R90" and low < scale["per_pixel"] < high
+    weights = card["training"]["class_weights"]
+    assert weights["rule"] == "inverse_sqrt"
+    assert weights["weights"]["cigar_shaped"] == max(weights["weights"].values())  # the rarest class
+    assert card["training"]["augmentation"]["frame_fraction"] == [0.45, 1.0]
 
 
-def test_test_accuracy_reproduces_from_the_held_out_images(model, real_data):
-    """Recompute the card's test metrics from the real images of the held-out split."""
-    test_rows = Table.read(MODEL_DIR / "sample-gz1-test.ecsv")
-    dataset = ImageTableDataset(test_rows, image_dir=real_data / "gz1_sdss" / "images",
-                                label_column="label", classes=CLASSES, crop=model.card["input"]["crop"])
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    p = predict_dataset(model, dataset, batch_size=128)
-    accuracy = float(np.mean(p.argmax(1) == dataset.targets))
-    # the same images and weights; batch sizes differ, so allow one near-tie to flip
-    assert accuracy == pytest.approx(model.card["metrics"]["test"]["accuracy"], abs=1.01 / len(test_rows))
-    assert json.loads((MODEL_DIR / "sample-gz1.json").read_text())["weights"] == "sample-gz1.safetensors"
+def test_card_test_metrics_recomputed_from_the_held_out_images(bundled, real_data):
+    """classify_table on the bundled test rows' real images gives the card's confusion matrix."""
+    name, model = bundled
+    expected = MODELS[name]
+    rows = Table.read(MODEL_DIR / f"{name}-test.ecsv")
+    assert len(rows) == expected["test"]
+    out = classify_table(rows, model=model, image_dir=real_data / expected["images"], batch_size=128,
+                         progress=False)
+    metrics = class_metrics(out, expected["truth"], classes=list(model.classes), n_bootstrap=0)
+    card = model.card["metrics"]["test"]
+    flipped = np.abs(np.array(metrics.meta["confusion_matrix"]) - np.array(card["confusion_matrix"]))
+    # the same images and weights; batch sizes differ, so allow a near-tie or two to flip
+    assert flipped.sum() <= 4
+    assert metrics.meta["accuracy"] == pytest.approx(card["accuracy"], abs=2.01 / len(rows))
+    for cls in model.classes:
+        assert metrics["recall"][list(metrics["class"]).index(cls)] == pytest.approx(
+            card["recall"][cls], abs=2.01 / max(1, np.sum(rows[expected["truth"]] == cls)))
+
+
+def test_other_source_figures_recomputed(bundled, real_data):
+    """The card's grouped accuracy on the Hart et al. (2016) GZ2 images (0.1"/px), from the images."""
+    name, model = bundled
+    other = model.card["metrics"].get("other_sources")
+    assert other, "the card has no figures for other image sources (benchmarks/evaluate_sample_models.py)"
+    hart = five_class_labels(Table.read(real_data / "gz2_hart16_sdss" / "gz2_hart16.csv"))
+    out = classify_table(hart["dr7objid", "filename", "gz2_five_class"], model=model,
+                         image_dir=real_data / "gz2_hart16_sdss" / "images", progress=False)
+    grouped = class_metrics(out, "gz2_five_class", grouped=True, n_bootstrap=0)
+    assert grouped.meta["n"] == other["hart16"]["n"]
+    assert grouped.meta["accuracy"] == pytest.approx(other["hart16"]["grouped_accuracy"],
+                                                     abs=1.01 / grouped.meta["n"])
+    assert set(other) == {"kaggle-test", "hart16", "gz1"}

@@ -183,7 +183,8 @@ def test_scale_robust_training_options_on_real_kaggle_gz2_images(real_data, tmp_
     assert accuracy == pytest.approx(card["metrics"]["test"]["accuracy"], abs=1.01 / len(test_rows))
 
 
-@pytest.mark.parametrize("name", ["sample-gz1", "sample-gz2", "paper-five-class", "paper-features", "paper-adversarial"])
+@pytest.mark.parametrize("name", ["sample-gz1", "sample-gz2", "paper-five-class", "paper-features",
+                                  "paper-adversarial"])
 def test_bundled_configurations(name):
     from galzoo_cnn.training import TASK_DEFAULTS, bundled_config
 
