@@ -44,7 +44,8 @@ from .labels import FEATURE_PREFIX
 from .models import build_model, save_model
 from .tables import as_table, write_table_atomic
 
-__all__ = ["TASK_DEFAULTS", "CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config", "LitClassifier",
+__all__ = ["TASK_DEFAULTS", "CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
+           "LitClassifier",
            "SeededSampler",
            "process_shard",
            "split_table", "train"]
