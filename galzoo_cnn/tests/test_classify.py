@@ -167,7 +167,8 @@ def test_adversarial_score_from_a_domain_model(demo, classified):
     sample, image_dir = demo
     torch.manual_seed(0)
     domain = build_model("adversarial", backbone="test_resnet").eval()
-    result = classify_table(sample[:6], image_dir=image_dir, adversarial_model=domain, progress=False)
+    result = classify_table(sample[:6], model="sample-gz1", image_dir=image_dir, adversarial_model=domain,
+                            progress=False)
     # the domain model saw the whole frame (its card's crop, 1.0), the classifier the card's 0.5
     expected = _reference_probabilities(domain, [image_dir / f for f in sample["filename"][:6]], 1.0)
     got = np.asarray(result["adversarial_score"])
@@ -183,7 +184,7 @@ def test_two_process_ddp_inference_merges_rows_in_input_order(demo, classified, 
     command = [sys.executable, "-m", "galzoo_cnn.cli", "classify", str(tmp_path / "in.ecsv"),
                "--images", str(image_dir), "--output", str(tmp_path / "ddp"), "--formats", "votable",
                "--device", "cpu", "--devices", "2", "--strategy", "ddp", "--batch-size", "3",
-               "--no-progress"]
+               "--model", "sample-gz1", "--no-progress"]
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -48,7 +48,7 @@ def test_modes(tmp_path):
         read_image(translucent)
     deep = tmp_path / "deep.png"
     Image.fromarray(np.full((100, 100), 40000, np.uint16)).save(deep)
-    with pytest.raises(ImageError, match="deep.png' is 16-bit"):
+    with pytest.raises(ImageError, match="deep.png' has 16-bit samples"):
         read_image(deep)
 
 
