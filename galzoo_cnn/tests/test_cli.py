@@ -63,7 +63,7 @@ def test_demo_runs_as_a_command(tmp_path):
     agree = int(np.sum(five[labelled] == np.asarray(catalogue["predicted_class"]).astype(str)[labelled]))
     assert f"five classes: {agree} of {labelled.sum()} galaxies" in result.stdout
     spirals = (five == "spiral").sum()
-    assert re.search(rf"^\s+spiral(\s+\d+){{5}}$", result.stdout, re.MULTILINE)
+    assert re.search(r"^\s+spiral(\s+\d+){5}$", result.stdout, re.MULTILINE)
     row = re.search(r"^\s+spiral((?:\s+\d+){5})$", result.stdout, re.MULTILINE).group(1).split()
     assert sum(map(int, row)) == spirals
     from PIL import Image
