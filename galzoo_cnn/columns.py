@@ -133,6 +133,13 @@ _STATIC = (
                "Five-class type from the GZ2 votes (empty: no criterion or several met)"),
     ColumnSpec("gz2_five_class_criteria", None, "meta.note", "Five-class criteria the GZ2 votes met"),
     ColumnSpec("filename", None, "meta.id;meta.file", "Image file, relative to the image directory"),
+    ColumnSpec("row", None, "meta.record", "Row of the galaxy in the input table"),
+    ColumnSpec("id", None, "meta.id", "Identifier the cutout file is named after"),
+    ColumnSpec("path", None, "meta.id;meta.file", "Cutout file, relative to the cutout directory"),
+    ColumnSpec("reason", None, "meta.note", "Why the cutout was not downloaded (empty: it was)"),
+    ColumnSpec("attempts", None, "meta.number", "Requests made for the cutout"),
+    ColumnSpec("nbytes", "byte", "phys.size;meta.file", "Size of the cutout file"),
+    ColumnSpec("sha256", None, "meta.checksum", "SHA-256 of the cutout file"),
     ColumnSpec("pixel_scale", "arcsec", "instr.scale", "Angular size of one pixel of the image cutout",
                ".4f"),
     ColumnSpec("cutout_fov", "arcsec", "phys.angSize;instr.fov", "Side of the image cutout on the sky",
@@ -140,7 +147,8 @@ _STATIC = (
     ColumnSpec("predicted_class", None, "src.morph.type;meta.main",
                "Class of highest probability (empty when the image could not be used)"),
     ColumnSpec("status", None, "meta.code.status",
-               "Classification status: ok, or why the image could not be used"),
+               "Classification status: ok, or why the image could not be used",
+               values=tuple(STATUSES)),
     ColumnSpec("adversarial_score", None, "stat.probability",
                "Adversarial score: probability of belonging to the training sample (domain classifier)",
                _PROB_FORMAT),
@@ -149,8 +157,13 @@ _STATIC = (
 )
 _STATIC_INDEX = {spec.name: spec for spec in _STATIC}
 
-#: Columns of the same name in the Galaxy Zoo tables, told apart by their values.
+#: Columns of the same name in other products (Galaxy Zoo tables, cutout manifests), told apart
+#: by their values.
 _ALTERNATIVES = {
+    "status": ColumnSpec("status", None, "meta.code.status",
+                         "Cutout download status: ok, cached (already there), blank (outside the "
+                         "footprint), corrupt or failed (see reason)",
+                         values=("ok", "cached", "blank", "corrupt", "failed")),
     "sample": ColumnSpec("sample", None, "meta.code",
                          "GZ2 sample of the galaxy: original, extra (Legacy), stripe82 (normal depth), "
                          "stripe82_coadd_1 / _2 or stripe82_c (coadded depth) (Willett et al. 2013)",
@@ -274,6 +287,8 @@ def column_notes(name, table=None):
         return "; ".join(f"{value}: {meaning}" for value, meaning in values)
 
     if name == "status":
+        if table is not None and not _STATIC_INDEX["status"].fits(table[name]):
+            return _ALTERNATIVES["status"].description.split(": ", 1)[-1]
         return listing(STATUSES.items())
     if name in ("gz2_five_class", "predicted_class"):
         classes = list(taxonomy.FIVE_CLASSES)
