@@ -110,6 +110,8 @@ class _Predictor(L.LightningModule):
 
     def predict_step(self, batch, batch_idx):
         rows, codes, images = batch
+        if not (codes == _CODES["ok"]).any():  # no usable image in the batch: nothing to run
+            return rows, codes, [torch.zeros(len(rows), len(model.classes)) for model in self.models]
         probabilities = [model.predict_proba(images[k]).float()
                          for model, k in zip(self.models, self.crop_index)]
         finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)

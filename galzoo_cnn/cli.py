@@ -175,6 +175,11 @@ def _cmd_classify(args):
                             overwrite=args.overwrite)
     if rank_zero_only.rank != 0:  # every process has the merged table; one writes it
         return 0
+    counts = result.meta["provenance"]["status_counts"]
+    if not (result["status"] == "ok").any():  # e.g. a mistyped --images: no catalogue of nothing
+        print(f"galzoo-cnn classify: error: no row could be classified ({counts}); check --images and "
+              f"--image-column; nothing was written", file=sys.stderr)
+        return 2
     paths = write_catalog(result, args.output, formats=args.formats, overwrite=args.overwrite,
                           ra_column=args.ra_column, dec_column=args.dec_column, descriptions=descriptions,
                           title=args.title, authors=args.authors, abstract=args.abstract, readme=readme)

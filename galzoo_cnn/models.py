@@ -355,5 +355,16 @@ def load_model(name_or_path, device="cpu"):
         raise ValueError(f"weights {str(weights)!r} do not match the SHA-256 in {str(card_path)!r}: "
                          f"the file is corrupt or was replaced")
     model = GalaxyClassifier(card["task"], card["classes"], card["backbone"], card=card)
-    model.load_state_dict(load_file(weights, device="cpu"))
+    state = load_file(weights, device="cpu")
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != expected:  # say how the card and the weights disagree, not torch's size mismatch
+        wrong = sorted(k for k in expected.keys() & found.keys() if expected[k] != found[k])
+        detail = (f"{wrong[0]} is {found[wrong[0]]} in the weights, {expected[wrong[0]]} for the card's "
+                  f"{card['backbone']} with {len(card['classes'])} outputs" if wrong else
+                  f"{len(expected.keys() - found.keys())} tensor(s) missing, "
+                  f"{len(found.keys() - expected.keys())} unexpected")
+        raise ValueError(f"model card {str(card_path)!r} does not match its weights {str(weights)!r}: "
+                         f"{detail}")
+    model.load_state_dict(state)
     return model.to(device).eval()

@@ -172,3 +172,17 @@ def test_fetch_command_writes_manifest(tmp_path, capsys):
     manifest = Table.read(tmp_path / "img" / "manifest.ecsv")
     assert list(manifest["status"]) == ["ok", "ok", "ok", "failed", "ok"]
     assert '"failed": 1' in capsys.readouterr().out
+
+
+def test_classify_command_fails_when_no_row_is_classified(tmp_path, capsys):
+    """A mistyped --images leaves every row 'missing': exit 2, a one-line error, no catalogue."""
+    from galzoo_cnn.datasets import load_demo_sample
+
+    sample, _ = load_demo_sample()
+    sample[:3]["dr7objid", "ra", "dec", "filename"].write(tmp_path / "in.ecsv")
+    (tmp_path / "empty").mkdir()
+    status = main(["classify", str(tmp_path / "in.ecsv"), "--images", str(tmp_path / "empty"),
+                   "--output", str(tmp_path / "cat"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2 and "no row could be classified (missing=3)" in err
+    assert "Traceback" not in err and not list(tmp_path.glob("cat*"))

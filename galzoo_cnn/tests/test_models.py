@@ -109,3 +109,23 @@ def test_user_model_directories_are_a_registry(tmp_path):
     with conf.set_temp("model_dirs", [str(tmp_path)]):
         assert available_models()[0] == "sample-gz1" and "my-model" in available_models()
         assert load_model("my-model").classes == ("a", "b")
+
+
+def test_a_card_that_does_not_match_its_weights_is_named(tmp_path):
+    """A card whose classes were edited: a clear error before torch's size mismatch."""
+    import json
+    import shutil
+    from importlib.resources import files
+    from pathlib import Path
+
+    from galzoo_cnn.models import load_model as load
+
+    bundled = Path(str(files("galzoo_cnn") / "data" / "models"))
+    shutil.copy(bundled / "sample-gz1.safetensors", tmp_path / "edited.safetensors")
+    card = json.loads((bundled / "sample-gz1.json").read_text())
+    card["classes"] = card["classes"] + ["extra_class"]
+    card["weights"] = "edited.safetensors"
+    (tmp_path / "edited.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match=r"does not match its weights .*head\.2\.bias is \(4,\) in the "
+                                         r"weights, \(5,\) for the card's mobilenetv3_small_100 with 5"):
+        load(tmp_path / "edited.json")
