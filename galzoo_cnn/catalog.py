@@ -192,10 +192,8 @@ def _prepared_column(column, name):
     elif kind in "US":
         text = np.char.strip(np.asarray(values).astype(str))
         mask = mask | (text == "")
-        if not text[~mask].size or all(t.isascii() for t in text[~mask]):
-            pass
-        else:
-            row = next(i for i, t in enumerate(text) if not mask[i] and not t.isascii())
+        row = next((i for i, t in enumerate(text) if not mask[i] and not t.isascii()), None)
+        if row is not None:
             _check_ascii(text[row], f"column {name!r}", row)
         values = np.where(mask, "", np.asarray(values).astype(str))
     elif kind == "u" and column.dtype.itemsize >= 8:

@@ -51,7 +51,7 @@ from .config import conf
 from .exceptions import PixelScaleWarning
 from .images import ImageError, read_image, resolve_image_paths, scale_intensity
 from .models import GalaxyClassifier, load_model
-from .tables import as_table
+from .tables import _angle, as_table
 from .training import process_shard
 
 __all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN"]
@@ -375,19 +375,13 @@ def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radiu
         return None
     crop = float(model.card["input"].get("crop", 1.0) if crop is None else crop)
     size = int(model.card["input"]["size"])
-    fov = table[fov_column]
-    fov = fov.quantity if getattr(fov, "unit", None) is not None else np.asarray(fov, float) * u.arcsec
-    per_pixel = (fov * crop / size).to(u.arcsec)
+    per_pixel = _angle(table[fov_column], fov_column, u.arcsec) * crop / size  # arcsec per input pixel
     if scale["unit"] == "R90":
         if radius_column not in table.colnames:
             return None
-        radius = table[radius_column]
-        radius = (radius.quantity if getattr(radius, "unit", None) is not None
-                  else np.asarray(radius, float) * u.arcsec)
-        values = (per_pixel / radius.to(u.arcsec)).value
+        values = per_pixel / _angle(table[radius_column], radius_column, u.arcsec)
     else:
-        values = per_pixel.to(u.Unit(scale["unit"])).value
-    values = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+        values = (per_pixel * u.arcsec).to_value(u.Unit(scale["unit"]))
     low, high = scale.get("trained_range") or (scale["per_pixel"] / 1.5, scale["per_pixel"] * 1.5)
     outside = np.isfinite(values) & ((values < low) | (values > high))
     if outside.any():

@@ -27,8 +27,8 @@ from . import taxonomy
 from .exceptions import CatalogError
 from .tables import as_table
 
-__all__ = ["ColumnSpec", "column_spec", "column_notes", "cds_label", "describe_columns", "catalog_columns",
-           "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "CatalogError"]
+__all__ = ["ColumnSpec", "column_spec", "fitting_spec", "column_notes", "cds_label", "describe_columns",
+           "catalog_columns", "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "CatalogError"]
 
 #: ``meta`` key of the provenance dictionary (software, model, date...).
 PROVENANCE_KEY = "provenance"
@@ -266,6 +266,26 @@ _GZ2_CLASS_NOTE = (
     "o other, m merger, u dust lane)")
 
 
+def fitting_spec(name, column, task=None):
+    """The registry's spec of ``name`` whose allowed values ``column`` holds; `None` if none fits.
+
+    Names shared by several products (``status`` of a classification or of a
+    cutout manifest, ``sample`` of galzoo_cnn or of GZ2) are told apart by
+    their values.
+
+    Examples
+    --------
+    >>> from astropy.table import Column
+    >>> from galzoo_cnn.columns import fitting_spec
+    >>> fitting_spec("status", Column(["ok", "cached"])).description[:23]
+    'Cutout download status:'
+    """
+    for spec in (column_spec(name, task), _ALTERNATIVES.get(name)):
+        if spec is not None and spec.fits(column):
+            return spec
+    return None
+
+
 def column_notes(name, table=None):
     """What the values of a coded column mean, as text for a catalogue's notes; `None` if not coded.
 
@@ -286,9 +306,11 @@ def column_notes(name, table=None):
     def listing(values):
         return "; ".join(f"{value}: {meaning}" for value, meaning in values)
 
+    if name in _ALTERNATIVES and table is not None:  # a same-named column of another product
+        spec = fitting_spec(name, table[name])
+        if spec is not None and spec is not _STATIC_INDEX[name]:
+            return spec.description.split(": ", 1)[-1]
     if name == "status":
-        if table is not None and not _STATIC_INDEX["status"].fits(table[name]):
-            return _ALTERNATIVES["status"].description.split(": ", 1)[-1]
         return listing(STATUSES.items())
     if name in ("gz2_five_class", "predicted_class"):
         classes = list(taxonomy.FIVE_CLASSES)
@@ -298,9 +320,8 @@ def column_notes(name, table=None):
     if name == "gz2_class":
         return _GZ2_CLASS_NOTE
     if name == "sample" and table is not None:
-        spec = next((s for s in (_STATIC_INDEX["sample"], _ALTERNATIVES["sample"]) if s.fits(table[name])),
-                    None)
-        return None if spec is None else f"{spec.description.split(': ', 1)[-1]}"
+        spec = fitting_spec(name, table[name])
+        return None if spec is None else spec.description.split(": ", 1)[-1]
     return None
 
 
@@ -382,11 +403,8 @@ def describe_columns(table, descriptions=None, copy=True, task=None):
     descriptions = descriptions or {}
     task = task or (table.meta.get(PROVENANCE_KEY) or {}).get("model_task")
     for name in table.colnames:
-        spec = column_spec(name, task)
         column = table[name]
-        if spec is not None and not spec.fits(column):
-            spec = _ALTERNATIVES.get(name)
-            spec = spec if spec is not None and spec.fits(column) else None
+        spec = fitting_spec(name, column, task)
         if spec is not None and spec.unit is not None:
             unit = u.Unit(spec.unit)
             current = getattr(column, "unit", None)

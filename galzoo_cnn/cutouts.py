@@ -58,7 +58,7 @@ from PIL import Image, UnidentifiedImageError
 from .config import conf
 from .exceptions import GalzooError
 from .samples import _astroquery
-from .tables import _degrees, as_table
+from .tables import _angle, _degrees, as_table
 
 __all__ = ["SURVEYS", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale", "cutout_url", "validate_cutout",
            "validate_fits_cutout", "fetch_cutouts",
@@ -138,9 +138,7 @@ def _row_pixel_scales(table, pixel_scale, survey):
     if isinstance(pixel_scale, str):
         if pixel_scale not in table.colnames:
             raise KeyError(f"pixel_scale column {pixel_scale!r} is not in the table")
-        column = table[pixel_scale]
-        pixel_scale = column.quantity if column.unit is not None else u.Quantity(
-            np.ma.filled(np.ma.asarray(column, dtype=float), np.nan), u.arcsec)
+        pixel_scale = _angle(table[pixel_scale], pixel_scale, u.arcsec) * u.arcsec
     try:
         scales = u.Quantity(pixel_scale, u.arcsec)
     except u.UnitsError:

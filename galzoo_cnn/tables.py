@@ -199,13 +199,18 @@ def atomic_write(path, write):
 
 def _degrees(column, name):
     """A coordinate column as float degrees (NaN where masked); plain numbers are degrees."""
+    return _angle(column, name, u.deg)
+
+
+def _angle(column, name, unit):
+    """An angle column as floats in ``unit`` (NaN where masked); plain numbers are in ``unit``."""
     if getattr(column, "unit", None) is not None:
         try:
-            return np.ma.filled(np.ma.asarray(u.Quantity(column).to_value(u.deg), dtype=float), np.nan)
+            return np.ma.filled(np.ma.asarray(u.Quantity(column).to_value(unit), dtype=float), np.nan)
         except u.UnitConversionError:
             raise ValueError(f"column {name!r} has unit {column.unit}, not an angle") from None
     if column.dtype.kind not in "iuf":
-        raise ValueError(f"column {name!r} holds {column.dtype} values; give decimal degrees "
+        raise ValueError(f"column {name!r} holds {column.dtype} values; give decimal {unit.long_names[0]}s "
                          f"(or convert sexagesimal strings with SkyCoord first)")
     return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
 

@@ -85,9 +85,9 @@ class CDSCatalog(CatalogFormat):
         from cdspyreadme import CDSTablesMaker
 
         readme_path, data_path = map(Path, paths)
-        cds, tolerance = _cds_table(table)
-        workdir = Path(tempfile.mkdtemp(dir=readme_path.parent))
-        try:
+        cds, _ = _cds_table(table)
+        with tempfile.TemporaryDirectory(dir=readme_path.parent) as folder:
+            workdir = Path(folder)
             maker = CDSTablesMaker(outfolder=str(workdir))
             data_name = f"{metadata.name}.dat"  # the final name, which the ReadMe lists
             cds_table = maker.addTable(cds, name=data_name, description=metadata.title)
@@ -116,12 +116,6 @@ class CDSCatalog(CatalogFormat):
             maker.makeReadMe(out=text)
             readme_path.write_text(_tidy(text.getvalue()))
             (workdir / data_name).replace(data_path)
-        finally:
-            for leftover in workdir.iterdir() if workdir.exists() else ():
-                leftover.unlink()
-            if workdir.exists():
-                workdir.rmdir()
-        self._tolerance = tolerance
 
     def verify(self, table, paths):
         readme_path, data_path = map(Path, paths)
