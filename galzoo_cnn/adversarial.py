@@ -28,6 +28,7 @@ from astropy.table import Table, vstack
 
 from .augment import AdversarialShrink
 from .columns import describe_columns
+from .exceptions import InputError, MissingColumnsError
 from .images import ImageTableDataset, resolve_image_paths
 from .models import predict_dataset
 from .tables import as_table, write_table_atomic
@@ -68,7 +69,7 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
     """
     classes = list(model.classes)
     if "training" not in classes:
-        raise ValueError(f"model classes {classes} have no 'training' class: not a domain classifier")
+        raise InputError(f"model classes {classes} have no 'training' class: not a domain classifier")
     dataset = ImageTableDataset(as_table(table, copy=False), image_column, image_dir, transform=transform)
     return predict_dataset(model, dataset, batch_size, progress=progress)[:, classes.index("training")]
 
@@ -159,16 +160,16 @@ def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=90
     """
     table = as_table(table)
     if score_column not in table.colnames:
-        raise KeyError(f"score column {score_column!r} is not in the table")
+        raise MissingColumnsError(f"score column {score_column!r} is not in the table")
     if not 0 <= threshold <= 1:
-        raise ValueError(f"threshold={threshold} must lie in [0, 1]")
+        raise InputError(f"threshold={threshold} must lie in [0, 1]")
     score = np.ma.filled(np.ma.asarray(table[score_column], dtype=float), np.nan)
     if side == "inference_like":
         candidates = np.flatnonzero(score <= 1 - threshold)
     elif side == "training_like":
         candidates = np.flatnonzero(score >= threshold)
     else:
-        raise ValueError(f"side={side!r}; expected 'inference_like' or 'training_like'")
+        raise InputError(f"side={side!r}; expected 'inference_like' or 'training_like'")
     if len(candidates) < n_test:
         log.warning(f"adversarial_split: only {len(candidates)} galaxies on the {side} side of "
                     f"{threshold}; all of them form the test set (asked for {n_test})")

@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 from torchvision.transforms import v2
 
+from .exceptions import InputError
 from .images import IMAGE_SIZE
 
 __all__ = [
@@ -76,7 +77,7 @@ class RandomZoomCrop(nn.Module):
     def __init__(self, min_size=100, max_size=120, size=IMAGE_SIZE):
         super().__init__()
         if not size <= min_size <= max_size:
-            raise ValueError(f"need size <= min_size <= max_size, got {size}, {min_size}, {max_size}")
+            raise InputError(f"need size <= min_size <= max_size, got {size}, {min_size}, {max_size}")
         self.min_size, self.max_size, self.size = min_size, max_size, size
 
     def forward(self, image):
@@ -120,9 +121,9 @@ class RandomFrameScale(nn.Module):
         super().__init__()
         low, high = fraction
         if not 0 < low <= high <= 1:
-            raise ValueError(f"fraction={fraction!r} must satisfy 0 < low <= high <= 1")
+            raise InputError(f"fraction={fraction!r} must satisfy 0 < low <= high <= 1")
         if not 0 <= jitter < 0.5:
-            raise ValueError(f"jitter={jitter!r} must lie in [0, 0.5)")
+            raise InputError(f"jitter={jitter!r} must lie in [0, 0.5)")
         self.fraction, self.jitter, self.size = (low, high), jitter, size
 
     def forward(self, image):
@@ -166,7 +167,7 @@ class AdversarialShrink(nn.Module):
         for name, value in (("k", k), ("m", m)):
             values = value if isinstance(value, (tuple, list)) else (value,)
             if any(v <= 0 for v in values) or (name == "m" and any(v > 1 or v < 0.5 for v in values)):
-                raise ValueError(f"{name}={value!r} is out of range (k > 0, 0.5 <= m <= 1)")
+                raise InputError(f"{name}={value!r} is out of range (k > 0, 0.5 <= m <= 1)")
         self.k, self.m = k, m
 
     def forward(self, image):

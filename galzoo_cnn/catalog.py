@@ -49,7 +49,7 @@ from .columns import (
     column_spec,
     describe_columns,
 )
-from .exceptions import CatalogError
+from .exceptions import CatalogError, InputError
 from .io import FORMATS, CatalogMetadata, get_format
 from .io._transaction import FileSetTransaction, recover
 from .tables import _degrees, as_table
@@ -336,7 +336,7 @@ def catalog_metadata(table, basename, *, metadata=None, authors=None, **fields):
 
     unknown = set(fields) - {f.name for f in dataclasses.fields(CatalogMetadata)}
     if unknown:
-        raise ValueError(f"unknown catalogue metadata {sorted(unknown)}; expected some of "
+        raise InputError(f"unknown catalogue metadata {sorted(unknown)}; expected some of "
                          f"{[f.name for f in dataclasses.fields(CatalogMetadata)]}")
     base = metadata or CatalogMetadata(
         name=Path(basename).name, provenance=dict(table.meta.get(PROVENANCE_KEY) or {}),

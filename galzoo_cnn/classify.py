@@ -13,6 +13,8 @@ column                  content
 ``prob_<feature>``      float32 probability of each feature (multi-label model)
 ``flag_<feature>``      ``prob_<feature> >= threshold`` (thresholds from the model card)
 ``adversarial_score``   P(training sample) when a domain model is given
+``quality_flags``       bit flags of the image: no central source, blank, saturated,
+                        truncated (`~galzoo_cnn.columns.QUALITY_FLAGS`; 0: none)
 ``status``              ``ok``, or why the row has no outputs (`STATUSES`)
 ======================  ============================================================
 
@@ -48,56 +50,78 @@ from astropy.table import MaskedColumn
 from . import __version__, taxonomy
 from .columns import PROVENANCE_KEY, REFERENCES_KEY, STATUSES, describe_columns
 from .config import conf
-from .exceptions import PixelScaleWarning
-from .images import ImageError, read_image, resolve_image_paths, scale_intensity
+from .exceptions import InputError, InputTypeError, PixelScaleWarning
+from .images import (
+    MIN_CROP,
+    ImageError,
+    image_quality_flags,
+    read_image,
+    resolve_image_paths,
+    scale_intensity,
+)
 from .models import GalaxyClassifier, load_model
 from .tables import _angle, as_table
-from .training import process_shard
+from .utils._lightning import make_trainer, process_shard
 
-__all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN"]
+__all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN", "QUALITY_COLUMN"]
 
 _CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
 #: Column of the per-row status.
 STATUS_COLUMN = "status"
+#: Column of the image-quality bit flags (`~galzoo_cnn.columns.QUALITY_FLAGS`).
+QUALITY_COLUMN = "quality_flags"
 _SCORE_COLUMN = "adversarial_score"
+_PADDING = -1  # the item of a process with no rows of its own
 
 
 class _ImageRows(torch.utils.data.Dataset):
-    """Items ``(row, status code, images)``: one scaled image per crop; zeros where unusable."""
+    """Items ``(row, status code, quality flags, images)``: one scaled image per crop; zeros where
+    unusable.  The flags are measured on the image of crop ``crops[flag_crop]`` (the classifier's)."""
 
-    def __init__(self, paths, size, crops):
-        self.paths, self.size, self.crops = paths, size, crops
+    def __init__(self, paths, size, crops, flag_crop=0):
+        self.paths, self.size, self.crops, self.flag_crop = paths, size, crops, flag_crop
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, row):
-        path = self.paths[row]
         blank = torch.zeros(3, self.size, self.size)
+        if row == _PADDING:
+            return row, 0, 0, [blank for _ in self.crops]
+        path = self.paths[row]
         if path is None:
-            return row, _CODES["no_image"], [blank for _ in self.crops]
+            return row, _CODES["no_image"], 0, [blank for _ in self.crops]
         try:
             images = [read_image(path, self.size, crop) for crop in self.crops]
         except FileNotFoundError:
-            return row, _CODES["missing"], [blank for _ in self.crops]
+            return row, _CODES["missing"], 0, [blank for _ in self.crops]
         except ImageError as err:
-            return row, _CODES[err.reason], [blank for _ in self.crops]
-        return row, _CODES["ok"], [scale_intensity(torch.from_numpy(i).permute(2, 0, 1)) for i in images]
+            return row, _CODES[err.reason], 0, [blank for _ in self.crops]
+        flags = image_quality_flags(images[self.flag_crop])
+        return row, _CODES["ok"], flags, [scale_intensity(torch.from_numpy(i).permute(2, 0, 1))
+                                          for i in images]
 
 
 class _ShardSampler(torch.utils.data.Sampler):
-    """Rows ``rank, rank + world, ...``: every row exactly once over all processes, no padding."""
+    """Rows ``rank, rank + world, ...``: every row exactly once over all processes.
+
+    A process left without rows (fewer rows than processes) gets one padding
+    item, `_PADDING`, which no row receives: every process then runs the
+    same steps and joins the final merge, instead of waiting for the others.
+    """
 
     def __init__(self, n_rows):
         self.n_rows = n_rows
 
-    def __len__(self):
+    def _rows(self):
         rank, world = process_shard()
-        return len(range(rank, self.n_rows, world))
+        return list(range(rank, self.n_rows, world)) or [_PADDING]
+
+    def __len__(self):
+        return len(self._rows())
 
     def __iter__(self):
-        rank, world = process_shard()
-        return iter(range(rank, self.n_rows, world))
+        return iter(self._rows())
 
 
 class _Predictor(L.LightningModule):
@@ -109,14 +133,15 @@ class _Predictor(L.LightningModule):
         self.crop_index = crop_index
 
     def predict_step(self, batch, batch_idx):
-        rows, codes, images = batch
+        rows, codes, flags, images = batch
         if not (codes == _CODES["ok"]).any():  # no usable image in the batch: nothing to run
-            return rows, codes, [torch.zeros(len(rows), len(model.classes)) for model in self.models]
+            return rows, codes, flags, [torch.zeros(len(rows), len(model.classes)) for model in self.models]
         probabilities = [model.predict_proba(images[k]).float()
                          for model, k in zip(self.models, self.crop_index)]
         finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)
         codes = torch.where((codes == _CODES["ok"]) & ~finite, _CODES["model_error"], codes)
-        return rows, codes, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in probabilities]
+        return rows, codes, flags, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
+                                    for p in probabilities]
 
 
 class _Collector(L.pytorch.callbacks.Callback):
@@ -125,17 +150,22 @@ class _Collector(L.pytorch.callbacks.Callback):
     def __init__(self, n_rows, widths, strict, paths):
         self.probabilities = [np.zeros((n_rows, w), dtype=np.float32) for w in widths]
         self.codes = np.zeros(n_rows, dtype=np.int32)
+        self.flags = np.zeros(n_rows, dtype=np.int32)
         self.strict, self.paths = strict, paths
 
     def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
-        rows, codes, probabilities = outputs
-        rows, codes = rows.cpu().numpy(), codes.cpu().numpy()
+        rows, codes, flags, probabilities = outputs
+        rows, codes, flags = rows.cpu().numpy(), codes.cpu().numpy(), flags.cpu().numpy()
+        real = rows != _PADDING
+        probabilities = [p[torch.from_numpy(real)] for p in probabilities]
+        rows, codes, flags = rows[real], codes[real], flags[real]
         if self.strict and (codes != _CODES["ok"]).any():
             i = int(np.argmax(codes != _CODES["ok"]))
             status = list(STATUSES)[codes[i] - 1]
             raise ImageError(f"row {rows[i]}: {STATUSES[status]} ({self.paths[rows[i]]}); "
                              f"strict=False classifies the other rows and sets status={status!r}")
         self.codes[rows] = codes
+        self.flags[rows] = flags
         for out, p in zip(self.probabilities, probabilities):
             out[rows] = p.cpu().numpy()
 
@@ -145,6 +175,7 @@ class _Collector(L.pytorch.callbacks.Callback):
         # every row was written by exactly one process and is zero elsewhere: a sum merges them
         device = trainer.strategy.root_device
         self.codes = _reduce_sum(trainer, self.codes, device)
+        self.flags = _reduce_sum(trainer, self.flags, device)
         self.probabilities = [_reduce_sum(trainer, p, device) for p in self.probabilities]
 
 
@@ -158,7 +189,7 @@ def _as_model(model, device="cpu"):
         return model.eval()
     if isinstance(model, (str, Path)):
         return load_model(model, device)
-    raise TypeError(f"model must be a model name, the path of a model card or a GalaxyClassifier, "
+    raise InputTypeError(f"model must be a model name, the path of a model card or a GalaxyClassifier, "
                     f"got {type(model).__name__}")
 
 
@@ -166,10 +197,17 @@ def _accelerator(device):
     """Lightning accelerator and devices for a torch-style ``device`` string."""
     if device is None:
         return "auto", "auto"
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"device={device!r} is not a device; expected 'cpu', 'cuda', 'cuda:1'...") from None
     if device.type == "cpu":
         return "cpu", 1
     if device.type == "cuda":
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if available <= (device.index or 0):
+            raise InputError(f"device={str(device)!r} is not available: this machine has {available} CUDA "
+                             f"GPU(s); use device='cpu'")
         return "gpu", [device.index] if device.index is not None else 1
     return device.type, 1
 
@@ -268,40 +306,48 @@ def classify_table(table, model=None, image_column="filename", image_dir=None, b
     >>> classify_table(sample[:1], model="no-such-model")
     Traceback (most recent call last):
     ...
-    ValueError: no model 'no-such-model': ...
+    galzoo_cnn.exceptions.InputError: no model 'no-such-model': ...
     """
     table = as_table(table)
     if len(table) == 0:
-        raise ValueError("the table is empty: no galaxies to classify")
+        raise InputError("the table is empty: no galaxies to classify")
+    for name, value, low in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
+                             ("num_nodes", num_nodes, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                  or value < low):
+            raise InputError(f"{name}={value!r} must be an integer >= {low}")
+    if crop is not None and not MIN_CROP <= crop <= 1:
+        raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, 1]: the central fraction of each image "
+                         f"side the model sees")
+    accelerator, default_devices = _accelerator(device)  # before any model is loaded
     paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
     models = [_as_model(conf.default_model if model is None else model)]
     if adversarial_model is not None:
         domain = _as_model(adversarial_model)
         if "training" not in domain.classes:
-            raise ValueError(f"adversarial_model has classes {list(domain.classes)}, no 'training': "
+            raise InputError(f"adversarial_model has classes {list(domain.classes)}, no 'training': "
                              f"not a domain classifier")
         models.append(domain)
     clashing = [n for n in _output_columns(models) if n in table.colnames]
     if clashing and not overwrite:
-        raise ValueError(f"the table already has the output column(s) {', '.join(clashing)} (from an "
+        raise InputError(f"the table already has the output column(s) {', '.join(clashing)} (from an "
                          f"earlier classification?); pass overwrite=True to replace them, or rename them")
     table.remove_columns(clashing)
     sizes = {m.card["input"]["size"] for m in models}
     if len(sizes) > 1:
-        raise ValueError(f"the models take images of different sizes {sorted(sizes)}")
+        raise InputError(f"the models take images of different sizes {sorted(sizes)}")
     crops = [float(crop) if crop is not None else float(m.card["input"].get("crop", 1.0)) for m in models]
     check_pixel_scale(table, models[0], crop=crops[0])
     unique_crops = sorted(set(crops))
 
-    accelerator, default_devices = _accelerator(device)
     collector = _Collector(len(table), [len(m.classes) for m in models], strict, paths)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(paths, sizes.pop(), unique_crops), batch_size=batch_size,
+        _ImageRows(paths, sizes.pop(), unique_crops, unique_crops.index(crops[0])), batch_size=batch_size,
         sampler=_ShardSampler(len(table)),
         num_workers=_default_workers() if num_workers is None else num_workers)
     on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
     with _quiet_lightning():
-        trainer = L.Trainer(
+        trainer = make_trainer(
             accelerator=accelerator, devices=devices or default_devices, num_nodes=num_nodes,
             strategy=strategy, precision=precision or ("16-mixed" if on_gpu else "32-true"),
             callbacks=[collector], logger=False, enable_progress_bar=progress,
@@ -316,6 +362,7 @@ def classify_table(table, model=None, image_column="filename", image_dir=None, b
     if adversarial_model is not None:
         score = collector.probabilities[1][:, list(models[1].classes).index("training")]
         result[_SCORE_COLUMN] = MaskedColumn(score, mask=~ok)
+    result[QUALITY_COLUMN] = MaskedColumn(collector.flags.astype(np.int32), mask=~ok)
     result[STATUS_COLUMN] = status
     counts = {s: int((status == s).sum()) for s in STATUSES if (status == s).any()}
     if not ok.all():
@@ -413,7 +460,7 @@ def _output_columns(models):
     main = models[0]
     names = [f"prob_{c}" for c in main.classes]
     names += [f"flag_{c}" for c in main.classes] if main.multilabel else ["predicted_class"]
-    return names + ([_SCORE_COLUMN] if len(models) > 1 else []) + [STATUS_COLUMN]
+    return names + ([_SCORE_COLUMN] if len(models) > 1 else []) + [QUALITY_COLUMN, STATUS_COLUMN]
 
 
 def _add_outputs(table, model, probabilities, status):

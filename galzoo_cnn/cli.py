@@ -21,8 +21,11 @@ import numpy as np
 from astropy import log
 
 from . import __version__, labels, taxonomy
+from .cutouts import SURVEYS
+from .exceptions import GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
 from .tables import as_table, atomic_write, write_table_atomic
+from .utils._signals import interruptible
 
 __all__ = ["main", "build_parser"]
 
@@ -122,6 +125,7 @@ def _print_demo_summary(result, agreement):
     print("\nGZ2 five-class label (rows; Khramtsov et al. 2022 criteria on the volunteers' votes) against "
           "the model's class (columns):")
     table.pprint_all()
+    _print_quality(result)
     for name, key, what in (("five classes", "five_match", "galaxies with a GZ2 five-class label"),
                             ("smooth / edge-on / spiral", "grouped_match", "galaxies (GZ2 class string)")):
         matches = [m for m in agreement[key] if m is not None]
@@ -130,15 +134,31 @@ def _print_demo_summary(result, agreement):
     print()
 
 
+def _print_quality(result):
+    """One line per image-quality flag raised: how many rows, and the first row."""
+    from .columns import QUALITY_FLAGS
+
+    flags = result["quality_flags"].filled(0)
+    for name, (bit, _) in QUALITY_FLAGS.items():
+        rows = np.flatnonzero(flags & bit)
+        if len(rows):
+            print(f"Image-quality flag {name}: {len(rows)} row(s), e.g. row {rows[0]} "
+                  f"({result[result.colnames[0]][rows[0]]}); see the quality_flags column")
+
+
 def _readme_fields(args):
     """Catalogue metadata from --readme (a YAML mapping) and --bibcode."""
     fields = {}
     if args.readme:
         import yaml
 
-        fields = yaml.safe_load(Path(args.readme).read_text())
+        try:
+            fields = yaml.safe_load(Path(args.readme).read_text())
+        except yaml.YAMLError as err:
+            raise InputError(f"--readme {args.readme}: not valid YAML: {' '.join(str(err).split())}") \
+                from None
         if not isinstance(fields, dict):
-            raise ValueError(f"--readme {args.readme}: expected a YAML mapping of catalogue metadata "
+            raise InputError(f"--readme {args.readme}: expected a YAML mapping of catalogue metadata "
                              f"(title, authors, abstract, bibcode, ...), got {type(fields).__name__}")
         for key in ("title", "authors", "abstract"):  # options given on the command line win
             if key in fields and getattr(args, key) is None:
@@ -159,7 +179,7 @@ def _cmd_classify(args):
     if args.keep:
         missing = [c for c in args.keep if c not in table.colnames]
         if missing:
-            raise KeyError(f"--keep: no column(s) {', '.join(missing)} in {args.table}")
+            raise MissingColumnsError(f"--keep: no column(s) {', '.join(missing)} in {args.table}")
         table = table[list(dict.fromkeys([*args.keep, args.image_column]))]
     descriptions = dict(item.split("=", 1) for item in args.describe or [])
     readme = _readme_fields(args)
@@ -187,6 +207,7 @@ def _cmd_classify(args):
     if "predicted_class" in result.colnames:
         classes, counts = np.unique(result["predicted_class"].compressed(), return_counts=True)
         print("Predicted: " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts)))
+    _print_quality(result)
     for fmt, path in paths.items():
         print(f"Wrote {fmt:8s} {path}")
     return 0
@@ -239,7 +260,7 @@ def _cmd_query(args):
     from .samples import query_gz2, query_gz_decals, query_sdss_targets
 
     if args.output is None and not args.sql:
-        raise ValueError("--output is needed to run the query (or --sql to print it)")
+        raise InputError("--output is needed to run the query (or --sql to print it)")
     if args.catalog == "targets":
         result = query_sdss_targets(data_release=args.data_release, z_range=(args.z_min, args.z_max),
                                     mag_r_max=args.mag_r_max, limit=args.limit, get_query_payload=args.sql)
@@ -272,10 +293,10 @@ def _cmd_samples(args):
 def _cmd_fetch(args):
     from .cutouts import fetch_cutouts
 
-    manifest = fetch_cutouts(args.table, args.out, survey=args.survey, data_release=args.data_release,
-                             size=args.size, id_column=args.id_column, max_workers=args.max_workers,
-                             retries=args.retries, timeout=args.timeout, base_url=args.base_url,
-                             progress=not args.no_progress, **({"bands": args.bands} if args.bands else {}))
+    options = {k: getattr(args, k) for k in ("data_release", "size", "max_workers", "retries", "timeout",
+                                             "deadline", "base_url", "bands") if getattr(args, k) is not None}
+    manifest = fetch_cutouts(args.table, args.out, survey=args.survey, id_column=args.id_column,
+                             progress=not args.no_progress, **options)
     path = write_table_atomic(manifest, Path(args.out) / "manifest.ecsv", overwrite=True)
     print(f"{json.dumps(manifest.meta['counts'])}; manifest: {path}")
     return 0 if manifest.meta["counts"]["failed"] + manifest.meta["counts"]["corrupt"] == 0 else 2
@@ -340,16 +361,18 @@ def build_parser():
     p = commands.add_parser("fetch", help="download image cutouts (resumable)")
     p.add_argument("table", help="table with ra, dec (degrees)")
     p.add_argument("--out", required=True, help="directory of the images and manifest.ecsv")
-    p.add_argument("--survey", default="sdss", choices=("sdss", "legacy", "hips"),
+    p.add_argument("--survey", default="sdss", choices=sorted(SURVEYS),
                    help="sdss / legacy: JPEG colour cutouts; hips: FITS cubes from CDS hips2fits")
     p.add_argument("--bands", nargs="+", metavar="HIPS",
                    help="HiPS surveys of the FITS planes (--survey hips; default SDSS9 g r i)")
-    p.add_argument("--data-release", type=int, default=9)
-    p.add_argument("--size", type=int, default=100)
+    p.add_argument("--data-release", type=int, help="SDSS data release (default 9)")
+    p.add_argument("--size", type=int, help="cutout side in pixels (default 100)")
     p.add_argument("--id-column", help="column naming the files (default: row number)")
-    p.add_argument("--max-workers", type=int, default=8)
-    p.add_argument("--retries", type=int, default=5)
-    p.add_argument("--timeout", type=float, help="seconds per request")
+    p.add_argument("--max-workers", type=int, help="requests in flight at once (default 8)")
+    p.add_argument("--retries", type=int, help="attempts per cutout (default 5)")
+    p.add_argument("--timeout", type=float, help="seconds per read (default: configuration item)")
+    p.add_argument("--deadline", type=float,
+                   help="seconds one whole answer may take (default: configuration item)")
     p.add_argument("--base-url", help="service root (default from the astropy configuration)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_fetch)
@@ -439,18 +462,41 @@ def build_parser():
     return parser
 
 
+#: Exit statuses of ``galzoo-cnn`` (documented in the CLI page).
+EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 128
+
+
 def main(argv=None):
-    """Run ``galzoo-cnn`` with ``argv`` (default: the command line); return the exit status."""
+    """Run ``galzoo-cnn`` with ``argv`` (default: the command line); return the exit status.
+
+    0: success; 2: a user error (one line on stderr naming the problem: a
+    bad option value, a missing file or column, an unusable configuration or
+    model card, a device that is not there), or a run in which nothing
+    succeeded; 128 + N: stopped by signal N (130 for Ctrl-C, 143 for
+    SIGTERM).  Any other exception is a bug and shows its traceback.
+    """
     args = build_parser().parse_args(argv)
     level = log.level
     log.setLevel("INFO" if args.verbose else "WARNING")
     try:
-        return args.func(args)
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        print(f"galzoo-cnn {args.command}: error: {err}", file=sys.stderr)
-        return 1
+        with interruptible():
+            return args.func(args)
+    except Interrupted as err:
+        print(f"galzoo-cnn {args.command}: {err}; finished files are kept, nothing partial was written",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED + err.signum
+    except (GalzooError, OSError) as err:  # OSError: the user's files (missing, unreadable, no space)
+        print(f"galzoo-cnn {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         log.setLevel(level)
+
+
+def _one_line(err):
+    text = " ".join(str(err).split())
+    if isinstance(err, OSError) and err.filename and str(err.filename) not in text:
+        text = f"{err.filename}: {text}"
+    return text or type(err).__name__
 
 
 if __name__ == "__main__":

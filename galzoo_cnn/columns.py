@@ -28,7 +28,8 @@ from .exceptions import CatalogError
 from .tables import as_table
 
 __all__ = ["ColumnSpec", "column_spec", "fitting_spec", "column_notes", "cds_label", "describe_columns",
-           "catalog_columns", "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "CatalogError"]
+           "catalog_columns", "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "QUALITY_FLAGS",
+           "CatalogError"]
 
 #: ``meta`` key of the provenance dictionary (software, model, date...).
 PROVENANCE_KEY = "provenance"
@@ -47,6 +48,19 @@ STATUSES = {
     "translucent": "the image has transparent pixels",
     "undecodable": "the file does not decode as an image (corrupt, truncated, not an image)",
     "model_error": "the model gave non-finite outputs for the image",
+}
+
+
+#: Bits of the ``quality_flags`` column of `~galzoo_cnn.classify.classify_table`: what the
+#: decoded image looks like (`galzoo_cnn.images.image_quality_flags` measures them; 0: none).
+QUALITY_FLAGS = {
+    "no_central_source": (1, "nothing bright at the centre: the brightest pixel within 0.1 of the image "
+                             "side from the centre rises above the faint (5th percentile) level by less "
+                             "than 0.25 of the brightest pixel anywhere (galaxy off-centre or absent)"),
+    "blank": (2, "near-constant: the brightest pixel is within 8 of 255 levels of the faint level"),
+    "saturated": (4, "more than 2 per cent of the pixels are at 255 in some colour"),
+    "truncated": (8, "a band of at least 5 per cent of the side along an edge is black (max level <= 3): "
+                     "the cutout reaches beyond the survey's footprint"),
 }
 
 
@@ -149,6 +163,8 @@ _STATIC = (
     ColumnSpec("status", None, "meta.code.status",
                "Classification status: ok, or why the image could not be used",
                values=tuple(STATUSES)),
+    ColumnSpec("quality_flags", None, "meta.code.qual",
+               "Image quality bit flags (0: none; 1 no central source, 2 blank, 4 saturated, 8 truncated)"),
     ColumnSpec("adversarial_score", None, "stat.probability",
                "Adversarial score: probability of belonging to the training sample (domain classifier)",
                _PROB_FORMAT),
@@ -312,6 +328,8 @@ def column_notes(name, table=None):
             return spec.description.split(": ", 1)[-1]
     if name == "status":
         return listing(STATUSES.items())
+    if name == "quality_flags":
+        return listing((f"{bit} ({flag})", meaning) for flag, (bit, meaning) in QUALITY_FLAGS.items())
     if name in ("gz2_five_class", "predicted_class"):
         classes = list(taxonomy.FIVE_CLASSES)
         if name == "predicted_class" and table is not None:

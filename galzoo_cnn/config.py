@@ -38,7 +38,9 @@ class Conf(_config.ConfigNamespace):
     hips2fits_url = _config.ConfigItem(
         "https://alasky.cds.unistra.fr/hips-image-services/hips2fits",
         "The CDS hips2fits service (FITS cutouts from HiPS surveys).")
-    cutout_timeout = _config.ConfigItem(30.0, "Seconds to wait for one cutout request.")
+    cutout_timeout = _config.ConfigItem(30.0, "Seconds to wait for each read from a cutout server.")
+    cutout_deadline = _config.ConfigItem(
+        120.0, "Seconds one whole cutout answer may take, however slowly the server sends it.")
 
 
 conf = Conf()

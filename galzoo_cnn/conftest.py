@@ -14,6 +14,13 @@ except ImportError:  # pytest-astropy-header is optional outside tox
 
 def pytest_configure(config):
     config.option.astropy_header = True
+    try:  # the fuzz tests write no example database into the user's working directory
+        from hypothesis import settings
+    except ImportError:
+        pass
+    else:
+        settings.register_profile("galzoo_cnn", database=None)
+        settings.load_profile("galzoo_cnn")
     PYTEST_HEADER_MODULES.clear()
     PYTEST_HEADER_MODULES.update({name: name for name in (
         "numpy", "astropy", "torch", "torchvision", "timm", "lightning", "sklearn",

@@ -35,6 +35,8 @@ Examples
 'https://skyserver.sdss.org/dr9/SkyServerWS/ImgCutout/getjpeg?ra=150.1&dec=2.2&scale=0.396&width=100&height=100'
 """
 
+import datetime
+import email.utils
 import hashlib
 import http.client
 import io
@@ -46,6 +48,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -56,23 +59,13 @@ from astropy.table import Table
 from PIL import Image, UnidentifiedImageError
 
 from .config import conf
-from .exceptions import GalzooError
+from .exceptions import GalzooError, InputError, InputTypeError, MissingColumnsError
 from .samples import _astroquery
 from .tables import _angle, _degrees, as_table
 
-__all__ = ["SURVEYS", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale", "cutout_url", "validate_cutout",
-           "validate_fits_cutout", "fetch_cutouts",
-           "CutoutError"]
-
-#: Services: default pixel scale and the URL of one cutout (``base`` from `galzoo_cnn.config.conf`).
-SURVEYS = {
-    "sdss": {"pixel_scale": 0.396 * u.arcsec, "config": "sdss_cutout_url",
-             "path": "/dr{data_release}/SkyServerWS/ImgCutout/getjpeg?ra={ra}&dec={dec}&scale={scale}"
-                     "&width={size}&height={size}"},
-    "legacy": {"pixel_scale": 0.262 * u.arcsec, "config": "legacy_cutout_url",
-               "path": "/jpeg-cutout?ra={ra}&dec={dec}&layer={layer}&pixscale={scale}&size={size}"},
-    "hips": {"pixel_scale": 0.396 * u.arcsec, "config": "hips2fits_url", "path": None},
-}
+__all__ = ["SURVEYS", "register_survey", "cutout_services", "CutoutService", "SDSSCutouts",
+           "LegacySurveyCutouts", "Hips2FitsCutouts", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale",
+           "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts", "CutoutError"]
 
 #: HiPS surveys of the bands of a ``survey="hips"`` FITS cube, by default (SDSS DR9 g, r, i).
 HIPS_BANDS = ("CDS/P/SDSS9/g", "CDS/P/SDSS9/r", "CDS/P/SDSS9/i")
@@ -81,11 +74,152 @@ HIPS_BANDS = ("CDS/P/SDSS9/g", "CDS/P/SDSS9/r", "CDS/P/SDSS9/i")
 #: (Willett et al. 2013, Sect. 2; the Kaggle challenge images are these frames).
 GZ2_FRAME_RADII = 424 * 0.02
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+#: Longest id used as a file name as it is; longer or unsafe ids get a hashed name (`_file_names`).
+_MAX_ID_LENGTH = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Longest wait a ``Retry-After`` or a back-off may impose, and the largest answer accepted.
+_MAX_RETRY_WAIT = 120.0
+_MAX_CUTOUT_BYTES = 64 * 2**20
 
 
 class CutoutError(GalzooError, ValueError):
     """A downloaded cutout that is not a valid image; the message says why."""
+
+
+#: The cutout services by name (`register_survey`); `fetch_cutouts`'s ``survey`` is a key.
+SURVEYS = {}
+
+
+def register_survey(name):
+    """Class decorator adding a `CutoutService` to `SURVEYS` under ``name``.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.cutouts import SURVEYS
+    >>> sorted(SURVEYS)
+    ['hips', 'legacy', 'sdss']
+    """
+    def decorator(cls):
+        cls.name = name
+        SURVEYS[name] = cls()
+        return cls
+    return decorator
+
+
+def cutout_services():
+    """The registered cutout services as a table: name, file type, default pixel scale, bands, service.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.cutouts import cutout_services
+    >>> cutout_services()["name", "extension", "bands"].pprint()
+     name  extension bands
+    ------ --------- -----
+      hips     .fits  True
+    legacy      .jpg False
+      sdss      .jpg False
+    """
+    rows = [(name, svc.extension, svc.pixel_scale.to_value(u.arcsec), svc.takes_bands,
+             svc.__doc__.strip().splitlines()[0]) for name, svc in sorted(SURVEYS.items())]
+    table = Table(rows=rows, names=("name", "extension", "pixel_scale", "bands", "description"))
+    table["pixel_scale"].unit = u.arcsec
+    return table
+
+
+class CutoutService:
+    """Base class of a cutout service: how to ask for one cutout and how to check the answer.
+
+    A new survey is one subclass registered with `register_survey`, giving
+    the root URL's configuration item, the default pixel scale, the file
+    extension and `band_urls`; a service whose files are not JPEGs also
+    overrides `check_answer`, `assemble` and `check_file`.
+    """
+
+    #: Name in `SURVEYS` (set by `register_survey`).
+    name = None
+    #: Default angle per pixel.
+    pixel_scale = 0.396 * u.arcsec
+    #: Attribute of `galzoo_cnn.config.conf` holding the service root.
+    config_item = None
+    #: Extension of the files written.
+    extension = ".jpg"
+    #: Whether the service takes ``bands`` (one request per band).
+    takes_bands = False
+
+    def root(self, base_url=None):
+        return (base_url or getattr(conf, self.config_item)).rstrip("/")
+
+    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=9, bands=None, layer=None):
+        """The URLs of one cutout (one per band); ``scale`` in arcsec per pixel.
+
+        ``data_release``, ``bands`` and ``layer`` are for the services that
+        have them (SDSS data release, HiPS surveys, Legacy Surveys layer).
+        """
+        raise NotImplementedError
+
+    def check_answer(self, data, size, max_dead_fraction):
+        """The validated content of one answer (raises `CutoutError`)."""
+        validate_cutout(data, size, max_dead_fraction)
+        return data
+
+    def assemble(self, contents, urls):
+        """The bytes of the file from the validated answers of `band_urls`."""
+        return contents[0]
+
+    def check_file(self, data, size, max_dead_fraction, n_bands):
+        """Raise `CutoutError` unless ``data`` is a valid finished file (a cached cutout)."""
+        validate_cutout(data, size, max_dead_fraction)
+
+
+@register_survey("sdss")
+class SDSSCutouts(CutoutService):
+    """SDSS SkyServer ImgCutout: gri colour JPEGs."""
+
+    pixel_scale = 0.396 * u.arcsec
+    config_item = "sdss_cutout_url"
+
+    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=9, bands=None, layer=None):
+        return [f"{self.root(base_url)}/dr{int(data_release)}/SkyServerWS/ImgCutout/getjpeg?ra={float(ra)!r}"
+                f"&dec={float(dec)!r}&scale={scale:g}&width={int(size)}&height={int(size)}"]
+
+
+@register_survey("legacy")
+class LegacySurveyCutouts(CutoutService):
+    """DESI Legacy Imaging Surveys viewer: grz colour JPEGs of DR10."""
+
+    pixel_scale = 0.262 * u.arcsec
+    config_item = "legacy_cutout_url"
+    layer = "ls-dr10"
+
+    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=9, bands=None, layer=None):
+        return [f"{self.root(base_url)}/jpeg-cutout?ra={float(ra)!r}&dec={float(dec)!r}"
+                f"&layer={layer or self.layer}&pixscale={scale:g}&size={int(size)}"]
+
+
+@register_survey("hips")
+class Hips2FitsCutouts(CutoutService):
+    """CDS hips2fits: FITS cubes, one plane per HiPS survey (default SDSS9 g, r, i)."""
+
+    pixel_scale = 0.396 * u.arcsec
+    config_item = "hips2fits_url"
+    extension = ".fits"
+    takes_bands = True
+
+    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=9, bands=None, layer=None):
+        # one FITS image per band, TAN projection, north up; parameters made by astroquery.hips2fits
+        root = self.root(base_url)
+        return [f"{root}?{urllib.parse.urlencode(_hips2fits_payload(band, ra, dec, size, scale))}"
+                for band in (HIPS_BANDS if bands is None else bands)]
+
+    def check_answer(self, data, size, max_dead_fraction):
+        return validate_fits_cutout(data, size, max_dead_fraction)
+
+    def assemble(self, contents, urls):
+        return _fits_cube(contents, urls)
+
+    def check_file(self, data, size, max_dead_fraction, n_bands):
+        _validate_cube(data, size, max_dead_fraction, n_bands)
 
 
 def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=GZ2_FRAME_RADII):
@@ -126,7 +260,7 @@ def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=GZ2_FRAME_RADII):
     <Quantity 0.3 arcsec>
     """
     if int(size) <= 0:
-        raise ValueError(f"size={size!r} must be a positive number of pixels")
+        raise InputError(f"size={size!r} must be a positive number of pixels")
     radius = u.Quantity(getattr(petro_r90, "quantity", petro_r90), u.arcsec)
     return (radius * float(radii_per_frame) / int(size)).to(u.arcsec)
 
@@ -134,10 +268,10 @@ def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=GZ2_FRAME_RADII):
 def _row_pixel_scales(table, pixel_scale, survey):
     """Arcseconds per pixel for every row: a default, one Quantity, a Quantity per row or a column."""
     if pixel_scale is None:
-        pixel_scale = SURVEYS[survey]["pixel_scale"]
+        pixel_scale = _service(survey).pixel_scale
     if isinstance(pixel_scale, str):
         if pixel_scale not in table.colnames:
-            raise KeyError(f"pixel_scale column {pixel_scale!r} is not in the table")
+            raise MissingColumnsError(f"pixel_scale column {pixel_scale!r} is not in the table")
         pixel_scale = _angle(table[pixel_scale], pixel_scale, u.arcsec) * u.arcsec
     try:
         scales = u.Quantity(pixel_scale, u.arcsec)
@@ -145,7 +279,7 @@ def _row_pixel_scales(table, pixel_scale, survey):
         raise u.UnitsError(f"pixel_scale must be an angle per pixel, got {pixel_scale!r}") from None
     scales = np.broadcast_to(np.asarray(scales.value, dtype=float), (len(table),))
     if scales.size and np.isfinite(scales).any() and np.nanmin(scales) <= 0:
-        raise ValueError(f"pixel_scale must be positive; row {int(np.nanargmin(scales))} has "
+        raise InputError(f"pixel_scale must be positive; row {int(np.nanargmin(scales))} has "
                          f"{np.nanmin(scales):g} arcsec")
     return scales
 
@@ -167,15 +301,16 @@ def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=9, base
     ... # doctest: +ELLIPSIS
     http://127.0.0.1:8000/hips2fits?width=64&height=64&projection=TAN&coordsys=icrs&...&hips=CDS%2FP%2FSDSS9%2Fr...
     """
+    service = _service(survey)
+    scale = u.Quantity(pixel_scale if pixel_scale is not None else service.pixel_scale, u.arcsec).value
+    return service.band_urls(ra, dec, size, scale, base_url=base_url, data_release=data_release,
+                             bands=[hips] if service.takes_bands else None, layer=layer)[0]
+
+
+def _service(survey):
     if survey not in SURVEYS:
-        raise ValueError(f"unknown survey {survey!r}; expected one of {tuple(SURVEYS)}")
-    spec = SURVEYS[survey]
-    scale = u.Quantity(pixel_scale if pixel_scale is not None else spec["pixel_scale"], u.arcsec).value
-    base = (base_url or getattr(conf, spec["config"])).rstrip("/")
-    if survey == "hips":
-        return f"{base}?{urllib.parse.urlencode(_hips2fits_payload(hips, ra, dec, size, scale))}"
-    return base + spec["path"].format(data_release=data_release, ra=repr(float(ra)), dec=repr(float(dec)),
-                                      scale=f"{scale:g}", size=int(size), layer=layer)
+        raise InputError(f"unknown survey {survey!r}; expected one of {tuple(SURVEYS)}")
+    return SURVEYS[survey]
 
 
 def _hips2fits_payload(hips, ra, dec, size, scale):
@@ -259,9 +394,16 @@ def validate_cutout(data, size=100, max_dead_fraction=0.5):
     galzoo_cnn.cutouts.CutoutError: blank: every pixel is 0
     """
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        with image:
+            if image.size != (size, size):  # from the header: a decompression bomb is never decoded
+                raise CutoutError(f"is {image.size[0]} x {image.size[1]} pixels, expected {size} x {size}")
             image.load()
             array = np.asarray(image.convert("RGB"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise CutoutError(f"is too large to decode safely: {err}") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise CutoutError(f"does not decode: {err}") from None
     if array.shape[:2] != (size, size):
@@ -277,11 +419,13 @@ def validate_cutout(data, size=100, max_dead_fraction=0.5):
 class _Fetcher:
     """Downloads one cutout with retries; shared by the worker threads."""
 
-    def __init__(self, retries, timeout, backoff, size, max_dead_fraction):
+    def __init__(self, service, retries, timeout, backoff, size, max_dead_fraction, deadline):
+        self.service = service
         self.retries, self.timeout, self.backoff = retries, timeout, backoff
-        self.size, self.max_dead_fraction = size, max_dead_fraction
+        self.size, self.max_dead_fraction, self.deadline = size, max_dead_fraction, deadline
         self.rng = random.Random()
         self.lock = threading.Lock()
+        self.stop = threading.Event()  # set when the run is interrupted: no new attempt starts
 
     def _sleep(self, attempt, retry_after=None):
         if retry_after is not None:
@@ -290,40 +434,61 @@ class _Fetcher:
             with self.lock:
                 jitter = self.rng.uniform(0.5, 1.5)
             delay = self.backoff * 2 ** (attempt - 1) * jitter
-        time.sleep(min(delay, 120.0))
+        self.stop.wait(min(delay, _MAX_RETRY_WAIT))
+
+    def _read(self, url):
+        """The body of ``url``, within ``timeout`` per socket read and ``deadline`` for the whole answer
+        (a server dripping bytes never holds a request longer), at most `_MAX_CUTOUT_BYTES`."""
+        start = time.monotonic()
+        request = urllib.request.Request(url, headers={"User-Agent": "galzoo_cnn"})
+        chunks, total = [], 0
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            while chunk := response.read1(65536):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > _MAX_CUTOUT_BYTES:
+                    raise _TooLarge(f"corrupt: answer larger than {_MAX_CUTOUT_BYTES // 2**20} MiB")
+                if time.monotonic() - start > self.deadline:
+                    raise _Deadline(f"no complete answer within the deadline of {self.deadline:g} s")
+                if self.stop.is_set():
+                    raise _Stopped()
+        return b"".join(chunks)
 
     def fetch(self, urls, path):
         """Download ``urls`` (one, or one per band) into ``path``; return (status, reason, attempts,
         nbytes, sha256)."""
-        fits_cube = path.suffix == ".fits"
-        bands, total_attempts = [], 0
+        contents, total_attempts = [], 0
         for url in urls:
-            status, reason, attempts, band = self._get(url, fits_cube)
+            status, reason, attempts, content = self._get(url)
             total_attempts += attempts
             if status != "ok":
                 return status, reason, total_attempts, 0, ""
-            bands.append(band)
-        data = _fits_cube(bands, urls) if fits_cube else bands[0]
+            contents.append(content)
+        data = self.service.assemble(contents, urls)
         _write_atomic(path, data)
         return "ok", "", total_attempts, len(data), hashlib.sha256(data).hexdigest()
 
-    def _get(self, url, fits_image):
+    def _get(self, url):
         """One URL with retries: (status, reason, attempts, validated content)."""
         reason = ""
         for attempt in range(1, self.retries + 1):
             retry_after = None
+            if self.stop.is_set():
+                return "failed", "interrupted", attempt - 1, None
             try:
-                request = urllib.request.Request(url, headers={"User-Agent": "galzoo_cnn"})
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    data = response.read()
+                data = self._read(url)
+            except _Stopped:
+                return "failed", "interrupted", attempt, None
+            except _TooLarge as err:
+                return "corrupt", str(err).removeprefix("corrupt: "), attempt, None
             except urllib.error.HTTPError as err:
                 reason = f"HTTP {err.code} {err.reason}"
-                if err.code == 429:
+                if err.code in (429, 503):
                     retry_after = _retry_after(err.headers.get("Retry-After"))
-                elif 400 <= err.code < 500:
+                if 400 <= err.code < 500 and err.code != 429:
                     return "failed", reason, attempt, None
-            except TimeoutError:
-                reason = f"timed out after {self.timeout} s"
+            except TimeoutError as err:
+                reason = str(err) if isinstance(err, _Deadline) else f"timed out after {self.timeout} s"
             except urllib.error.URLError as err:
                 if isinstance(err.reason, TimeoutError):
                     reason = f"timed out after {self.timeout} s"
@@ -335,11 +500,7 @@ class _Fetcher:
                 reason = f"connection error: {err!r}"
             else:
                 try:
-                    if fits_image:
-                        content = validate_fits_cutout(data, self.size, self.max_dead_fraction)
-                    else:
-                        validate_cutout(data, self.size, self.max_dead_fraction)
-                        content = data
+                    content = self.service.check_answer(data, self.size, self.max_dead_fraction)
                 except CutoutError as err:
                     if str(err).startswith("blank"):
                         return "blank", str(err), attempt, None
@@ -367,11 +528,40 @@ def _fits_cube(bands, urls):
     return buffer.getvalue()
 
 
-def _retry_after(value):
+def _retry_after(value, now=None):
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP-date (RFC 9110, 10.2.3).
+
+    Examples
+    --------
+    >>> from galzoo_cnn.cutouts import _retry_after
+    >>> _retry_after("3"), _retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0)
+    (3.0, 10.0)
+    """
+    if value is None:
+        return None
     try:
         return max(0.0, float(value))
-    except (TypeError, ValueError):
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class _Stopped(Exception):
+    """The run was interrupted while this request was in flight."""
+
+
+class _Deadline(TimeoutError):
+    """The whole answer took longer than the deadline."""
+
+
+class _TooLarge(Exception):
+    """The answer outgrew `_MAX_CUTOUT_BYTES`."""
 
 
 def _write_atomic(path, data):
@@ -385,29 +575,47 @@ def _write_atomic(path, data):
 
 
 def _file_names(table, id_column, ext=".jpg"):
+    """One file name per row: ``row<N>``, the id, or for ids unsafe as file names a hashed name.
+
+    An id with control characters (a stray newline or tab from a text file)
+    is refused, naming the row; an id longer than `_MAX_ID_LENGTH`, or with
+    characters other than letters, digits and ``._+-`` (``"NGC 1234"``),
+    becomes ``<its safe characters, up to 40>-<16 hex digits of its SHA-256>``;
+    the manifest's ``id`` column keeps the original.
+    """
     if id_column is None:
         width = len(str(max(len(table) - 1, 0)))
         return [f"row{i:0{width}d}{ext}" for i in range(len(table))]
     if id_column not in table.colnames:
-        raise KeyError(f"id column {id_column!r} is not in the table")
-    ids = np.asarray(table[id_column]).astype(str).tolist()
-    bad = [(i, v) for i, v in enumerate(ids) if not _SAFE_NAME.match(v)]
-    if bad:
-        raise ValueError(f"id column {id_column!r} holds values that cannot be file names, e.g. row "
-                         f"{bad[0][0]}: {bad[0][1]!r}")
-    seen = {}
+        raise MissingColumnsError(f"id column {id_column!r} is not in the table")
+    column = table[id_column]
+    masked = np.ma.getmaskarray(column)
+    if masked.any():
+        raise InputError(f"id column {id_column!r} is masked in row {int(np.argmax(masked))}")
+    ids = np.asarray(column).astype(str).tolist()
+    names, seen = [], {}
     for row, value in enumerate(ids):
-        if value in seen:
-            raise ValueError(f"id column {id_column!r} has duplicate values, e.g. {value!r} in rows "
-                             f"{seen[value]} and {row}")
-        seen[value] = row
-    return [f"{v}{ext}" for v in ids]
+        if _CONTROL.search(value):
+            raise InputError(f"id column {id_column!r}, row {row}: {value!r} has control characters; "
+                             f"strip them (e.g. a trailing newline) before fetching")
+        if not value.strip():
+            raise InputError(f"id column {id_column!r}, row {row}: empty id")
+        name = value
+        if len(value) > _MAX_ID_LENGTH or not _SAFE_NAME.fullmatch(value):
+            safe = re.sub(r"^[^A-Za-z0-9]+", "", re.sub(r"[^A-Za-z0-9._+-]+", "_", value))[:40] or "id"
+            name = f"{safe}-{hashlib.sha256(value.encode()).hexdigest()[:16]}"
+        if name in seen:
+            raise InputError(f"id column {id_column!r} has duplicate values, e.g. {value!r} in rows "
+                             f"{seen[name]} and {row}")
+        seen[name] = row
+        names.append(f"{name}{ext}")
+    return names
 
 
-def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pixel_scale=None,
+def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, pixel_scale=None,
                   id_column=None, ra_column="ra", dec_column="dec", max_workers=8, retries=5,
-                  timeout=None, base_url=None, progress=True, backoff=1.0, max_dead_fraction=0.5,
-                  bands=HIPS_BANDS):
+                  timeout=None, deadline=None, base_url=None, progress=True, backoff=1.0,
+                  max_dead_fraction=0.5, bands=None):
     """Download a cutout for every row of ``table`` into ``directory``.
 
     Parameters
@@ -438,7 +646,12 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
     retries : int
         Attempts per cutout.
     timeout : float, optional
-        Seconds per request; default `galzoo_cnn.config.conf.cutout_timeout`.
+        Seconds to wait for each read from the server; default
+        `galzoo_cnn.config.conf.cutout_timeout`.
+    deadline : float, optional
+        Seconds one whole answer may take (a server sending a byte now and
+        then never holds a request longer); default
+        `galzoo_cnn.config.conf.cutout_deadline`.
     base_url : str, optional
         Service root; default from `galzoo_cnn.config.conf`.
     progress : bool
@@ -447,9 +660,20 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         First retry delay in seconds, doubled each attempt, with +-50 % jitter.
     max_dead_fraction : float
         Largest fraction of pure-black pixels a valid cutout may have.
-    bands : sequence of str
+    bands : sequence of str, optional
         HiPS surveys of the planes of a ``survey="hips"`` cube (default:
-        `HIPS_BANDS`, SDSS DR9 g, r, i); each is one request.
+        `HIPS_BANDS`, SDSS DR9 g, r, i); each is one request.  Only for
+        ``survey="hips"``.
+
+    Raises
+    ------
+    `~galzoo_cnn.exceptions.InputError`
+        Before any request: an unknown survey, ``size`` or counts that are
+        not positive, ``bands`` with a JPEG survey, an id column with control
+        characters or duplicates, coordinate columns missing.
+    `~galzoo_cnn.exceptions.Interrupted`
+        On SIGINT / SIGTERM (under ``galzoo-cnn``): the requests in flight
+        are abandoned, finished files are kept and a rerun resumes there.
 
     Returns
     -------
@@ -461,9 +685,16 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         `~galzoo_cnn.classify.classify_table` compares ``cutout_fov`` with the
         scale a model was trained at.
     """
-    from tqdm.auto import tqdm
 
     table = as_table(table, copy=False)
+    service = _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline)
+    ext = service.extension
+    names = _file_names(table, id_column, ext)
+    ra, dec = (_degrees(table[c], c) if c in table.colnames else None for c in (ra_column, dec_column))
+    if ra is None or dec is None:
+        raise MissingColumnsError(f"coordinate columns {ra_column!r} / {dec_column!r} are not both in "
+                                  f"the table")
+    scales = _row_pixel_scales(table, pixel_scale, survey)
     directory = Path(directory).expanduser()
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -473,18 +704,8 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
         raise PermissionError(f"the cutout directory {str(directory)!r} is not writable")
     for stale in directory.glob(".*.part"):  # left by a killed run
         stale.unlink()
-    ext = ".fits" if survey == "hips" else ".jpg"
-    if survey not in SURVEYS:
-        raise ValueError(f"unknown survey {survey!r}; expected one of {tuple(SURVEYS)}")
-    names = _file_names(table, id_column, ext)
-    ra, dec = (_degrees(table[c], c) if c in table.colnames else None for c in (ra_column, dec_column))
-    if ra is None or dec is None:
-        raise KeyError(f"coordinate columns {ra_column!r} / {dec_column!r} are not both in the table")
-    if int(size) <= 0:
-        raise ValueError(f"size={size!r} must be a positive number of pixels")
-    scales = _row_pixel_scales(table, pixel_scale, survey)
-    timeout = conf.cutout_timeout if timeout is None else timeout
-    fetcher = _Fetcher(retries, timeout, backoff, size, max_dead_fraction)
+    fetcher = _Fetcher(service, retries, conf.cutout_timeout if timeout is None else timeout, backoff, size,
+                       max_dead_fraction, conf.cutout_deadline if deadline is None else deadline)
 
     rows = [None] * len(table)
     todo = []
@@ -494,33 +715,27 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
             rows[i] = ("failed", "no finite coordinates", 0, 0, "")
         elif not np.isfinite(scales[i]):
             rows[i] = ("failed", "no finite pixel scale", 0, 0, "")
-        elif (data := _valid_file_bytes(path, size, max_dead_fraction, len(bands))) is not None:
+        elif (data := _valid_file_bytes(service, path, size, max_dead_fraction,
+                                        len(HIPS_BANDS if bands is None else bands))) is not None:
             rows[i] = ("cached", "", 0, len(data), hashlib.sha256(data).hexdigest())
         else:
             todo.append(i)
-    workers = max(1, int(max_workers))
-    with ThreadPoolExecutor(max_workers=workers) as pool, \
-            tqdm(total=len(todo), desc="cutouts", disable=not progress) as bar:
-        pending = {}
-        queue = iter(todo)
-        while True:
-            # keep a bounded number of requests queued: memory stays flat for any table size
-            for i in queue:
-                urls = [cutout_url(survey, ra[i], dec[i], size, scales[i] * u.arcsec, data_release, base_url,
-                                   hips=band) for band in (bands if survey == "hips" else bands[:1])]
-                pending[pool.submit(fetcher.fetch, urls, directory / names[i])] = i
-                if len(pending) >= 4 * workers:
-                    break
-            if not pending:
-                break
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                rows[pending.pop(future)] = future.result()
-                bar.update()
+    workers = int(max_workers)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        _run_requests(pool, workers, fetcher, todo, rows, names, directory, progress, lambda i: (
+            service.band_urls(ra[i], dec[i], size, scales[i], base_url=base_url, data_release=data_release,
+                              bands=bands)))
+    except BaseException:  # an interrupt: abandon what is queued or in flight; finished files stay
+        fetcher.stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
 
     manifest = Table({
         "row": np.arange(len(table)),
-        "id": [n[: -len(ext)] for n in names],
+        "id": ([n[: -len(ext)] for n in names] if id_column is None
+               else np.asarray(table[id_column]).astype(str)),
         "ra": ra, "dec": dec,
         "path": names,
         "pixel_scale": scales * u.arcsec,
@@ -538,16 +753,52 @@ def fetch_cutouts(table, directory, survey="sdss", data_release=9, size=100, pix
     return manifest
 
 
-def _valid_file_bytes(path, size, max_dead_fraction, n_bands=1):
+def _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline):
+    """The survey's service; options that cannot work raise before a directory is made or a request sent."""
+    service = _service(survey)
+    for name, value in (("size", size), ("max_workers", max_workers), ("retries", retries)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise InputError(f"{name}={value!r} must be a positive integer")
+    for name, value in (("timeout", timeout), ("deadline", deadline)):
+        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise InputError(f"{name}={value!r} must be a positive number of seconds")
+    if bands is not None:
+        if not service.takes_bands:
+            takers = [name for name, svc in SURVEYS.items() if svc.takes_bands]
+            raise InputError(f"bands apply to survey={takers[0]!r} (FITS planes); survey={survey!r} gives "
+                             f"colour JPEGs of fixed bands")
+        if isinstance(bands, str) or not len(bands) or not all(isinstance(b, str) for b in bands):
+            raise InputTypeError(f"bands must be a list of HiPS survey names such as {list(HIPS_BANDS)}, "
+                                 f"got {bands!r}")
+    return service
+
+
+def _run_requests(pool, workers, fetcher, todo, rows, names, directory, progress, urls_of):
+    """Fetch rows ``todo`` on ``pool``, filling ``rows``; a bounded queue keeps memory flat."""
+    from tqdm.auto import tqdm
+
+    pending, queue = {}, iter(todo)
+    with tqdm(total=len(todo), desc="cutouts", disable=not progress) as bar:
+        while True:
+            for i in queue:
+                pending[pool.submit(fetcher.fetch, urls_of(i), directory / names[i])] = i
+                if len(pending) >= 4 * workers:
+                    break
+            if not pending:
+                return
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                rows[pending.pop(future)] = future.result()
+                bar.update()
+
+
+def _valid_file_bytes(service, path, size, max_dead_fraction, n_bands=1):
     """The bytes of an existing valid cutout, or None (missing or invalid)."""
     if not path.is_file():
         return None
     data = path.read_bytes()
     try:
-        if path.suffix == ".fits":
-            _validate_cube(data, size, max_dead_fraction, n_bands)
-        else:
-            validate_cutout(data, size, max_dead_fraction)
+        service.check_file(data, size, max_dead_fraction, n_bands)
     except CutoutError:
         return None
     return data

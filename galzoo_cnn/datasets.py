@@ -13,6 +13,7 @@ Examples
 
 from importlib.resources import files
 
+from .exceptions import InputError
 from .tables import as_table
 
 __all__ = ["gz2_sample_path", "load_gz2_sample", "load_demo_sample", "GZ2_SAMPLES", "DEMO_IMAGES",
@@ -52,7 +53,7 @@ def gz2_sample_path(layout="hart2016"):
     try:
         name = GZ2_SAMPLES[layout]
     except KeyError:
-        raise ValueError(f"no bundled GZ2 sample {layout!r}; expected one of {tuple(GZ2_SAMPLES)}") from None
+        raise InputError(f"no bundled GZ2 sample {layout!r}; expected one of {tuple(GZ2_SAMPLES)}") from None
     return files("galzoo_cnn") / "data" / name
 
 

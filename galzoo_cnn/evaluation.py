@@ -35,6 +35,7 @@ import numpy as np
 from astropy.table import QTable, Table
 
 from . import taxonomy
+from .exceptions import InputError, MissingColumnsError
 from .tables import as_table
 
 __all__ = ["class_metrics", "confusion_table", "paired_labels"]
@@ -74,7 +75,7 @@ def paired_labels(table, truth_column, predicted_column="predicted_class", *, gr
     table = as_table(table, copy=False)
     missing = [c for c in (truth_column, predicted_column) if c not in table.colnames]
     if missing:
-        raise KeyError(f"column(s) {', '.join(map(repr, missing))} not in the table "
+        raise MissingColumnsError(f"column(s) {', '.join(map(repr, missing))} not in the table "
                        f"(columns: {', '.join(table.colnames[:20])})")
     sides = []
     for name in (truth_column, predicted_column):
@@ -142,7 +143,7 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
 
     truth, predicted, _ = paired_labels(table, truth_column, predicted_column, grouped=grouped)
     if not len(truth):
-        raise ValueError(f"no row has both a {truth_column!r} and a {predicted_column!r} class")
+        raise InputError(f"no row has both a {truth_column!r} and a {predicted_column!r} class")
     if classes is None:
         classes = list(taxonomy.BROAD_GROUPS) if grouped else sorted(set(truth) | set(predicted))
     classes = [str(c) for c in classes]

@@ -19,11 +19,52 @@ True
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["GalzooError", "CatalogError", "GalzooWarning", "PixelScaleWarning"]
+__all__ = ["GalzooError", "InputError", "InputTypeError", "MissingColumnsError", "UnknownNameError",
+           "ServiceError", "CatalogError", "Interrupted", "GalzooWarning", "PixelScaleWarning"]
 
 
 class GalzooError(Exception):
-    """Base class of the errors galzoo_cnn raises for unusable input."""
+    """Base class of the errors galzoo_cnn raises for unusable input.
+
+    ``galzoo-cnn`` prints the message of these errors on one line and exits
+    with status 2; any other exception is a bug and shows its traceback.
+    """
+
+
+class InputError(GalzooError, ValueError):
+    """A value given to the package cannot be used; the message names it (argument, column, row)."""
+
+
+class InputTypeError(GalzooError, TypeError):
+    """An argument of the wrong kind (e.g. a string where a list is expected)."""
+
+
+class MissingColumnsError(GalzooError, KeyError):
+    """A table lacks columns the package needs; the message names them."""
+
+    def __str__(self):  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class UnknownNameError(GalzooError, KeyError):
+    """A name (GZ2 task or answer, model, format...) the package does not know."""
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+class ServiceError(GalzooError, RuntimeError):
+    """A remote service (SDSS, VizieR...) answered, but not with what was asked for."""
+
+
+class Interrupted(GalzooError):
+    """SIGINT or SIGTERM arrived during a run; what was finished is kept where it can be resumed."""
+
+    def __init__(self, signum):
+        import signal
+
+        self.signum = int(signum)
+        super().__init__(f"interrupted by {signal.Signals(self.signum).name}")
 
 
 class CatalogError(GalzooError, ValueError):

@@ -22,6 +22,7 @@ from astropy import log
 from astropy.table import MaskedColumn, Table
 
 from . import taxonomy
+from .exceptions import InputError, InputTypeError
 from .tables import as_table
 
 __all__ = ["five_class_labels", "feature_labels", "well_sampled", "min_votes_per_row", "label_summary"]
@@ -41,10 +42,50 @@ def _values(table, name):
 
 def _check_fractions(fractions):
     if fractions not in taxonomy.FRACTION_SUFFIXES:
-        raise ValueError(
+        raise InputError(
             f"fractions={fractions!r} is not a GZ2 vote-fraction suffix; expected one of "
             f"{taxonomy.FRACTION_SUFFIXES}"
         )
+
+
+def _check_votes(table, fraction_columns, count_columns):
+    """Refuse vote fractions outside [0, 1] and negative vote counts, naming column, row and value."""
+    for name in dict.fromkeys(fraction_columns):
+        values = _values(table, name)
+        bad = np.isfinite(values) & ((values < 0) | (values > 1))
+        if bad.any():
+            row = int(np.argmax(bad))
+            hint = ("; the column looks like percentages: divide it by 100"
+                    if np.nanmax(values) <= 100 and np.nanmin(values) >= 0 else "")
+            raise InputError(f"column {name!r}, row {row}: vote fraction {values[row]:g} is outside [0, 1] "
+                             f"({int(bad.sum())} such rows){hint}")
+    for name in dict.fromkeys(count_columns):
+        values = _values(table, name)
+        bad = values < 0
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(f"column {name!r}, row {row}: negative vote count {values[row]:g} "
+                             f"({int(bad.sum())} such rows)")
+
+
+def _check_threshold(name, value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"{name}={value!r} must be a number in [0, 1]") from None
+    if not 0 <= value <= 1:
+        raise InputError(f"{name}={value!r} is outside [0, 1]: thresholds are vote fractions")
+    return value
+
+
+def _refuse_overwrite(table, names, overwrite, function):
+    """One policy for the columns a stage adds: an earlier result is replaced only when asked."""
+    clashing = [n for n in names if n in table.colnames]
+    if clashing and not overwrite:
+        raise InputError(f"{function}: the table already has the output column(s) "
+                         f"{', '.join(clashing[:5])}{' ...' if len(clashing) > 5 else ''} (from an earlier "
+                         f"run?); pass overwrite=True to replace them")
+    table.remove_columns(clashing)
 
 
 def _row_depths(table, depth):
@@ -52,7 +93,7 @@ def _row_depths(table, depth):
     if depth in taxonomy.DEPTHS:
         return np.full(len(table), depth)
     if depth != "auto":
-        raise ValueError(f"depth={depth!r}; expected 'auto' or one of {tuple(taxonomy.DEPTHS)}")
+        raise InputError(f"depth={depth!r}; expected 'auto' or one of {tuple(taxonomy.DEPTHS)}")
     if "sample" not in table.colnames:
         return np.full(len(table), "normal")
     # Willett et al. (2013) table 5 truncates 'stripe82_coadd_N' to 'stripe82_c'.
@@ -87,7 +128,7 @@ def min_votes_per_row(table, min_votes=None, depth="auto"):
     """
     if min_votes is not None:
         if int(min_votes) != min_votes or min_votes < 0:
-            raise ValueError(f"min_votes={min_votes!r} must be a non-negative integer")
+            raise InputError(f"min_votes={min_votes!r} must be a non-negative integer")
         return np.full(len(table), int(min_votes))
     depths = _row_depths(table, depth)
     return np.where(depths == "coadd", taxonomy.DEPTHS["coadd"], taxonomy.DEPTHS["normal"])
@@ -157,11 +198,12 @@ def _criteria_table(criteria):
         try:
             taxonomy.answer(str(feature))
         except KeyError as err:
-            raise ValueError(f"criteria row {row}: {err.args[0]}") from None
+            raise InputError(f"criteria row {row}: {err.args[0]}") from None
     return criteria
 
 
-def five_class_labels(gz2_table, criteria=None, fractions="debiased", min_votes=None, depth="auto"):
+def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_votes=None, depth="auto",
+                      overwrite=False):
     """Five-class training labels from GZ2 vote fractions.
 
     A galaxy belongs to a class when every condition of that class in
@@ -186,6 +228,9 @@ def five_class_labels(gz2_table, criteria=None, fractions="debiased", min_votes=
         depth, 10 for Stripe 82 coadd rows (see `min_votes_per_row`).
     depth : {'auto', 'normal', 'coadd'}
         How to tell the depth of each row when ``min_votes`` is `None`.
+    overwrite : bool
+        Replace the output columns when the table already has them (an
+        earlier run); otherwise they raise, so that no result is lost.
 
     Returns
     -------
@@ -198,7 +243,7 @@ def five_class_labels(gz2_table, criteria=None, fractions="debiased", min_votes=
 
     Raises
     ------
-    galzoo_cnn.taxonomy.MissingColumnsError
+    galzoo_cnn.exceptions.MissingColumnsError
         If a column needed by the criteria is missing; the message names it.
 
     Examples
@@ -218,6 +263,9 @@ def five_class_labels(gz2_table, criteria=None, fractions="debiased", min_votes=
     columns = [a.column(fractions) for a in features]
     columns += [a.column("count") for t in tasks for a in taxonomy.task(t).answers]
     taxonomy.require_columns(table, list(dict.fromkeys(columns)), purpose="five_class_labels")
+    _check_votes(table, [a.column(fractions) for a in features],
+                 [a.column("count") for t in tasks for a in taxonomy.task(t).answers])
+    _refuse_overwrite(table, [FIVE_CLASS_COLUMN, CRITERIA_COLUMN], overwrite, "five_class_labels")
 
     votes_needed = min_votes_per_row(table, min_votes, depth)
     enough_votes = {t: _task_votes(table, t) >= votes_needed for t in tasks}
@@ -250,8 +298,8 @@ def five_class_labels(gz2_table, criteria=None, fractions="debiased", min_votes=
     return table
 
 
-def feature_labels(gz2_table, threshold=0.5, fractions="debiased", features=None,
-                   min_votes=None, depth="auto"):
+def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=None,
+                   min_votes=None, depth="auto", overwrite=False):
     """Boolean detailed-feature labels, masked where the question was not well sampled.
 
     For each feature, the label is True where the feature's vote fraction is
@@ -277,6 +325,9 @@ def feature_labels(gz2_table, threshold=0.5, fractions="debiased", features=None
         Minimum number of votes of a task (see `min_votes_per_row`).
     depth : {'auto', 'normal', 'coadd'}
         Which Willett et al. thresholds apply to each row.
+    overwrite : bool
+        Replace the output columns when the table already has them (an
+        earlier run); otherwise they raise, so that no result is lost.
 
     Returns
     -------
@@ -295,18 +346,24 @@ def feature_labels(gz2_table, threshold=0.5, fractions="debiased", features=None
     True
     """
     _check_fractions(fractions)
+    if isinstance(features, str):
+        raise InputTypeError(f"features must be a list of feature names, got the string {features!r}")
     features = taxonomy.DETAILED_FEATURES if features is None else tuple(features)
     answers = [taxonomy.answer(f) for f in features]
     if not isinstance(threshold, dict):
-        threshold = dict.fromkeys(features, float(threshold))
+        threshold = dict.fromkeys(features, threshold)
+    threshold = {f: _check_threshold(f"threshold[{f!r}]", v) for f, v in threshold.items()}
     unknown = set(threshold) - set(features)
     if unknown:
-        raise ValueError(f"threshold given for features not labelled: {sorted(unknown)}")
+        raise InputError(f"threshold given for features not labelled: {sorted(unknown)}")
     table = as_table(gz2_table)
     columns = [a.column(fractions) for a in answers]
     for t in dict.fromkeys(a.task for a in answers):
         columns += _task_columns(t, fractions)
     taxonomy.require_columns(table, list(dict.fromkeys(columns)), purpose="feature_labels")
+    _check_votes(table, [c for c in columns if not c.endswith("_count")],
+                 [c for c in columns if c.endswith("_count")])
+    _refuse_overwrite(table, [FEATURE_PREFIX + a.feature for a in answers], overwrite, "feature_labels")
 
     trusted = {t: well_sampled(table, t, fractions, min_votes, depth)
                for t in dict.fromkeys(a.task for a in answers)}

@@ -31,10 +31,12 @@ from pathlib import Path
 
 import timm
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import taxonomy
+from .exceptions import InputError
 from .images import IMAGE_SIZE
 from .tables import atomic_write
 
@@ -87,7 +89,7 @@ class GalaxyClassifier(nn.Module):
     def __init__(self, task, classes, backbone, pretrained=False, card=None):
         super().__init__()
         if task not in HEADS:
-            raise ValueError(f"unknown task {task!r}; expected one of {tuple(HEADS)}")
+            raise InputError(f"unknown task {task!r}; expected one of {tuple(HEADS)}")
         head = HEADS[task]
         self.task, self.classes = task, tuple(classes)
         self.backbone = _create_backbone(backbone, pretrained)
@@ -138,7 +140,7 @@ def _create_backbone(name, pretrained):
                                  **options)
     except RuntimeError as err:
         if "Unknown model" in str(err):
-            raise ValueError(f"unknown timm backbone {name!r}; see timm.list_models()") from None
+            raise InputError(f"unknown timm backbone {name!r}; see timm.list_models()") from None
         raise
 
 
@@ -166,7 +168,7 @@ def build_model(task="five_class", backbone=None, classes=None, pretrained=False
     (34, 512)
     """
     if task not in HEADS:
-        raise ValueError(f"unknown task {task!r}; expected one of {tuple(HEADS)}")
+        raise InputError(f"unknown task {task!r}; expected one of {tuple(HEADS)}")
     head = HEADS[task]
     return GalaxyClassifier(task, classes or head.outputs, backbone or head.backbone, pretrained)
 
@@ -323,8 +325,28 @@ def _card_path(name_or_path):
     for directory in _model_dirs():
         if (directory / f"{name_or_path}.json").is_file():
             return directory / f"{name_or_path}.json"
-    raise ValueError(f"no model {str(name_or_path)!r}: not a known model ({available_models()}) "
+    raise InputError(f"no model {str(name_or_path)!r}: not a known model ({available_models()}) "
                      f"and no model card at {str(path)!r}")
+
+
+#: Keys every model card has (the rest are optional documentation).
+CARD_KEYS = ("task", "backbone", "classes", "input", "weights", "weights_sha256")
+
+
+def _read_card(card_path):
+    """The JSON model card, checked for the keys `load_model` needs."""
+    try:
+        card = json.loads(card_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"model card {str(card_path)!r} is not valid JSON: {err}") from None
+    if not isinstance(card, dict):
+        raise InputError(f"model card {str(card_path)!r} is not a JSON object")
+    missing = [k for k in CARD_KEYS if k not in card]
+    if missing:
+        raise InputError(f"model card {str(card_path)!r} lacks the key(s) {', '.join(missing)}")
+    if not isinstance(card["input"], dict) or "size" not in card["input"]:
+        raise InputError(f"model card {str(card_path)!r}: 'input' must give the image 'size'")
+    return card
 
 
 def load_model(name_or_path, device="cpu"):
@@ -344,27 +366,31 @@ def load_model(name_or_path, device="cpu"):
     >>> load_model("no-such-model")
     Traceback (most recent call last):
     ...
-    ValueError: no model 'no-such-model': ...
+    galzoo_cnn.exceptions.InputError: no model 'no-such-model': ...
     """
     card_path = _card_path(name_or_path)
-    card = json.loads(card_path.read_text())
+    card = _read_card(card_path)
     weights = card_path.with_name(card["weights"])
     if not weights.is_file():
         raise FileNotFoundError(f"weights {str(weights)!r} of model card {str(card_path)!r} are missing")
     if _sha256(weights) != card["weights_sha256"]:
-        raise ValueError(f"weights {str(weights)!r} do not match the SHA-256 in {str(card_path)!r}: "
+        raise InputError(f"weights {str(weights)!r} do not match the SHA-256 in {str(card_path)!r}: "
                          f"the file is corrupt or was replaced")
-    model = GalaxyClassifier(card["task"], card["classes"], card["backbone"], card=card)
-    state = load_file(weights, device="cpu")
+    try:
+        model = GalaxyClassifier(card["task"], card["classes"], card["backbone"], card=card)
+    except RuntimeError as err:  # timm: unknown backbone
+        raise InputError(f"model card {str(card_path)!r}: {err}") from None
+    with safe_open(weights, framework="pt") as stored:  # shapes from the header, before any tensor is read
+        found = {k: tuple(stored.get_slice(k).get_shape()) for k in stored.keys()}
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in state.items()}
     if found != expected:  # say how the card and the weights disagree, not torch's size mismatch
         wrong = sorted(k for k in expected.keys() & found.keys() if expected[k] != found[k])
         detail = (f"{wrong[0]} is {found[wrong[0]]} in the weights, {expected[wrong[0]]} for the card's "
                   f"{card['backbone']} with {len(card['classes'])} outputs" if wrong else
                   f"{len(expected.keys() - found.keys())} tensor(s) missing, "
                   f"{len(found.keys() - expected.keys())} unexpected")
-        raise ValueError(f"model card {str(card_path)!r} does not match its weights {str(weights)!r}: "
+        raise InputError(f"model card {str(card_path)!r} does not match its weights {str(weights)!r}: "
                          f"{detail}")
+    state = load_file(weights, device="cpu")
     model.load_state_dict(state)
     return model.to(device).eval()

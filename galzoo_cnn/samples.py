@@ -37,6 +37,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn
 
 from .columns import describe_columns
+from .exceptions import InputError, MissingColumnsError, ServiceError
 from .tables import _degrees, as_table
 
 __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",
@@ -122,7 +123,7 @@ def _run_sdss_sql(sql, data_release, timeout):
     SDSS = _astroquery("sdss", "querying SDSS").SDSS
     table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
     if table is None:
-        raise RuntimeError(f"SDSS DR{data_release} returned no rows for: {sql}")
+        raise ServiceError(f"SDSS DR{data_release} returned no rows for: {sql}")
     return table
 
 
@@ -178,15 +179,15 @@ def query_vizier(catalog, table=None, limit=None, get_query_payload=False):
 def _vizier_result(tables, catalog, source):
     """The one table of astroquery's answer, with VizieR's computed positions as ``ra`` / ``dec``."""
     if len(tables) == 0:
-        raise RuntimeError(f"VizieR returned no table for {source!r}")
+        raise ServiceError(f"VizieR returned no table for {source!r}")
     if len(tables) > 1:
         names = [name.rsplit("/", 1)[-1] for name in tables.keys()]
-        raise ValueError(f"VizieR catalogue {catalog!r} has {len(tables)} tables ({', '.join(names)}); "
+        raise InputError(f"VizieR catalogue {catalog!r} has {len(tables)} tables ({', '.join(names)}); "
                          f"choose one with table=")
     result = tables[0]
     missing = [c for c in ("_RAJ2000", "_DEJ2000") if c not in result.colnames]
     if missing:
-        raise RuntimeError(f"VizieR's answer for {source!r} has no computed position ({', '.join(missing)}): "
+        raise ServiceError(f"VizieR's answer for {source!r} has no computed position ({', '.join(missing)}): "
                            f"is it a table without coordinates?")
     for computed, name in (("_RAJ2000", "ra"), ("_DEJ2000", "dec")):
         if name in result.colnames:
@@ -276,18 +277,18 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
     >>> sky_coordinates(Table({"ra": [10.0, float("nan")], "dec": [1.0, 2.0]}))
     Traceback (most recent call last):
     ...
-    ValueError: 1 row(s) without finite coordinates in 'ra' / 'dec': 1
+    galzoo_cnn.exceptions.InputError: 1 row(s) without finite coordinates in 'ra' / 'dec': 1
     """
     for name in (ra_column, dec_column):
         if name not in table.colnames:
-            raise KeyError(f"coordinate column {name!r} is not in the table (columns: "
+            raise MissingColumnsError(f"coordinate column {name!r} is not in the table (columns: "
                            f"{', '.join(table.colnames[:20])})")
     ra, dec = (_degrees(table[name], name) for name in (ra_column, dec_column))
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
         rows = np.flatnonzero(bad)
         shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
-        raise ValueError(f"{len(rows)} row(s) without finite coordinates in {ra_column!r} / "
+        raise InputError(f"{len(rows)} row(s) without finite coordinates in {ra_column!r} / "
                          f"{dec_column!r}: {shown}")
     return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
 

@@ -20,6 +20,8 @@ import numpy as np
 from astropy import units as u
 from astropy.table import QTable, Table
 
+from .exceptions import InputError, InputTypeError
+
 __all__ = ["as_table", "write_table_atomic", "atomic_write", "fits_safe_meta", "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
@@ -43,7 +45,7 @@ def _format_for(path):
     for ending, fmt in sorted(TABLE_FORMATS.items(), key=lambda item: -len(item[0])):
         if name.endswith(ending):
             return fmt
-    raise ValueError(
+    raise InputError(
         f"cannot tell the table format of {str(path)!r} from its name; expected one of "
         f"{', '.join(TABLE_FORMATS)}"
     )
@@ -82,7 +84,7 @@ def as_table(table, copy=True):
     >>> as_table([1, 2])
     Traceback (most recent call last):
     ...
-    TypeError: expected an astropy Table, QTable or the path of a table file, got list
+    galzoo_cnn.exceptions.InputTypeError: expected an astropy Table, QTable or the path of a table file, ...
     """
     if isinstance(table, (Table, QTable)):
         return table.copy(copy_data=True) if copy else table
@@ -90,8 +92,15 @@ def as_table(table, copy=True):
         path = Path(table).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"table file {str(path)!r} does not exist")
-        return Table.read(path, format=_format_for(path))
-    raise TypeError(
+        fmt = _format_for(path)
+        try:
+            return Table.read(path, format=fmt)
+        except (PermissionError, IsADirectoryError):
+            raise
+        except Exception as err:  # astropy's readers raise OSError, ValueError, InconsistentTableError...
+            raise InputError(f"table file {str(path)!r} cannot be read as {fmt}: "
+                             f"{' '.join(str(err).split())}") from None
+    raise InputTypeError(
         f"expected an astropy Table, QTable or the path of a table file, got {type(table).__name__}"
     )
 
@@ -159,7 +168,7 @@ def write_table_atomic(table, path, overwrite=False, **kwargs):
     path = Path(path).expanduser()
     fmt = _format_for(path)
     if path.suffix.lower() == ".gz":
-        raise ValueError(f"cannot write compressed tables ({str(path)!r}); drop the '.gz'")
+        raise InputError(f"cannot write compressed tables ({str(path)!r}); drop the '.gz'")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
     if fmt == "fits":
@@ -208,9 +217,9 @@ def _angle(column, name, unit):
         try:
             return np.ma.filled(np.ma.asarray(u.Quantity(column).to_value(unit), dtype=float), np.nan)
         except u.UnitConversionError:
-            raise ValueError(f"column {name!r} has unit {column.unit}, not an angle") from None
+            raise InputError(f"column {name!r} has unit {column.unit}, not an angle") from None
     if column.dtype.kind not in "iuf":
-        raise ValueError(f"column {name!r} holds {column.dtype} values; give decimal {unit.long_names[0]}s "
+        raise InputError(f"column {name!r} holds {column.dtype} values; give decimal {unit.long_names[0]}s "
                          f"(or convert sexagesimal strings with SkyCoord first)")
     return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table
 
-from .exceptions import GalzooError
+from .exceptions import InputError, MissingColumnsError, UnknownNameError
 
 __all__ = [
     "Answer",
@@ -115,7 +115,7 @@ class Answer:
         't02_edgeon_a05_no_count'
         """
         if suffix not in COLUMN_SUFFIXES:
-            raise ValueError(f"unknown column suffix {suffix!r}; expected one of {COLUMN_SUFFIXES}")
+            raise InputError(f"unknown column suffix {suffix!r}; expected one of {COLUMN_SUFFIXES}")
         return f"{self.column_stem}_{suffix}"
 
     @property
@@ -327,7 +327,7 @@ def answer(key):
     try:
         return _ANSWER_INDEX[key]
     except KeyError:
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown GZ2 answer {key!r}; expected a feature name such as 'spiral' or a "
             f"code such as 't04_a08' (see galzoo_cnn.taxonomy.tree_table())"
         ) from None
@@ -345,7 +345,7 @@ def task(key):
     try:
         return _TASK_INDEX[key]
     except KeyError:
-        raise KeyError(f"unknown GZ2 task {key!r}; expected a code 't01'..'t11'") from None
+        raise UnknownNameError(f"unknown GZ2 task {key!r}; expected a code 't01'..'t11'") from None
 
 
 def well_sampled_conditions(task_code):
@@ -451,13 +451,6 @@ def five_class_criteria():
     return table
 
 
-class MissingColumnsError(GalzooError, KeyError):
-    """A table lacks columns the package needs; the message names them."""
-
-    def __str__(self):
-        return str(self.args[0])
-
-
 def detect_layout(table):
     """Name of the GZ2 catalogue layout of ``table`` or `None`.
 
@@ -484,7 +477,7 @@ def require_columns(table, columns, purpose="this operation"):
     >>> require_columns(Table(names=["objid"]), ["objid", "t01_smooth_or_features_a01_smooth_debiased"])
     Traceback (most recent call last):
     ...
-    galzoo_cnn.taxonomy.MissingColumnsError: this operation needs 1 column(s) the table lacks: t01_smooth_or_features_a01_smooth_debiased. ...
+    galzoo_cnn.exceptions.MissingColumnsError: this operation needs 1 column(s) the table lacks: t01_smooth_or_features_a01_smooth_debiased. ...
     """
     missing = [c for c in columns if c not in table.colnames]
     if not missing:

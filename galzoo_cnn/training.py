@@ -40,9 +40,11 @@ from torch.nn import functional as F
 from . import images as _images
 from . import taxonomy
 from .augment import training_transform
+from .exceptions import InputError
 from .labels import FEATURE_PREFIX
 from .models import build_model, save_model
 from .tables import as_table, write_table_atomic
+from .utils._lightning import make_trainer, process_shard
 
 __all__ = ["TASK_DEFAULTS", "CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
            "LitClassifier",
@@ -78,9 +80,25 @@ def class_weights(counts, rule):
     if CLASS_WEIGHTS[rule] is None:
         return np.ones_like(counts)
     if (counts <= 0).any():
-        raise ValueError(f"every class needs training rows for class weights; counts {counts.tolist()}")
+        raise InputError(f"every class needs training rows for class weights; counts {counts.tolist()}")
     weights = CLASS_WEIGHTS[rule](counts)
     return weights * counts.sum() / (weights * counts).sum()
+
+
+#: Kind and range of the numeric `TrainConfig` fields (checked before a run starts).
+_VALUE_RANGES = {
+    "test_fraction": (float, lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
+    "val_fraction": (float, lambda v: 0 <= v < 1, "a fraction in [0, 1)"),
+    "crop": (float, lambda v: _images.MIN_CROP <= v <= 1, f"a fraction in [{_images.MIN_CROP}, 1]"),
+    "lr": (float, lambda v: v > 0, "a positive learning rate"),
+    "factor": (float, lambda v: 0 < v < 1, "a factor in (0, 1)"),
+    "epochs": (int, lambda v: v >= 1, "a positive integer"),
+    "patience": (int, lambda v: v >= 0, "a non-negative integer"),
+    "batch_size": (int, lambda v: v >= 1, "a positive integer"),
+    "num_workers": (int, lambda v: v >= 0, "a non-negative integer"),
+    "decode_size": (int, lambda v: v >= 16, "an integer of at least 16 pixels"),
+    "seed": (int, lambda v: v >= 0, "a non-negative integer"),
+}
 
 
 @dataclasses.dataclass
@@ -140,26 +158,47 @@ class TrainConfig:
         import yaml
 
         path = Path(path)
-        values = yaml.safe_load(path.read_text()) or {}
+        try:
+            values = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            raise InputError(f"{str(path)!r} is not valid YAML: {' '.join(str(err).split())}") from None
+        values = {} if values is None else values
+        if not isinstance(values, dict):
+            raise InputError(f"{str(path)!r}: expected a YAML mapping of configuration keys (table: ..., "
+                             f"epochs: ...), got a {type(values).__name__}")
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"{str(path)!r}: unknown configuration keys {sorted(unknown)}")
+            raise InputError(f"{str(path)!r}: unknown configuration keys {sorted(unknown)}")
         for key in ("table", "output", "image_dir"):
             if values.get(key) is not None:
                 values[key] = str((path.parent / Path(values[key]).expanduser()).resolve())
         return cls(**values)
 
+    def _check_values(self):
+        """Refuse values of the wrong kind or range, naming the key, before any work starts."""
+        for key, (kind, valid, expected) in _VALUE_RANGES.items():
+            value = getattr(self, key)
+            if value is None:
+                continue
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or (kind is int and not float(value).is_integer()) or not valid(value):
+                raise InputError(f"training configuration: {key}={value!r}; expected {expected}")
+        if self.test_fraction + self.val_fraction >= 1:
+            raise InputError(f"training configuration: test_fraction + val_fraction = "
+                             f"{self.test_fraction + self.val_fraction:g} leaves no training rows")
+
     def resolved(self):
         """A copy with the task's defaults filled in."""
         missing = [k for k in ("table", "output") if getattr(self, k) is None]
         if missing:
-            raise ValueError(f"the training configuration needs {' and '.join(missing)}")
+            raise InputError(f"the training configuration needs {' and '.join(missing)}")
         if self.class_weights not in CLASS_WEIGHTS:
-            raise ValueError(f"class_weights={self.class_weights!r}; expected one of {tuple(CLASS_WEIGHTS)}")
+            raise InputError(f"class_weights={self.class_weights!r}; expected one of {tuple(CLASS_WEIGHTS)}")
         if self.scheduler not in ("plateau", "cosine"):
-            raise ValueError(f"scheduler={self.scheduler!r}; expected 'plateau' or 'cosine'")
+            raise InputError(f"scheduler={self.scheduler!r}; expected 'plateau' or 'cosine'")
         if self.task not in TASK_DEFAULTS:
-            raise ValueError(f"unknown task {self.task!r}; expected one of {tuple(TASK_DEFAULTS)}")
+            raise InputError(f"unknown task {self.task!r}; expected one of {tuple(TASK_DEFAULTS)}")
+        self._check_values()
         values = {k: v for k, v in TASK_DEFAULTS[self.task].items() if getattr(self, k) is None}
         if self.task == "features":  # multi-label: one masked boolean column per feature
             values["label_column"] = None
@@ -186,20 +225,6 @@ def bundled_config(name_or_path):
     names = sorted(p.stem for p in bundled.parent.glob("*.yaml"))
     raise FileNotFoundError(f"no configuration file {str(path)!r} and no bundled configuration of "
                             f"that name (bundled: {', '.join(names)})")
-
-
-def process_shard():
-    """``(rank, world_size)`` of this process under torch.distributed, ``(0, 1)`` outside it.
-
-    Examples
-    --------
-    >>> from galzoo_cnn.training import process_shard
-    >>> process_shard()
-    (0, 1)
-    """
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
 
 
 class SeededSampler(torch.utils.data.Sampler):
@@ -472,7 +497,7 @@ def train(config, callbacks=(), progress=True):
     checkpoints = L.pytorch.callbacks.ModelCheckpoint(
         dirpath=out / "checkpoints", filename="best", monitor=config.monitor, mode=mode, save_last=True)
     precision = config.precision or ("16-mixed" if torch.cuda.is_available() else "32-true")
-    trainer = L.Trainer(
+    trainer = make_trainer(
         max_epochs=config.epochs, accelerator=config.accelerator, devices=config.devices,
         num_nodes=config.num_nodes, strategy=config.strategy, precision=precision,
         callbacks=[checkpoints, *callbacks], logger=L.pytorch.loggers.CSVLogger(out, name="logs"),

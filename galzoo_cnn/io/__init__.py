@@ -25,6 +25,8 @@ from pathlib import Path
 
 from astropy.table import Table
 
+from ..exceptions import InputError
+
 __all__ = ["CatalogFormat", "CatalogMetadata", "register_format", "get_format", "catalog_formats",
            "FORMATS"]
 
@@ -48,7 +50,7 @@ def register_format(name):
     """
     def decorate(cls):
         if name in FORMATS:
-            raise ValueError(f"a catalogue format named {name!r} is already registered")
+            raise InputError(f"a catalogue format named {name!r} is already registered")
         cls.name = name
         FORMATS[name] = cls
         return cls
@@ -66,7 +68,7 @@ def get_format(name):
     [PosixPath('cat.fits')]
     """
     if name not in FORMATS:
-        raise ValueError(f"unknown catalogue format {name!r}; expected one of {tuple(FORMATS)}")
+        raise InputError(f"unknown catalogue format {name!r}; expected one of {tuple(FORMATS)}")
     return FORMATS[name]()
 
 

@@ -10,9 +10,14 @@ TAN WCS centred on the position (``blank`` gives an all-NaN image, as outside a 
 what to do on successive requests for that ``ra`` (then ``ok``): ``ok``, ``500``,
 ``404``, ``429`` (``Retry-After: 1``), ``timeout`` (answers after ``stall`` seconds),
 ``truncated`` (closes after half the body promised by Content-Length), ``garbage``
-(a body that is no image), ``blank`` (a constant image), ``small`` (wrong size).
+(a body that is no image), ``blank`` (a constant image), ``small`` (wrong size),
+``429date`` (``Retry-After`` as an HTTP-date 2 s ahead), ``drip`` (the body one byte
+every ``drip`` seconds) and ``bomb`` (a valid 20000 x 20000 PNG of 50 kB: a
+decompression bomb).
 """
 
+import email.utils
+import functools
 import io
 import threading
 import time
@@ -25,6 +30,14 @@ import numpy as np
 from PIL import Image
 
 IMAGES = sorted((Path(__file__).parent / "data" / "gz1_images").glob("*.jpg"))
+
+
+@functools.cache
+def bomb_png():
+    """A valid 1-bit PNG of 20000 x 20000 pixels (400 million: over twice Pillow's bomb limit) in 50 kB."""
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buffer, "PNG", optimize=False)
+    return buffer.getvalue()
 
 
 def _jpeg(array):
@@ -59,9 +72,9 @@ def _fits(array, query, blank=False):
 class CutoutServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, latency=0.0, stall=3.0):
+    def __init__(self, latency=0.0, stall=3.0, drip=0.2):
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.latency, self.stall = latency, stall
+        self.latency, self.stall, self.drip = latency, stall, drip
         self.plan = defaultdict(list)
         self.requests = []
         self.queries = []  # every request's query parameters, in arrival order
@@ -112,9 +125,10 @@ class _Handler(BaseHTTPRequestHandler):
         if action in ("500", "404"):
             self.send_error(int(action))
             return
-        if action == "429":
+        if action in ("429", "429date"):
             self.send_response(429)
-            self.send_header("Retry-After", "1")
+            self.send_header("Retry-After", "1" if action == "429" else
+                             email.utils.formatdate(time.time() + 2, usegmt=True))
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -129,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
             array = array[: size[1] // 2]
         if action == "garbage":
             body = b"<html>Server busy</html>"
+        elif action == "bomb":
+            body = bomb_png()
         elif url.path == "/hips2fits":
             body = _fits(array, query, blank=action == "blank")
         else:
@@ -138,7 +154,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         try:
-            self.wfile.write(body[: len(body) // 2] if action == "truncated" else body)
+            if action == "drip":  # every read gets a byte in time; the whole body never does
+                for k in range(len(body)):
+                    self.wfile.write(body[k:k + 1])
+                    self.wfile.flush()
+                    time.sleep(self.server.drip)
+            else:
+                self.wfile.write(body[: len(body) // 2] if action == "truncated" else body)
         except (BrokenPipeError, ConnectionResetError):
             pass
         if action == "truncated":

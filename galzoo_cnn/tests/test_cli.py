@@ -25,18 +25,18 @@ def test_labels_command_writes_table(tmp_path, capsys):
     assert "class: spiral" in capsys.readouterr().out
     # an existing output is not replaced without --overwrite, and stays intact
     before = out.read_bytes()
-    assert main(["labels", str(gz2_sample_path("hart2016")), "--output", str(out)]) == 1
+    assert main(["labels", str(gz2_sample_path("hart2016")), "--output", str(out)]) == 2
     assert "exists; pass overwrite=True" in capsys.readouterr().err
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["labels.fits"]  # no temporary files left
 
 
 def test_labels_command_errors(tmp_path, capsys):
-    assert main(["labels", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x.ecsv")]) == 1
+    assert main(["labels", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x.ecsv")]) == 2
     assert "missing.csv' does not exist" in capsys.readouterr().err
     bad = tmp_path / "bad.ecsv"
     Table({"objid": [1, 2]}).write(bad)
-    assert main(["labels", str(bad), "-o", str(tmp_path / "x.ecsv")]) == 1
+    assert main(["labels", str(bad), "-o", str(tmp_path / "x.ecsv")]) == 2
     assert "five_class_labels needs" in capsys.readouterr().err
 
 
@@ -90,7 +90,7 @@ def test_classify_command_writes_catalogues(tmp_path, capsys):
     sample["my_flag"] = 1
     sample[:6][["dr7objid", "ra", "dec", "sample", "filename", "my_flag"]].write(tmp_path / "in2.ecsv")
     assert main(["classify", str(tmp_path / "in2.ecsv"), "--images", str(image_dir), "--output",
-                 str(tmp_path / "x"), "--no-progress"]) == 1
+                 str(tmp_path / "x"), "--no-progress"]) == 2
     # GZ2's own 'sample' column (original, extra...) is known as well as the registry's training one
     assert "no description for column(s) my_flag" in capsys.readouterr().err
     assert main(["classify", str(tmp_path / "in2.ecsv"), "--images", str(image_dir), "--output",
@@ -123,10 +123,10 @@ def test_classify_command_takes_the_catalogue_metadata(tmp_path, capsys):
     # a YAML file that is not a mapping, and non-ASCII metadata, are one-line errors before any work
     (tmp_path / "bad.yaml").write_text("just a string\n")
     assert main(["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output",
-                 str(tmp_path / "y"), "--readme", str(tmp_path / "bad.yaml")]) == 1
+                 str(tmp_path / "y"), "--readme", str(tmp_path / "bad.yaml")]) == 2
     assert "expected a YAML mapping" in capsys.readouterr().err
     assert main(["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output",
-                 str(tmp_path / "y"), "--authors", "Müller J."]) == 1
+                 str(tmp_path / "y"), "--authors", "Müller J."]) == 2
     assert "non-ASCII" in capsys.readouterr().err and not list(tmp_path.glob("y*"))
 
 
@@ -148,7 +148,7 @@ def test_adversarial_command_on_real_cutouts(real_data, tmp_path):
 def test_query_sql_and_samples_commands(tmp_path, capsys):
     assert main(["query", "--sql", "--z-max", "0.08"]) == 0
     assert "s.z < 0.08" in capsys.readouterr().out
-    assert main(["query"]) == 1
+    assert main(["query"]) == 2
     assert "--output is needed" in capsys.readouterr().err
     gz2 = load_gz2_sample("hart2016")["dr7objid", "ra", "dec"]
     gz2[:100].write(tmp_path / "gz2.fits")

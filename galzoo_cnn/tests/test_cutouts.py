@@ -197,8 +197,10 @@ def test_bad_input(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(OSError, match="cannot create the cutout directory .*file/sub"):
         fetch_cutouts(targets, blocker / "sub", **FAST)
-    with pytest.raises(ValueError, match="cannot be file names, e.g. row 0: '../x'"):
-        fetch_cutouts(Table({"id": ["../x"], "ra": [1.0], "dec": [1.0]}), tmp_path, id_column="id", **FAST)
+    with pytest.raises(ValueError, match=r"id column 'id', row 1: 'b\\n' has control characters"):
+        fetch_cutouts(Table({"id": ["a", "b\n"], "ra": [1.0] * 2, "dec": [1.0] * 2}), tmp_path / "c",
+                      id_column="id", **FAST)
+    assert not (tmp_path / "c").exists()  # refused before anything was made
 
 
 @pytest.mark.remote_data
@@ -261,3 +263,30 @@ def test_pixel_scale_as_quantity_array_and_bad_values(tmp_path):
         fetch_cutouts(targets, tmp_path, pixel_scale="nope", **FAST)
     with pytest.raises(ValueError, match="size=0 must be a positive"):
         fetch_cutouts(targets, tmp_path, size=0, **FAST)
+
+
+def test_a_new_survey_is_one_registered_class(tmp_path):
+    from galzoo_cnn.cutouts import SURVEYS, CutoutService, cutout_services, register_survey
+
+    @register_survey("toy")
+    class ToyCutouts(CutoutService):
+        """A toy service: the Legacy Surveys endpoint of the test server, at its own scale."""
+
+        pixel_scale = 0.5 * u.arcsec
+        config_item = "legacy_cutout_url"
+
+        def band_urls(self, ra, dec, size, scale, *, base_url=None, **options):
+            return [f"{self.root(base_url)}/jpeg-cutout?ra={float(ra)!r}&dec={float(dec)!r}&layer=toy"
+                    f"&pixscale={scale:g}&size={size}"]
+
+    try:
+        assert "toy" in cutout_services()["name"]
+        with CutoutServer() as server:
+            manifest = fetch_cutouts(_targets(3), tmp_path, survey="toy", size=64, base_url=server.url,
+                                     **FAST)
+        assert list(manifest["status"]) == ["ok"] * 3
+        assert {(q["layer"], q["pixscale"], q["size"]) for q in server.queries} == {("toy", "0.5", "64")}
+        assert np.allclose(manifest["cutout_fov"].quantity.to_value(u.arcsec), 32.0)
+        assert read_image(tmp_path / manifest["path"][0], size=64).shape == (64, 64, 3)
+    finally:
+        SURVEYS.pop("toy")

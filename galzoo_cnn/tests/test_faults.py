@@ -1,0 +1,457 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Faults and fuzz: what users and servers throw at the package, and what must come back.
+
+Every case here was once a crash, a hang, a traceback or a silent wrong answer: one bad row
+must cost one row, a signal must stop a run cleanly, a user error must be one line and exit
+status 2, and values outside their range must be refused with the column, row and value named.
+"""
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from galzoo_cnn import classify_table
+from galzoo_cnn.cli import main
+from galzoo_cnn.columns import QUALITY_FLAGS, column_notes
+from galzoo_cnn.cutouts import (
+    _MAX_ID_LENGTH,
+    _SAFE_NAME,
+    CutoutError,
+    _file_names,
+    _retry_after,
+    fetch_cutouts,
+    validate_cutout,
+)
+from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
+from galzoo_cnn.exceptions import GalzooError, InputError
+from galzoo_cnn.images import ImageError, image_quality_flags, read_image
+from galzoo_cnn.labels import feature_labels, five_class_labels
+from galzoo_cnn.tests.cutout_server import CutoutServer, bomb_png
+
+FAST = dict(retries=3, backoff=0.05, timeout=1.0, progress=False)
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+#: Off-centre frame of the demo set (Hart et al. 2016 GZ2 galaxy at the frame's edge).
+OFF_CENTRE = "587742013298245704.jpg"
+#: A GZ1 "cutout" that is SkyServer's error message on black (outside the footprint).
+ERROR_PAGE = "587729387686002878.jpg"
+
+
+def _targets(n):
+    return load_gz2_sample("hart2016")["dr7objid", "ra", "dec"][:n]
+
+
+def _ra_key(value):
+    return repr(float(value))
+
+
+# ---------------------------------------------------------------- cutouts: one bad row, one row
+
+
+def test_decompression_bomb_costs_one_row_served_or_cached(tmp_path):
+    targets = _targets(3)
+    with CutoutServer() as server:
+        server.plan[_ra_key(targets["ra"][0])] = ["bomb"] * 5
+        manifest = fetch_cutouts(targets, tmp_path, **FAST, base_url=server.url)
+        assert list(manifest["status"]) == ["corrupt", "ok", "ok"]
+        assert "too large to decode safely" in manifest["reason"][0]
+        (tmp_path / manifest["path"][1]).write_bytes(bomb_png())  # a bomb in the cache
+        rerun = fetch_cutouts(targets, tmp_path, **FAST, base_url=server.url)
+    assert list(rerun["status"]) == ["ok", "ok", "cached"]  # refetched, not a stopped run
+    assert read_image(tmp_path / rerun["path"][1]).shape == (100, 100, 3)
+
+
+def test_dripping_server_is_cut_at_the_deadline(tmp_path):
+    targets = _targets(2)
+    with CutoutServer(drip=0.1) as server:
+        server.plan[_ra_key(targets["ra"][0])] = ["drip"] * 5
+        start = time.perf_counter()
+        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, retries=1, timeout=1.0,
+                                 deadline=1.5, progress=False)
+        elapsed = time.perf_counter() - start
+    assert list(manifest["status"]) == ["failed", "ok"]
+    assert manifest["reason"][0] == "no complete answer within the deadline of 1.5 s"
+    assert elapsed < 6  # every read arrived within the 1 s timeout: only the deadline stops it
+
+
+def test_retry_after_as_an_http_date_is_honoured(tmp_path):
+    targets = _targets(1)
+    with CutoutServer() as server:
+        server.plan[_ra_key(targets["ra"][0])] = ["429date"]
+        start = time.perf_counter()
+        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, **FAST)
+        elapsed = time.perf_counter() - start
+    assert manifest["status"][0] == "ok" and manifest["attempts"][0] == 2
+    assert elapsed >= 0.9  # waited for the date (2 s ahead, to the second), not the 0.05 s back-off
+
+
+def test_long_and_unsafe_ids_get_hashed_names_and_resume(tmp_path):
+    targets = _targets(3)
+    targets["name"] = ["x" * 250, "NGC 1234", "../../etc/passwd"]
+    with CutoutServer() as server:
+        manifest = fetch_cutouts(targets, tmp_path, id_column="name", base_url=server.url, **FAST)
+        again = fetch_cutouts(targets, tmp_path, id_column="name", base_url=server.url, **FAST)
+    assert list(manifest["status"]) == ["ok"] * 3 and list(again["status"]) == ["cached"] * 3
+    assert manifest["id"].tolist() == targets["name"].tolist()  # the mapping, in the manifest
+    for path in manifest["path"]:
+        assert len(path) <= 62 and _SAFE_NAME.fullmatch(path) and (tmp_path / path).is_file()
+    assert manifest["path"][1].startswith("NGC_1234-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(manifest["path"])  # nothing outside
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (dict(size=0), "size=0 must be a positive integer"),
+    (dict(size=-5), "size=-5 must be a positive integer"),
+    (dict(size=100.5), "size=100.5 must be a positive integer"),
+    (dict(bands=["CDS/P/SDSS9/g"]), "bands apply to survey='hips'"),
+    (dict(survey="hips", bands="CDS/P/SDSS9/g"), "bands must be a list of HiPS survey names"),
+    (dict(max_workers=0), "max_workers=0 must be a positive integer"),
+    (dict(retries=0), "retries=0 must be a positive integer"),
+    (dict(timeout=-1), "timeout=-1 must be a positive number of seconds"),
+    (dict(survey="panstarrs"), "unknown survey 'panstarrs'"),
+])
+def test_fetch_options_are_refused_before_anything_is_made(tmp_path, options, message):
+    with pytest.raises(GalzooError, match=message):
+        fetch_cutouts(_targets(2), tmp_path / "out", **options)
+    assert not (tmp_path / "out").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=300), min_size=1, max_size=5))
+def test_any_id_gives_safe_unique_names_or_a_named_refusal(ids):
+    table = Table({"id": ids})
+    try:
+        names = _file_names(table, "id")
+    except InputError as err:
+        assert "id column 'id'" in str(err)
+        assert any(not i.strip() or any(ord(c) < 32 or 127 <= ord(c) <= 159 for c in i) for i in ids) \
+            or len(set(ids)) < len(ids)
+        return
+    assert len(set(names)) == len(names) == len(ids)
+    for name in names:
+        assert _SAFE_NAME.fullmatch(name) and len(name) <= _MAX_ID_LENGTH + 4
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=60))
+def test_retry_after_never_raises(value):
+    wait = _retry_after(value)
+    assert wait is None or wait >= 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096), st.integers(0, 10_000))
+def test_validate_cutout_refuses_any_damaged_bytes_with_a_cutout_error(noise, position):
+    real = sorted((Path(__file__).parent / "data" / "gz1_images").glob("*.jpg"))[0]
+    data = real.read_bytes()
+    with Image.open(real) as image:
+        size = image.size[0]
+    position %= len(data)
+    damaged = data[:position] + noise + data[position + len(noise):]
+    try:
+        array = validate_cutout(damaged, size=size)
+    except CutoutError:
+        return
+    assert array.shape == (size, size, 3) and array.dtype == np.uint8
+
+
+# ------------------------------------------------------------------ images: one bad file, one row
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=2048))
+def test_read_image_gives_an_image_or_a_reason_for_any_bytes(tmp_path, data):
+    path = tmp_path / "fuzz.jpg"
+    path.write_bytes(data)
+    try:
+        image = read_image(path)
+    except ImageError as err:
+        assert err.reason in ("undecodable", "too_large", "not_8bit", "not_rgb", "translucent")
+        return
+    assert image.shape == (100, 100, 3) and image.dtype == np.uint8
+
+
+def test_symlink_farm_classifies_every_link_and_a_dangling_one_is_missing(tmp_path):
+    sample, image_dir = load_demo_sample()
+    farm = tmp_path / "farm"
+    farm.mkdir()
+    for name in sample["filename"][:3]:
+        (farm / name).symlink_to(image_dir / name)  # links leading outside the farm
+    (farm / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (farm / "sub").symlink_to(image_dir, target_is_directory=True)
+    table = Table({"filename": [*sample["filename"][:3], "gone.jpg", f"sub/{sample['filename'][4]}"]})
+    out = classify_table(table, image_dir=farm, progress=False)
+    assert out["status"].tolist() == ["ok", "ok", "ok", "missing", "ok"]
+    with pytest.raises(InputError, match="row 0: image path '../escape.jpg' leaves image_dir"):
+        classify_table(Table({"filename": ["../escape.jpg"]}), image_dir=farm, progress=False)
+
+
+def test_rows_without_images_cost_nothing_and_the_crop_is_checked(tmp_path):
+    sample, image_dir = load_demo_sample()
+    with pytest.raises(InputError, match=r"crop=0.01 must lie in \[0.1, 1\]"):
+        classify_table(sample[:2], image_dir=image_dir, crop=0.01, progress=False)
+    with pytest.raises(InputError, match="the table is empty"):
+        classify_table(sample[:0], image_dir=image_dir, progress=False)
+    missing = Table({"filename": [f"none{i}.jpg" for i in range(2000)]})
+    start = time.perf_counter()
+    out = classify_table(missing, image_dir=tmp_path, progress=False, batch_size=64)
+    assert set(out["status"]) == {"missing"} and out["quality_flags"].mask.all()
+    assert time.perf_counter() - start < 30  # no forward pass for batches of missing images
+
+
+# ---------------------------------------------------------------------------- image quality flags
+
+
+def test_quality_flags_find_the_off_centre_demo_galaxy():
+    sample, image_dir = load_demo_sample()
+    out = classify_table(sample, image_dir=image_dir, progress=False)
+    flagged = {name: int(f) for name, f in zip(out["filename"], out["quality_flags"]) if f}
+    assert flagged == {OFF_CENTRE: QUALITY_FLAGS["no_central_source"][0]}
+    assert "1 (no_central_source)" in column_notes("quality_flags")
+
+
+def test_quality_flags_on_real_sdss_cutouts(real_data):
+    """The thresholds on real frames: centred galaxies pass, broken frames are flagged."""
+    kaggle = sorted((real_data / "gz2_kaggle_5class" / "images").glob("*.jpg"))[:300]
+    assert sum(image_quality_flags(read_image(p)) != 0 for p in kaggle) == 0
+    error_page = read_image(real_data / "gz1_sdss" / "images" / ERROR_PAGE)
+    bits = image_quality_flags(error_page)
+    assert bits == QUALITY_FLAGS["no_central_source"][0] | QUALITY_FLAGS["truncated"][0]
+    galaxy = read_image(kaggle[0])
+    assert image_quality_flags(galaxy) == 0
+    burnt = galaxy.copy()
+    burnt[30:70, 30:70] = 255  # a saturated star over the centre: 16 % of the pixels at 255
+    assert image_quality_flags(burnt) == QUALITY_FLAGS["saturated"][0]
+    flat = np.full_like(galaxy, int(np.median(galaxy)))
+    assert image_quality_flags(flat) & QUALITY_FLAGS["blank"][0]
+
+
+# ---------------------------------------------------------------------- value ranges (labels)
+
+
+@pytest.fixture(scope="module")
+def hart():
+    return load_gz2_sample("hart2016")[:40]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.floats(allow_nan=False, allow_infinity=False).filter(lambda v: not 0 <= v <= 1),
+       st.integers(0, 39))
+def test_vote_fractions_outside_0_1_are_refused_naming_row_and_column(hart, value, row):
+    table = hart.copy()
+    column = "t01_smooth_or_features_a01_smooth_debiased"
+    table[column] = table[column].astype(float)
+    table[column][row] = value
+    with pytest.raises(InputError, match=f"column '{column}', row {row}: vote fraction"):
+        five_class_labels(table)
+
+
+def test_percentages_and_negative_counts_are_named(hart):
+    table = hart.copy()
+    column = "t01_smooth_or_features_a02_features_or_disk_debiased"
+    table[column] = table[column] * 100
+    with pytest.raises(InputError, match="looks like percentages: divide it by 100"):
+        five_class_labels(table)
+    table = hart.copy()
+    table["t04_spiral_a08_spiral_count"][5] = -3
+    with pytest.raises(InputError, match="'t04_spiral_a08_spiral_count', row 5: negative vote count -3"):
+        feature_labels(table)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_thresholds_are_vote_fractions(hart, value):
+    if 0 <= value <= 1:
+        assert "label_bar" in feature_labels(hart, features=["bar"], threshold=value).colnames
+    else:
+        with pytest.raises(InputError, match="threshold"):
+            feature_labels(hart, features=["bar"], threshold=value)
+
+
+def test_labels_refuse_to_overwrite_their_own_output(hart):
+    labelled = five_class_labels(hart)
+    with pytest.raises(InputError, match="already has the output column.* gz2_five_class"):
+        five_class_labels(labelled)
+    again = five_class_labels(labelled, overwrite=True)
+    assert again["gz2_five_class"].tolist() == labelled["gz2_five_class"].tolist()
+    with pytest.raises(TypeError, match="features must be a list"):
+        feature_labels(hart, features="bar")
+
+
+# ------------------------------------------------------------------- CLI: one line, exit status 2
+
+
+def _model_copy(tmp_path, name, change):
+    """A copy of sample-gz2 whose card ``change`` edits."""
+    from galzoo_cnn.models import _card_path
+
+    card = _card_path("sample-gz2")
+    shutil.copy(card.with_suffix(".safetensors"), tmp_path / f"{name}.safetensors")
+    values = json.loads(card.read_text())
+    values["weights"] = f"{name}.safetensors"
+    change(values)
+    (tmp_path / f"{name}.json").write_text(json.dumps(values))
+    return str(tmp_path / f"{name}.json")
+
+
+def _user_errors(tmp_path):
+    sample, image_dir = load_demo_sample()
+    sample[:2].write(tmp_path / "in.ecsv")
+    (tmp_path / "scalar.yaml").write_text("just a string\n")
+    (tmp_path / "broken.yaml").write_text("table: [unclosed\n")
+    (tmp_path / "garbage.fits").write_bytes(b"SIMPLE  =  no FITS at all" * 10)
+    classify = ["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "-o",
+                str(tmp_path / "cat"), "--no-progress"]
+    return {
+        "no GPU": (classify + ["--device", "cuda:7"], "device='cuda:7' is not available"),
+        "unknown device": (classify + ["--device", "tpu-ish"], "device='tpu-ish' is not a device"),
+        "card lacks a key": (classify + ["--model", _model_copy(
+            tmp_path, "keyless", lambda c: c.pop("weights_sha256"))], "lacks the key(s) weights_sha256"),
+        "card classes vs weights": (classify + ["--model", _model_copy(
+            tmp_path, "three", lambda c: c.update(classes=c["classes"][:3]))], "does not match its weights"),
+        "tiny crop": (classify + ["--crop", "0.01"], "crop=0.01 must lie in"),
+        "batch size 0": (classify + ["--batch-size", "0"], "batch_size=0 must be an integer >= 1"),
+        "unreadable table": (["classify", str(tmp_path / "garbage.fits"), "-o", str(tmp_path / "x")],
+                             "cannot be read as fits"),
+        "YAML scalar": (["train", "--config", str(tmp_path / "scalar.yaml")], "expected a YAML mapping"),
+        "broken YAML": (["train", "--config", str(tmp_path / "broken.yaml")], "is not valid YAML"),
+        "bands with sdss": (["fetch", str(tmp_path / "in.ecsv"), "--out", str(tmp_path / "c"),
+                             "--bands", "CDS/P/SDSS9/g"], "bands apply to survey='hips'"),
+        "size 0": (["fetch", str(tmp_path / "in.ecsv"), "--out", str(tmp_path / "c"), "--size", "0"],
+                   "size=0 must be a positive integer"),
+        "missing table": (["labels", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "l.ecsv")],
+                          "does not exist"),
+    }
+
+
+def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    for case, (argv, message) in _user_errors(tmp_path).items():
+        assert main(argv) == 2, case
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (case, err)
+        assert len(err.strip().splitlines()) == 1, (case, err)
+    assert not list(tmp_path.glob("cat*")) and not (tmp_path / "c").exists()
+
+
+def test_every_public_error_is_a_galzoo_error():
+    from galzoo_cnn import exceptions
+
+    for name in exceptions.__all__:
+        kind = getattr(exceptions, name)
+        assert issubclass(kind, (exceptions.GalzooError, exceptions.GalzooWarning)), name
+
+
+# ---------------------------------------------------------------------- signals stop a run cleanly
+
+
+def _wait_for(process, condition, timeout=120, what=""):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended (status {process.returncode}) before {what}: "
+                                 f"{process.stderr.read()[-2000:]}")
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _stopped(process, timeout):
+    start = time.time()
+    process.wait(timeout=timeout)
+    return time.time() - start, process.stderr.read()
+
+
+def test_sigint_stops_fetch_and_the_rerun_resumes(tmp_path):
+    targets = _targets(60)
+    targets.write(tmp_path / "targets.ecsv")
+    out = tmp_path / "cutouts"
+    with CutoutServer(latency=0.15) as server:
+        command = [sys.executable, "-m", "galzoo_cnn.cli", "fetch", str(tmp_path / "targets.ecsv"), "--out",
+                   str(out), "--base-url", server.url, "--max-workers", "2", "--no-progress"]
+        with subprocess.Popen(command, env=ENV, stderr=subprocess.PIPE, text=True) as process:
+            _wait_for(process, lambda: len(list(out.glob("*.jpg"))) >= 5, what="5 cutouts")
+            process.send_signal(signal.SIGINT)
+            elapsed, err = _stopped(process, 20)
+        assert process.returncode == 128 + signal.SIGINT, err
+        assert "interrupted by SIGINT" in err and "Traceback" not in err
+        assert elapsed < 5  # the queued requests were abandoned, not waited for
+        done = {p.name for p in out.glob("*.jpg")}
+        assert 5 <= len(done) < 60 and not list(out.glob(".*.part"))
+        manifest = fetch_cutouts(tmp_path / "targets.ecsv", out, base_url=server.url, **FAST)
+    assert manifest.meta["counts"]["cached"] == len(done)
+    assert manifest.meta["counts"]["ok"] == 60 - len(done)
+
+
+def _stream_until(process, text, timeout=180):
+    """Read the process's stdout until ``text`` appears (progress bars end lines with \\r)."""
+    seen, deadline = "", time.time() + timeout
+    while text not in seen:
+        if time.time() > deadline or process.poll() is not None:
+            raise AssertionError(f"no {text!r} in the output: {seen[-2000:]}")
+        ready, _, _ = select.select([process.stdout], [], [], 0.5)
+        if ready:
+            seen += os.read(process.stdout.fileno(), 4096).decode(errors="replace")
+    return seen
+
+
+def test_sigterm_stops_classify_and_writes_no_catalogue(tmp_path):
+    sample, image_dir = load_demo_sample()
+    rows = Table({"filename": np.resize(np.asarray(sample["filename"]), 3000), "ra": np.full(3000, 150.0),
+                  "dec": np.full(3000, 2.0)})
+    rows.write(tmp_path / "in.ecsv")
+    command = [sys.executable, "-m", "galzoo_cnn.cli", "classify", str(tmp_path / "in.ecsv"), "--images",
+               str(image_dir), "-o", str(tmp_path / "cat"), "--device", "cpu", "--batch-size", "16"]
+    with subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as process:
+        _stream_until(process, "Predicting")
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        elapsed, err = _stopped(process, 60)
+    assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "interrupted by SIGTERM" in err and "Traceback" not in err
+    assert elapsed < 20
+    assert not list(tmp_path.glob("cat*")) and not list(tmp_path.glob(".*"))  # no catalogue, no debris
+
+
+def test_sigterm_stops_training_and_keeps_the_last_epoch(gz1_images, tmp_path):
+    _, directory = gz1_images
+    config = tmp_path / "tiny.yaml"
+    config.write_text(f"""
+table: {directory / 'labels.csv'}
+image_dir: {directory}
+output: {tmp_path / 'run'}
+name: tiny
+backbone: test_resnet
+label_column: gz1_class
+classes: [elliptical, spiral, edge_on, merger]
+class_map: {{spiral_clockwise: spiral, spiral_anticlockwise: spiral, dont_know: null}}
+test_fraction: 0.25
+val_fraction: 0.34
+epochs: 500
+batch_size: 4
+""")
+    command = [sys.executable, "-m", "galzoo_cnn.cli", "train", "--config", str(config), "--no-progress"]
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    with subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True) as process:
+        _wait_for(process, last.exists, what="the first epoch's checkpoint")
+        process.send_signal(signal.SIGTERM)
+        elapsed, err = _stopped(process, 60)
+    assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "interrupted by SIGTERM" in err and "Traceback" not in err
+    assert elapsed < 20 and last.exists()  # the resumable state is kept
+    assert not (tmp_path / "run" / "tiny.json").exists()  # no model card for an unfinished run
