@@ -109,7 +109,7 @@ def adversarial_validation(training_table, inference_table, output, image_column
     out.mkdir(parents=True, exist_ok=True)
     combined = _combined_table(training_table, inference_table, image_column, image_dir)
     write_table_atomic(combined, out / "adversarial_input.ecsv", overwrite=True)
-    settings = dict(task="adversarial", name="adversarial", backbone=backbone, table=str(
+    settings = dict(objective="adversarial", name="adversarial", backbone=backbone, table=str(
         out / "adversarial_input.ecsv"), output=str(out), image_column=image_column, image_dir=None,
         label_column=DOMAIN_COLUMN, classes=["inference", "training"], test_fraction=0.0,
         val_fraction=0.25, adversarial_augmentation=False)

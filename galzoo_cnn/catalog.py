@@ -233,9 +233,9 @@ def recover_catalog(basename):
     return recover(Path(basename).expanduser())
 
 
-def write_catalog(table, basename, formats=CATALOG_FORMATS, overwrite=False, ra_column="ra",
+def write_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=False, ra_column="ra",
                   dec_column="dec", descriptions=None, title=None, authors=None, abstract=None,
-                  readme=None, *, metadata=None):
+                  readme=None, metadata=None):
     """Write ``table`` as VizieR-ready catalogues, all formats or none.
 
     Parameters

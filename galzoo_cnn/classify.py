@@ -218,7 +218,7 @@ def _default_workers():
     return 0 if cores <= 2 else min(8, cores - 1)
 
 
-def classify_table(table, model=None, image_column="filename", image_dir=None, batch_size=256,
+def classify_table(table, *, model=None, image_column="filename", image_dir=None, batch_size=256,
                    device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
                    crop=None, devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False):
     """Classify the galaxy image of every row of ``table``.
@@ -357,8 +357,9 @@ def classify_table(table, model=None, image_column="filename", image_dir=None, b
                         return_predictions=False)
 
     status = np.array(list(STATUSES))[np.clip(collector.codes - 1, 0, None)]
-    result = _add_outputs(table, models[0], collector.probabilities[0], status)
     ok = status == "ok"
+    result = models[0].objective.add_outputs(table, models[0].classes, collector.probabilities[0], ok,
+                                             models[0].card)
     if adversarial_model is not None:
         score = collector.probabilities[1][:, list(models[1].classes).index("training")]
         result[_SCORE_COLUMN] = MaskedColumn(score, mask=~ok)
@@ -458,23 +459,8 @@ def _quiet_lightning():
 
 def _output_columns(models):
     main = models[0]
-    names = [f"prob_{c}" for c in main.classes]
-    names += [f"flag_{c}" for c in main.classes] if main.multilabel else ["predicted_class"]
+    names = main.objective.output_columns(main.classes)
     return names + ([_SCORE_COLUMN] if len(models) > 1 else []) + [QUALITY_COLUMN, STATUS_COLUMN]
-
-
-def _add_outputs(table, model, probabilities, status):
-    ok = status == "ok"
-    for k, name in enumerate(model.classes):
-        table[f"prob_{name}"] = MaskedColumn(probabilities[:, k], mask=~ok)
-    if model.multilabel:
-        thresholds = model.card.get("thresholds") or {}
-        for k, name in enumerate(model.classes):
-            table[f"flag_{name}"] = MaskedColumn(probabilities[:, k] >= thresholds.get(name, 0.5), mask=~ok)
-    else:
-        predicted = np.array(model.classes)[probabilities.argmax(1)]
-        table["predicted_class"] = MaskedColumn(np.where(ok, predicted, ""), mask=~ok)
-    return table
 
 
 def _provenance(models, crops, counts, precision):
@@ -482,7 +468,7 @@ def _provenance(models, crops, counts, precision):
     provenance = {
         "software": f"galzoo_cnn {__version__}",
         "model": main.card.get("name", main.card.get("backbone")),
-        "model_task": main.task,
+        "model_objective": main.objective.name,
         "model_backbone": main.card["backbone"],
         "model_sha256": main.card.get("weights_sha256", "unsaved"),
         "crop": crops[0],
@@ -490,9 +476,7 @@ def _provenance(models, crops, counts, precision):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "status_counts": ", ".join(f"{k}={v}" for k, v in counts.items()),
     }
-    if main.multilabel:
-        thresholds = main.card.get("thresholds") or {}
-        provenance["thresholds"] = "model card" if thresholds else "0.5 (the card has none)"
+    provenance.update(main.objective.provenance(main.card))
     if len(models) > 1:
         provenance["adversarial_model"] = models[1].card.get("name", models[1].card["backbone"])
         provenance["adversarial_model_sha256"] = models[1].card.get("weights_sha256", "unsaved")

@@ -29,12 +29,20 @@ from .tables import as_table
 
 __all__ = ["ColumnSpec", "column_spec", "fitting_spec", "column_notes", "cds_label", "describe_columns",
            "catalog_columns", "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "QUALITY_FLAGS",
-           "CatalogError"]
+           "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX", "CatalogError"]
 
 #: ``meta`` key of the provenance dictionary (software, model, date...).
 PROVENANCE_KEY = "provenance"
 #: ``meta`` key of the list of references a catalogue must cite.
 REFERENCES_KEY = "references"
+
+#: Name of the output column of `~galzoo_cnn.labels.five_class_labels`.
+FIVE_CLASS_COLUMN = "gz2_five_class"
+#: Name of the column listing the five-class criteria each galaxy met.
+CRITERIA_COLUMN = "gz2_five_class_criteria"
+#: Prefix of the volunteers' feature labels (`~galzoo_cnn.labels.feature_labels`), which training
+#: of a multi-label objective reads.
+FEATURE_PREFIX = "label_"
 
 #: Values of the ``status`` column of `~galzoo_cnn.classify.classify_table` and what they mean.
 STATUSES = {
@@ -232,13 +240,14 @@ def _gz2_vote_spec(name):
     return None
 
 
-def column_spec(name, task=None):
+def column_spec(name, gz2_answers=False):
     """The registry's metadata of column ``name``, or `None` if it has none.
 
-    ``task`` is the task of the model that made the column, for the names
-    that are both a class and a GZ2 answer (``spiral``, ``completely_round``,
-    ``cigar_shaped``, ``merger``): ``'features'`` describes ``prob_spiral``
-    as the probability of the GZ2 answer, any other task as that of the class.
+    ``gz2_answers`` says whether the model's outputs are GZ2 answers (the
+    ``features`` objective, `galzoo_cnn.objectives`), for the names that are
+    both a class and a GZ2 answer (``spiral``, ``completely_round``,
+    ``cigar_shaped``, ``merger``): then ``prob_spiral`` is described as the
+    probability of the GZ2 answer, otherwise as that of the class.
 
     Besides the fixed columns (identifiers, coordinates, photometry, sample
     flags, classification outputs) the registry knows the column families
@@ -261,7 +270,7 @@ def column_spec(name, task=None):
         return _STATIC_INDEX[name]
     prefix, _, rest = name.partition("_")
     if prefix == "prob" and rest:
-        subject = (_subject(rest, prefer_answer=task == "features")
+        subject = (_subject(rest, prefer_answer=gz2_answers)
                    or f"the galaxy belongs to class '{rest}'")
         text = (f"Probability of {subject}" if subject.startswith("GZ2") else f"Probability that {subject}")
         return ColumnSpec(name, None, "stat.probability", text, _PROB_FORMAT)
@@ -282,7 +291,7 @@ _GZ2_CLASS_NOTE = (
     "o other, m merger, u dust lane)")
 
 
-def fitting_spec(name, column, task=None):
+def fitting_spec(name, column, gz2_answers=False):
     """The registry's spec of ``name`` whose allowed values ``column`` holds; `None` if none fits.
 
     Names shared by several products (``status`` of a classification or of a
@@ -296,7 +305,7 @@ def fitting_spec(name, column, task=None):
     >>> fitting_spec("status", Column(["ok", "cached"])).description[:23]
     'Cutout download status:'
     """
-    for spec in (column_spec(name, task), _ALTERNATIVES.get(name)):
+    for spec in (column_spec(name, gz2_answers), _ALTERNATIVES.get(name)):
         if spec is not None and spec.fits(column):
             return spec
     return None
@@ -384,7 +393,7 @@ def cds_label(name):
     return name
 
 
-def describe_columns(table, descriptions=None, copy=True, task=None):
+def describe_columns(table, descriptions=None, copy=True, gz2_answers=None):
     """Set unit, description, display format and UCD of every column the registry knows.
 
     A column with a unit in the registry and no unit of its own is given the
@@ -401,9 +410,10 @@ def describe_columns(table, descriptions=None, copy=True, task=None):
         (or to override it).
     copy : bool
         Work on a copy (default) rather than on ``table`` itself.
-    task : str, optional
-        Task of the model whose outputs the table holds (see `column_spec`);
-        default: ``meta['provenance']['model_task']`` when present.
+    gz2_answers : bool, optional
+        Whether the table's ``prob_`` columns are probabilities of GZ2
+        answers (see `column_spec`); default: what the table's
+        ``meta['provenance']['model_outputs']`` says.
 
     Returns
     -------
@@ -419,10 +429,11 @@ def describe_columns(table, descriptions=None, copy=True, task=None):
     """
     table = as_table(table, copy=copy)
     descriptions = descriptions or {}
-    task = task or (table.meta.get(PROVENANCE_KEY) or {}).get("model_task")
+    if gz2_answers is None:
+        gz2_answers = (table.meta.get(PROVENANCE_KEY) or {}).get("model_outputs") == "gz2_answers"
     for name in table.colnames:
         column = table[name]
-        spec = fitting_spec(name, column, task)
+        spec = fitting_spec(name, column, gz2_answers)
         if spec is not None and spec.unit is not None:
             unit = u.Unit(spec.unit)
             current = getattr(column, "unit", None)

@@ -60,8 +60,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .config import conf
 from .exceptions import GalzooError, InputError, InputTypeError, MissingColumnsError
-from .samples import _astroquery
-from .tables import _angle, _degrees, as_table
+from .tables import _angle, _degrees, as_table, atomic_write
+from .utils._optional import astroquery
 
 __all__ = ["SURVEYS", "register_survey", "cutout_services", "CutoutService", "SDSSCutouts",
            "LegacySurveyCutouts", "Hips2FitsCutouts", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale",
@@ -315,7 +315,7 @@ def _service(survey):
 
 def _hips2fits_payload(hips, ra, dec, size, scale):
     from astropy.coordinates import Angle, Latitude, Longitude
-    hips2fits = _astroquery("hips2fits", "survey='hips' (FITS cutouts)").hips2fits
+    hips2fits = astroquery("hips2fits", "survey='hips' (FITS cutouts)").hips2fits
 
     payload = hips2fits.query(hips=hips, width=int(size), height=int(size), projection="TAN",
                               ra=Longitude(float(ra) * u.deg), dec=Latitude(float(dec) * u.deg),
@@ -465,7 +465,7 @@ class _Fetcher:
                 return status, reason, total_attempts, 0, ""
             contents.append(content)
         data = self.service.assemble(contents, urls)
-        _write_atomic(path, data)
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
         return "ok", "", total_attempts, len(data), hashlib.sha256(data).hexdigest()
 
     def _get(self, url):
@@ -562,16 +562,6 @@ class _Deadline(TimeoutError):
 
 class _TooLarge(Exception):
     """The answer outgrew `_MAX_CUTOUT_BYTES`."""
-
-
-def _write_atomic(path, data):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _file_names(table, id_column, ext=".jpg"):

@@ -17,10 +17,11 @@ True
 >>> warnings.filterwarnings("ignore", category=PixelScaleWarning)  # silence one kind
 """
 
-from astropy.utils.exceptions import AstropyUserWarning
+from astropy.utils.exceptions import AstropyDeprecationWarning, AstropyUserWarning
 
 __all__ = ["GalzooError", "InputError", "InputTypeError", "MissingColumnsError", "UnknownNameError",
-           "ServiceError", "CatalogError", "Interrupted", "GalzooWarning", "PixelScaleWarning"]
+           "ServiceError", "CatalogError", "Interrupted", "GalzooWarning", "GalzooDeprecationWarning",
+           "PixelScaleWarning"]
 
 
 class GalzooError(Exception):
@@ -46,8 +47,8 @@ class MissingColumnsError(GalzooError, KeyError):
         return str(self.args[0])
 
 
-class UnknownNameError(GalzooError, KeyError):
-    """A name (GZ2 task or answer, model, format...) the package does not know."""
+class UnknownNameError(GalzooError, KeyError, ValueError):
+    """A name (GZ2 task or answer, objective...) the package does not know; a lookup and a value error."""
 
     def __str__(self):
         return str(self.args[0])
@@ -73,6 +74,10 @@ class CatalogError(GalzooError, ValueError):
 
 class GalzooWarning(AstropyUserWarning):
     """Base class of the warnings of galzoo_cnn."""
+
+
+class GalzooDeprecationWarning(GalzooWarning, AstropyDeprecationWarning):
+    """A name or option that still works but will be removed; the message gives the new one."""
 
 
 class PixelScaleWarning(GalzooWarning):

@@ -29,7 +29,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from .exceptions import GalzooError, InputError, MissingColumnsError
-from .tables import as_table
+from .tables import as_table, atomic_write
 
 __all__ = [
     "IMAGE_SIZE",
@@ -489,16 +489,12 @@ def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE
 
     table = as_table(table, copy=False)
     paths = resolve_image_paths(table, image_column, image_dir)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
-    try:
+
+    def write(tmp):
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
         for i, image_path in enumerate(tqdm(paths, desc="packing images", disable=not progress)):
             out[i] = read_image(image_path, size, crop)
         out.flush()
         del out
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return PackedImages(path)
+
+    return PackedImages(atomic_write(Path(path), write))

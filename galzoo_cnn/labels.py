@@ -22,17 +22,13 @@ from astropy import log
 from astropy.table import MaskedColumn, Table
 
 from . import taxonomy
+from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN
 from .exceptions import InputError, InputTypeError
 from .tables import as_table
 
-__all__ = ["five_class_labels", "feature_labels", "well_sampled", "min_votes_per_row", "label_summary"]
+__all__ = ["five_class_labels", "feature_labels", "well_sampled", "min_votes_per_row", "label_summary",
+           "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
 
-#: Name of the output column of `five_class_labels`.
-FIVE_CLASS_COLUMN = "gz2_five_class"
-#: Name of the column listing the criteria each galaxy met.
-CRITERIA_COLUMN = "gz2_five_class_criteria"
-#: Prefix of the output columns of `feature_labels`.
-FEATURE_PREFIX = "label_"
 
 
 def _values(table, name):

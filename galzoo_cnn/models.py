@@ -1,19 +1,11 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """
-CNN classifiers: a timm backbone with global max pooling and the paper's heads.
+CNN classifiers: a timm backbone with global max pooling and the head of an objective.
 
-===============  ====================  =============================================
-task             default backbone      head (after global max pooling)
-===============  ====================  =============================================
-``five_class``   ``densenet201``       dense 128, LeakyReLU, dense N, softmax
-``features``     ``densenet201``       dense 512, ReLU, dense 34, sigmoid
-``adversarial``  ``resnet101``         dense 128, LeakyReLU, dense 2, softmax
-===============  ====================  =============================================
-
-``five_class`` serves any single-label model (the classes come from the
-model card: five for the paper's model, four for ``sample-gz1``).  Models are
-saved as safetensors weights plus a JSON model card and loaded without
-unpickling anything.
+The head, loss and outputs of each kind of model belong to its objective
+(`galzoo_cnn.objectives`: ``five_class``, ``features``, ``adversarial``).
+Models are saved as safetensors weights plus a JSON model card and loaded
+without unpickling anything.
 
 Examples
 --------
@@ -25,7 +17,6 @@ Examples
 
 import hashlib
 import json
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -35,12 +26,12 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from . import taxonomy
 from .exceptions import InputError
 from .images import IMAGE_SIZE
+from .objectives import get_objective
 from .tables import atomic_write
 
-__all__ = ["HEADS", "GalaxyClassifier", "build_model", "save_model", "load_model",
+__all__ = ["GalaxyClassifier", "build_model", "save_model", "load_model",
            "available_models", "models_table", "PAPER_BACKBONES", "predict_dataset"]
 
 #: The eleven backbones compared in the paper, as timm names.
@@ -49,62 +40,38 @@ PAPER_BACKBONES = ("resnet50", "resnet101", "resnet152", "inception_v3", "incept
                    "legacy_xception")
 
 
-@dataclass(frozen=True)
-class Head:
-    """A classification head: hidden width, its activation and the output activation."""
-
-    hidden: int
-    activation: str
-    output: str
-    backbone: str
-    outputs: tuple
-
-
-#: The paper's heads (SPEC sections 4, 6, 7).
-HEADS = {
-    "five_class": Head(128, "leaky_relu", "softmax", "densenet201", taxonomy.FIVE_CLASSES),
-    "features": Head(512, "relu", "sigmoid", "densenet201", taxonomy.DETAILED_FEATURES),
-    "adversarial": Head(128, "leaky_relu", "softmax", "resnet101", ("inference", "training")),
-}
-
-_ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU}
-
-
 class GalaxyClassifier(nn.Module):
-    """A backbone, global max pooling and a dense head.
+    """A backbone, global max pooling and the dense head of an objective.
 
     ``forward`` takes preprocessed ``(B, 3, 100, 100)`` tensors (Eq. 1) and
-    returns logits; `predict_proba` applies the softmax or sigmoid.
+    returns logits; `predict_proba` applies the objective's softmax or
+    sigmoid.
 
     Attributes
     ----------
-    task : str
-        Key of `HEADS`.
+    objective : `~galzoo_cnn.objectives.Objective`
+        What the model outputs (head, loss, output columns).
     classes : tuple of str
         Output names in order (classes, or features for ``features``).
     card : dict
         The model card (see `save_model`).
+    num_features : int
+        Width of the pooled features the head reads.
     """
 
-    def __init__(self, task, classes, backbone, pretrained=False, card=None):
+    def __init__(self, objective, classes, backbone, pretrained=False, card=None):
         super().__init__()
-        if task not in HEADS:
-            raise InputError(f"unknown task {task!r}; expected one of {tuple(HEADS)}")
-        head = HEADS[task]
-        self.task, self.classes = task, tuple(classes)
+        self.objective = get_objective(objective)
+        self.classes = tuple(classes)
         self.backbone = _create_backbone(backbone, pretrained)
-        with torch.no_grad():
-            was_training = self.backbone.training
-            self.backbone.eval()
-            n_features = self.backbone(torch.zeros(2, 3, IMAGE_SIZE, IMAGE_SIZE)).shape[-1]
-            self.backbone.train(was_training)
-        self.head = nn.Sequential(nn.Linear(n_features, head.hidden), _ACTIVATIONS[head.activation](),
-                                  nn.Linear(head.hidden, len(self.classes)))
-        self.multilabel = head.output == "sigmoid"
+        # the width of what forward() returns: models with a layer after the pooling (MobileNetV3's
+        # conv_head, VGG's pre-logits) report it as head_hidden_size
+        self.num_features = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        self.head = self.objective.build_head(self.num_features, len(self.classes))
         card = dict(card or {})
-        self.card = dict(card, task=task, classes=list(self.classes), backbone=backbone,
-                         head={"hidden": head.hidden, "activation": head.activation,
-                               "output": head.output, "pooling": "max"},
+        card.pop("task", None)  # cards before 0.1 named the objective "task"
+        self.card = dict(card, objective=self.objective.name, classes=list(self.classes), backbone=backbone,
+                         head=self.objective.card_head(),
                          input=card.get("input") or {"size": IMAGE_SIZE, "channels": "gri RGB",
                                                      "crop": 1.0, "scaling": "(I - 127.5) / 255 (Eq. 1)"})
 
@@ -114,7 +81,7 @@ class GalaxyClassifier(nn.Module):
 
     @torch.no_grad()
     def predict_proba(self, images):
-        """Class probabilities (softmax) or feature probabilities (sigmoid).
+        """Class probabilities (softmax) or feature probabilities (sigmoid), as the objective says.
 
         Examples
         --------
@@ -125,8 +92,7 @@ class GalaxyClassifier(nn.Module):
         >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(2)))
         (torch.Size([2, 5]), True)
         """
-        logits = self(images)
-        return torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, dim=1)
+        return self.objective.probabilities(self(images))
 
 
 def _create_backbone(name, pretrained):
@@ -144,17 +110,18 @@ def _create_backbone(name, pretrained):
         raise
 
 
-def build_model(task="five_class", backbone=None, classes=None, pretrained=False):
+def build_model(objective="five_class", backbone=None, classes=None, pretrained=False):
     """A new, untrained classifier.
 
     Parameters
     ----------
-    task : {'five_class', 'features', 'adversarial'}
-        Which head (see `HEADS`).
+    objective : str or `~galzoo_cnn.objectives.Objective`
+        What the model outputs (`galzoo_cnn.objectives.list_objectives`).
     backbone : str, optional
-        Any timm model name; default is the task's backbone in `HEADS`.
+        Any timm model name; default is the objective's (``densenet201``, or
+        ``resnet101`` for ``adversarial``).
     classes : sequence of str, optional
-        Output names; default is the task's (the five classes, the 34
+        Output names; default is the objective's (the five classes, the 34
         features, or ``('inference', 'training')``).
     pretrained : bool or str
         `True` loads timm's pretrained weights from the hub (needs network);
@@ -164,13 +131,12 @@ def build_model(task="five_class", backbone=None, classes=None, pretrained=False
     --------
     >>> from galzoo_cnn.models import build_model
     >>> model = build_model("features", backbone="test_efficientnet")
-    >>> len(model.classes), model.head[0].out_features
-    (34, 512)
+    >>> len(model.classes), model.head[0].in_features == model.num_features, model.head[0].out_features
+    (34, True, 512)
     """
-    if task not in HEADS:
-        raise InputError(f"unknown task {task!r}; expected one of {tuple(HEADS)}")
-    head = HEADS[task]
-    return GalaxyClassifier(task, classes or head.outputs, backbone or head.backbone, pretrained)
+    objective = get_objective(objective)
+    return GalaxyClassifier(objective, classes or objective.default_classes,
+                            backbone or objective.default_backbone, pretrained)
 
 
 def predict_dataset(model, dataset, batch_size=256, num_workers=0, progress=False):
@@ -206,7 +172,7 @@ def _sha256(path):
 def save_model(model, path, **card):
     """Save weights as ``<path>.safetensors`` and the model card as ``<path>.json``.
 
-    The card holds the task, classes, backbone, head, input and scaling, the
+    The card holds the objective, classes, backbone, head, input and scaling, the
     package version, the SHA-256 of the weights file and whatever is passed
     in ``card`` (training data summary, metrics, seed...).  Both files are
     written atomically; weights are stored in float32.
@@ -295,7 +261,7 @@ def models_table(names=None):
     rows = []
     for name in available_models() if names is None else names:
         path = _card_path(name)
-        card = json.loads(path.read_text())
+        card = _read_card(path)
         metrics = card.get("metrics", {})
         scale = card["input"].get("pixel_scale")
         scale_text = (f", {scale['per_pixel']:g} {scale['unit']}/px" if scale else "") + (
@@ -303,7 +269,7 @@ def models_table(names=None):
             if scale and scale.get("trained_range") else "")
         others = metrics.get("other_sources", {})
         rows.append({
-            "name": card.get("name", path.stem), "objective": card["task"],
+            "name": card.get("name", path.stem), "objective": card["objective"],
             "classes": ", ".join(card["classes"]), "backbone": card["backbone"],
             "weights_MB": round(path.with_name(card["weights"]).stat().st_size / 2**20, 1),
             "input": f"{card['input']['size']} px, crop {card['input'].get('crop', 1.0):g}{scale_text}",
@@ -330,7 +296,7 @@ def _card_path(name_or_path):
 
 
 #: Keys every model card has (the rest are optional documentation).
-CARD_KEYS = ("task", "backbone", "classes", "input", "weights", "weights_sha256")
+CARD_KEYS = ("objective", "backbone", "classes", "input", "weights", "weights_sha256")
 
 
 def _read_card(card_path):
@@ -341,6 +307,8 @@ def _read_card(card_path):
         raise InputError(f"model card {str(card_path)!r} is not valid JSON: {err}") from None
     if not isinstance(card, dict):
         raise InputError(f"model card {str(card_path)!r} is not a JSON object")
+    if "objective" not in card and "task" in card:  # cards written before 0.1
+        card["objective"] = card.pop("task")
     missing = [k for k in CARD_KEYS if k not in card]
     if missing:
         raise InputError(f"model card {str(card_path)!r} lacks the key(s) {', '.join(missing)}")
@@ -377,8 +345,8 @@ def load_model(name_or_path, device="cpu"):
         raise InputError(f"weights {str(weights)!r} do not match the SHA-256 in {str(card_path)!r}: "
                          f"the file is corrupt or was replaced")
     try:
-        model = GalaxyClassifier(card["task"], card["classes"], card["backbone"], card=card)
-    except RuntimeError as err:  # timm: unknown backbone
+        model = GalaxyClassifier(card["objective"], card["classes"], card["backbone"], card=card)
+    except (RuntimeError, KeyError) as err:  # timm: unknown backbone; an unknown objective
         raise InputError(f"model card {str(card_path)!r}: {err}") from None
     with safe_open(weights, framework="pt") as stored:  # shapes from the header, before any tensor is read
         found = {k: tuple(stored.get_slice(k).get_shape()) for k in stored.keys()}

@@ -39,6 +39,7 @@ from astropy.table import MaskedColumn
 from .columns import describe_columns
 from .exceptions import InputError, MissingColumnsError, ServiceError
 from .tables import _degrees, as_table
+from .utils._optional import astroquery
 
 __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",
            "query_gz_decals", "query_vizier", "local_group_velocity",
@@ -46,17 +47,6 @@ __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss
 
 #: Apex of the Sun's motion relative to the Local Group (Karachentsev & Makarov 1996).
 LOCAL_GROUP_APEX = {"v": 316 * u.km / u.s, "l": 93 * u.deg, "b": -4 * u.deg}
-
-
-def _astroquery(module, purpose):
-    """``astroquery.<module>``, or an ImportError that says how to install it."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"astroquery.{module}")
-    except ImportError:
-        raise ImportError(f"{purpose} needs astroquery: pip install 'galzoo_cnn[all]' "
-                          f"(or pip install astroquery)") from None
 
 
 def sdss_target_sql(z_range=(0.003, 0.1), mag_r_max=17.7, limit=None):
@@ -120,7 +110,7 @@ def query_sdss_targets(data_release=9, z_range=(0.003, 0.1), abs_mag_r=(-24, -19
 
 def _run_sdss_sql(sql, data_release, timeout):
     """Rows of a SkyServer SQL query (astroquery); no rows is an error naming the query."""
-    SDSS = _astroquery("sdss", "querying SDSS").SDSS
+    SDSS = astroquery("sdss", "querying SDSS").SDSS
     table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
     if table is None:
         raise ServiceError(f"SDSS DR{data_release} returned no rows for: {sql}")
@@ -167,7 +157,7 @@ def query_vizier(catalog, table=None, limit=None, get_query_payload=False):
     -out.form=mini
     -oc.form=d
     """
-    Vizier = _astroquery("vizier", "querying VizieR").Vizier
+    Vizier = astroquery("vizier", "querying VizieR").Vizier
 
     vizier = Vizier(columns=["_RAJ2000", "_DEJ2000", "*"], row_limit=int(limit) if limit else -1)
     source = catalog if table is None else f"{catalog.rstrip('/')}/{table}"

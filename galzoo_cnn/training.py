@@ -18,9 +18,10 @@ SLURM) are Lightning's.
 
 Examples
 --------
->>> from galzoo_cnn.training import TASK_DEFAULTS
->>> TASK_DEFAULTS["adversarial"]["lr"], TASK_DEFAULTS["five_class"]["epochs"]
-(0.005, 40)
+>>> from galzoo_cnn.training import TrainConfig
+>>> config = TrainConfig(table="t.ecsv", output="run", objective="adversarial").resolved()
+>>> config.lr, config.epochs  # the objective's defaults (Khramtsov et al. 2022)
+(0.005, 12)
 """
 
 import dataclasses
@@ -35,30 +36,21 @@ import lightning as L
 import numpy as np
 import torch
 from astropy.table import Table
-from torch.nn import functional as F
 
 from . import images as _images
-from . import taxonomy
 from .augment import training_transform
-from .exceptions import InputError
-from .labels import FEATURE_PREFIX
+from .columns import FEATURE_PREFIX
+from .exceptions import GalzooDeprecationWarning, InputError
 from .models import build_model, save_model
+from .objectives import get_objective
 from .tables import as_table, write_table_atomic
 from .utils._lightning import make_trainer, process_shard
 
-__all__ = ["TASK_DEFAULTS", "CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
+__all__ = ["CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
            "LitClassifier",
            "SeededSampler",
            "process_shard",
            "split_table", "train"]
-
-#: The paper's optimiser settings per task (SPEC sections 4, 6, 7).
-TASK_DEFAULTS = {
-    "five_class": {"lr": 1e-4, "epochs": 40, "monitor": "val_loss", "patience": 4, "factor": 0.1},
-    "features": {"lr": 1e-4, "epochs": 40, "monitor": "val_loss", "patience": 4, "factor": 0.1},
-    "adversarial": {"lr": 5e-3, "epochs": 12, "monitor": "val_acc", "patience": 3, "factor": 0.1},
-}
-
 
 #: Loss weights of the classes from their training counts ``n``, normalised
 #: so that the mean weight over the training rows is 1.  ``None``: unweighted
@@ -103,18 +95,22 @@ _VALUE_RANGES = {
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything a training run needs; `None` fields take the task's defaults.
+    """Everything a training run needs; `None` fields take the objective's defaults.
+
+    ``objective`` names a `galzoo_cnn.objectives` objective (``five_class``,
+    ``features``, ``adversarial``); configuration files that still say
+    ``task:`` are read with a deprecation warning.
 
     Examples
     --------
     >>> from galzoo_cnn.training import TrainConfig
-    >>> TrainConfig(table="gz1.csv", output="run", task="five_class").resolved().patience
+    >>> TrainConfig(table="gz1.csv", output="run", objective="five_class").resolved().patience
     4
     """
 
     table: str | None = None
     output: str | None = None
-    task: str = "five_class"
+    objective: str = "five_class"
     name: str = "model"
     backbone: str | None = None
     pretrained: bool | str = False
@@ -166,6 +162,10 @@ class TrainConfig:
         if not isinstance(values, dict):
             raise InputError(f"{str(path)!r}: expected a YAML mapping of configuration keys (table: ..., "
                              f"epochs: ...), got a {type(values).__name__}")
+        if "task" in values and "objective" not in values:
+            warnings.warn(GalzooDeprecationWarning(
+                f"{str(path)!r}: the configuration key 'task' is now 'objective'"), stacklevel=2)
+            values["objective"] = values.pop("task")
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise InputError(f"{str(path)!r}: unknown configuration keys {sorted(unknown)}")
@@ -188,7 +188,7 @@ class TrainConfig:
                              f"{self.test_fraction + self.val_fraction:g} leaves no training rows")
 
     def resolved(self):
-        """A copy with the task's defaults filled in."""
+        """A copy with the objective's defaults and label columns filled in."""
         missing = [k for k in ("table", "output") if getattr(self, k) is None]
         if missing:
             raise InputError(f"the training configuration needs {' and '.join(missing)}")
@@ -196,14 +196,11 @@ class TrainConfig:
             raise InputError(f"class_weights={self.class_weights!r}; expected one of {tuple(CLASS_WEIGHTS)}")
         if self.scheduler not in ("plateau", "cosine"):
             raise InputError(f"scheduler={self.scheduler!r}; expected 'plateau' or 'cosine'")
-        if self.task not in TASK_DEFAULTS:
-            raise InputError(f"unknown task {self.task!r}; expected one of {tuple(TASK_DEFAULTS)}")
+        objective = get_objective(self.objective)
         self._check_values()
-        values = {k: v for k, v in TASK_DEFAULTS[self.task].items() if getattr(self, k) is None}
-        if self.task == "features":  # multi-label: one masked boolean column per feature
-            values["label_column"] = None
-            values["label_columns"] = self.label_columns or [
-                FEATURE_PREFIX + f for f in taxonomy.DETAILED_FEATURES]
+        values = {k: v for k, v in objective.defaults.items() if getattr(self, k) is None}
+        values["label_column"], values["label_columns"] = objective.label_columns(self.label_column,
+                                                                                  self.label_columns)
         return dataclasses.replace(self, **values)
 
 
@@ -272,11 +269,8 @@ class _SeededDataset(torch.utils.data.Dataset):
 
 
 class LitClassifier(L.LightningModule):
-    """A `~galzoo_cnn.models.GalaxyClassifier` with the paper's loss, optimiser and schedule.
-
-    Multi-label targets that are NaN (unknown labels) are left out of the
-    binary cross-entropy.
-    """
+    """A `~galzoo_cnn.models.GalaxyClassifier` with its objective's loss, and the paper's optimiser
+    and schedule (Adam, ReduceLROnPlateau)."""
 
     def __init__(self, model, lr, monitor="val_loss", patience=4, factor=0.1, class_weights=None,
                  scheduler="plateau", epochs=None):
@@ -292,12 +286,8 @@ class LitClassifier(L.LightningModule):
         return self.model(images)
 
     def _loss(self, logits, targets):
-        if self.model.multilabel:
-            known = ~torch.isnan(targets)
-            if not known.any():
-                return logits.sum() * 0.0
-            return F.binary_cross_entropy_with_logits(logits[known], targets[known])
-        return F.cross_entropy(logits, targets, weight=self.class_weights if self.training else None)
+        # class weights shape the training loss only: val_loss stays comparable between runs
+        return self.model.objective.loss(logits, targets, self.class_weights if self.training else None)
 
     def training_step(self, batch, batch_idx):
         """Loss of one batch, logged as ``train_loss``."""
@@ -311,15 +301,13 @@ class LitClassifier(L.LightningModule):
         images, targets = batch
         logits = self(images)
         self.log("val_loss", self._loss(logits, targets), batch_size=len(images), sync_dist=True)
-        if not self.model.multilabel:
-            acc = (logits.argmax(1) == targets).float().mean()
-            self.log("val_acc", acc, batch_size=len(images), prog_bar=True, sync_dist=True)
+        for name, value in self.model.objective.validation_metrics(logits, targets).items():
+            self.log(name, value, batch_size=len(images), prog_bar=True, sync_dist=True)
 
     def predict_step(self, batch, batch_idx):
         """Probabilities (softmax or sigmoid) of one batch."""
         images = batch[0] if isinstance(batch, (tuple, list)) else batch
-        logits = self(images)
-        return torch.sigmoid(logits) if self.model.multilabel else torch.softmax(logits, 1)
+        return self.model.objective.probabilities(self(images))
 
     def configure_optimizers(self):
         """Adam, and ReduceLROnPlateau on the monitored metric (the paper's schedule)."""
@@ -369,7 +357,7 @@ def _prepare_table(config):
         keep = np.array([m is not None for m in mapped])
         table = table[keep]
         table[config.label_column] = [m for m in mapped if m is not None]
-    if config.label_column and config.task != "features":
+    if config.label_column:
         _images.check_labels(table, config.label_column, config.classes)  # before splitting
     return table
 
@@ -381,29 +369,16 @@ def _table_hash(table, columns):
     return digest.hexdigest()
 
 
-def _evaluate(lit, loader, classes, multilabel):
-    from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, roc_auc_score
-
+def _evaluate(lit, loader, classes):
+    """The objective's test-set metrics of the trained model."""
     lit.eval()
     probabilities, targets = [], []
     with torch.no_grad():
         for images, target in loader:
             probabilities.append(lit.model.predict_proba(images))
             targets.append(target)
-    p, t = torch.cat(probabilities).numpy(), torch.cat(targets).numpy()
-    if multilabel:
-        auc = {}
-        for k, name in enumerate(classes):
-            known = ~np.isnan(t[:, k])
-            if known.any() and len(set(t[known, k])) == 2:
-                auc[name] = float(roc_auc_score(t[known, k], p[known, k]))
-        return {"roc_auc": auc, "n_test": int(len(t))}
-    predicted = p.argmax(1)
-    labels = list(range(len(classes)))
-    return {"n_test": int(len(t)), "accuracy": float(accuracy_score(t, predicted)),
-            "recall": dict(zip(classes, map(float, recall_score(t, predicted, labels=labels, average=None,
-                                                                zero_division=0)))),
-            "confusion_matrix": confusion_matrix(t, predicted, labels=labels).tolist()}
+    return lit.model.objective.evaluate(torch.cat(probabilities).numpy(), torch.cat(targets).numpy(),
+                                        classes)
 
 
 def train(config, callbacks=(), progress=True):
@@ -448,8 +423,8 @@ def train(config, callbacks=(), progress=True):
         if config.split_column:
             table["split"] = table[config.split_column]
         else:
-            table = split_table(table, config.label_column if config.task != "features" else None,
-                                config.test_fraction, config.val_fraction, config.seed)
+            table = split_table(table, config.label_column, config.test_fraction, config.val_fraction,
+                                config.seed)
         write_table_atomic(table, split_path)
 
     packed = None
@@ -463,8 +438,8 @@ def train(config, callbacks=(), progress=True):
         # validation and test images are read exactly as classify_table reads them
         use_packed = packed is not None and size == config.decode_size
         return _images.ImageTableDataset(
-            table[rows], config.image_column, config.image_dir, label_column=config.label_column
-            if config.task != "features" else None, classes=config.classes,
+            table[rows], config.image_column, config.image_dir, label_column=config.label_column,
+            classes=config.classes,
             label_columns=config.label_columns, transform=transform, crop=config.crop, size=size,
             packed=_Subset(packed, np.flatnonzero(rows)) if use_packed else None)
 
@@ -487,7 +462,7 @@ def train(config, callbacks=(), progress=True):
             sampler=SeededSampler(len(ds), config.seed, shuffle), num_workers=config.num_workers,
             persistent_workers=config.num_workers > 0)
 
-    model = build_model(config.task, config.backbone, classes, config.pretrained)
+    model = build_model(config.objective, config.backbone, classes, config.pretrained)
     model.card["input"]["crop"] = config.crop
     if config.pixel_scale is not None:  # the angular scale of the training images, for classify_table
         model.card["input"]["pixel_scale"] = dict(config.pixel_scale)
@@ -515,7 +490,7 @@ def train(config, callbacks=(), progress=True):
     lit.load_state_dict(state)
     if trainer.global_rank != 0:
         return lit.model, None
-    metrics = _evaluate(lit, loader(test_set, False), classes, model.multilabel) if len(test_set) else {}
+    metrics = _evaluate(lit, loader(test_set, False), classes) if len(test_set) else {}
     card = dict(
         name=config.name, description=config.description, seed=config.seed,
         metrics={"test": metrics, "best_" + config.monitor: float(checkpoints.best_model_score or np.nan)},

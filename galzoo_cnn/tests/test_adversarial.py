@@ -29,7 +29,7 @@ def test_gz1_versus_zoomed_gz2_cutouts_are_different_domains(real_data, tmp_path
     assert shifted.mask[~training].all() and not shifted.mask[training].any()
     assert np.mean(shifted[training]) != pytest.approx(np.mean(score[training]), abs=1e-3)
     model = load_model(result.meta["adversarial"]["model"])
-    assert model.classes == ("inference", "training") and model.task == "adversarial"
+    assert model.classes == ("inference", "training") and model.objective.name == "adversarial"
 
 
 def test_bundled_images_against_their_zoomed_copies(gz1_images, tmp_path):

@@ -48,7 +48,7 @@ def test_registry_ucds_units_and_descriptions_are_valid():
         assert len(row["description"]) > 15 and "?" not in row["description"][-1:], row["name"]
     # every taxonomy answer and class has its probability column described from the taxonomy
     for answer in taxonomy.GZ2_ANSWERS:
-        assert answer.label in column_spec(f"prob_{answer.feature}", task="features").description
+        assert answer.label in column_spec(f"prob_{answer.feature}", gz2_answers=True).description
         for suffix in taxonomy.COLUMN_SUFFIXES:
             assert answer.label in column_spec(answer.column(suffix)).description
     for name, text in taxonomy.CLASS_DESCRIPTIONS.items():
@@ -56,7 +56,7 @@ def test_registry_ucds_units_and_descriptions_are_valid():
     # 'spiral' is a class and a GZ2 answer: the model's task says which the column holds
     assert "Is there any sign of a spiral arm pattern?" not in column_spec("prob_spiral").description
     question = "Is there any sign of a spiral arm pattern?"
-    assert question in column_spec("prob_spiral", task="features").description
+    assert question in column_spec("prob_spiral", gz2_answers=True).description
 
 
 def test_every_column_the_package_produces_is_in_the_registry(catalogue):

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from galzoo_cnn import taxonomy
-from galzoo_cnn.models import HEADS, PAPER_BACKBONES, available_models, build_model, load_model, save_model
+from galzoo_cnn.models import PAPER_BACKBONES, available_models, build_model, load_model, save_model
 
 
 @pytest.mark.parametrize("task,hidden,activation,outputs", [
@@ -31,8 +31,20 @@ def test_heads_as_in_the_paper(task, hidden, activation, outputs):
 
 
 def test_default_backbones():
-    assert HEADS["five_class"].backbone == HEADS["features"].backbone == "densenet201"
-    assert HEADS["adversarial"].backbone == "resnet101"
+    from galzoo_cnn.objectives import get_objective
+
+    assert get_objective("five_class").default_backbone == "densenet201"
+    assert get_objective("features").default_backbone == "densenet201"
+    assert get_objective("adversarial").default_backbone == "resnet101"
+
+
+@pytest.mark.parametrize("backbone", ["test_resnet", "test_efficientnet", "mobilenetv3_small_100"])
+def test_head_is_sized_by_the_backbone_without_a_dummy_forward(backbone):
+    """num_features is what the pooled backbone returns, also where a layer follows the pooling."""
+    model = build_model("five_class", backbone=backbone).eval()
+    with torch.no_grad():
+        pooled = model.backbone(torch.zeros(1, 3, 100, 100))
+    assert pooled.shape[-1] == model.num_features == model.head[0].in_features
 
 
 @pytest.mark.parametrize("name", PAPER_BACKBONES)
@@ -82,7 +94,7 @@ def test_unknown_names():
         load_model("densenet-gz9")
     with pytest.raises(ValueError, match="unknown timm backbone 'resnet9000'"):
         build_model(backbone="resnet9000")
-    with pytest.raises(ValueError, match="unknown task 'regression'"):
+    with pytest.raises(ValueError, match="unknown objective 'regression'"):
         build_model("regression")
     assert isinstance(available_models(), list)
 

@@ -34,7 +34,7 @@ def test_bundled_listed_and_small(bundled):
     name, model = bundled
     expected = MODELS[name]
     assert name in available_models() and model.classes == expected["classes"]
-    assert model.task == "five_class" and model.card["input"]["crop"] == expected["crop"]
+    assert model.objective.name == "five_class" and model.card["input"]["crop"] == expected["crop"]
     assert (MODEL_DIR / f"{name}.safetensors").stat().st_size <= 16 * 2**20
     assert json.loads((MODEL_DIR / f"{name}.json").read_text())["weights"] == f"{name}.safetensors"
     card = model.card

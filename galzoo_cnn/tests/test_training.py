@@ -12,6 +12,7 @@ import torch
 from astropy.table import Table
 from safetensors.torch import load_file
 
+from galzoo_cnn.exceptions import GalzooDeprecationWarning
 from galzoo_cnn.models import build_model, load_model
 from galzoo_cnn.training import LitClassifier, SeededSampler, TrainConfig, split_table, train
 
@@ -100,9 +101,12 @@ def test_split_is_stratified_and_seeded():
 
 def test_bad_configuration(tmp_path, config):
     path = tmp_path / "bad.yaml"
-    path.write_text("task: five_class\nlearning_rate: 0.1\n")
+    path.write_text("objective: five_class\nlearning_rate: 0.1\n")
     with pytest.raises(ValueError, match="unknown configuration keys \\['learning_rate'\\]"):
         TrainConfig.from_file(path)
+    path.write_text("task: features\n")  # the name before 0.1
+    with pytest.warns(GalzooDeprecationWarning, match="'task' is now 'objective'"):
+        assert TrainConfig.from_file(path).objective == "features"
     with pytest.raises(ValueError, match="needs table and output"):
         TrainConfig().resolved()
     bad_label = dataclasses.replace(config, class_map=None)
@@ -134,7 +138,7 @@ def test_multilabel_training_on_real_gz2_images(real_data, tmp_path):
 
     labelled = feature_labels(real_data / "gz2_hart16_sdss" / "gz2_hart16.csv")
     labelled.write(tmp_path / "features.ecsv")
-    config = TrainConfig(task="features", table=str(tmp_path / "features.ecsv"),
+    config = TrainConfig(objective="features", table=str(tmp_path / "features.ecsv"),
                          image_dir=str(real_data / "gz2_hart16_sdss" / "images"), output=str(tmp_path / "f"),
                          backbone="test_resnet", epochs=1, batch_size=16, test_fraction=0.3, seed=1)
     model, card_path = train(config, progress=False)
@@ -186,17 +190,19 @@ def test_scale_robust_training_options_on_real_kaggle_gz2_images(real_data, tmp_
 @pytest.mark.parametrize("name", ["sample-gz1", "sample-gz2", "paper-five-class", "paper-features",
                                   "paper-adversarial"])
 def test_bundled_configurations(name):
-    from galzoo_cnn.training import TASK_DEFAULTS, bundled_config
+    from galzoo_cnn.objectives import get_objective
+    from galzoo_cnn.training import bundled_config
 
     config = dataclasses.replace(TrainConfig.from_file(bundled_config(name)), table="t.fits",
                                  output="run").resolved()
     assert config.name == name
     if name.startswith("paper"):  # the paper's settings, SPEC sections 4, 6, 7
-        defaults = TASK_DEFAULTS[config.task]
+        defaults = get_objective(config.objective).defaults
         assert (config.lr, config.epochs, config.monitor, config.patience) == (
             defaults["lr"], defaults["epochs"], defaults["monitor"], defaults["patience"])
-        assert config.backbone == ("resnet101" if config.task == "adversarial" else "densenet201")
-    if config.task == "features":
+        assert config.backbone == get_objective(config.objective).default_backbone
+        assert config.backbone == ("resnet101" if name == "paper-adversarial" else "densenet201")
+    if name == "paper-features":
         assert len(config.label_columns) == 34
     with pytest.raises(FileNotFoundError, match="bundled: paper-adversarial, paper-features"):
         bundled_config("paper-six-class")

@@ -1,0 +1,290 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Model objectives: what a classifier is trained to output, as registered classes.
+
+An objective owns everything that depends on what a model predicts: its
+head (sized by the backbone's ``num_features``), the loss, the output
+activation, the optimiser defaults of Khramtsov et al. (2022), the label
+columns training reads, the metrics of a test set and the columns
+classification writes.  Training, classification and the catalogues ask
+the objective; a new kind of model is one class registered with
+`register_objective` (as timm's ``@register_model``).
+
+==================  ==============  ==================================================
+objective           backbone        head (after global max pooling), output
+==================  ==============  ==================================================
+``five_class``      ``densenet201`` dense 128, LeakyReLU, dense N, softmax (Sect. 2.2)
+``features``        ``densenet201`` dense 512, ReLU, dense 34, sigmoid (Sect. 2.3)
+``adversarial``     ``resnet101``   dense 128, LeakyReLU, dense 2, softmax (Sect. 2.1)
+==================  ==============  ==================================================
+
+``five_class`` serves any single-label model: the classes come from the
+model card (five for the paper's model, four for ``sample-gz1``).
+
+Examples
+--------
+>>> from galzoo_cnn.objectives import get_objective, list_objectives
+>>> list_objectives()
+['adversarial', 'features', 'five_class']
+>>> get_objective("features").hidden, get_objective("features").output
+(512, 'sigmoid')
+"""
+
+import numpy as np
+
+from . import taxonomy
+from .columns import FEATURE_PREFIX
+from .exceptions import UnknownNameError
+
+# torch is imported inside the methods: the catalogue stages consult objectives (which columns a
+# model wrote) without loading torch.
+
+__all__ = ["Objective", "SingleLabel", "MultiLabel", "FiveClass", "DetailedFeatures", "DomainClassifier",
+           "register_objective", "get_objective", "list_objectives", "OBJECTIVES"]
+
+#: The registered objectives by name.
+OBJECTIVES = {}
+
+
+def register_objective(cls):
+    """Class decorator registering an `Objective` under its ``name``.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.objectives import OBJECTIVES, SingleLabel, register_objective
+    >>> @register_objective
+    ... class Morphology3(SingleLabel):
+    ...     '''Smooth, disk or artefact.'''
+    ...     name = "morphology3"
+    ...     default_classes = ("smooth", "disk", "artefact")
+    >>> "morphology3" in OBJECTIVES
+    True
+    >>> del OBJECTIVES["morphology3"]
+    """
+    if not cls.name:
+        raise TypeError(f"objective class {cls.__name__} has no name")
+    OBJECTIVES[cls.name] = cls()
+    return cls
+
+
+def get_objective(name):
+    """The registered objective ``name`` (an `Objective` is returned unchanged).
+
+    Examples
+    --------
+    >>> from galzoo_cnn.objectives import get_objective
+    >>> get_objective("five_class").default_backbone
+    'densenet201'
+    """
+    if isinstance(name, Objective):
+        return name
+    try:
+        return OBJECTIVES[name]
+    except (KeyError, TypeError):
+        raise UnknownNameError(f"unknown objective {name!r}; expected one of {list_objectives()}") from None
+
+
+def list_objectives():
+    """Names of the registered objectives, sorted."""
+    return sorted(OBJECTIVES)
+
+
+class Objective:
+    """What a model outputs and how it learns it; subclass `SingleLabel` or `MultiLabel`."""
+
+    #: Registered name (also the ``objective`` of model cards and training configurations).
+    name = None
+    #: timm backbone used when none is given, and the output names when none are given.
+    default_backbone = "densenet201"
+    default_classes = ()
+    #: The head: width of the hidden dense layer and its activation (timm's ``get_act_layer`` names).
+    hidden = 128
+    hidden_activation = "leaky_relu"
+    #: Output activation: ``softmax`` (one class per image) or ``sigmoid`` (independent outputs).
+    output = "softmax"
+    #: Optimiser defaults (Adam; ReduceLROnPlateau on ``monitor``), Khramtsov et al. (2022).
+    defaults = {"lr": 1e-4, "epochs": 40, "monitor": "val_loss", "patience": 4, "factor": 0.1}
+    #: What the outputs are: ``classes``, or ``gz2_answers`` (recorded in a catalogue's provenance as
+    #: ``model_outputs``, which chooses the descriptions of its ``prob_`` columns).
+    outputs = "classes"
+
+    def __repr__(self):
+        return f"<objective {self.name!r}: {self.output} over {len(self.default_classes)} outputs>"
+
+    # --- the network ---------------------------------------------------------------------------
+    def build_head(self, num_features, n_outputs):
+        """Dense ``hidden`` -> activation -> dense ``n_outputs`` on ``num_features`` pooled features."""
+        from timm.layers import get_act_layer
+        from torch import nn
+
+        return nn.Sequential(nn.Linear(num_features, self.hidden), get_act_layer(self.hidden_activation)(),
+                             nn.Linear(self.hidden, n_outputs))
+
+    def card_head(self):
+        """The head as the model card records it."""
+        return {"hidden": self.hidden, "activation": self.hidden_activation, "output": self.output,
+                "pooling": "max"}
+
+    def probabilities(self, logits):
+        """Output activation of ``logits`` (a torch tensor)."""
+        raise NotImplementedError
+
+    def loss(self, logits, targets, class_weights=None):
+        """Training loss of a batch."""
+        raise NotImplementedError
+
+    def validation_metrics(self, logits, targets):
+        """Metrics logged each validation step besides ``val_loss`` (name -> tensor)."""
+        return {}
+
+    # --- the data ------------------------------------------------------------------------------
+    def label_columns(self, label_column, label_columns):
+        """``(label_column, label_columns)`` training reads: one class column, or one column per output."""
+        raise NotImplementedError
+
+    def evaluate(self, probabilities, targets, classes):
+        """Test-set metrics (a JSON-able dict) from probabilities and targets (NumPy arrays)."""
+        raise NotImplementedError
+
+    def headline(self, metrics):
+        """The one number `galzoo-cnn train` prints for a test set."""
+        raise NotImplementedError
+
+    # --- classification outputs ----------------------------------------------------------------
+    def output_columns(self, classes):
+        """Names of the columns `~galzoo_cnn.classify.classify_table` adds, in order."""
+        return [f"prob_{c}" for c in classes]
+
+    def add_outputs(self, table, classes, probabilities, ok, card):
+        """Add the output columns to ``table``; rows where ``ok`` is False are masked."""
+        from astropy.table import MaskedColumn
+
+        for k, name in enumerate(classes):
+            table[f"prob_{name}"] = MaskedColumn(probabilities[:, k], mask=~ok)
+        return table
+
+    def provenance(self, card):
+        """Entries for a catalogue's ``meta['provenance']`` beyond the model's name and hash."""
+        return {"model_outputs": self.outputs}
+
+
+class SingleLabel(Objective):
+    """One class per image: softmax and cross-entropy; ``predicted_class`` in the catalogue."""
+
+    output = "softmax"
+
+    def probabilities(self, logits):
+        return logits.softmax(dim=1)
+
+    def loss(self, logits, targets, class_weights=None):
+        from torch.nn import functional as F
+
+        return F.cross_entropy(logits, targets, weight=class_weights)
+
+    def validation_metrics(self, logits, targets):
+        return {"val_acc": (logits.argmax(1) == targets).float().mean()}
+
+    def label_columns(self, label_column, label_columns):
+        return label_column, None
+
+    def evaluate(self, probabilities, targets, classes):
+        from sklearn.metrics import accuracy_score, confusion_matrix, recall_score
+
+        predicted = probabilities.argmax(1)
+        labels = list(range(len(classes)))
+        recall = recall_score(targets, predicted, labels=labels, average=None, zero_division=0)
+        return {"n_test": int(len(targets)), "accuracy": float(accuracy_score(targets, predicted)),
+                "recall": dict(zip(classes, map(float, recall))),
+                "confusion_matrix": confusion_matrix(targets, predicted, labels=labels).tolist()}
+
+    def headline(self, metrics):
+        return {"accuracy": metrics.get("accuracy")}
+
+    def output_columns(self, classes):
+        return super().output_columns(classes) + ["predicted_class"]
+
+    def add_outputs(self, table, classes, probabilities, ok, card):
+        from astropy.table import MaskedColumn
+
+        super().add_outputs(table, classes, probabilities, ok, card)
+        predicted = np.array(classes)[probabilities.argmax(1)]
+        table["predicted_class"] = MaskedColumn(np.where(ok, predicted, ""), mask=~ok)
+        return table
+
+
+class MultiLabel(Objective):
+    """Independent yes/no outputs: sigmoid and binary cross-entropy over the known labels only;
+    ``flag_<name>`` (probability at or above the card's threshold) in the catalogue."""
+
+    output = "sigmoid"
+
+    def probabilities(self, logits):
+        return logits.sigmoid()
+
+    def loss(self, logits, targets, class_weights=None):
+        from torch.nn import functional as F
+
+        known = ~targets.isnan()  # labels of badly sampled GZ2 tasks are unknown, not negative
+        if not known.any():
+            return logits.sum() * 0.0
+        return F.binary_cross_entropy_with_logits(logits[known], targets[known])
+
+    def label_columns(self, label_column, label_columns):
+        return None, list(label_columns or [FEATURE_PREFIX + c for c in self.default_classes])
+
+    def evaluate(self, probabilities, targets, classes):
+        from sklearn.metrics import roc_auc_score
+
+        auc = {}
+        for k, name in enumerate(classes):
+            known = ~np.isnan(targets[:, k])
+            if known.any() and len(set(targets[known, k])) == 2:
+                auc[name] = float(roc_auc_score(targets[known, k], probabilities[known, k]))
+        return {"roc_auc": auc, "n_test": int(len(targets))}
+
+    def headline(self, metrics):
+        return {"roc_auc": metrics.get("roc_auc")}
+
+    def output_columns(self, classes):
+        return super().output_columns(classes) + [f"flag_{c}" for c in classes]
+
+    def add_outputs(self, table, classes, probabilities, ok, card):
+        from astropy.table import MaskedColumn
+
+        super().add_outputs(table, classes, probabilities, ok, card)
+        thresholds = card.get("thresholds") or {}
+        for k, name in enumerate(classes):
+            table[f"flag_{name}"] = MaskedColumn(probabilities[:, k] >= thresholds.get(name, 0.5), mask=~ok)
+        return table
+
+    def provenance(self, card):
+        return dict(super().provenance(card),
+                    thresholds="model card" if card.get("thresholds") else "0.5 (the card has none)")
+
+
+@register_objective
+class FiveClass(SingleLabel):
+    """The five GZ2 classes (Khramtsov et al. 2022, Sect. 2.2), or any single-label classes."""
+
+    name = "five_class"
+    default_classes = taxonomy.FIVE_CLASSES
+
+
+@register_objective
+class DetailedFeatures(MultiLabel):
+    """The 34 detailed GZ2 features (Khramtsov et al. 2022, Sect. 2.3)."""
+
+    name = "features"
+    default_classes = taxonomy.DETAILED_FEATURES
+    hidden, hidden_activation = 512, "relu"
+    outputs = "gz2_answers"
+
+
+@register_objective
+class DomainClassifier(SingleLabel):
+    """Training vs inference sample, for adversarial validation (Khramtsov et al. 2022, Sect. 2.1)."""
+
+    name = "adversarial"
+    default_backbone = "resnet101"
+    default_classes = ("inference", "training")
+    defaults = {"lr": 5e-3, "epochs": 12, "monitor": "val_acc", "patience": 3, "factor": 0.1}

@@ -1,0 +1,152 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The package's shape: stages import only what comes before them; a new objective is one class."""
+
+import ast
+import inspect
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+import galzoo_cnn
+
+#: Modules from the bottom up: shared facts and helpers first, then the pipeline's stages in the
+#: order data flows through them.  A module may import only modules before it (or its own package).
+LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "objectives", "io", "datasets",
+          "samples", "labels", "cutouts", "images", "augment", "models", "training", "adversarial",
+          "classify", "evaluation", "catalog", "plots", "cli"]
+
+ROOT = Path(galzoo_cnn.__file__).parent
+
+
+def _modules():
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[0] in ("tests", "conftest") or parts == ("__init__",):
+            continue
+        yield parts, path
+
+
+def _imports(parts, path):
+    """The package modules ``path`` imports (first component below galzoo_cnn), anywhere in it."""
+    package = list(parts[:-1]) if parts[-1] != "__init__" else list(parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+            names = [node.module] if node.module else [a.name for a in node.names]
+            for name in names:
+                target = (base + name.split("."))[:1] if (base or name) else []
+                if target and target[0] != "__version__":
+                    yield target[0]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
+            for name in ([node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]):
+                if name and name.startswith("galzoo_cnn."):
+                    yield name.split(".")[1]
+
+
+def test_every_module_has_a_layer():
+    assert {parts[0] for parts, _ in _modules()} == set(LAYERS)
+
+
+def test_no_stage_imports_a_later_one():
+    edges = []
+    for parts, path in _modules():
+        layer = LAYERS.index(parts[0])
+        for target in _imports(parts, path):
+            if target != parts[0] and LAYERS.index(target) > layer:
+                edges.append(f"{'.'.join(parts)} imports {target}")
+    assert not edges, "imports against the stage order:\n" + "\n".join(edges)
+
+
+def test_no_branch_on_an_objective_or_survey_name_outside_its_class():
+    """Behaviour that depends on what a model predicts or where cutouts come from lives in the
+    registered classes (galzoo_cnn.objectives, galzoo_cnn.cutouts)."""
+    from galzoo_cnn.cutouts import SURVEYS
+    from galzoo_cnn.objectives import OBJECTIVES
+
+    offending = []
+    for parts, path in _modules():
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            if not (isinstance(node, ast.Compare) and any(
+                    isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops)):
+                continue
+            operands = [node.left, *node.comparators]
+            constants = {c.value for c in operands if isinstance(c, ast.Constant)}
+            text = " ".join(ast.get_source_segment(source, c) or "" for c in operands)
+            hits = sorted(constants & set(OBJECTIVES)) + (  # "sdss" is also a source of GZ2 tables
+                sorted(constants & set(SURVEYS)) if "survey" in text else [])
+            if hits:
+                offending.append(f"{'/'.join(parts)}.py:{node.lineno} compares with {hits}")
+    assert not offending, "\n".join(offending)
+
+
+# ---------------------------------------------------------------- a new objective is one class
+
+
+@pytest.fixture
+def toy_objective():
+    from torch.nn import functional as F
+
+    from galzoo_cnn.objectives import OBJECTIVES, SingleLabel, register_objective
+
+    @register_objective
+    class SmoothOrDisk(SingleLabel):
+        """Smooth or disk, with label smoothing (a toy objective of the tests)."""
+
+        name = "toy_smooth_or_disk"
+        default_classes = ("bulgy", "flat")
+        default_backbone = "test_resnet"
+        hidden = 16
+        defaults = {"lr": 1e-3, "epochs": 1, "monitor": "val_loss", "patience": 1, "factor": 0.5}
+
+        def loss(self, logits, targets, class_weights=None):
+            return F.cross_entropy(logits, targets, weight=class_weights, label_smoothing=0.1)
+
+    yield SmoothOrDisk
+    del OBJECTIVES["toy_smooth_or_disk"]
+
+
+def test_a_new_objective_is_one_class_end_to_end(toy_objective, gz1_images, tmp_path):
+    """Train two steps, classify, write catalogues: nothing outside the class knows the objective."""
+    from galzoo_cnn import classify_table, write_catalog
+    from galzoo_cnn.models import load_model
+    from galzoo_cnn.training import TrainConfig, train
+
+    labels, directory = gz1_images
+    config = TrainConfig(
+        table=str(directory / "labels.csv"), image_dir=str(directory), output=str(tmp_path / "run"),
+        name="toy", objective="toy_smooth_or_disk", label_column="gz1_class", classes=["bulgy", "flat"],
+        class_map={"elliptical": "bulgy", "spiral_clockwise": "flat", "spiral_anticlockwise": "flat",
+                   "edge_on": "flat", "merger": None, "dont_know": None},
+        test_fraction=0.0, val_fraction=0.4, batch_size=4, seed=3)
+    model, card_path = train(config, progress=False)
+    assert model.card["objective"] == "toy_smooth_or_disk" and model.card["head"]["hidden"] == 16
+    loaded = load_model(card_path)
+    assert type(loaded.objective) is toy_objective and loaded.head[0].out_features == 16
+
+    rows = Table({"filename": labels["filename"], "ra": np.linspace(10, 20, len(labels)),
+                  "dec": np.linspace(-5, 5, len(labels))})
+    result = classify_table(rows, model=card_path, image_dir=directory, progress=False)
+    assert result.colnames[3:] == ["prob_bulgy", "prob_flat", "predicted_class", "quality_flags", "status"]
+    assert np.allclose(result["prob_bulgy"] + result["prob_flat"], 1, atol=1e-5)
+    assert result.meta["provenance"]["model_objective"] == "toy_smooth_or_disk"
+    assert "belongs to class 'bulgy'" in result["prob_bulgy"].description
+    paths = write_catalog(result, tmp_path / "toy", formats=["votable"])
+    written = Table.read(paths["votable"])
+    assert written["predicted_class"].tolist() == result["predicted_class"].tolist()
+
+
+def test_public_functions_take_their_options_by_keyword():
+    """photutils style: the essential inputs positionally, every option by keyword only."""
+    from galzoo_cnn import catalog, classify, cutouts, labels
+
+    for function in (classify.classify_table, cutouts.fetch_cutouts, labels.five_class_labels,
+                     labels.feature_labels, catalog.write_catalog):
+        parameters = list(inspect.signature(function).parameters.values())
+        positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert all(p.default is p.empty for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD), \
+            (function.__name__, positional)
+        with pytest.raises(TypeError, match="positional argument"):
+            function(*([None] * (len(positional) + 1)))
