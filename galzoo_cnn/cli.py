@@ -291,15 +291,20 @@ def _cmd_samples(args):
 
 
 def _cmd_fetch(args):
-    from .cutouts import fetch_cutouts
+    from .cutouts import MANIFEST_NAME, fetch_cutouts
 
     options = {k: getattr(args, k) for k in ("data_release", "size", "max_workers", "retries", "timeout",
                                              "deadline", "base_url", "bands") if getattr(args, k) is not None}
-    manifest = fetch_cutouts(args.table, args.out, survey=args.survey, id_column=args.id_column,
-                             progress=not args.no_progress, **options)
-    path = write_table_atomic(manifest, Path(args.out) / "manifest.ecsv", overwrite=True)
-    print(f"{json.dumps(manifest.meta['counts'])}; manifest: {path}")
-    return 0 if manifest.meta["counts"]["failed"] + manifest.meta["counts"]["corrupt"] == 0 else 2
+    if args.output is not None and Path(args.output).exists() and not args.overwrite:
+        raise InputError(f"--output {args.output} exists; pass --overwrite to replace it")
+    result = fetch_cutouts(args.table, args.out, survey=args.survey, id_column=args.id_column,
+                           progress=not args.no_progress, overwrite=args.overwrite, **options)
+    print(f"{json.dumps(result.meta['counts'])}; manifest: {Path(args.out) / MANIFEST_NAME}")
+    if args.output is not None:
+        path = write_table_atomic(result, args.output, overwrite=args.overwrite)
+        print(f"Wrote {path}: the table with filename and cutout_status; classify it with "
+              f"galzoo-cnn classify {path} --images {args.out}")
+    return 0 if result.meta["counts"]["failed"] + result.meta["counts"]["corrupt"] == 0 else 2
 
 
 def _add_label_options(parser):
@@ -361,6 +366,10 @@ def build_parser():
     p = commands.add_parser("fetch", help="download image cutouts (resumable)")
     p.add_argument("table", help="table with ra, dec (degrees)")
     p.add_argument("--out", required=True, help="directory of the images and manifest.ecsv")
+    p.add_argument("--output", "-o", help="write the table with filename, cutout_fov, cutout_status and "
+                                          "cutout_reason added (ready for galzoo-cnn classify)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --output, and the columns fetch adds if the table already has them")
     p.add_argument("--survey", default="sdss", choices=sorted(SURVEYS),
                    help="sdss / legacy: JPEG colour cutouts; hips: FITS cubes from CDS hips2fits")
     p.add_argument("--bands", nargs="+", metavar="HIPS",

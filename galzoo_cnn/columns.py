@@ -159,6 +159,11 @@ _STATIC = (
     ColumnSpec("id", None, "meta.id", "Identifier the cutout file is named after"),
     ColumnSpec("path", None, "meta.id;meta.file", "Cutout file, relative to the cutout directory"),
     ColumnSpec("reason", None, "meta.note", "Why the cutout was not downloaded (empty: it was)"),
+    ColumnSpec("cutout_status", None, "meta.code.status",
+               "Cutout download status: ok, cached (already there), blank (outside the footprint), "
+               "corrupt or failed (see cutout_reason)",
+               values=("ok", "cached", "blank", "corrupt", "failed")),
+    ColumnSpec("cutout_reason", None, "meta.note", "Why the cutout was not downloaded (empty: it was)"),
     ColumnSpec("attempts", None, "meta.number", "Requests made for the cutout"),
     ColumnSpec("nbytes", "byte", "phys.size;meta.file", "Size of the cutout file"),
     ColumnSpec("sha256", None, "meta.checksum", "SHA-256 of the cutout file"),

@@ -6,8 +6,9 @@ Downloading image cutouts: resumable, concurrent, validated, and exact about wha
 ``ImgCutout`` service or the DESI Legacy Surveys viewer, or, with
 ``survey="hips"``, a multi-band FITS cube (SDSS g, r, i by default) from
 HiPS surveys through the CDS hips2fits service (request parameters made by
-`astroquery.hips2fits`), with bounded concurrency and retries, and returns a
-manifest with one row per input row:
+`astroquery.hips2fits`), with bounded concurrency and retries.  It returns
+the input table with the file name and a ``cutout_status`` per row (and
+writes the manifest ``manifest.ecsv`` beside the files, `read_manifest`):
 
 ===========  =================================================================
 status       meaning
@@ -17,11 +18,11 @@ status       meaning
 ``blank``    the service answered with a constant image (outside the footprint)
 ``corrupt``  never decoded as a valid image after all retries
 ``failed``   HTTP error, time-out or connection error after all retries, or no
-             usable coordinates; ``reason`` says which
+             usable coordinates; ``cutout_reason`` says which
 ===========  =================================================================
 
 Retries use exponential back-off with jitter on 5xx answers, time-outs and
-connection errors; a 429 answer waits for its ``Retry-After``; other 4xx
+connection errors; a 429 or 503 answer waits for its ``Retry-After``; other 4xx
 answers are not retried.  A file is written under a temporary name,
 validated (it decodes, has the requested size, is not constant, and at most
 ``max_dead_fraction`` of its pixels are pure black), then renamed: a broken
@@ -55,17 +56,26 @@ from pathlib import Path
 import numpy as np
 from astropy import log
 from astropy import units as u
-from astropy.table import Table
+from astropy.table import MaskedColumn, Table
 from PIL import Image, UnidentifiedImageError
 
+from .columns import describe_columns
 from .config import conf
 from .exceptions import GalzooError, InputError, InputTypeError, MissingColumnsError
-from .tables import _angle, _degrees, as_table, atomic_write
+from .tables import _angle, _degrees, as_table, atomic_write, write_table_atomic
 from .utils._optional import astroquery
 
 __all__ = ["SURVEYS", "register_survey", "cutout_services", "CutoutService", "SDSSCutouts",
            "LegacySurveyCutouts", "Hips2FitsCutouts", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale",
-           "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts", "CutoutError"]
+           "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts", "read_manifest",
+           "MANIFEST_NAME", "CUTOUT_STATUSES", "ADDED_COLUMNS", "CutoutError"]
+
+#: File name of the manifest `fetch_cutouts` writes in its directory.
+MANIFEST_NAME = "manifest.ecsv"
+#: Statuses of a cutout (the manifest's ``status``, the returned table's ``cutout_status``).
+CUTOUT_STATUSES = ("ok", "cached", "blank", "corrupt", "failed")
+#: Columns `fetch_cutouts` adds to its input table.
+ADDED_COLUMNS = ("filename", "cutout_fov", "cutout_status", "cutout_reason")
 
 #: HiPS surveys of the bands of a ``survey="hips"`` FITS cube, by default (SDSS DR9 g, r, i).
 HIPS_BANDS = ("CDS/P/SDSS9/g", "CDS/P/SDSS9/r", "CDS/P/SDSS9/i")
@@ -605,7 +615,7 @@ def _file_names(table, id_column, ext=".jpg"):
 def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, pixel_scale=None,
                   id_column=None, ra_column="ra", dec_column="dec", max_workers=8, retries=5,
                   timeout=None, deadline=None, base_url=None, progress=True, backoff=1.0,
-                  max_dead_fraction=0.5, bands=None):
+                  max_dead_fraction=0.5, bands=None, overwrite=False):
     """Download a cutout for every row of ``table`` into ``directory``.
 
     Parameters
@@ -654,6 +664,10 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
         HiPS surveys of the planes of a ``survey="hips"`` cube (default:
         `HIPS_BANDS`, SDSS DR9 g, r, i); each is one request.  Only for
         ``survey="hips"``.
+    overwrite : bool
+        Replace the columns this function adds when the table already has
+        them (e.g. fetching again from an earlier result); otherwise they
+        raise, so that nothing is lost.
 
     Raises
     ------
@@ -668,16 +682,30 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
     Returns
     -------
     `~astropy.table.Table`
-        The manifest: ``row``, ``id``, ``ra``, ``dec``, ``path`` (relative to
-        ``directory``), ``pixel_scale`` and ``cutout_fov`` (the side of the
-        frame, ``size * pixel_scale``), ``status``, ``reason``, ``attempts``,
-        ``nbytes``, ``sha256``; counts per status in ``meta['counts']``.
-        `~galzoo_cnn.classify.classify_table` compares ``cutout_fov`` with the
-        scale a model was trained at.
-    """
+        A copy of ``table`` with ``filename`` (the cutout's file, relative to
+        ``directory``; masked where there is none), ``cutout_fov`` (the side
+        of the frame, ``size * pixel_scale``), ``cutout_status`` and
+        ``cutout_reason``; ``meta['counts']`` counts the statuses.  It goes
+        straight into `~galzoo_cnn.classify.classify_table` with
+        ``image_dir=directory``, which compares ``cutout_fov`` with the scale
+        the model was trained at.  The full manifest (also ``id``,
+        ``pixel_scale``, ``attempts``, ``nbytes``, ``sha256`` per row) is
+        written to ``directory/manifest.ecsv`` (`read_manifest`).
 
-    table = as_table(table, copy=False)
+    Examples
+    --------
+    Fetch and classify in one line (needs the network)::
+
+        from galzoo_cnn import classify_table
+        from galzoo_cnn.cutouts import fetch_cutouts
+        result = classify_table(fetch_cutouts(targets, "cutouts/"), image_dir="cutouts/")
+    """
+    table = as_table(table)
     service = _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline)
+    clashing = [c for c in ADDED_COLUMNS if c in table.colnames]
+    if clashing and not overwrite:
+        raise InputError(f"the table already has the column(s) {', '.join(clashing)} that fetch_cutouts adds "
+                         f"(from an earlier fetch?); pass overwrite=True to replace them")
     ext = service.extension
     names = _file_names(table, id_column, ext)
     ra, dec = (_degrees(table[c], c) if c in table.colnames else None for c in (ra_column, dec_column))
@@ -737,10 +765,42 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
         "sha256": [r[4] for r in rows],
     })
     manifest["ra"].unit = manifest["dec"].unit = u.deg
-    counts = {s: int(np.sum(manifest["status"] == s)) for s in ("ok", "cached", "blank", "corrupt", "failed")}
+    counts = {s: int(np.sum(manifest["status"] == s)) for s in CUTOUT_STATUSES}
     manifest.meta.update(counts=counts, survey=survey, directory=str(directory), size=size)
+    write_table_atomic(describe_columns(manifest, copy=False), directory / MANIFEST_NAME, overwrite=True)
     log.info(f"fetch_cutouts: {counts}")
-    return manifest
+
+    has_file = np.isin(manifest["status"], ("ok", "cached"))
+    table.remove_columns([c for c in ADDED_COLUMNS if c in table.colnames])
+    table["filename"] = MaskedColumn(np.asarray(names), mask=~has_file)
+    table["cutout_fov"] = manifest["cutout_fov"]
+    table["cutout_status"] = manifest["status"]
+    table["cutout_reason"] = manifest["reason"]
+    table.meta.update(counts=counts, survey=survey, directory=str(directory), size=size,
+                      manifest=str(directory / MANIFEST_NAME))
+    return describe_columns(table, copy=False)
+
+
+def read_manifest(directory):
+    """The manifest `fetch_cutouts` wrote in ``directory``: one row per input row.
+
+    Columns ``row``, ``id``, ``ra``, ``dec``, ``path`` (relative to
+    ``directory``), ``pixel_scale``, ``cutout_fov``, ``status``, ``reason``,
+    ``attempts``, ``nbytes``, ``sha256``; ``meta['counts']`` per status.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from galzoo_cnn.cutouts import read_manifest
+    >>> read_manifest(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: no cutout manifest in ...: fetch_cutouts writes one there
+    """
+    path = Path(directory).expanduser() / MANIFEST_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no cutout manifest in {str(path.parent)!r}: fetch_cutouts writes one there")
+    return as_table(path)
 
 
 def _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline):

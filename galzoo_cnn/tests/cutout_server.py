@@ -69,6 +69,14 @@ def _fits(array, query, blank=False):
     return buffer.getvalue()
 
 
+def fetch_manifest(table, directory, **options):
+    """`fetch_cutouts`, returning the manifest it wrote (the tests check every column of it)."""
+    from galzoo_cnn.cutouts import fetch_cutouts, read_manifest
+
+    fetch_cutouts(table, directory, **options)
+    return read_manifest(directory)
+
+
 class CutoutServer(ThreadingHTTPServer):
     daemon_threads = True
 

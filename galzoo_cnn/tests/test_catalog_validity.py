@@ -271,13 +271,12 @@ def test_the_documentation_example_readme_is_current(tmp_path):
 
 def test_a_real_cutout_manifest_is_a_valid_catalogue(tmp_path):
     """fetch_cutouts' manifest (from the local test server, one row failing) in every format."""
-    from galzoo_cnn.cutouts import fetch_cutouts
-    from galzoo_cnn.tests.cutout_server import CutoutServer
+    from galzoo_cnn.tests.cutout_server import CutoutServer, fetch_manifest
 
     targets = load_gz2_sample("hart2016")["dr7objid", "ra", "dec"][:4]
     with CutoutServer() as server:
         server.plan[repr(float(targets["ra"][2]))] = ["404"]
-        manifest = fetch_cutouts(targets, tmp_path / "img", id_column="dr7objid", base_url=server.url,
+        manifest = fetch_manifest(targets, tmp_path / "img", id_column="dr7objid", base_url=server.url,
                                  retries=2, backoff=0.01, progress=False)
     assert list(manifest["status"]) == ["ok", "ok", "failed", "ok"]
     paths = write_catalog(manifest, tmp_path / "manifest")

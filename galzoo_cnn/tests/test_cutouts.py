@@ -13,7 +13,7 @@ from astropy.table import Table
 
 from galzoo_cnn.cutouts import cutout_url, fetch_cutouts, validate_cutout
 from galzoo_cnn.images import read_image
-from galzoo_cnn.tests.cutout_server import CutoutServer
+from galzoo_cnn.tests.cutout_server import CutoutServer, fetch_manifest
 
 FAST = dict(retries=4, backoff=0.05, timeout=1.0, progress=False)
 
@@ -28,7 +28,7 @@ def _targets(n=12):
 def test_every_image_arrives_intact(tmp_path):
     targets = _targets()
     with CutoutServer(latency=0.02) as server:
-        manifest = fetch_cutouts(targets, tmp_path, id_column="dr7objid", base_url=server.url,
+        manifest = fetch_manifest(targets, tmp_path, id_column="dr7objid", base_url=server.url,
                                  max_workers=4, **FAST)
     assert list(manifest["status"]) == ["ok"] * 12 and manifest.meta["counts"]["ok"] == 12
     for row in manifest:
@@ -54,7 +54,7 @@ def test_faults_are_retried_or_reported(tmp_path):
         server.plan[ra[7]] = ["garbage"] * 10                # never decodes
         server.plan[ra[8]] = ["small"] * 10                  # always the wrong size
         start = time.perf_counter()
-        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, max_workers=3, **FAST)
+        manifest = fetch_manifest(targets, tmp_path, base_url=server.url, max_workers=3, **FAST)
         elapsed = time.perf_counter() - start
     status = dict(zip(range(9), zip(manifest["status"], manifest["attempts"], manifest["reason"])))
     assert status[0][:2] == ("ok", 3)
@@ -68,7 +68,7 @@ def test_faults_are_retried_or_reported(tmp_path):
     assert status[8][:2] == ("corrupt", 4) and "is 100 x 50 pixels, expected 100 x 100" in status[8][2]
     # only valid images are on disk, and no temporary files
     on_disk = sorted(p.name for p in tmp_path.iterdir())
-    assert on_disk == sorted(manifest["path"][np.isin(manifest["status"], ["ok"])])
+    assert on_disk == sorted([*manifest["path"][np.isin(manifest["status"], ["ok"])], "manifest.ecsv"])
     assert manifest.meta["counts"] == {"ok": 4, "cached": 0, "blank": 1, "corrupt": 2, "failed": 2}
 
 
@@ -76,18 +76,19 @@ def test_timeout_reason(tmp_path):
     targets = _targets(1)
     with CutoutServer(stall=1.5) as server:
         server.plan[repr(float(targets["ra"][0]))] = ["timeout"] * 5
-        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, **dict(FAST, retries=2, timeout=0.5))
+        manifest = fetch_manifest(targets, tmp_path, base_url=server.url,
+                                  **dict(FAST, retries=2, timeout=0.5))
     assert manifest["status"][0] == "failed" and manifest["reason"][0] == "timed out after 0.5 s"
 
 
 def test_second_run_requests_nothing(tmp_path):
     targets = _targets(6)
     with CutoutServer() as server:
-        first = fetch_cutouts(targets, tmp_path, base_url=server.url, **FAST)
+        first = fetch_manifest(targets, tmp_path, base_url=server.url, **FAST)
         (tmp_path / first["path"][2]).write_bytes(b"\xff\xd8 broken")  # damaged since
         (tmp_path / first["path"][4]).unlink()                          # deleted since
         server.requests.clear()
-        second = fetch_cutouts(targets, tmp_path, base_url=server.url, **FAST)
+        second = fetch_manifest(targets, tmp_path, base_url=server.url, **FAST)
     assert list(second["status"]) == ["cached", "cached", "ok", "cached", "ok", "cached"]
     assert sorted(r for r, _ in server.requests) == sorted(repr(float(v)) for v in targets["ra"][[2, 4]])
     assert list(second["sha256"]) == list(first["sha256"])
@@ -118,7 +119,7 @@ def test_killed_run_resumes_without_refetching(tmp_path):
             seen = len(server.requests)
             time.sleep(0.3)
         server.requests.clear()
-        manifest = fetch_cutouts(tmp_path / "targets.ecsv", out, base_url=server.url, **FAST)
+        manifest = fetch_manifest(tmp_path / "targets.ecsv", out, base_url=server.url, **FAST)
     assert manifest.meta["counts"]["cached"] == len(done)
     assert manifest.meta["counts"]["ok"] == 40 - len(done)
     assert len(server.requests) == 40 - len(done)
@@ -127,7 +128,7 @@ def test_killed_run_resumes_without_refetching(tmp_path):
 
 def test_legacy_survey_endpoint(tmp_path):
     with CutoutServer() as server:
-        manifest = fetch_cutouts(_targets(2), tmp_path, survey="legacy", size=64, base_url=server.url,
+        manifest = fetch_manifest(_targets(2), tmp_path, survey="legacy", size=64, base_url=server.url,
                                  **FAST)
     assert list(manifest["status"]) == ["ok", "ok"]
     assert read_image(tmp_path / manifest["path"][0], size=64).shape == (64, 64, 3)
@@ -149,12 +150,12 @@ def test_hips2fits_fits_cubes(tmp_path):
         base = server.url + "/hips2fits"
         server.plan[ra[1]] = ["500"]           # the g band is retried, then all three arrive
         server.plan[ra[2]] = ["ok", "blank"]   # the r band lies outside the survey
-        manifest = fetch_cutouts(targets, tmp_path, survey="hips", id_column="dr7objid", base_url=base,
+        manifest = fetch_manifest(targets, tmp_path, survey="hips", id_column="dr7objid", base_url=base,
                                  **FAST)
         assert list(manifest["status"]) == ["ok", "ok", "blank", "ok"]
         assert manifest["reason"][2] == "blank: no finite pixel" and manifest["attempts"][1] == 4
         assert len(server.requests) == 3 + 4 + 2 + 3
-        again = fetch_cutouts(targets, tmp_path, survey="hips", id_column="dr7objid", base_url=base, **FAST)
+        again = fetch_manifest(targets, tmp_path, survey="hips", id_column="dr7objid", base_url=base, **FAST)
         assert list(again["status"]) == ["cached", "cached", "ok", "cached"]
     for row in manifest[manifest["status"] == "ok"]:
         path = tmp_path / row["path"]
@@ -179,13 +180,13 @@ def test_bad_input(tmp_path):
     targets = _targets(4)
     targets["dec"][1] = np.nan
     with CutoutServer() as server:
-        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, **FAST)
+        manifest = fetch_manifest(targets, tmp_path, base_url=server.url, **FAST)
         assert list(manifest["status"]) == ["ok", "failed", "ok", "ok"]
         assert manifest["reason"][1] == "no finite coordinates" and manifest["attempts"][1] == 0
         radians = _targets(2)
         radians["ra"] = (radians["ra"] * u.deg).to(u.rad)
         radians["dec"] = (radians["dec"] * u.deg).to(u.rad)
-        manifest = fetch_cutouts(radians, tmp_path / "rad", base_url=server.url, **FAST)
+        manifest = fetch_manifest(radians, tmp_path / "rad", base_url=server.url, **FAST)
         assert np.allclose(manifest["ra"], _targets(2)["ra"]) and manifest.meta["counts"]["ok"] == 2
     duplicated = _targets(3)
     duplicated["dr7objid"][2] = duplicated["dr7objid"][0]
@@ -206,7 +207,7 @@ def test_bad_input(tmp_path):
 @pytest.mark.remote_data
 def test_real_sdss_cutout(tmp_path):
     targets = _targets(2)
-    manifest = fetch_cutouts(targets, tmp_path, progress=False)
+    manifest = fetch_manifest(targets, tmp_path, progress=False)
     assert list(manifest["status"]) == ["ok", "ok"]
     assert read_image(tmp_path / manifest["path"][0]).shape == (100, 100, 3)
 
@@ -215,7 +216,7 @@ def test_real_sdss_cutout(tmp_path):
 def test_real_hips2fits_cube(tmp_path):
     from astropy.io import fits
 
-    manifest = fetch_cutouts(_targets(1), tmp_path, survey="hips", progress=False)
+    manifest = fetch_manifest(_targets(1), tmp_path, survey="hips", progress=False)
     assert list(manifest["status"]) == ["ok"]
     with fits.open(tmp_path / manifest["path"][0]) as hdul:
         assert hdul[0].data.shape == (3, 100, 100)
@@ -234,7 +235,7 @@ def test_per_row_pixel_scale_frames_each_galaxy_as_gz2(tmp_path):
     assert GZ2_FRAME_RADII == pytest.approx(8.48)
     targets["scale"] = scales
     with CutoutServer() as server:
-        manifest = fetch_cutouts(targets, tmp_path, size=64, pixel_scale="scale", base_url=server.url,
+        manifest = fetch_manifest(targets, tmp_path, size=64, pixel_scale="scale", base_url=server.url,
                                  **FAST)
         sent = {q["ra"]: float(q["scale"]) for q in server.queries}
     assert list(manifest["status"]) == ["ok"] * 3
@@ -249,7 +250,7 @@ def test_per_row_pixel_scale_frames_each_galaxy_as_gz2(tmp_path):
 def test_pixel_scale_as_quantity_array_and_bad_values(tmp_path):
     targets = _targets(3)
     with CutoutServer() as server:
-        manifest = fetch_cutouts(targets, tmp_path, size=32, base_url=server.url,
+        manifest = fetch_manifest(targets, tmp_path, size=32, base_url=server.url,
                                  pixel_scale=[0.2, np.nan, 0.5] * u.arcsec, **FAST)
         sent = sorted(float(q["scale"]) for q in server.queries)
     assert list(manifest["status"]) == ["ok", "failed", "ok"]
@@ -282,7 +283,7 @@ def test_a_new_survey_is_one_registered_class(tmp_path):
     try:
         assert "toy" in cutout_services()["name"]
         with CutoutServer() as server:
-            manifest = fetch_cutouts(_targets(3), tmp_path, survey="toy", size=64, base_url=server.url,
+            manifest = fetch_manifest(_targets(3), tmp_path, survey="toy", size=64, base_url=server.url,
                                      **FAST)
         assert list(manifest["status"]) == ["ok"] * 3
         assert {(q["layer"], q["pixscale"], q["size"]) for q in server.queries} == {("toy", "0.5", "64")}
@@ -290,3 +291,29 @@ def test_a_new_survey_is_one_registered_class(tmp_path):
         assert read_image(tmp_path / manifest["path"][0], size=64).shape == (64, 64, 3)
     finally:
         SURVEYS.pop("toy")
+
+
+def test_the_returned_table_goes_straight_into_classify_table(tmp_path):
+    """fetch_cutouts returns its input with filename and statuses: fetch and classify chain."""
+    from galzoo_cnn import classify_table
+    from galzoo_cnn.cutouts import ADDED_COLUMNS, read_manifest
+
+    targets = _targets(4)
+    targets["dec"][2] = np.nan
+    with CutoutServer() as server:
+        server.plan[repr(float(targets["ra"][1]))] = ["404"]
+        fetched = fetch_cutouts(targets, tmp_path, id_column="dr7objid", base_url=server.url, **FAST)
+        with pytest.raises(ValueError, match="already has the column.*filename.*overwrite=True"):
+            fetch_cutouts(fetched, tmp_path, id_column="dr7objid", base_url=server.url, **FAST)
+        again = fetch_cutouts(fetched, tmp_path, id_column="dr7objid", base_url=server.url, overwrite=True,
+                              **FAST)
+    assert fetched.colnames == [*targets.colnames, *ADDED_COLUMNS] and "filename" not in targets.colnames
+    assert fetched["cutout_status"].tolist() == ["ok", "failed", "failed", "ok"]
+    assert fetched["cutout_reason"][1].startswith("HTTP 404") and fetched["filename"].mask.tolist() == [
+        False, True, True, False]
+    assert fetched["cutout_status"].meta["ucd"] == "meta.code.status"
+    assert again["cutout_status"].tolist() == ["cached", "ok", "failed", "cached"]
+    manifest = read_manifest(tmp_path)
+    assert manifest["path"].tolist() == [f"{i}.jpg" for i in targets["dr7objid"]]
+    result = classify_table(fetched, image_dir=tmp_path, progress=False)
+    assert result["status"].tolist() == ["ok", "no_image", "no_image", "ok"]

@@ -39,7 +39,7 @@ from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
 from galzoo_cnn.exceptions import GalzooError, InputError
 from galzoo_cnn.images import ImageError, image_quality_flags, read_image
 from galzoo_cnn.labels import feature_labels, five_class_labels
-from galzoo_cnn.tests.cutout_server import CutoutServer, bomb_png
+from galzoo_cnn.tests.cutout_server import CutoutServer, bomb_png, fetch_manifest
 
 FAST = dict(retries=3, backoff=0.05, timeout=1.0, progress=False)
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
@@ -64,11 +64,11 @@ def test_decompression_bomb_costs_one_row_served_or_cached(tmp_path):
     targets = _targets(3)
     with CutoutServer() as server:
         server.plan[_ra_key(targets["ra"][0])] = ["bomb"] * 5
-        manifest = fetch_cutouts(targets, tmp_path, **FAST, base_url=server.url)
+        manifest = fetch_manifest(targets, tmp_path, **FAST, base_url=server.url)
         assert list(manifest["status"]) == ["corrupt", "ok", "ok"]
         assert "too large to decode safely" in manifest["reason"][0]
         (tmp_path / manifest["path"][1]).write_bytes(bomb_png())  # a bomb in the cache
-        rerun = fetch_cutouts(targets, tmp_path, **FAST, base_url=server.url)
+        rerun = fetch_manifest(targets, tmp_path, **FAST, base_url=server.url)
     assert list(rerun["status"]) == ["ok", "ok", "cached"]  # refetched, not a stopped run
     assert read_image(tmp_path / rerun["path"][1]).shape == (100, 100, 3)
 
@@ -78,7 +78,7 @@ def test_dripping_server_is_cut_at_the_deadline(tmp_path):
     with CutoutServer(drip=0.1) as server:
         server.plan[_ra_key(targets["ra"][0])] = ["drip"] * 5
         start = time.perf_counter()
-        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, retries=1, timeout=1.0,
+        manifest = fetch_manifest(targets, tmp_path, base_url=server.url, retries=1, timeout=1.0,
                                  deadline=1.5, progress=False)
         elapsed = time.perf_counter() - start
     assert list(manifest["status"]) == ["failed", "ok"]
@@ -91,7 +91,7 @@ def test_retry_after_as_an_http_date_is_honoured(tmp_path):
     with CutoutServer() as server:
         server.plan[_ra_key(targets["ra"][0])] = ["429date"]
         start = time.perf_counter()
-        manifest = fetch_cutouts(targets, tmp_path, base_url=server.url, **FAST)
+        manifest = fetch_manifest(targets, tmp_path, base_url=server.url, **FAST)
         elapsed = time.perf_counter() - start
     assert manifest["status"][0] == "ok" and manifest["attempts"][0] == 2
     assert elapsed >= 0.9  # waited for the date (2 s ahead, to the second), not the 0.05 s back-off
@@ -101,14 +101,15 @@ def test_long_and_unsafe_ids_get_hashed_names_and_resume(tmp_path):
     targets = _targets(3)
     targets["name"] = ["x" * 250, "NGC 1234", "../../etc/passwd"]
     with CutoutServer() as server:
-        manifest = fetch_cutouts(targets, tmp_path, id_column="name", base_url=server.url, **FAST)
-        again = fetch_cutouts(targets, tmp_path, id_column="name", base_url=server.url, **FAST)
+        manifest = fetch_manifest(targets, tmp_path, id_column="name", base_url=server.url, **FAST)
+        again = fetch_manifest(targets, tmp_path, id_column="name", base_url=server.url, **FAST)
     assert list(manifest["status"]) == ["ok"] * 3 and list(again["status"]) == ["cached"] * 3
     assert manifest["id"].tolist() == targets["name"].tolist()  # the mapping, in the manifest
     for path in manifest["path"]:
         assert len(path) <= 62 and _SAFE_NAME.fullmatch(path) and (tmp_path / path).is_file()
     assert manifest["path"][1].startswith("NGC_1234-")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(manifest["path"])  # nothing outside
+    # nothing outside the directory, nothing else in it
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*manifest["path"], "manifest.ecsv"])
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -391,7 +392,7 @@ def test_sigint_stops_fetch_and_the_rerun_resumes(tmp_path):
         assert elapsed < 5  # the queued requests were abandoned, not waited for
         done = {p.name for p in out.glob("*.jpg")}
         assert 5 <= len(done) < 60 and not list(out.glob(".*.part"))
-        manifest = fetch_cutouts(tmp_path / "targets.ecsv", out, base_url=server.url, **FAST)
+        manifest = fetch_manifest(tmp_path / "targets.ecsv", out, base_url=server.url, **FAST)
     assert manifest.meta["counts"]["cached"] == len(done)
     assert manifest.meta["counts"]["ok"] == 60 - len(done)
 
