@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_training.py --images ../shared/data/gz1_sdss/images \
+    python benchmarks/bench_training.py --image-dir ../shared/data/gz1_sdss/images \
         --backbones mobilenetv3_small_100 efficientnet_b0 densenet201
 
 Prints, for each backbone, training images/s (forward + backward + Adam step
@@ -53,7 +53,7 @@ def loader_rate(dataset, n, num_workers, batch_size=64):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", required=True, help="directory of JPEG cutouts")
+    parser.add_argument("--image-dir", required=True, help="directory of JPEG cutouts")
     parser.add_argument("--backbones", nargs="+",
                         default=["test_resnet", "mobilenetv3_small_100", "efficientnet_b0", "densenet121",
                                  "densenet201"])

@@ -15,6 +15,7 @@ Examples
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +23,29 @@ from astropy import log
 
 from . import __version__, labels, taxonomy
 from .cutouts import SURVEYS
-from .exceptions import GalzooError, InputError, Interrupted, MissingColumnsError
+from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
 from .tables import as_table, atomic_write, write_table_atomic
 from .utils._signals import interruptible
 
 __all__ = ["main", "build_parser"]
+
+
+class _Renamed(argparse.Action):
+    """An option under its former name: it still works, with a deprecation warning naming the new one."""
+
+    def __init__(self, option_strings, dest, new=None, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warnings.warn(GalzooDeprecationWarning(f"{option_string} is now {self.new}; the old name will be "
+                                               f"removed in the next release"), stacklevel=2)
+        setattr(namespace, self.dest, values)
+
+
+def _renamed(parser, old, new, dest):
+    parser.add_argument(old, dest=dest, action=_Renamed, new=new)
 
 
 def _devices(value):
@@ -187,7 +205,7 @@ def _cmd_classify(args):
     catalog_metadata(table, args.output, title=args.title, authors=args.authors, abstract=args.abstract,
                      **readme)
     devices = _devices(args.devices)
-    result = classify_table(table, model=args.model, image_column=args.image_column, image_dir=args.images,
+    result = classify_table(table, model=args.model, image_column=args.image_column, image_dir=args.image_dir,
                             batch_size=args.batch_size, device=args.device, num_workers=args.num_workers,
                             progress=not args.no_progress, strict=args.strict,
                             adversarial_model=args.adversarial_model, crop=args.crop, devices=devices,
@@ -196,8 +214,8 @@ def _cmd_classify(args):
     if rank_zero_only.rank != 0:  # every process has the merged table; one writes it
         return 0
     counts = result.meta["provenance"]["status_counts"]
-    if not (result["status"] == "ok").any():  # e.g. a mistyped --images: no catalogue of nothing
-        print(f"galzoo-cnn classify: error: no row could be classified ({counts}); check --images and "
+    if not (result["status"] == "ok").any():  # e.g. a mistyped --image-dir: no catalogue of nothing
+        print(f"galzoo-cnn classify: error: no row could be classified ({counts}); check --image-dir and "
               f"--image-column; nothing was written", file=sys.stderr)
         return 2
     paths = write_catalog(result, args.output, formats=args.formats, overwrite=args.overwrite,
@@ -243,7 +261,7 @@ def _cmd_adversarial(args):
                if getattr(args, k) is not None}
     if "devices" in options:
         options["devices"] = _devices(options["devices"])
-    dirs = (args.training_images, args.inference_images)
+    dirs = (args.training_image_dir, args.inference_image_dir)
     result = adversarial_validation(as_table(args.training), as_table(args.inference), args.output,
                                     image_column=args.image_column, image_dir=dirs,
                                     backbone=args.backbone, progress=not args.no_progress, **options)
@@ -295,15 +313,17 @@ def _cmd_fetch(args):
 
     options = {k: getattr(args, k) for k in ("data_release", "size", "max_workers", "retries", "timeout",
                                              "deadline", "base_url", "bands") if getattr(args, k) is not None}
+    if args.image_dir is None:
+        raise InputError("--image-dir DIR is required: the directory of the cutouts and their manifest")
     if args.output is not None and Path(args.output).exists() and not args.overwrite:
         raise InputError(f"--output {args.output} exists; pass --overwrite to replace it")
-    result = fetch_cutouts(args.table, args.out, survey=args.survey, id_column=args.id_column,
+    result = fetch_cutouts(args.table, args.image_dir, survey=args.survey, id_column=args.id_column,
                            progress=not args.no_progress, overwrite=args.overwrite, **options)
-    print(f"{json.dumps(result.meta['counts'])}; manifest: {Path(args.out) / MANIFEST_NAME}")
+    print(f"{json.dumps(result.meta['counts'])}; manifest: {Path(args.image_dir) / MANIFEST_NAME}")
     if args.output is not None:
         path = write_table_atomic(result, args.output, overwrite=args.overwrite)
         print(f"Wrote {path}: the table with filename and cutout_status; classify it with "
-              f"galzoo-cnn classify {path} --images {args.out}")
+              f"galzoo-cnn classify {path} --image-dir {args.image_dir}")
     return 0 if result.meta["counts"]["failed"] + result.meta["counts"]["corrupt"] == 0 else 2
 
 
@@ -365,7 +385,8 @@ def build_parser():
 
     p = commands.add_parser("fetch", help="download image cutouts (resumable)")
     p.add_argument("table", help="table with ra, dec (degrees)")
-    p.add_argument("--out", required=True, help="directory of the images and manifest.ecsv")
+    p.add_argument("--image-dir", help="directory of the images and manifest.ecsv (required)")
+    _renamed(p, "--out", "--image-dir", "image_dir")
     p.add_argument("--output", "-o", help="write the table with filename, cutout_fov, cutout_status and "
                                           "cutout_reason added (ready for galzoo-cnn classify)")
     p.add_argument("--overwrite", action="store_true",
@@ -414,8 +435,10 @@ def build_parser():
     p = commands.add_parser("adversarial", help="adversarial validation of training vs inference images")
     p.add_argument("training", help="table of the training (e.g. GZ2-matched) galaxies")
     p.add_argument("inference", help="table of the inference galaxies")
-    p.add_argument("--training-images", help="image directory of the training table")
-    p.add_argument("--inference-images", help="image directory of the inference table")
+    p.add_argument("--training-image-dir", help="image directory of the training table")
+    p.add_argument("--inference-image-dir", help="image directory of the inference table")
+    _renamed(p, "--training-images", "--training-image-dir", "training_image_dir")
+    _renamed(p, "--inference-images", "--inference-image-dir", "inference_image_dir")
     p.add_argument("--image-column", default="filename")
     p.add_argument("--output", "-o", required=True, help="output directory")
     p.add_argument("--backbone", default="resnet101", help="timm backbone (default: resnet101)")
@@ -429,7 +452,8 @@ def build_parser():
 
     p = commands.add_parser("classify", help="classify the galaxy images of a table; write catalogues")
     p.add_argument("table", help="table with image paths and ra, dec (FITS, VOTable, ECSV or CSV)")
-    p.add_argument("--images", help="directory the image paths are relative to")
+    p.add_argument("--image-dir", help="directory the image paths are relative to")
+    _renamed(p, "--images", "--image-dir", "image_dir")
     p.add_argument("--model", help="model name or model card path (default: the configuration item "
                                     "default_model, sample-gz2)")
     p.add_argument("--output", "-o", required=True,

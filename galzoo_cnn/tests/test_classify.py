@@ -184,7 +184,7 @@ def test_two_process_ddp_inference_merges_rows_in_input_order(demo, classified, 
     sample, image_dir = demo
     sample[:n_rows].write(tmp_path / "in.ecsv")
     command = [sys.executable, "-m", "galzoo_cnn.cli", "classify", str(tmp_path / "in.ecsv"),
-               "--images", str(image_dir), "--output", str(tmp_path / "ddp"), "--formats", "votable",
+               "--image-dir", str(image_dir), "--output", str(tmp_path / "ddp"), "--formats", "votable",
                "--device", "cpu", "--devices", "2", "--strategy", "ddp", "--batch-size", "3",
                "--model", "sample-gz1", "--no-progress"]
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")

@@ -4,10 +4,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from astropy.table import Table
 
 from galzoo_cnn.cli import main
 from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
+from galzoo_cnn.exceptions import GalzooDeprecationWarning
 from galzoo_cnn.labels import five_class_labels
 
 
@@ -78,7 +80,7 @@ def test_classify_command_writes_catalogues(tmp_path, capsys):
     sample, image_dir = load_demo_sample()
     sample[:6].write(tmp_path / "in.ecsv")
     base = tmp_path / "out" / "cat"
-    args = ["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output", str(base),
+    args = ["classify", str(tmp_path / "in.ecsv"), "--image-dir", str(image_dir), "--output", str(base),
             "--keep", "dr7objid", "ra", "dec", "--no-progress", "--formats", "fits", "votable"]
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -89,11 +91,11 @@ def test_classify_command_writes_catalogues(tmp_path, capsys):
     # an input column the registry does not know stops the command before any classification
     sample["my_flag"] = 1
     sample[:6][["dr7objid", "ra", "dec", "sample", "filename", "my_flag"]].write(tmp_path / "in2.ecsv")
-    assert main(["classify", str(tmp_path / "in2.ecsv"), "--images", str(image_dir), "--output",
+    assert main(["classify", str(tmp_path / "in2.ecsv"), "--image-dir", str(image_dir), "--output",
                  str(tmp_path / "x"), "--no-progress"]) == 2
     # GZ2's own 'sample' column (original, extra...) is known as well as the registry's training one
     assert "no description for column(s) my_flag" in capsys.readouterr().err
-    assert main(["classify", str(tmp_path / "in2.ecsv"), "--images", str(image_dir), "--output",
+    assert main(["classify", str(tmp_path / "in2.ecsv"), "--image-dir", str(image_dir), "--output",
                  str(tmp_path / "x"), "--no-progress", "--formats", "votable",
                  "--describe", "my_flag=A flag of mine"]) == 0
     assert "<DESCRIPTION>\n     A flag of mine" in (tmp_path / "x.vot").read_text()
@@ -108,7 +110,7 @@ def test_classify_command_takes_the_catalogue_metadata(tmp_path, capsys):
         "title: Ignored, the option wins\nbibcode: 2027MNRAS.000....0S\ncatalogue: J/MNRAS/000/0\n"
         "date: '2027'\nacknowledgements: Thanks to the Galaxy Zoo volunteers.\n")
     base = tmp_path / "cat"
-    assert main(["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output", str(base),
+    assert main(["classify", str(tmp_path / "in.ecsv"), "--image-dir", str(image_dir), "--output", str(base),
                  "--no-progress", "--title", "Three SDSS galaxies", "--authors", "Doe J., Roe R.",
                  "--readme", str(tmp_path / "readme.yaml")]) == 0
     readme = (tmp_path / "cat_cds" / "ReadMe").read_text()
@@ -122,10 +124,10 @@ def test_classify_command_takes_the_catalogue_metadata(tmp_path, capsys):
         assert hdul[1].header["BIBCODE"] == "2027MNRAS.000....0S"
     # a YAML file that is not a mapping, and non-ASCII metadata, are one-line errors before any work
     (tmp_path / "bad.yaml").write_text("just a string\n")
-    assert main(["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output",
+    assert main(["classify", str(tmp_path / "in.ecsv"), "--image-dir", str(image_dir), "--output",
                  str(tmp_path / "y"), "--readme", str(tmp_path / "bad.yaml")]) == 2
     assert "expected a YAML mapping" in capsys.readouterr().err
-    assert main(["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "--output",
+    assert main(["classify", str(tmp_path / "in.ecsv"), "--image-dir", str(image_dir), "--output",
                  str(tmp_path / "y"), "--authors", "Müller J."]) == 2
     assert "non-ASCII" in capsys.readouterr().err and not list(tmp_path.glob("y*"))
 
@@ -135,8 +137,8 @@ def test_adversarial_command_on_real_cutouts(real_data, tmp_path):
     gz1.write(tmp_path / "gz1.ecsv")
     gz2 = real_data / "gz2_hart16_sdss" / "gz2_hart16.csv"
     status = main(["adversarial", str(gz2), str(tmp_path / "gz1.ecsv"),
-                   "--training-images", str(real_data / "gz2_hart16_sdss" / "images"),
-                   "--inference-images", str(real_data / "gz1_sdss" / "images"),
+                   "--training-image-dir", str(real_data / "gz2_hart16_sdss" / "images"),
+                   "--inference-image-dir", str(real_data / "gz1_sdss" / "images"),
                    "--output", str(tmp_path / "adv"), "--backbone", "test_resnet", "--epochs", "2",
                    "--batch-size", "16", "--no-progress"])
     assert status == 0
@@ -166,22 +168,33 @@ def test_fetch_command_writes_manifest(tmp_path, capsys):
     targets.write(tmp_path / "targets.fits")
     with CutoutServer() as server:
         server.plan[repr(float(targets["ra"][3]))] = ["404"]
-        status = main(["fetch", str(tmp_path / "targets.fits"), "--out", str(tmp_path / "img"),
+        status = main(["fetch", str(tmp_path / "targets.fits"), "--image-dir", str(tmp_path / "img"),
                        "--id-column", "dr7objid", "--base-url", server.url, "--no-progress"])
     assert status == 2  # something failed: the shell can tell
     manifest = Table.read(tmp_path / "img" / "manifest.ecsv")
     assert list(manifest["status"]) == ["ok", "ok", "ok", "failed", "ok"]
     assert '"failed": 1' in capsys.readouterr().out
+    # the former option name still works, with a deprecation warning; --output writes the table,
+    # which galzoo-cnn classify reads as it is
+    with CutoutServer() as server, pytest.warns(GalzooDeprecationWarning, match="--out is now --image-dir"):
+        status = main(["fetch", str(tmp_path / "targets.fits"), "--out", str(tmp_path / "img"),
+                       "--id-column", "dr7objid", "--base-url", server.url, "--no-progress",
+                       "--output", str(tmp_path / "fetched.ecsv")])
+    assert status == 0 and Table.read(tmp_path / "fetched.ecsv")["cutout_status"].tolist() == [
+        "cached", "cached", "cached", "ok", "cached"]
+    assert main(["classify", str(tmp_path / "fetched.ecsv"), "--image-dir", str(tmp_path / "img"),
+                 "--output", str(tmp_path / "cat"), "--formats", "votable", "--no-progress"]) == 0
+    assert Table.read(tmp_path / "cat.vot")["status"].tolist() == ["ok"] * 5
 
 
 def test_classify_command_fails_when_no_row_is_classified(tmp_path, capsys):
-    """A mistyped --images leaves every row 'missing': exit 2, a one-line error, no catalogue."""
+    """A mistyped --image-dir leaves every row 'missing': exit 2, a one-line error, no catalogue."""
     from galzoo_cnn.datasets import load_demo_sample
 
     sample, _ = load_demo_sample()
     sample[:3]["dr7objid", "ra", "dec", "filename"].write(tmp_path / "in.ecsv")
     (tmp_path / "empty").mkdir()
-    status = main(["classify", str(tmp_path / "in.ecsv"), "--images", str(tmp_path / "empty"),
+    status = main(["classify", str(tmp_path / "in.ecsv"), "--image-dir", str(tmp_path / "empty"),
                    "--output", str(tmp_path / "cat"), "--no-progress"])
     err = capsys.readouterr().err
     assert status == 2 and "no row could be classified (missing=3)" in err

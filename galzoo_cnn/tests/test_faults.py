@@ -313,7 +313,7 @@ def _user_errors(tmp_path):
     (tmp_path / "scalar.yaml").write_text("just a string\n")
     (tmp_path / "broken.yaml").write_text("table: [unclosed\n")
     (tmp_path / "garbage.fits").write_bytes(b"SIMPLE  =  no FITS at all" * 10)
-    classify = ["classify", str(tmp_path / "in.ecsv"), "--images", str(image_dir), "-o",
+    classify = ["classify", str(tmp_path / "in.ecsv"), "--image-dir", str(image_dir), "-o",
                 str(tmp_path / "cat"), "--no-progress"]
     return {
         "no GPU": (classify + ["--device", "cuda:7"], "device='cuda:7' is not available"),
@@ -328,9 +328,9 @@ def _user_errors(tmp_path):
                              "cannot be read as fits"),
         "YAML scalar": (["train", "--config", str(tmp_path / "scalar.yaml")], "expected a YAML mapping"),
         "broken YAML": (["train", "--config", str(tmp_path / "broken.yaml")], "is not valid YAML"),
-        "bands with sdss": (["fetch", str(tmp_path / "in.ecsv"), "--out", str(tmp_path / "c"),
+        "bands with sdss": (["fetch", str(tmp_path / "in.ecsv"), "--image-dir", str(tmp_path / "c"),
                              "--bands", "CDS/P/SDSS9/g"], "bands apply to survey='hips'"),
-        "size 0": (["fetch", str(tmp_path / "in.ecsv"), "--out", str(tmp_path / "c"), "--size", "0"],
+        "size 0": (["fetch", str(tmp_path / "in.ecsv"), "--image-dir", str(tmp_path / "c"), "--size", "0"],
                    "size=0 must be a positive integer"),
         "missing table": (["labels", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "l.ecsv")],
                           "does not exist"),
@@ -381,8 +381,8 @@ def test_sigint_stops_fetch_and_the_rerun_resumes(tmp_path):
     targets.write(tmp_path / "targets.ecsv")
     out = tmp_path / "cutouts"
     with CutoutServer(latency=0.15) as server:
-        command = [sys.executable, "-m", "galzoo_cnn.cli", "fetch", str(tmp_path / "targets.ecsv"), "--out",
-                   str(out), "--base-url", server.url, "--max-workers", "2", "--no-progress"]
+        command = [sys.executable, "-m", "galzoo_cnn.cli", "fetch", str(tmp_path / "targets.ecsv"),
+                   "--image-dir", str(out), "--base-url", server.url, "--max-workers", "2", "--no-progress"]
         with subprocess.Popen(command, env=ENV, stderr=subprocess.PIPE, text=True) as process:
             _wait_for(process, lambda: len(list(out.glob("*.jpg"))) >= 5, what="5 cutouts")
             process.send_signal(signal.SIGINT)
@@ -414,7 +414,7 @@ def test_sigterm_stops_classify_and_writes_no_catalogue(tmp_path):
     rows = Table({"filename": np.resize(np.asarray(sample["filename"]), 3000), "ra": np.full(3000, 150.0),
                   "dec": np.full(3000, 2.0)})
     rows.write(tmp_path / "in.ecsv")
-    command = [sys.executable, "-m", "galzoo_cnn.cli", "classify", str(tmp_path / "in.ecsv"), "--images",
+    command = [sys.executable, "-m", "galzoo_cnn.cli", "classify", str(tmp_path / "in.ecsv"), "--image-dir",
                str(image_dir), "-o", str(tmp_path / "cat"), "--device", "cpu", "--batch-size", "16"]
     with subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True) as process:
