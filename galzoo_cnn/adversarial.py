@@ -31,7 +31,7 @@ from .columns import describe_columns
 from .exceptions import InputError, MissingColumnsError
 from .images import ImageTableDataset, resolve_image_paths
 from .models import predict_dataset
-from .tables import as_table, write_table_atomic
+from .tables import as_table
 from .training import TrainConfig, train
 
 __all__ = ["adversarial_validation", "adversarial_scores", "adversarial_split", "DOMAIN_COLUMN",
@@ -108,11 +108,11 @@ def adversarial_validation(training_table, inference_table, output, image_column
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     combined = _combined_table(training_table, inference_table, image_column, image_dir)
-    write_table_atomic(combined, out / "adversarial_input.ecsv", overwrite=True)
-    settings = dict(objective="adversarial", name="adversarial", backbone=backbone, table=str(
-        out / "adversarial_input.ecsv"), output=str(out), image_column=image_column, image_dir=None,
-        label_column=DOMAIN_COLUMN, classes=["inference", "training"], test_fraction=0.0,
-        val_fraction=0.25, adversarial_augmentation=False)
+    # the combined table goes to training in memory: its image paths are absolute already
+    settings = dict(objective="adversarial", name="adversarial", backbone=backbone, table=combined,
+                    output=str(out), image_column=image_column, image_dir=None, label_column=DOMAIN_COLUMN,
+                    classes=["inference", "training"], test_fraction=0.0, val_fraction=0.25,
+                    adversarial_augmentation=False)
     settings.update(config)
     model, card_path = train(TrainConfig(**settings), progress=progress)
     split = Table.read(out / "split.ecsv")

@@ -97,6 +97,7 @@ _VALUE_RANGES = {
 class TrainConfig:
     """Everything a training run needs; `None` fields take the objective's defaults.
 
+    ``table`` is a table file or an in-memory `~astropy.table.Table`;
     ``objective`` names a `galzoo_cnn.objectives` objective (``five_class``,
     ``features``, ``adversarial``); configuration files that still say
     ``task:`` are read with a deprecation warning.
@@ -108,7 +109,7 @@ class TrainConfig:
     4
     """
 
-    table: str | None = None
+    table: "str | Table | None" = None
     output: str | None = None
     objective: str = "five_class"
     name: str = "model"
@@ -362,6 +363,13 @@ def _prepare_table(config):
     return table
 
 
+def _table_label(table):
+    """How a model card names its training table: the file, or an in-memory table's size."""
+    if isinstance(table, (str, Path)):
+        return str(table)
+    return f"in-memory table of {len(table)} rows"
+
+
 def _table_hash(table, columns):
     digest = hashlib.sha256()
     for name in columns:
@@ -494,7 +502,7 @@ def train(config, callbacks=(), progress=True):
     card = dict(
         name=config.name, description=config.description, seed=config.seed,
         metrics={"test": metrics, "best_" + config.monitor: float(checkpoints.best_model_score or np.nan)},
-        training={"table": str(config.table), "rows": {s: int((split == s).sum()) for s in
+        training={"table": _table_label(config.table), "rows": {s: int((split == s).sum()) for s in
                                                        ("train", "val", "test")},
                   "sha256": _table_hash(table, [config.image_column, "split"]
                                         + ([config.label_column] if config.label_column else [])),
@@ -505,7 +513,8 @@ def train(config, callbacks=(), progress=True):
                   "class_weights": None if weights is None else {
                       "rule": config.class_weights, "weights": dict(zip(classes, map(float, weights)))},
                   "scheduler": config.scheduler},
-        config={k: v for k, v in dataclasses.asdict(config).items() if k not in ("description",)})
+        config=dict({f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+                     if f.name != "description"}, table=_table_label(config.table)))
     card_path = save_model(lit.model, out / config.name, **json.loads(json.dumps(card, default=str)))
     return lit.model.eval(), card_path
 

@@ -116,13 +116,14 @@ def test_a_new_objective_is_one_class_end_to_end(toy_objective, gz1_images, tmp_
 
     labels, directory = gz1_images
     config = TrainConfig(
-        table=str(directory / "labels.csv"), image_dir=str(directory), output=str(tmp_path / "run"),
+        table=labels, image_dir=str(directory), output=str(tmp_path / "run"),  # an in-memory table
         name="toy", objective="toy_smooth_or_disk", label_column="gz1_class", classes=["bulgy", "flat"],
         class_map={"elliptical": "bulgy", "spiral_clockwise": "flat", "spiral_anticlockwise": "flat",
                    "edge_on": "flat", "merger": None, "dont_know": None},
         test_fraction=0.0, val_fraction=0.4, batch_size=4, seed=3)
     model, card_path = train(config, progress=False)
     assert model.card["objective"] == "toy_smooth_or_disk" and model.card["head"]["hidden"] == 16
+    assert model.card["training"]["table"] == model.card["config"]["table"] == "in-memory table of 16 rows"
     loaded = load_model(card_path)
     assert type(loaded.objective) is toy_objective and loaded.head[0].out_features == 16
 
