@@ -26,11 +26,11 @@ import numpy as np
 from astropy import log
 from astropy.table import Table, vstack
 
+from ._inference import predict_images
 from .augment import AdversarialShrink
 from .columns import describe_columns
 from .exceptions import InputError, MissingColumnsError
-from .images import ImageTableDataset, resolve_image_paths
-from .models import predict_dataset
+from .images import resolve_image_paths
 from .tables import as_table
 from .training import TrainConfig, train
 
@@ -60,18 +60,41 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
                        batch_size=256, progress=False):
     """P(training) of each galaxy of ``table`` under a domain classifier.
 
-    ``transform`` is applied to each image first (e.g.
-    ``AdversarialShrink(k=0.8, m=0.7)`` for the shift experiment of Fig. 4b).
+    The images go through the package's one prediction path (as in
+    `~galzoo_cnn.classify_table`), at the crop of the model's card.
+
+    Parameters
+    ----------
+    model : `~galzoo_cnn.models.GalaxyClassifier`
+        A domain classifier (classes ``inference``, ``training``).
+    table : `~astropy.table.Table` or path
+        Rows with image paths in ``image_column`` (relative to ``image_dir``).
+    transform : callable, optional
+        Applied to each uint8 image first (e.g.
+        ``AdversarialShrink(k=0.8, m=0.7)`` for the shift experiment of Fig. 4b).
+    batch_size : int
+        Images per forward pass.
+    progress : bool
+        Show a progress bar.
 
     Returns
     -------
     `~numpy.ndarray`
+        float32, one score per row.
+
+    Raises
+    ------
+    `~galzoo_cnn.images.ImageError`
+        At the first image that cannot be used, naming its row and file.
     """
     classes = list(model.classes)
     if "training" not in classes:
         raise InputError(f"model classes {classes} have no 'training' class: not a domain classifier")
-    dataset = ImageTableDataset(as_table(table, copy=False), image_column, image_dir, transform=transform)
-    return predict_dataset(model, dataset, batch_size, progress=progress)[:, classes.index("training")]
+    paths = resolve_image_paths(as_table(table, copy=False), image_column, image_dir)
+    crop = float(model.card["input"].get("crop", 1.0))
+    _, _, probabilities, _ = predict_images([model.eval()], paths, [crop], batch_size=batch_size,
+                                            progress=progress, strict=True, transform=transform)
+    return probabilities[0][:, classes.index("training")]
 
 
 def adversarial_validation(training_table, inference_table, output, image_column="filename",

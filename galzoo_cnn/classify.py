@@ -33,155 +33,31 @@ Examples
  'undecodable', 'model_error']
 """
 
-import contextlib
 import datetime
-import logging
-import os
 import warnings
 from pathlib import Path
 
-import lightning as L
 import numpy as np
-import torch
 from astropy import log
 from astropy import units as u
 from astropy.table import MaskedColumn
 
 from . import __version__, taxonomy
+from ._inference import _accelerator, predict_images, status_names
 from .columns import PROVENANCE_KEY, REFERENCES_KEY, STATUSES, describe_columns
 from .config import conf
 from .exceptions import InputError, InputTypeError, PixelScaleWarning
-from .images import (
-    MIN_CROP,
-    ImageError,
-    image_quality_flags,
-    read_image,
-    resolve_image_paths,
-    scale_intensity,
-)
+from .images import MIN_CROP, resolve_image_paths
 from .models import GalaxyClassifier, load_model
 from .tables import _angle, as_table
-from .utils._lightning import make_trainer, process_shard
 
 __all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN", "QUALITY_COLUMN"]
 
-_CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
 #: Column of the per-row status.
 STATUS_COLUMN = "status"
 #: Column of the image-quality bit flags (`~galzoo_cnn.columns.QUALITY_FLAGS`).
 QUALITY_COLUMN = "quality_flags"
 _SCORE_COLUMN = "adversarial_score"
-_PADDING = -1  # the item of a process with no rows of its own
-
-
-class _ImageRows(torch.utils.data.Dataset):
-    """Items ``(row, status code, quality flags, images)``: one scaled image per crop; zeros where
-    unusable.  The flags are measured on the image of crop ``crops[flag_crop]`` (the classifier's)."""
-
-    def __init__(self, paths, size, crops, flag_crop=0):
-        self.paths, self.size, self.crops, self.flag_crop = paths, size, crops, flag_crop
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, row):
-        blank = torch.zeros(3, self.size, self.size)
-        if row == _PADDING:
-            return row, 0, 0, [blank for _ in self.crops]
-        path = self.paths[row]
-        if path is None:
-            return row, _CODES["no_image"], 0, [blank for _ in self.crops]
-        try:
-            images = [read_image(path, self.size, crop) for crop in self.crops]
-        except FileNotFoundError:
-            return row, _CODES["missing"], 0, [blank for _ in self.crops]
-        except ImageError as err:
-            return row, _CODES[err.reason], 0, [blank for _ in self.crops]
-        flags = image_quality_flags(images[self.flag_crop])
-        return row, _CODES["ok"], flags, [scale_intensity(torch.from_numpy(i).permute(2, 0, 1))
-                                          for i in images]
-
-
-class _ShardSampler(torch.utils.data.Sampler):
-    """Rows ``rank, rank + world, ...``: every row exactly once over all processes.
-
-    A process left without rows (fewer rows than processes) gets one padding
-    item, `_PADDING`, which no row receives: every process then runs the
-    same steps and joins the final merge, instead of waiting for the others.
-    """
-
-    def __init__(self, n_rows):
-        self.n_rows = n_rows
-
-    def _rows(self):
-        rank, world = process_shard()
-        return list(range(rank, self.n_rows, world)) or [_PADDING]
-
-    def __len__(self):
-        return len(self._rows())
-
-    def __iter__(self):
-        return iter(self._rows())
-
-
-class _Predictor(L.LightningModule):
-    """The classifier (and the domain model) applied to one batch; returns rows, codes, probabilities."""
-
-    def __init__(self, models, crop_index):
-        super().__init__()
-        self.models = torch.nn.ModuleList(models)
-        self.crop_index = crop_index
-
-    def predict_step(self, batch, batch_idx):
-        rows, codes, flags, images = batch
-        if not (codes == _CODES["ok"]).any():  # no usable image in the batch: nothing to run
-            return rows, codes, flags, [torch.zeros(len(rows), len(model.classes)) for model in self.models]
-        probabilities = [model.predict_proba(images[k]).float()
-                         for model, k in zip(self.models, self.crop_index)]
-        finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)
-        codes = torch.where((codes == _CODES["ok"]) & ~finite, _CODES["model_error"], codes)
-        return rows, codes, flags, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
-                                    for p in probabilities]
-
-
-class _Collector(L.pytorch.callbacks.Callback):
-    """Writes each batch's outputs into full-length arrays; merges the processes' arrays at the end."""
-
-    def __init__(self, n_rows, widths, strict, paths):
-        self.probabilities = [np.zeros((n_rows, w), dtype=np.float32) for w in widths]
-        self.codes = np.zeros(n_rows, dtype=np.int32)
-        self.flags = np.zeros(n_rows, dtype=np.int32)
-        self.strict, self.paths = strict, paths
-
-    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
-        rows, codes, flags, probabilities = outputs
-        rows, codes, flags = rows.cpu().numpy(), codes.cpu().numpy(), flags.cpu().numpy()
-        real = rows != _PADDING
-        probabilities = [p[torch.from_numpy(real)] for p in probabilities]
-        rows, codes, flags = rows[real], codes[real], flags[real]
-        if self.strict and (codes != _CODES["ok"]).any():
-            i = int(np.argmax(codes != _CODES["ok"]))
-            status = list(STATUSES)[codes[i] - 1]
-            raise ImageError(f"row {rows[i]}: {STATUSES[status]} ({self.paths[rows[i]]}); "
-                             f"strict=False classifies the other rows and sets status={status!r}")
-        self.codes[rows] = codes
-        self.flags[rows] = flags
-        for out, p in zip(self.probabilities, probabilities):
-            out[rows] = p.cpu().numpy()
-
-    def on_predict_epoch_end(self, trainer, pl_module):
-        if trainer.world_size == 1:
-            return
-        # every row was written by exactly one process and is zero elsewhere: a sum merges them
-        device = trainer.strategy.root_device
-        self.codes = _reduce_sum(trainer, self.codes, device)
-        self.flags = _reduce_sum(trainer, self.flags, device)
-        self.probabilities = [_reduce_sum(trainer, p, device) for p in self.probabilities]
-
-
-def _reduce_sum(trainer, array, device):
-    tensor = torch.from_numpy(array).to(device)
-    return trainer.strategy.reduce(tensor, reduce_op="sum").cpu().numpy()
 
 
 def _as_model(model, device="cpu"):
@@ -191,31 +67,6 @@ def _as_model(model, device="cpu"):
         return load_model(model, device)
     raise InputTypeError(f"model must be a model name, the path of a model card or a GalaxyClassifier, "
                     f"got {type(model).__name__}")
-
-
-def _accelerator(device):
-    """Lightning accelerator and devices for a torch-style ``device`` string."""
-    if device is None:
-        return "auto", "auto"
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InputError(f"device={device!r} is not a device; expected 'cpu', 'cuda', 'cuda:1'...") from None
-    if device.type == "cpu":
-        return "cpu", 1
-    if device.type == "cuda":
-        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if available <= (device.index or 0):
-            raise InputError(f"device={str(device)!r} is not available: this machine has {available} CUDA "
-                             f"GPU(s); use device='cpu'")
-        return "gpu", [device.index] if device.index is not None else 1
-    return device.type, 1
-
-
-def _default_workers():
-    # decoding in worker processes only pays when there are cores to spare for it
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return 0 if cores <= 2 else min(8, cores - 1)
 
 
 def classify_table(table, *, model=None, image_column="filename", image_dir=None, batch_size=256,
@@ -319,7 +170,7 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     if crop is not None and not MIN_CROP <= crop <= 1:
         raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, 1]: the central fraction of each image "
                          f"side the model sees")
-    accelerator, default_devices = _accelerator(device)  # before any model is loaded
+    _accelerator(device)  # a device this machine lacks fails before any model is loaded
     paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
     models = [_as_model(conf.default_model if model is None else model)]
     if adversarial_model is not None:
@@ -333,44 +184,27 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
         raise InputError(f"the table already has the output column(s) {', '.join(clashing)} (from an "
                          f"earlier classification?); pass overwrite=True to replace them, or rename them")
     table.remove_columns(clashing)
-    sizes = {m.card["input"]["size"] for m in models}
-    if len(sizes) > 1:
-        raise InputError(f"the models take images of different sizes {sorted(sizes)}")
     crops = [float(crop) if crop is not None else float(m.card["input"].get("crop", 1.0)) for m in models]
     check_pixel_scale(table, models[0], crop=crops[0])
-    unique_crops = sorted(set(crops))
+    codes, flags, probabilities, used_precision = predict_images(
+        models, paths, crops, batch_size=batch_size, device=device, num_workers=num_workers,
+        progress=progress, strict=strict, devices=devices, num_nodes=num_nodes, strategy=strategy,
+        precision=precision)
 
-    collector = _Collector(len(table), [len(m.classes) for m in models], strict, paths)
-    loader = torch.utils.data.DataLoader(
-        _ImageRows(paths, sizes.pop(), unique_crops, unique_crops.index(crops[0])), batch_size=batch_size,
-        sampler=_ShardSampler(len(table)),
-        num_workers=_default_workers() if num_workers is None else num_workers)
-    on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
-    with _quiet_lightning():
-        trainer = make_trainer(
-            accelerator=accelerator, devices=devices or default_devices, num_nodes=num_nodes,
-            strategy=strategy, precision=precision or ("16-mixed" if on_gpu else "32-true"),
-            callbacks=[collector], logger=False, enable_progress_bar=progress,
-            enable_model_summary=False, use_distributed_sampler=False, enable_checkpointing=False)
-    with _quiet_lightning():
-        trainer.predict(_Predictor(models, [unique_crops.index(c) for c in crops]), loader,
-                        return_predictions=False)
-
-    status = np.array(list(STATUSES))[np.clip(collector.codes - 1, 0, None)]
+    status = status_names(codes)
     ok = status == "ok"
-    result = models[0].objective.add_outputs(table, models[0].classes, collector.probabilities[0], ok,
-                                             models[0].card)
+    result = models[0].objective.add_outputs(table, models[0].classes, probabilities[0], ok, models[0].card)
     if adversarial_model is not None:
-        score = collector.probabilities[1][:, list(models[1].classes).index("training")]
+        score = probabilities[1][:, list(models[1].classes).index("training")]
         result[_SCORE_COLUMN] = MaskedColumn(score, mask=~ok)
-    result[QUALITY_COLUMN] = MaskedColumn(collector.flags.astype(np.int32), mask=~ok)
+    result[QUALITY_COLUMN] = MaskedColumn(flags.astype(np.int32), mask=~ok)
     result[STATUS_COLUMN] = status
     counts = {s: int((status == s).sum()) for s in STATUSES if (status == s).any()}
     if not ok.all():
         first = int(np.argmax(~ok))
         log.warning(f"classify_table: {int((~ok).sum())} of {len(table)} rows not classified "
                     f"({counts}); first: row {first}, {status[first]} ({paths[first]})")
-    result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, trainer.precision)
+    result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, used_precision)
     result.meta[REFERENCES_KEY] = _references(models)
     return describe_columns(result, copy=False)
 
@@ -441,20 +275,6 @@ def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radiu
             f"(fetch_cutouts(..., pixel_scale=gz2_pixel_scale(...)) frames galaxies as in training)"),
             stacklevel=3)
     return values
-
-
-@contextlib.contextmanager
-def _quiet_lightning():
-    """Silence Lightning's hardware banner and tips (INFO) and its pytree deprecation notice."""
-    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)
-            yield
-    finally:
-        logger.setLevel(level)
 
 
 def _output_columns(models):

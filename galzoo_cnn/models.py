@@ -32,7 +32,7 @@ from .objectives import get_objective
 from .tables import atomic_write
 
 __all__ = ["GalaxyClassifier", "build_model", "save_model", "load_model",
-           "available_models", "models_table", "PAPER_BACKBONES", "predict_dataset"]
+           "available_models", "models_table", "PAPER_BACKBONES"]
 
 #: The eleven backbones compared in the paper, as timm names.
 PAPER_BACKBONES = ("resnet50", "resnet101", "resnet152", "inception_v3", "inception_resnet_v2",
@@ -137,28 +137,6 @@ def build_model(objective="five_class", backbone=None, classes=None, pretrained=
     objective = get_objective(objective)
     return GalaxyClassifier(objective, classes or objective.default_classes,
                             backbone or objective.default_backbone, pretrained)
-
-
-def predict_dataset(model, dataset, batch_size=256, num_workers=0, progress=False):
-    """Probabilities of ``model`` for every item of ``dataset``, in order, as a NumPy array.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from galzoo_cnn.models import build_model
-    >>> from galzoo_cnn.models import predict_dataset
-    >>> data = torch.utils.data.TensorDataset(torch.zeros(3, 3, 100, 100), torch.zeros(3))
-    >>> predict_dataset(build_model("adversarial", backbone="test_resnet").eval(), data).shape
-    (3, 2)
-    """
-    from tqdm.auto import tqdm
-
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
-    device = next(model.parameters()).device
-    model.eval()
-    out = [model.predict_proba(images.to(device)).cpu()
-           for images, _ in tqdm(loader, desc="predicting", disable=not progress)]
-    return torch.cat(out).numpy()
 
 
 def _sha256(path):

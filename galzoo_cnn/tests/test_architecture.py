@@ -14,8 +14,8 @@ import galzoo_cnn
 #: Modules from the bottom up: shared facts and helpers first, then the pipeline's stages in the
 #: order data flows through them.  A module may import only modules before it (or its own package).
 LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "objectives", "io", "datasets",
-          "samples", "labels", "cutouts", "images", "augment", "models", "training", "adversarial",
-          "classify", "evaluation", "catalog", "plots", "cli"]
+          "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "training",
+          "adversarial", "classify", "evaluation", "catalog", "plots", "cli"]
 
 ROOT = Path(galzoo_cnn.__file__).parent
 

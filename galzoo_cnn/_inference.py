@@ -1,0 +1,242 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+The one prediction path: models over the images of a list of paths, through Lightning.
+
+`~galzoo_cnn.classify.classify_table` and `~galzoo_cnn.adversarial` run
+inference here (training does not: this module imports no training code).
+Images are read, scaled (Eq. 1) and classified in batches, so memory does
+not grow with the number of rows; ``devices`` / ``num_nodes`` /
+``strategy='ddp'`` share the rows between GPUs and nodes and the outputs are
+merged back in input order.  A row whose image cannot be used gets a status
+code and never reaches the network.
+"""
+
+import contextlib
+import logging
+import os
+import warnings
+
+import lightning as L
+import numpy as np
+import torch
+
+from .columns import STATUSES
+from .exceptions import InputError
+from .images import ImageError, image_quality_flags, read_image, scale_intensity
+from .utils._lightning import make_trainer, process_shard
+
+_CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
+_PADDING = -1  # the item of a process with no rows of its own
+
+
+class _ImageRows(torch.utils.data.Dataset):
+    """Items ``(row, status code, quality flags, images)``: one scaled image per crop; zeros where
+    unusable.  The flags are measured on the image of crop ``crops[flag_crop]`` (the classifier's)."""
+
+    def __init__(self, paths, size, crops, flag_crop=0, transform=None):
+        self.paths, self.size, self.crops, self.flag_crop = paths, size, crops, flag_crop
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, row):
+        blank = torch.zeros(3, self.size, self.size)
+        if row == _PADDING:
+            return row, 0, 0, [blank for _ in self.crops]
+        path = self.paths[row]
+        if path is None:
+            return row, _CODES["no_image"], 0, [blank for _ in self.crops]
+        try:
+            images = [read_image(path, self.size, crop) for crop in self.crops]
+        except FileNotFoundError:
+            return row, _CODES["missing"], 0, [blank for _ in self.crops]
+        except ImageError as err:
+            return row, _CODES[err.reason], 0, [blank for _ in self.crops]
+        flags = image_quality_flags(images[self.flag_crop])
+        return row, _CODES["ok"], flags, [scale_intensity(self._transformed(i)) for i in images]
+
+    def _transformed(self, image):
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        return tensor if self.transform is None else self.transform(tensor)
+
+
+class _ShardSampler(torch.utils.data.Sampler):
+    """Rows ``rank, rank + world, ...``: every row exactly once over all processes.
+
+    A process left without rows (fewer rows than processes) gets one padding
+    item, `_PADDING`, which no row receives: every process then runs the
+    same steps and joins the final merge, instead of waiting for the others.
+    """
+
+    def __init__(self, n_rows):
+        self.n_rows = n_rows
+
+    def _rows(self):
+        rank, world = process_shard()
+        return list(range(rank, self.n_rows, world)) or [_PADDING]
+
+    def __len__(self):
+        return len(self._rows())
+
+    def __iter__(self):
+        return iter(self._rows())
+
+
+class _Predictor(L.LightningModule):
+    """The classifier (and the domain model) applied to one batch; returns rows, codes, probabilities."""
+
+    def __init__(self, models, crop_index):
+        super().__init__()
+        self.models = torch.nn.ModuleList(models)
+        self.crop_index = crop_index
+
+    def predict_step(self, batch, batch_idx):
+        rows, codes, flags, images = batch
+        if not (codes == _CODES["ok"]).any():  # no usable image in the batch: nothing to run
+            return rows, codes, flags, [torch.zeros(len(rows), len(model.classes)) for model in self.models]
+        probabilities = [model.predict_proba(images[k]).float()
+                         for model, k in zip(self.models, self.crop_index)]
+        finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)
+        codes = torch.where((codes == _CODES["ok"]) & ~finite, _CODES["model_error"], codes)
+        return rows, codes, flags, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
+                                    for p in probabilities]
+
+
+class _Collector(L.pytorch.callbacks.Callback):
+    """Writes each batch's outputs into full-length arrays; merges the processes' arrays at the end."""
+
+    def __init__(self, n_rows, widths, strict, paths):
+        self.probabilities = [np.zeros((n_rows, w), dtype=np.float32) for w in widths]
+        self.codes = np.zeros(n_rows, dtype=np.int32)
+        self.flags = np.zeros(n_rows, dtype=np.int32)
+        self.strict, self.paths = strict, paths
+
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        rows, codes, flags, probabilities = outputs
+        rows, codes, flags = rows.cpu().numpy(), codes.cpu().numpy(), flags.cpu().numpy()
+        real = rows != _PADDING
+        probabilities = [p[torch.from_numpy(real)] for p in probabilities]
+        rows, codes, flags = rows[real], codes[real], flags[real]
+        if self.strict and (codes != _CODES["ok"]).any():
+            i = int(np.argmax(codes != _CODES["ok"]))
+            status = list(STATUSES)[codes[i] - 1]
+            raise ImageError(f"row {rows[i]}: {STATUSES[status]} ({self.paths[rows[i]]}); "
+                             f"strict=False classifies the other rows and sets status={status!r}")
+        self.codes[rows] = codes
+        self.flags[rows] = flags
+        for out, p in zip(self.probabilities, probabilities):
+            out[rows] = p.cpu().numpy()
+
+    def on_predict_epoch_end(self, trainer, pl_module):
+        if trainer.world_size == 1:
+            return
+        # every row was written by exactly one process and is zero elsewhere: a sum merges them
+        device = trainer.strategy.root_device
+        self.codes = _reduce_sum(trainer, self.codes, device)
+        self.flags = _reduce_sum(trainer, self.flags, device)
+        self.probabilities = [_reduce_sum(trainer, p, device) for p in self.probabilities]
+
+
+def _reduce_sum(trainer, array, device):
+    tensor = torch.from_numpy(array).to(device)
+    return trainer.strategy.reduce(tensor, reduce_op="sum").cpu().numpy()
+
+
+def _accelerator(device):
+    """Lightning accelerator and devices for a torch-style ``device`` string."""
+    if device is None:
+        return "auto", "auto"
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"device={device!r} is not a device; expected 'cpu', 'cuda', 'cuda:1'...") from None
+    if device.type == "cpu":
+        return "cpu", 1
+    if device.type == "cuda":
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if available <= (device.index or 0):
+            raise InputError(f"device={str(device)!r} is not available: this machine has {available} CUDA "
+                             f"GPU(s); use device='cpu'")
+        return "gpu", [device.index] if device.index is not None else 1
+    return device.type, 1
+
+
+def _default_workers():
+    # decoding in worker processes only pays when there are cores to spare for it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 0 if cores <= 2 else min(8, cores - 1)
+
+
+@contextlib.contextmanager
+def _quiet_lightning():
+    """Silence Lightning's hardware banner and tips (INFO) and its pytree deprecation notice."""
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def predict_images(models, paths, crops, *, batch_size=256, device=None, num_workers=None, progress=False,
+                   strict=False, devices=None, num_nodes=1, strategy="auto", precision=None, transform=None):
+    """Probabilities of every model for the image of every path.
+
+    Parameters
+    ----------
+    models : list of `~galzoo_cnn.models.GalaxyClassifier`
+        Models taking images of the same size; model ``k`` sees the central
+        ``crops[k]`` of each image.
+    paths : list of `~pathlib.Path` or None
+        One image per row (`None`: no image).
+    crops : list of float
+        Central fraction of each image per model.
+    transform : callable, optional
+        Applied to each uint8 ``(3, size, size)`` image before the scaling
+        of Eq. 1 (e.g. `~galzoo_cnn.augment.AdversarialShrink`).
+    batch_size, device, num_workers, progress, devices, num_nodes, strategy, precision
+        As for `~galzoo_cnn.classify.classify_table`.
+    strict : bool
+        Raise `~galzoo_cnn.images.ImageError` at the first unusable image.
+
+    Returns
+    -------
+    codes : numpy.ndarray
+        Status code per row (``STATUSES``, from 1).
+    flags : numpy.ndarray
+        Image-quality bit flags per row.
+    probabilities : list of numpy.ndarray
+        ``(n_rows, n_classes)`` per model (zeros where the status is not ``ok``).
+    precision : str
+        The Lightning precision used.
+    """
+    accelerator, default_devices = _accelerator(device)
+    sizes = {m.card["input"]["size"] for m in models}
+    if len(sizes) > 1:
+        raise InputError(f"the models take images of different sizes {sorted(sizes)}")
+    unique_crops = sorted(set(crops))
+    collector = _Collector(len(paths), [len(m.classes) for m in models], strict, paths)
+    loader = torch.utils.data.DataLoader(
+        _ImageRows(paths, sizes.pop(), unique_crops, unique_crops.index(crops[0]), transform),
+        batch_size=batch_size, sampler=_ShardSampler(len(paths)),
+        num_workers=_default_workers() if num_workers is None else num_workers)
+    on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
+    with _quiet_lightning():
+        trainer = make_trainer(
+            accelerator=accelerator, devices=devices or default_devices, num_nodes=num_nodes,
+            strategy=strategy, precision=precision or ("16-mixed" if on_gpu else "32-true"),
+            callbacks=[collector], logger=False, enable_progress_bar=progress,
+            enable_model_summary=False, use_distributed_sampler=False, enable_checkpointing=False)
+    with _quiet_lightning():
+        trainer.predict(_Predictor(models, [unique_crops.index(c) for c in crops]), loader,
+                        return_predictions=False)
+    return collector.codes, collector.flags, collector.probabilities, str(trainer.precision)
+
+
+def status_names(codes):
+    """The ``STATUSES`` names of status codes."""
+    return np.array(list(STATUSES))[np.clip(np.asarray(codes) - 1, 0, None)]
