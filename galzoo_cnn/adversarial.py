@@ -35,10 +35,12 @@ from .tables import as_table
 from .training import TrainConfig, train
 
 __all__ = ["adversarial_validation", "adversarial_scores", "adversarial_split", "DOMAIN_COLUMN",
-           "SCORE_COLUMN"]
+           "DOMAIN_SPLIT_COLUMN", "SCORE_COLUMN"]
 
 #: Column of the domain labels given to the classifier.
 DOMAIN_COLUMN = "domain"
+#: Column of the domain classifier's own train / val rows (not the classifier's ``split``).
+DOMAIN_SPLIT_COLUMN = "domain_split"
 #: Column of P(training).
 SCORE_COLUMN = "adversarial_score"
 
@@ -123,7 +125,7 @@ def adversarial_validation(training_table, inference_table, output, image_column
     -------
     `~astropy.table.Table`
         Both tables stacked, with ``domain`` (``training`` / ``inference``),
-        ``split`` (``train`` / ``val`` of the domain classifier),
+        ``domain_split`` (``train`` / ``val`` of the domain classifier),
         ``adversarial_score`` = P(training) and, if ``shift``,
         ``adversarial_score_shifted`` (training galaxies only).
         ``meta['adversarial']`` holds the validation accuracy and the model path.
@@ -140,11 +142,11 @@ def adversarial_validation(training_table, inference_table, output, image_column
     model, card_path = train(TrainConfig(**settings), progress=progress)
     split = Table.read(out / "split.ecsv")
     result = combined.copy()
-    result["split"] = split["split"]
+    result[DOMAIN_SPLIT_COLUMN] = split["split"]
     batch = settings.get("batch_size", 64)
     result[SCORE_COLUMN] = adversarial_scores(model, result, image_column, batch_size=batch,
                                               progress=progress).astype(np.float32)
-    val = result["split"] == "val"
+    val = result[DOMAIN_SPLIT_COLUMN] == "val"
     is_training_val = result[DOMAIN_COLUMN][val] == "training"
     accuracy = float(np.mean((result[SCORE_COLUMN][val] >= 0.5) == is_training_val))
     if shift is not None:
@@ -162,7 +164,7 @@ def adversarial_validation(training_table, inference_table, output, image_column
 
 
 def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=9000,
-                      side="inference_like", seed=None):
+                      side="inference_like", seed=None, *, overwrite=False):
     """Choose a test set among the galaxies on one side of the adversarial-score threshold.
 
     The paper's text is ambiguous about the direction; here it is explicit:
@@ -173,7 +175,9 @@ def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=90
     * ``side="training_like"``: candidates have ``score >= threshold``.
 
     ``n_test`` candidates are drawn at random (all of them, with a warning,
-    if fewer); the other rows are ``train``.
+    if fewer); the other rows are ``train``.  Training with this column as
+    ``split_column`` draws its validation rows from ``train``.  A table that
+    already has a ``split`` column raises unless ``overwrite``.
 
     Returns
     -------
@@ -186,6 +190,9 @@ def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=90
         raise MissingColumnsError(f"score column {score_column!r} is not in the table")
     if not 0 <= threshold <= 1:
         raise InputError(f"threshold={threshold} must lie in [0, 1]")
+    if "split" in table.colnames and not overwrite:
+        raise InputError("the table already has a 'split' column (e.g. the domain classifier's, from "
+                         "adversarial_validation); pass overwrite=True to replace it")
     score = np.ma.filled(np.ma.asarray(table[score_column], dtype=float), np.nan)
     if side == "inference_like":
         candidates = np.flatnonzero(score <= 1 - threshold)

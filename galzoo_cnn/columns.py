@@ -29,7 +29,7 @@ from .tables import as_table
 
 __all__ = ["ColumnSpec", "column_spec", "fitting_spec", "column_notes", "cds_label", "describe_columns",
            "catalog_columns", "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "QUALITY_FLAGS",
-           "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX", "CatalogError"]
+           "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX", "SPLITS", "CatalogError"]
 
 #: ``meta`` key of the provenance dictionary (software, model, date...).
 PROVENANCE_KEY = "provenance"
@@ -43,6 +43,10 @@ CRITERIA_COLUMN = "gz2_five_class_criteria"
 #: Prefix of the volunteers' feature labels (`~galzoo_cnn.labels.feature_labels`), which training
 #: of a multi-label objective reads.
 FEATURE_PREFIX = "label_"
+
+#: The one vocabulary of ``split`` columns: training rows, validation rows (learning-rate schedule
+#: and checkpoint choice) and held-out test rows.
+SPLITS = ("train", "val", "test")
 
 #: Values of the ``status`` column of `~galzoo_cnn.classify.classify_table` and what they mean.
 STATUSES = {
@@ -176,6 +180,12 @@ _STATIC = (
     ColumnSpec("status", None, "meta.code.status",
                "Classification status: ok, or why the image could not be used",
                values=tuple(STATUSES)),
+    ColumnSpec("split", None, "meta.code", "Role in training: train, val (validation) or test (held out)",
+               values=SPLITS),
+    ColumnSpec("domain_split", None, "meta.code",
+               "Role in training the domain classifier of adversarial validation: train or val",
+               values=SPLITS),
+    ColumnSpec("domain", None, "meta.code", "Sample of the galaxy: training or inference"),
     ColumnSpec("quality_flags", None, "meta.code.qual",
                "Image quality bit flags (0: none; 1 no central source, 2 blank, 4 saturated, 8 truncated)"),
     ColumnSpec("adversarial_score", None, "stat.probability",

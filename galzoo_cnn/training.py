@@ -39,8 +39,8 @@ from astropy.table import Table
 
 from . import images as _images
 from .augment import training_transform
-from .columns import FEATURE_PREFIX
-from .exceptions import GalzooDeprecationWarning, InputError
+from .columns import FEATURE_PREFIX, SPLITS
+from .exceptions import GalzooDeprecationWarning, InputError, MissingColumnsError
 from .models import build_model, save_model
 from .objectives import get_objective
 from .tables import as_table, write_table_atomic
@@ -322,10 +322,12 @@ class LitClassifier(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
 
 
-def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, seed=42):
+def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, seed=42, *,
+                overwrite=False):
     """Add a ``split`` column: ``test`` (held out), then ``val`` and ``train`` from the rest.
 
-    Stratified by ``label_column`` when given (scikit-learn); seeded.
+    Stratified by ``label_column`` when given (scikit-learn); seeded.  A
+    table that already has a ``split`` column raises unless ``overwrite``.
 
     Examples
     --------
@@ -337,6 +339,9 @@ def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, 
     """
     from sklearn.model_selection import train_test_split
 
+    if "split" in table.colnames and not overwrite:
+        raise InputError("the table already has a 'split' column; pass overwrite=True to replace it, or "
+                         "give it as the training configuration's split_column")
     rows = np.arange(len(table))
     labels = np.asarray(table[label_column]).astype(str) if label_column else None
     rest, test = train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=labels) \
@@ -360,6 +365,28 @@ def _prepare_table(config):
         table[config.label_column] = [m for m in mapped if m is not None]
     if config.label_column:
         _images.check_labels(table, config.label_column, config.classes)  # before splitting
+    return table
+
+
+def _given_split(table, config):
+    """The table's own split (``config.split_column``), checked; without ``val`` rows (as from
+    `~galzoo_cnn.adversarial.adversarial_split`: test / train), validation rows are drawn from train."""
+    if config.split_column not in table.colnames:
+        raise MissingColumnsError(f"split_column {config.split_column!r} is not in the table")
+    split = np.asarray(table[config.split_column]).astype(str)
+    unknown = ~np.isin(split, SPLITS)
+    if unknown.any():
+        row = int(np.argmax(unknown))
+        raise InputError(f"column {config.split_column!r}, row {row}: {str(split[row])!r} is not one of "
+                         f"{SPLITS}")
+    table = table.copy(copy_data=False)
+    table["split"] = split
+    if not (split == "val").any():
+        rest = np.flatnonzero(split == "train")
+        columns = ["split"] + ([config.label_column] if config.label_column else [])
+        drawn = split_table(table[rest][columns], config.label_column, 0.0, config.val_fraction, config.seed,
+                            overwrite=True)
+        table["split"][rest] = drawn["split"]
     return table
 
 
@@ -429,7 +456,7 @@ def train(config, callbacks=(), progress=True):
     else:
         table = _prepare_table(config)
         if config.split_column:
-            table["split"] = table[config.split_column]
+            table = _given_split(table, config)
         else:
             table = split_table(table, config.label_column, config.test_fraction, config.val_fraction,
                                 config.seed)

@@ -18,7 +18,7 @@ def test_gz1_versus_zoomed_gz2_cutouts_are_different_domains(real_data, tmp_path
         real_data / "gz2_hart16_sdss" / "images", real_data / "gz1_sdss" / "images"),
         progress=False, **FAST)
     assert len(result) == 200 and set(result["domain"]) == {"training", "inference"}
-    assert (result["split"] == "val").sum() == 50  # 75 / 25
+    assert (result["domain_split"] == "val").sum() == 50  # 75 / 25
     score = np.asarray(result["adversarial_score"])
     assert ((0 <= score) & (score <= 1)).all()
     assert result.meta["adversarial"]["val_accuracy"] > 0.85  # visibly different domains

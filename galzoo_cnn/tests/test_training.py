@@ -220,3 +220,25 @@ def test_class_weights_rules():
     assert np.array_equal(class_weights(counts, None), np.ones(5))
     with pytest.raises(ValueError, match="every class needs training rows"):
         class_weights([10, 0], "inverse")
+
+
+def test_a_given_split_is_checked_and_gets_validation_rows(config, gz1_images, tmp_path):
+    """A test / train split (as adversarial_split makes) trains with validation rows drawn from train."""
+    from galzoo_cnn.training import split_table
+
+    labels, directory = gz1_images
+    table = labels.copy()
+    table["split"] = np.array(["test"] * 4 + ["train"] * (len(table) - 4), dtype="U10")
+    run = dataclasses.replace(config, table=table, split_column="split", epochs=1,
+                              output=str(tmp_path / "given"))
+    _, card_path = train(run, progress=False)
+    written = Table.read(tmp_path / "given" / "split.ecsv")
+    n_test = sum(c != "dont_know" for c in labels["gz1_class"][:4])  # rows the class map keeps
+    assert int((written["split"] == "test").sum()) == n_test > 0
+    assert set(written["split"]) == {"train", "val", "test"}
+    assert json.loads(card_path.read_text())["training"]["rows"]["test"] == n_test
+    table["split"][5] = "validation"
+    with pytest.raises(ValueError, match="column 'split', row 5: 'validation' is not one of"):
+        train(dataclasses.replace(run, table=table, output=str(tmp_path / "bad")), progress=False)
+    with pytest.raises(ValueError, match="already has a 'split' column"):
+        split_table(table)
