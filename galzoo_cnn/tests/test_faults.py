@@ -62,6 +62,7 @@ def _ra_key(value):
 
 def test_decompression_bomb_costs_one_row_served_or_cached(tmp_path):
     targets = _targets(3)
+    bomb_png()  # made once before the server answers: making it takes longer than the 1 s timeout
     with CutoutServer() as server:
         server.plan[_ra_key(targets["ra"][0])] = ["bomb"] * 5
         manifest = fetch_manifest(targets, tmp_path, **FAST, base_url=server.url)
