@@ -2,7 +2,7 @@
 """
 Adversarial validation: how different are the training and inference images?
 
-A domain classifier (ResNet-101 by default; SPEC section 4) learns to tell
+A domain classifier (ResNet-101 by default; Khramtsov et al. 2022, Sect. 3.3) learns to tell
 training galaxies (label 1) from inference galaxies (label 0) on a 75 / 25
 split.  Its validation accuracy measures the domain shift (the paper: about
 91 %), and its probability P(training), the *adversarial score*, of every
@@ -20,6 +20,7 @@ True
 """
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,10 @@ from astropy.table import Table, vstack
 
 from ._inference import predict_images
 from .augment import AdversarialShrink
-from .columns import describe_columns
-from .exceptions import InputError, MissingColumnsError
+from .columns import PROVENANCE_KEY, describe_columns
+from .exceptions import FewCandidatesWarning, InputError
 from .images import resolve_image_paths
-from .tables import as_table
+from .tables import as_table, provenance, require_columns
 from .training import TrainConfig, train
 
 __all__ = ["adversarial_validation", "adversarial_scores", "adversarial_split", "DOMAIN_COLUMN",
@@ -78,6 +79,10 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
         Images per forward pass.
     progress : bool
         Show a progress bar.
+    image_column : str
+        Column of image paths.
+    image_dir : str or `~pathlib.Path`, optional
+        Directory the image paths are relative to.
 
     Returns
     -------
@@ -88,6 +93,17 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
     ------
     `~galzoo_cnn.images.ImageError`
         At the first image that cannot be used, naming its row and file.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.adversarial import adversarial_scores
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> from galzoo_cnn.models import build_model
+    >>> sample, image_dir = load_demo_sample()
+    >>> domain = build_model("adversarial", backbone="test_resnet")  # untrained, for the shape
+    >>> adversarial_scores(domain, sample[:3], image_dir=image_dir).shape
+    (3,)
     """
     classes = list(model.classes)
     if "training" not in classes:
@@ -120,6 +136,10 @@ def adversarial_validation(training_table, inference_table, output, image_column
     **config
         More `~galzoo_cnn.training.TrainConfig` fields (``epochs``, ``lr``,
         ``batch_size``, ``devices``...); the defaults are the paper's.
+    image_column : str
+        Column of image paths in both tables.
+    progress : bool
+        Show progress bars.
 
     Returns
     -------
@@ -129,6 +149,17 @@ def adversarial_validation(training_table, inference_table, output, image_column
         ``adversarial_score`` = P(training) and, if ``shift``,
         ``adversarial_score_shifted`` (training galaxies only).
         ``meta['adversarial']`` holds the validation accuracy and the model path.
+
+    Examples
+    --------
+    Train the domain classifier on the images of two tables (hours on a GPU
+    with the paper's ResNet-101 and 40 000 images; see the Adversarial
+    validation page)::
+
+        from galzoo_cnn.adversarial import adversarial_validation
+        scores = adversarial_validation("training.fits", "inference.fits", "runs/adversarial",
+                                        image_dir=("cutouts/", "cutouts/"))
+        scores.meta["adversarial"]["val_accuracy"]
     """
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,6 +188,9 @@ def adversarial_validation(training_table, inference_table, output, image_column
                                                   transform=AdversarialShrink(k=k, m=m),
                                                   batch_size=batch, progress=progress)
         result[SCORE_COLUMN + "_shifted"] = np.ma.masked_invalid(shifted)
+    result.meta[PROVENANCE_KEY] = provenance(
+        "adversarial_validation", inputs=[training_table, inference_table], backbone=backbone,
+        model=str(card_path), val_accuracy=round(accuracy, 4), shift=str(list(shift)) if shift else None)
     result.meta["adversarial"] = {"val_accuracy": accuracy, "model": str(card_path),
                                   "shift": list(shift) if shift else None}
     log.info(f"adversarial validation: validation accuracy {accuracy:.3f}")
@@ -179,15 +213,41 @@ def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=90
     ``split_column`` draws its validation rows from ``train``.  A table that
     already has a ``split`` column raises unless ``overwrite``.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        Galaxies with adversarial scores (e.g. the training rows of
+        `adversarial_validation`).
+    score_column : str
+        Column of P(training).
+    threshold : float
+        Confidence of the domain classifier that defines the candidates
+        (the paper: 0.7).
+    n_test : int
+        Size of the test set (the paper: 9 000).
+    side : {'inference_like', 'training_like'}
+        Which galaxies are candidates (see above).
+    seed : int, optional
+        Seed of the random choice among the candidates.
+    overwrite : bool
+        Replace an existing ``split`` column.
+
     Returns
     -------
     `~astropy.table.Table`
         A copy with a ``split`` column (``test`` / ``train``); ``meta['adversarial_split']``
         records the settings and the number of candidates.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.adversarial import adversarial_split
+    >>> split = adversarial_split(Table({"adversarial_score": [0.1, 0.9, 0.2]}), n_test=1, seed=0)
+    >>> sorted(split["split"].tolist())
+    ['test', 'train', 'train']
     """
     table = as_table(table)
-    if score_column not in table.colnames:
-        raise MissingColumnsError(f"score column {score_column!r} is not in the table")
+    require_columns(table, score_column, "score")
     if not 0 <= threshold <= 1:
         raise InputError(f"threshold={threshold} must lie in [0, 1]")
     if "split" in table.colnames and not overwrite:
@@ -201,8 +261,9 @@ def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=90
     else:
         raise InputError(f"side={side!r}; expected 'inference_like' or 'training_like'")
     if len(candidates) < n_test:
-        log.warning(f"adversarial_split: only {len(candidates)} galaxies on the {side} side of "
-                    f"{threshold}; all of them form the test set (asked for {n_test})")
+        warnings.warn(FewCandidatesWarning(
+            f"adversarial_split: only {len(candidates)} galaxies on the {side} side of {threshold}; all of "
+            f"them form the test set (asked for {n_test})"), stacklevel=2)
     chosen = np.random.default_rng(seed).choice(candidates, min(n_test, len(candidates)), replace=False)
     split = np.full(len(table), "train", dtype="U5")
     split[chosen] = "test"

@@ -188,6 +188,14 @@ class AdversarialShrink(nn.Module):
 def standard_augmentation(min_size=100, max_size=120, size=IMAGE_SIZE):
     """The paper's standard augmentation: 90-degree rotations, zoom and crop, flips.
 
+    Parameters
+    ----------
+    min_size, max_size : int
+        Range of the side, in pixels, to which an image is zoomed before
+        the random crop back to ``size``.
+    size : int
+        Side of the output images.
+
     Examples
     --------
     >>> from galzoo_cnn.augment import standard_augmentation
@@ -208,6 +216,18 @@ def training_transform(adversarial=True, k=(0.6, 1.0), m=(0.5, 1.0), size=IMAGE_
 
     With ``frame_fraction`` (a range, see `RandomFrameScale`) a random
     central part of the (larger) decoded image is first resampled to ``size``.
+
+    Parameters
+    ----------
+    adversarial : bool
+        Append the adversarial augmentation (Eq. 2).
+    k, m : (float, float)
+        Ranges of the adversarial shrink factors of Eq. 2 (the paper:
+        0.6-1 and 0.5-1).
+    size : int
+        Side of the output images.
+    frame_fraction : (float, float), optional
+        Range of the central fraction of the decoded frame kept first.
 
     Examples
     --------

@@ -218,6 +218,11 @@ def recover_catalog(basename):
     `write_catalog` does this itself before writing; call it to restore a
     set of catalogue files without writing a new one.
 
+    Parameters
+    ----------
+    basename : str or `~pathlib.Path`
+        The basename the catalogue was written to.
+
     Returns
     -------
     str

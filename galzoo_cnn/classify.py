@@ -33,23 +33,22 @@ Examples
  'undecodable', 'model_error']
 """
 
-import datetime
 import warnings
 from pathlib import Path
 
 import numpy as np
-from astropy import log
 from astropy import units as u
 from astropy.table import MaskedColumn
 
-from . import __version__, taxonomy
+from . import taxonomy
 from ._inference import _accelerator, predict_images, status_names
 from .columns import PROVENANCE_KEY, REFERENCES_KEY, STATUSES, describe_columns
 from .config import conf
-from .exceptions import InputError, InputTypeError, PixelScaleWarning
+from .exceptions import InputError, InputTypeError, PixelScaleWarning, UnusableImagesWarning
 from .images import MIN_CROP, resolve_image_paths
 from .models import GalaxyClassifier, load_model
 from .tables import _angle, as_table
+from .tables import provenance as make_provenance
 
 __all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN", "QUALITY_COLUMN"]
 
@@ -115,6 +114,9 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
 
     Warns
     -----
+    `~galzoo_cnn.exceptions.UnusableImagesWarning`
+        Once, when some rows could not be classified (counted by status;
+        the first is named).
     `~galzoo_cnn.exceptions.PixelScaleWarning`
         When the table records the frame of its cutouts (a ``cutout_fov``
         column, as `~galzoo_cnn.cutouts.fetch_cutouts` writes; with
@@ -202,8 +204,9 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     counts = {s: int((status == s).sum()) for s in STATUSES if (status == s).any()}
     if not ok.all():
         first = int(np.argmax(~ok))
-        log.warning(f"classify_table: {int((~ok).sum())} of {len(table)} rows not classified "
-                    f"({counts}); first: row {first}, {status[first]} ({paths[first]})")
+        warnings.warn(UnusableImagesWarning(
+            f"classify_table: {int((~ok).sum())} of {len(table)} rows not classified ({counts}); first: "
+            f"row {first}, {status[first]} ({paths[first]})"), stacklevel=2)
     result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, used_precision)
     result.meta[REFERENCES_KEY] = _references(models)
     return describe_columns(result, copy=False)
@@ -285,17 +288,16 @@ def _output_columns(models):
 
 def _provenance(models, crops, counts, precision):
     main = models[0]
-    provenance = {
-        "software": f"galzoo_cnn {__version__}",
-        "model": main.card.get("name", main.card.get("backbone")),
-        "model_objective": main.objective.name,
-        "model_backbone": main.card["backbone"],
-        "model_sha256": main.card.get("weights_sha256", "unsaved"),
-        "crop": crops[0],
-        "precision": str(precision),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "status_counts": ", ".join(f"{k}={v}" for k, v in counts.items()),
-    }
+    provenance = make_provenance(
+        "classify_table",
+        model=main.card.get("name", main.card.get("backbone")),
+        model_objective=main.objective.name,
+        model_backbone=main.card["backbone"],
+        model_sha256=main.card.get("weights_sha256", "unsaved"),
+        crop=crops[0],
+        precision=str(precision),
+        status_counts=", ".join(f"{k}={v}" for k, v in counts.items()),
+    )
     provenance.update(main.objective.provenance(main.card))
     if len(models) > 1:
         provenance["adversarial_model"] = models[1].card.get("name", models[1].card["backbone"])

@@ -373,7 +373,7 @@ def build_parser():
                    help="targets: SDSS target sample (default); gz2: Galaxy Zoo 2; gz-decals: GZ DECaLS")
     p.add_argument("--source", choices=("sdss", "vizier"), help="for gz2: SDSS CAS (default) or VizieR")
     p.add_argument("--vizier-table", help="table of the VizieR catalogue, where it has several")
-    p.add_argument("--data-release", type=int, default=9)
+    p.add_argument("--data-release", type=int, help="SDSS data release (default: configuration item, 9)")
     p.add_argument("--z-min", type=float, default=0.003)
     p.add_argument("--z-max", type=float, default=0.1)
     p.add_argument("--mag-r-max", type=float, default=17.7)
@@ -507,6 +507,17 @@ def main(argv=None):
     model card, a device that is not there), or a run in which nothing
     succeeded; 128 + N: stopped by signal N (130 for Ctrl-C, 143 for
     SIGTERM).  Any other exception is a bug and shows its traceback.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``galzoo-cnn``; default: the command line.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.cli import main
+    >>> main(["taxonomy", "--five-class"])  # doctest: +IGNORE_OUTPUT
+    0
     """
     args = build_parser().parse_args(argv)
     level = log.level

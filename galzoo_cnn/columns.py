@@ -270,6 +270,13 @@ def column_spec(name, gz2_answers=False):
     ``flag_<feature>``, ``label_<feature>`` and the GZ2 vote columns
     ``tNN_<task>_aMM_<answer>_<suffix>``.
 
+    Parameters
+    ----------
+    name : str
+        Column name.
+    gz2_answers : bool
+        Whether ``prob_`` columns are probabilities of GZ2 answers.
+
     Examples
     --------
     >>> from galzoo_cnn.columns import column_spec
@@ -312,6 +319,15 @@ def fitting_spec(name, column, gz2_answers=False):
     Names shared by several products (``status`` of a classification or of a
     cutout manifest, ``sample`` of galzoo_cnn or of GZ2) are told apart by
     their values.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    column : `~astropy.table.Column`
+        Its values.
+    gz2_answers : bool
+        As for `column_spec`.
 
     Examples
     --------
@@ -388,6 +404,11 @@ def cds_label(name):
     ``u-r``, and the GZ2 vote columns ``tNNaMM`` plus a suffix (``N`` count,
     ``W`` weighted count, ``f`` fraction, ``wf`` weighted fraction, ``d``
     debiased, ``fl`` flag); the ReadMe's explanation names the full column.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
 
     Examples
     --------

@@ -31,6 +31,11 @@ class Conf(_config.ConfigNamespace):
         25_000_000, "Largest image (width x height) read; larger files get status too_large "
                     "(a guard against decompression bombs; Pillow's own limit is about 89 million).")
 
+    sdss_data_release = _config.ConfigItem(
+        9, "SDSS data release of SkyServer queries and cutouts (the paper: DR9).", cfgtype="integer")
+    cutout_workers = _config.ConfigItem(8, "Cutout requests in flight at once.", cfgtype="integer")
+    cutout_retries = _config.ConfigItem(5, "Attempts per cutout.", cfgtype="integer")
+
     sdss_cutout_url = _config.ConfigItem(
         "https://skyserver.sdss.org", "Root of the SDSS SkyServer (ImgCutout service).")
     legacy_cutout_url = _config.ConfigItem(

@@ -59,10 +59,10 @@ from astropy import units as u
 from astropy.table import MaskedColumn, Table
 from PIL import Image, UnidentifiedImageError
 
-from .columns import describe_columns
+from .columns import PROVENANCE_KEY, describe_columns
 from .config import conf
-from .exceptions import GalzooError, InputError, InputTypeError, MissingColumnsError
-from .tables import _angle, _degrees, as_table, atomic_write, write_table_atomic
+from .exceptions import GalzooError, InputError, InputTypeError
+from .tables import _angle, _degrees, as_table, atomic_write, provenance, require_columns, write_table_atomic
 from .utils._optional import astroquery
 
 __all__ = ["SURVEYS", "register_survey", "cutout_services", "CutoutService", "SDSSCutouts",
@@ -103,6 +103,11 @@ SURVEYS = {}
 
 def register_survey(name):
     """Class decorator adding a `CutoutService` to `SURVEYS` under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The survey's name (``fetch_cutouts(survey=name)``).
 
     Examples
     --------
@@ -280,8 +285,7 @@ def _row_pixel_scales(table, pixel_scale, survey):
     if pixel_scale is None:
         pixel_scale = _service(survey).pixel_scale
     if isinstance(pixel_scale, str):
-        if pixel_scale not in table.colnames:
-            raise MissingColumnsError(f"pixel_scale column {pixel_scale!r} is not in the table")
+        require_columns(table, pixel_scale, "pixel_scale")
         pixel_scale = _angle(table[pixel_scale], pixel_scale, u.arcsec) * u.arcsec
     try:
         scales = u.Quantity(pixel_scale, u.arcsec)
@@ -301,6 +305,25 @@ def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=9, base
     For ``survey="hips"`` the URL asks hips2fits for one band, the HiPS
     survey ``hips``, as a FITS image in the TAN projection, north up; its
     parameters are made by `astroquery.hips2fits`.
+
+    Parameters
+    ----------
+    survey : str
+        A key of `SURVEYS`.
+    ra, dec : float
+        Position in degrees.
+    size : int
+        Side of the cutout in pixels.
+    pixel_scale : `~astropy.units.Quantity`, optional
+        Angle per pixel; default the survey's.
+    data_release : int
+        SDSS data release.
+    base_url : str, optional
+        Service root; default from `galzoo_cnn.config.conf`.
+    layer : str
+        Legacy Surveys layer.
+    hips : str
+        HiPS survey of the band (``survey='hips'``).
 
     Examples
     --------
@@ -339,6 +362,15 @@ def validate_fits_cutout(data, size=100, max_dead_fraction=0.5):
 
     Blank (every pixel NaN or equal: outside the survey) and dead pixels
     (NaN or exactly 0) are judged as for JPEGs (`validate_cutout`).
+
+    Parameters
+    ----------
+    data : bytes
+        The answer of the service.
+    size : int
+        Expected side in pixels.
+    max_dead_fraction : float
+        Largest fraction of NaN or zero pixels.
 
     Examples
     --------
@@ -384,6 +416,15 @@ def _check_float_image(image, size, max_dead_fraction):
 
 def validate_cutout(data, size=100, max_dead_fraction=0.5):
     """Check the bytes of a cutout; return the decoded uint8 array or raise.
+
+    Parameters
+    ----------
+    data : bytes
+        The answer of the service.
+    size : int
+        Expected side in pixels.
+    max_dead_fraction : float
+        Largest fraction of pure-black pixels.
 
     Raises
     ------
@@ -586,8 +627,7 @@ def _file_names(table, id_column, ext=".jpg"):
     if id_column is None:
         width = len(str(max(len(table) - 1, 0)))
         return [f"row{i:0{width}d}{ext}" for i in range(len(table))]
-    if id_column not in table.colnames:
-        raise MissingColumnsError(f"id column {id_column!r} is not in the table")
+    require_columns(table, id_column, "id")
     column = table[id_column]
     masked = np.ma.getmaskarray(column)
     if masked.any():
@@ -612,8 +652,8 @@ def _file_names(table, id_column, ext=".jpg"):
     return names
 
 
-def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, pixel_scale=None,
-                  id_column=None, ra_column="ra", dec_column="dec", max_workers=8, retries=5,
+def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=100, pixel_scale=None,
+                  id_column=None, ra_column="ra", dec_column="dec", max_workers=None, retries=None,
                   timeout=None, deadline=None, base_url=None, progress=True, backoff=1.0,
                   max_dead_fraction=0.5, bands=None, overwrite=False):
     """Download a cutout for every row of ``table`` into ``directory``.
@@ -628,8 +668,9 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
         SDSS SkyServer ImgCutout or the Legacy Surveys viewer (ls-dr10),
         JPEG colour composites; or ``'hips'``: FITS cubes, one plane per
         HiPS survey of ``bands``, from the CDS hips2fits service.
-    data_release : int
-        SDSS data release in the URL.
+    data_release : int, optional
+        SDSS data release in the URL; default `galzoo_cnn.config.conf`'s
+        ``sdss_data_release`` (9).
     size : int
         Cutout side in pixels.
     pixel_scale : `~astropy.units.Quantity`, str, optional
@@ -641,10 +682,10 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
     id_column : str, optional
         Column naming the files; default ``row<N>``.  Ids must be unique and
         usable as file names.
-    max_workers : int
-        Requests in flight at once.
-    retries : int
-        Attempts per cutout.
+    max_workers : int, optional
+        Requests in flight at once; default ``conf.cutout_workers`` (8).
+    retries : int, optional
+        Attempts per cutout; default ``conf.cutout_retries`` (5).
     timeout : float, optional
         Seconds to wait for each read from the server; default
         `galzoo_cnn.config.conf.cutout_timeout`.
@@ -668,6 +709,8 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
         Replace the columns this function adds when the table already has
         them (e.g. fetching again from an earlier result); otherwise they
         raise, so that nothing is lost.
+    ra_column, dec_column : str
+        Coordinate columns.
 
     Raises
     ------
@@ -701,6 +744,10 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
         result = classify_table(fetch_cutouts(targets, "cutouts/"), image_dir="cutouts/")
     """
     table = as_table(table)
+    # the configuration items are the defaults (astropy's conf: set_temp or galzoo_cnn.cfg)
+    data_release = conf.sdss_data_release if data_release is None else data_release
+    max_workers = conf.cutout_workers if max_workers is None else max_workers
+    retries = conf.cutout_retries if retries is None else retries
     service = _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline)
     clashing = [c for c in ADDED_COLUMNS if c in table.colnames]
     if clashing and not overwrite:
@@ -708,10 +755,8 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
                          f"(from an earlier fetch?); pass overwrite=True to replace them")
     ext = service.extension
     names = _file_names(table, id_column, ext)
-    ra, dec = (_degrees(table[c], c) if c in table.colnames else None for c in (ra_column, dec_column))
-    if ra is None or dec is None:
-        raise MissingColumnsError(f"coordinate columns {ra_column!r} / {dec_column!r} are not both in "
-                                  f"the table")
+    require_columns(table, [ra_column, dec_column], "coordinate")
+    ra, dec = (_degrees(table[c], c) for c in (ra_column, dec_column))
     scales = _row_pixel_scales(table, pixel_scale, survey)
     directory = Path(directory).expanduser()
     try:
@@ -778,6 +823,9 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=9, size=100, 
     table["cutout_reason"] = manifest["reason"]
     table.meta.update(counts=counts, survey=survey, directory=str(directory), size=size,
                       manifest=str(directory / MANIFEST_NAME))
+    table.meta[PROVENANCE_KEY] = provenance("fetch_cutouts", survey=survey, size=int(size),
+                                            data_release=data_release, base_url=base_url or service.root(),
+                                            status_counts=", ".join(f"{k}={v}" for k, v in counts.items()))
     return describe_columns(table, copy=False)
 
 
@@ -787,6 +835,11 @@ def read_manifest(directory):
     Columns ``row``, ``id``, ``ra``, ``dec``, ``path`` (relative to
     ``directory``), ``pixel_scale``, ``cutout_fov``, ``status``, ``reason``,
     ``attempts``, ``nbytes``, ``sha256``; ``meta['counts']`` per status.
+
+    Parameters
+    ----------
+    directory : str or `~pathlib.Path`
+        The cutout directory.
 
     Examples
     --------

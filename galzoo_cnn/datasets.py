@@ -60,6 +60,11 @@ def gz2_sample_path(layout="hart2016"):
 def load_gz2_sample(layout="hart2016"):
     """A bundled real GZ2 subset as a `~astropy.table.Table`.
 
+    Parameters
+    ----------
+    layout : {'hart2016', 'willett2013'}
+        Which bundled GZ2 sample.
+
     Examples
     --------
     >>> from galzoo_cnn.datasets import load_gz2_sample

@@ -35,8 +35,8 @@ import numpy as np
 from astropy.table import QTable, Table
 
 from . import taxonomy
-from .exceptions import InputError, MissingColumnsError
-from .tables import as_table
+from .exceptions import InputError
+from .tables import as_table, require_columns
 
 __all__ = ["class_metrics", "confusion_table", "paired_labels"]
 
@@ -73,10 +73,7 @@ def paired_labels(table, truth_column, predicted_column="predicted_class", *, gr
     (['smooth', 'edge_on'], ['smooth', 'spiral'], [True, True, False])
     """
     table = as_table(table, copy=False)
-    missing = [c for c in (truth_column, predicted_column) if c not in table.colnames]
-    if missing:
-        raise MissingColumnsError(f"column(s) {', '.join(map(repr, missing))} not in the table "
-                       f"(columns: {', '.join(table.colnames[:20])})")
+    require_columns(table, [truth_column, predicted_column])
     sides = []
     for name in (truth_column, predicted_column):
         values = np.ma.filled(np.ma.asarray(table[name]).astype(str), "")

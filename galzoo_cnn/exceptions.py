@@ -21,7 +21,7 @@ from astropy.utils.exceptions import AstropyDeprecationWarning, AstropyUserWarni
 
 __all__ = ["GalzooError", "InputError", "InputTypeError", "MissingColumnsError", "UnknownNameError",
            "ServiceError", "CatalogError", "Interrupted", "GalzooWarning", "GalzooDeprecationWarning",
-           "PixelScaleWarning"]
+           "UnusableImagesWarning", "DuplicateMatchWarning", "FewCandidatesWarning", "PixelScaleWarning"]
 
 
 class GalzooError(Exception):
@@ -78,6 +78,18 @@ class GalzooWarning(AstropyUserWarning):
 
 class GalzooDeprecationWarning(GalzooWarning, AstropyDeprecationWarning):
     """A name or option that still works but will be removed; the message gives the new one."""
+
+
+class UnusableImagesWarning(GalzooWarning):
+    """Some rows could not be classified; their ``status`` says why."""
+
+
+class DuplicateMatchWarning(GalzooWarning):
+    """Targets matched a catalogue galaxy already matched to a nearer target (flagged, not dropped)."""
+
+
+class FewCandidatesWarning(GalzooWarning):
+    """Fewer galaxies than asked for qualify for a selection; all of them were taken."""
 
 
 class PixelScaleWarning(GalzooWarning):

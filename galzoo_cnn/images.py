@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from .exceptions import GalzooError, InputError, MissingColumnsError
-from .tables import as_table, atomic_write
+from .exceptions import GalzooError, InputError
+from .tables import as_table, atomic_write, require_columns
 
 __all__ = [
     "IMAGE_SIZE",
@@ -247,6 +247,11 @@ def scale_intensity(image):
 
     Works on NumPy arrays and torch tensors; returns float32.
 
+    Parameters
+    ----------
+    image : `numpy.ndarray` or `torch.Tensor`
+        Pixel values in [0, 255].
+
     Examples
     --------
     >>> import torch
@@ -293,9 +298,7 @@ def resolve_image_paths(table, image_column="filename", image_dir=None, allow_em
     ...
     galzoo_cnn.exceptions.InputError: row 0: image path '../x.jpg' leaves image_dir '/data'
     """
-    if image_column not in table.colnames:
-        raise MissingColumnsError(f"image column {image_column!r} is not in the table (columns: "
-                       f"{', '.join(table.colnames[:20])})")
+    require_columns(table, image_column, "image")
     # the check is on the path as written, not on where links lead: a directory of symbolic links
     # (a "symlink farm") is a normal way to assemble images, and a dangling link is one missing row
     root = Path(os.path.abspath(Path(image_dir).expanduser())) if image_dir is not None else None
@@ -407,6 +410,15 @@ class ImageTableDataset(torch.utils.data.Dataset):
 def check_labels(table, label_column, classes=None):
     """Class names and per-row class indices of ``label_column``; unknown or masked labels raise.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Rows with labels.
+    label_column : str
+        Column of class names.
+    classes : sequence of str, optional
+        The classes, in model order; default: the sorted labels.
+
     Examples
     --------
     >>> from astropy.table import Table
@@ -414,8 +426,7 @@ def check_labels(table, label_column, classes=None):
     >>> check_labels(Table({"label": ["b", "a", "b"]}), "label")
     (['a', 'b'], array([1, 0, 1]))
     """
-    if label_column not in table.colnames:
-        raise MissingColumnsError(f"label column {label_column!r} is not in the table")
+    require_columns(table, label_column, "label")
     labels = np.asarray(table[label_column]).astype(str).tolist()
     masked = np.ma.getmaskarray(table[label_column])
     if masked.any():
@@ -431,9 +442,7 @@ def check_labels(table, label_column, classes=None):
 
 
 def _multilabel_targets(table, label_columns):
-    missing = [c for c in label_columns if c not in table.colnames]
-    if missing:
-        raise MissingColumnsError(f"label columns missing from the table: {', '.join(missing)}")
+    require_columns(table, label_columns, "label")
     targets = np.empty((len(table), len(label_columns)), dtype=np.float32)
     for k, name in enumerate(label_columns):
         column = table[name]
@@ -467,6 +476,23 @@ def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE
     Decoding JPEGs costs more than a forward pass of a small network on a
     GPU; training from the packed file removes that cost.  The file is
     written under a temporary name and renamed when complete.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        One row per image.
+    path : str or `~pathlib.Path`
+        The ``.npy`` file to write.
+    image_column : str
+        Column of image paths.
+    image_dir : str or `~pathlib.Path`, optional
+        Directory the image paths are relative to.
+    size : int
+        Side of the stored images.
+    progress : bool
+        Show a progress bar.
+    crop : float
+        Central fraction of each image kept.
 
     Returns
     -------

@@ -17,14 +17,16 @@ Examples
 True
 """
 
+import json
+
 import numpy as np
 from astropy import log
 from astropy.table import MaskedColumn, Table
 
 from . import taxonomy
-from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN
+from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
 from .exceptions import InputError, InputTypeError
-from .tables import as_table
+from .tables import as_table, provenance
 
 __all__ = ["five_class_labels", "feature_labels", "well_sampled", "min_votes_per_row", "label_summary",
            "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
@@ -288,6 +290,9 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
         "reference": criteria.meta.get("reference", "user-supplied criteria"),
     }
     table.meta["five_class"] = summary
+    table.meta[PROVENANCE_KEY] = provenance("five_class_labels", inputs=[gz2_table], fractions=fractions,
+                                            min_votes=summary["min_votes"], depth=depth,
+                                            criteria=summary["reference"])
     log.info(f"five_class_labels: {sum(summary['counts'].values())} labelled, "
              f"{summary['n_ambiguous']} excluded for meeting two or more criteria, "
              f"{summary['n_unclassified']} meeting none")
@@ -373,6 +378,11 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
                               "negative": int(np.sum(~present & ~unknown_rows)),
                               "unknown": int(np.sum(unknown_rows))}
     table.meta["feature_labels"] = summary
+    table.meta[PROVENANCE_KEY] = provenance(
+        "feature_labels", inputs=[gz2_table], fractions=fractions, depth=depth,
+        min_votes="auto (20 normal, 10 coadd)" if min_votes is None else int(min_votes),
+        threshold=(json.dumps(threshold) if len(set(threshold.values())) > 1
+                   else next(iter(threshold.values()), 0.5)))
     _describe(table, [FEATURE_PREFIX + a.feature for a in answers])
     return table
 
@@ -389,6 +399,11 @@ def _describe(table, names):
 
 def label_summary(labelled):
     """Counts of the five classes and features of a labelled table, as a table.
+
+    Parameters
+    ----------
+    labelled : `~astropy.table.Table`
+        Output of `five_class_labels` or `feature_labels`.
 
     Examples
     --------

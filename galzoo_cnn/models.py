@@ -15,7 +15,6 @@ Examples
 ('completely_round', 'rounded_in_between', 'cigar_shaped', 'edge_on', 'spiral')
 """
 
-import hashlib
 import json
 from importlib.resources import files
 from pathlib import Path
@@ -29,7 +28,7 @@ from torch import nn
 from .exceptions import InputError
 from .images import IMAGE_SIZE
 from .objectives import get_objective
-from .tables import atomic_write
+from .tables import atomic_write, file_sha256
 
 __all__ = ["GalaxyClassifier", "build_model", "save_model", "load_model",
            "available_models", "models_table", "PAPER_BACKBONES"]
@@ -139,14 +138,6 @@ def build_model(objective="five_class", backbone=None, classes=None, pretrained=
                             backbone or objective.default_backbone, pretrained)
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_model(model, path, **card):
     """Save weights as ``<path>.safetensors`` and the model card as ``<path>.json``.
 
@@ -154,6 +145,15 @@ def save_model(model, path, **card):
     package version, the SHA-256 of the weights file and whatever is passed
     in ``card`` (training data summary, metrics, seed...).  Both files are
     written atomically; weights are stored in float32.
+
+    Parameters
+    ----------
+    model : `GalaxyClassifier`
+        The model.
+    path : str or `~pathlib.Path`
+        Basename of the two files.
+    **card
+        More model-card entries (metrics, training data, seed...).
 
     Returns
     -------
@@ -178,7 +178,7 @@ def save_model(model, path, **card):
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
     full_card = dict(model.card, **card, package_version=__version__, weights=weights.name,
-                     weights_sha256=_sha256(weights))
+                     weights_sha256=file_sha256(weights))
     card_path = stem.with_name(stem.name + ".json")
     atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(full_card, indent=2) + "\n"))
     model.card = full_card
@@ -301,6 +301,13 @@ def load_model(name_or_path, device="cpu"):
     Reads the JSON card, builds the architecture (no download), checks the
     weights' SHA-256 and loads them with safetensors: nothing is unpickled.
 
+    Parameters
+    ----------
+    name_or_path : str or `~pathlib.Path`
+        A model name (`available_models`) or the path of a model card.
+    device : str or `torch.device`
+        Where to put the model.
+
     Returns
     -------
     `GalaxyClassifier`
@@ -319,7 +326,7 @@ def load_model(name_or_path, device="cpu"):
     weights = card_path.with_name(card["weights"])
     if not weights.is_file():
         raise FileNotFoundError(f"weights {str(weights)!r} of model card {str(card_path)!r} are missing")
-    if _sha256(weights) != card["weights_sha256"]:
+    if file_sha256(weights) != card["weights_sha256"]:
         raise InputError(f"weights {str(weights)!r} do not match the SHA-256 in {str(card_path)!r}: "
                          f"the file is corrupt or was replaced")
     try:

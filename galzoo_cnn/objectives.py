@@ -13,9 +13,9 @@ the objective; a new kind of model is one class registered with
 ==================  ==============  ==================================================
 objective           backbone        head (after global max pooling), output
 ==================  ==============  ==================================================
-``five_class``      ``densenet201`` dense 128, LeakyReLU, dense N, softmax (Sect. 2.2)
-``features``        ``densenet201`` dense 512, ReLU, dense 34, sigmoid (Sect. 2.3)
-``adversarial``     ``resnet101``   dense 128, LeakyReLU, dense 2, softmax (Sect. 2.1)
+``five_class``      ``densenet201`` dense 128, LeakyReLU, dense N, softmax (Sect. 3.4)
+``features``        ``densenet201`` dense 512, ReLU, dense 34, sigmoid (Sect. 3.5)
+``adversarial``     ``resnet101``   dense 128, LeakyReLU, dense 2, softmax (Sect. 3.3)
 ==================  ==============  ==================================================
 
 ``five_class`` serves any single-label model: the classes come from the
@@ -70,6 +70,11 @@ def register_objective(cls):
 def get_objective(name):
     """The registered objective ``name`` (an `Objective` is returned unchanged).
 
+    Parameters
+    ----------
+    name : str or `Objective`
+        A registered objective's name.
+
     Examples
     --------
     >>> from galzoo_cnn.objectives import get_objective
@@ -85,7 +90,14 @@ def get_objective(name):
 
 
 def list_objectives():
-    """Names of the registered objectives, sorted."""
+    """Names of the registered objectives, sorted.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.objectives import list_objectives
+    >>> "five_class" in list_objectives()
+    True
+    """
     return sorted(OBJECTIVES)
 
 
@@ -264,7 +276,7 @@ class MultiLabel(Objective):
 
 @register_objective
 class FiveClass(SingleLabel):
-    """The five GZ2 classes (Khramtsov et al. 2022, Sect. 2.2), or any single-label classes."""
+    """The five GZ2 classes (Khramtsov et al. 2022, Sect. 3.4), or any single-label classes."""
 
     name = "five_class"
     default_classes = taxonomy.FIVE_CLASSES
@@ -272,7 +284,7 @@ class FiveClass(SingleLabel):
 
 @register_objective
 class DetailedFeatures(MultiLabel):
-    """The 34 detailed GZ2 features (Khramtsov et al. 2022, Sect. 2.3)."""
+    """The 34 detailed GZ2 features (Khramtsov et al. 2022, Sect. 3.5)."""
 
     name = "features"
     default_classes = taxonomy.DETAILED_FEATURES
@@ -282,7 +294,7 @@ class DetailedFeatures(MultiLabel):
 
 @register_objective
 class DomainClassifier(SingleLabel):
-    """Training vs inference sample, for adversarial validation (Khramtsov et al. 2022, Sect. 2.1)."""
+    """Training vs inference sample, for adversarial validation (Khramtsov et al. 2022, Sect. 3.3)."""
 
     name = "adversarial"
     default_backbone = "resnet101"

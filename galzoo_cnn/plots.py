@@ -28,9 +28,38 @@ def plot_adversarial_scores(table, score_column="adversarial_score", domain_colu
     has ``shifted_column``, the training galaxies after the fixed
     adversarial augmentation (Fig. 4b).  ``threshold`` draws a vertical line.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Output of `~galzoo_cnn.adversarial.adversarial_validation`.
+    score_column : str
+        Column of P(training).
+    shifted_column : str
+        Column of the scores after the fixed adversarial shift.
+    domain_column : str
+        Column of ``training`` / ``inference``.
+    threshold : float
+        Confidence drawn as dashed lines (the paper: 0.7).
+    bins : int
+        Histogram bins.
+    ax : `matplotlib.axes.Axes`, optional
+        Where to draw; default a new figure.
+
     Returns
     -------
     `matplotlib.axes.Axes`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.plots import plot_adversarial_scores
+    >>> rng = np.random.default_rng(1)
+    >>> scores = Table({"adversarial_score": rng.uniform(size=200),
+    ...                 "domain": ["training", "inference"] * 100})
+    >>> ax = plot_adversarial_scores(scores)
+    >>> len(ax.patches) > 0
+    True
     """
     import matplotlib.pyplot as plt
 
@@ -61,6 +90,13 @@ def plot_adversarial_scores(table, score_column="adversarial_score", domain_colu
 
 def gallery_caption(row, class_column="predicted_class"):
     """Caption of one galaxy: class and probability, coordinates, redshift and GZ2 class if known.
+
+    Parameters
+    ----------
+    row : `~astropy.table.Row`
+        A classified galaxy.
+    class_column : str
+        Column of its class.
 
     Examples
     --------
@@ -128,6 +164,8 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
     fov : `~astropy.units.Quantity` or str, optional
         Side of each image on the sky, or the name of a column holding it;
         draws a scale bar labelled in arcseconds.
+    image_column : str
+        Column of image paths.
 
     Returns
     -------

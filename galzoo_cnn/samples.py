@@ -29,16 +29,18 @@ Examples
 SELECT g.objID AS objid, g.ra, g.dec, s.z, ...
 """
 
+import warnings
+
 import numpy as np
 from astropy import constants as const
-from astropy import log
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn
 
-from .columns import describe_columns
-from .exceptions import InputError, MissingColumnsError, ServiceError
-from .tables import _degrees, as_table
+from .columns import PROVENANCE_KEY, describe_columns
+from .config import conf
+from .exceptions import DuplicateMatchWarning, InputError, ServiceError
+from .tables import _degrees, as_table, provenance, require_columns
 from .utils._optional import astroquery
 
 __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",
@@ -54,6 +56,15 @@ def sdss_target_sql(z_range=(0.003, 0.1), mag_r_max=17.7, limit=None):
 
     The absolute-magnitude and V_LG cuts need a cosmology and are applied
     afterwards by `select_targets`.
+
+    Parameters
+    ----------
+    z_range : (float, float)
+        Redshift range (exclusive).
+    mag_r_max : float
+        Faintest Petrosian r magnitude.
+    limit : int, optional
+        At most this many rows.
 
     Examples
     --------
@@ -71,15 +82,16 @@ def sdss_target_sql(z_range=(0.003, 0.1), mag_r_max=17.7, limit=None):
     )
 
 
-def query_sdss_targets(data_release=9, z_range=(0.003, 0.1), abs_mag_r=(-24, -19.4), mag_r_max=17.7,
+def query_sdss_targets(data_release=None, z_range=(0.003, 0.1), abs_mag_r=(-24, -19.4), mag_r_max=17.7,
                        v_lg_min=1500 * u.km / u.s, cosmology=None, limit=None, timeout=600,
                        get_query_payload=False):
     """Query SDSS for the target sample (needs network; astroquery's SDSS service).
 
     Parameters
     ----------
-    data_release : int
-        SDSS data release (the paper: DR9).
+    data_release : int, optional
+        SDSS data release; default `galzoo_cnn.config.conf`'s
+        ``sdss_data_release`` (9, the paper's).
     z_range, abs_mag_r, mag_r_max, v_lg_min, cosmology
         The selection (see the module docstring and `select_targets`).
     limit : int, optional
@@ -109,6 +121,7 @@ def query_sdss_targets(data_release=9, z_range=(0.003, 0.1), abs_mag_r=(-24, -19
 
 
 def _run_sdss_sql(sql, data_release, timeout):
+    data_release = conf.sdss_data_release if data_release is None else data_release
     """Rows of a SkyServer SQL query (astroquery); no rows is an error naming the query."""
     SDSS = astroquery("sdss", "querying SDSS").SDSS
     table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
@@ -215,7 +228,7 @@ def query_gz_decals(source="vizier", table=None, limit=None, get_query_payload=F
     return query_vizier(VIZIER_CATALOGS["gz_decals"], table, limit, get_query_payload)
 
 
-def query_gz2(source="sdss", data_release=9, limit=None, timeout=600, get_query_payload=False, table=None):
+def query_gz2(source="sdss", data_release=None, limit=None, timeout=600, get_query_payload=False, table=None):
     """The Galaxy Zoo 2 catalogue: from SDSS CAS (``zoo2MainSpecz``), VizieR or a local file.
 
     Parameters
@@ -260,6 +273,13 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
 
     Raises `ValueError` naming the rows whose coordinates are missing or not finite.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Rows with positions.
+    ra_column, dec_column : str
+        Coordinate columns (angles, or plain degrees).
+
     Examples
     --------
     >>> from astropy.table import Table
@@ -269,10 +289,7 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
     ...
     galzoo_cnn.exceptions.InputError: 1 row(s) without finite coordinates in 'ra' / 'dec': 1
     """
-    for name in (ra_column, dec_column):
-        if name not in table.colnames:
-            raise MissingColumnsError(f"coordinate column {name!r} is not in the table (columns: "
-                           f"{', '.join(table.colnames[:20])})")
+    require_columns(table, [ra_column, dec_column], "coordinate")
     ra, dec = (_degrees(table[name], name) for name in (ra_column, dec_column))
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
@@ -285,6 +302,13 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
 
 def local_group_velocity(coords, z):
     """Velocity in the Local Group frame, ``c z`` plus the apex term (Karachentsev & Makarov 1996).
+
+    Parameters
+    ----------
+    coords : `~astropy.coordinates.SkyCoord`
+        Positions.
+    z : array-like
+        Heliocentric redshifts.
 
     Examples
     --------
@@ -303,6 +327,15 @@ def local_group_velocity(coords, z):
 
 def absolute_magnitude(apparent, z, cosmology=None):
     """``m - 5 log10(D_L / 10 pc)`` (no K-correction); default cosmology Planck18.
+
+    Parameters
+    ----------
+    apparent : array-like
+        Apparent magnitudes.
+    z : array-like
+        Redshifts.
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Default: Planck18.
 
     Examples
     --------
@@ -325,9 +358,34 @@ def select_targets(table, abs_mag_r=(-24, -19.4), v_lg_min=1500 * u.km / u.s, z_
     ``extinction_u`` add ``u_r``.  The counts removed by each cut are in
     ``meta['selection']``.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        SDSS galaxies (columns as above).
+    z_range : (float, float)
+        Redshift range.
+    mag_r_max : float
+        Faintest apparent r magnitude.
+    abs_mag_r : (float, float)
+        Range of absolute r magnitudes kept (no K-correction).
+    v_lg_min : `~astropy.units.Quantity`
+        Smallest velocity relative to the Local Group.
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Default: Planck18.
+    ra_column, dec_column : str
+        Coordinate columns.
+
     Returns
     -------
     `~astropy.table.QTable`
+
+    Examples
+    --------
+    Apply the paper's cuts to the answer of `query_sdss_targets` (network)::
+
+        from galzoo_cnn.samples import query_sdss_targets, select_targets
+        targets = select_targets(query_sdss_targets())
+        targets.meta["selection"]
     """
     from astropy.table import QTable
 
@@ -375,6 +433,8 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
         (Galaxy Zoo DECaLS) is optional.
     radius : `~astropy.units.Quantity`
         Match radius (default 1 arcsec).
+    ra_column, dec_column : str
+        Coordinate columns of every table.
 
     Returns
     -------
@@ -394,6 +454,7 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
     ['training', 'inference']
     """
     radius = u.Quantity(radius, u.arcsec)
+    inputs = [targets, gz2, decals]  # files among them are hashed into the provenance
     targets = as_table(targets)
     coords = sky_coordinates(targets, ra_column, dec_column)
     index, sep = _nearest(coords, sky_coordinates(as_table(gz2, copy=False), ra_column, dec_column))
@@ -420,10 +481,13 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
                "inference": int((~matched).sum()), "deep_test": int(targets["deep_test"].sum()),
                "gz2_duplicates": int(duplicate.sum()), "radius_arcsec": float(radius.value)}
     targets.meta["samples"] = summary
+    targets.meta[PROVENANCE_KEY] = provenance("build_samples", inputs=inputs,
+                                              radius_arcsec=float(radius.to_value(u.arcsec)))
     targets = describe_columns(targets, copy=False)
     if duplicate.any():
-        log.warning(f"build_samples: {duplicate.sum()} target(s) lie within {radius} of a GZ2 galaxy "
-                    f"already matched to a nearer target; they are flagged gz2_duplicate")
+        warnings.warn(DuplicateMatchWarning(
+            f"build_samples: {duplicate.sum()} target(s) lie within {radius} of a GZ2 galaxy already "
+            f"matched to a nearer target; they are flagged gz2_duplicate"), stacklevel=2)
     return targets
 
 

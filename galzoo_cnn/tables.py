@@ -20,9 +20,10 @@ import numpy as np
 from astropy import units as u
 from astropy.table import QTable, Table
 
-from .exceptions import InputError, InputTypeError
+from .exceptions import InputError, InputTypeError, MissingColumnsError
 
-__all__ = ["as_table", "write_table_atomic", "atomic_write", "fits_safe_meta", "TABLE_FORMATS"]
+__all__ = ["as_table", "require_columns", "write_table_atomic", "atomic_write", "fits_safe_meta",
+           "provenance", "file_sha256", "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -105,12 +106,127 @@ def as_table(table, copy=True):
     )
 
 
+def require_columns(table, columns, role="", *, hint=""):
+    """Raise one `~galzoo_cnn.exceptions.MissingColumnsError` naming every column of ``columns`` not in
+    ``table``, the role they play and the columns the table has.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        The table.
+    columns : str or sequence of str
+        Columns needed (`None` entries are ignored).
+    role : str
+        What the columns are (``"image"``, ``"coordinate"``...), for the message.
+    hint : str
+        A sentence added to the message (how such columns are named).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.tables import require_columns
+    >>> require_columns(Table({"ra": [1.0]}), ["ra", "dec"], "coordinate")
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.exceptions.MissingColumnsError: coordinate column 'dec' is not in the table (columns: ra)
+    """
+    columns = [columns] if isinstance(columns, str) else [c for c in columns if c is not None]
+    missing = [c for c in columns if c not in table.colnames]
+    if not missing:
+        return
+    role = f"{role} " if role else ""
+    shown = ", ".join(map(repr, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10
+                                                  else "")
+    have = ", ".join(table.colnames[:20]) + (", ..." if len(table.colnames) > 20 else "")
+    noun, verb = ("column", "is") if len(missing) == 1 else ("columns", "are")
+    raise MissingColumnsError(f"{role}{noun} {shown} {verb} not in the table (columns: {have or 'none'})"
+                              + (f". {hint}" if hint else ""))
+
+
+def provenance(function, *, inputs=(), **entries):
+    """The ``meta['provenance']`` of a product: software, date, the function, its settings, inputs' hashes.
+
+    Every Table a stage returns records where it came from with this one
+    helper; the catalogue formats write it (FITS keywords, VOTable ``INFO``,
+    the CDS ReadMe).
+
+    Parameters
+    ----------
+    function : str
+        The function that made the product (``"five_class_labels"``).
+    inputs : sequence of str or `~pathlib.Path`
+        Input files: each gets ``input_<name>_sha256`` (tables given in
+        memory have no file to hash).
+    **entries
+        The settings that shaped the product (scalars; others are shown as
+        text).
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> from galzoo_cnn.tables import provenance
+    >>> entry = provenance("five_class_labels", fractions="debiased")
+    >>> sorted(entry), entry["software"].split()[0]
+    (['date', 'fractions', 'function', 'software'], 'galzoo_cnn')
+    """
+    import datetime
+
+    from . import __version__
+
+    record = {"software": f"galzoo_cnn {__version__}", "function": function,
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    for name, value in entries.items():
+        record[name] = value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+    for path in inputs:
+        if isinstance(path, (str, Path)) and Path(path).is_file():
+            record[f"input_{Path(path).name}_sha256"] = file_sha256(path)
+    return record
+
+
+def file_sha256(path):
+    """SHA-256 of a file, read in blocks.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The file.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from galzoo_cnn.tables import file_sha256
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = path.write_bytes(b"")
+    >>> file_sha256(path)[:12]
+    'e3b0c44298fc'
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def fits_safe_meta(meta):
     """Table ``meta`` that a FITS header can hold.
 
     Scalars under keywords of at most 8 characters stay header cards; every
     other entry (long keywords, nested dicts and lists) becomes a ``COMMENT``
     card ``key = <JSON>``, split over as many cards as it needs.
+
+    Parameters
+    ----------
+    meta : dict
+        A table's ``meta``.
 
     Examples
     --------
@@ -183,6 +299,13 @@ def atomic_write(path, write):
     A crash leaves either the old file or the new one, never a partial one;
     the temporary file is removed on failure.  The new file gets the usual
     permissions (0666 less the umask), not mkstemp's 0600.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        Destination file.
+    write : callable
+        ``write(tmp)`` writes the file at the temporary path ``tmp``.
 
     Examples
     --------

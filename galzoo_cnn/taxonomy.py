@@ -268,6 +268,11 @@ CLASS_GROUPS = {
 def broad_group(label):
     """The `BROAD_GROUPS` member of a class name or a GZ2 ``gz2_class`` string; None if it has none.
 
+    Parameters
+    ----------
+    label : str
+        A five-class name, a GZ2 class string, or a model class.
+
     Examples
     --------
     >>> from galzoo_cnn.taxonomy import broad_group
@@ -286,7 +291,7 @@ def broad_group(label):
     return None
 
 
-# Five-class criteria (SPEC section 9; Khramtsov et al. 2022 after Vavilova et
+# Five-class criteria (Khramtsov et al. 2022, Sect. 2.2, listed in their Paper II; after Vavilova et
 # al. 2021): (class, feature, minimum debiased fraction), all must hold.
 _FIVE_CLASS_CONDITIONS = (
     ("completely_round", "smooth", 0.469),
@@ -318,6 +323,11 @@ _TASK_INDEX = {t.code: t for t in GZ2_TASKS} | {t.stem: t for t in GZ2_TASKS}
 def answer(key):
     """Look up an answer by feature name (``"spiral"``) or code (``"t04_a08"``).
 
+    Parameters
+    ----------
+    key : str
+        Feature name or answer code.
+
     Examples
     --------
     >>> from galzoo_cnn.taxonomy import answer
@@ -336,6 +346,11 @@ def answer(key):
 def task(key):
     """Look up a task by code (``"t04"``) or stem (``"spiral"``).
 
+    Parameters
+    ----------
+    key : str
+        Task code or stem.
+
     Examples
     --------
     >>> from galzoo_cnn.taxonomy import task
@@ -353,6 +368,11 @@ def well_sampled_conditions(task_code):
 
     Follows ``requires`` back to the first task, so the conditions of the
     earlier tasks are included (Willett et al. 2013, Table 3).
+
+    Parameters
+    ----------
+    task_code : str
+        A task code (``'t04'``).
 
     Returns
     -------
@@ -454,6 +474,11 @@ def five_class_criteria():
 def detect_layout(table):
     """Name of the GZ2 catalogue layout of ``table`` or `None`.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        A GZ2 table.
+
     Examples
     --------
     >>> from astropy.table import Table
@@ -469,6 +494,15 @@ def detect_layout(table):
 
 def require_columns(table, columns, purpose="this operation"):
     """Raise `MissingColumnsError` naming every column of ``columns`` not in ``table``.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        The table.
+    columns : sequence of str
+        Columns needed.
+    purpose : str
+        What needs them (for the message).
 
     Examples
     --------

@@ -40,10 +40,10 @@ from astropy.table import Table
 from . import images as _images
 from .augment import training_transform
 from .columns import FEATURE_PREFIX, SPLITS
-from .exceptions import GalzooDeprecationWarning, InputError, MissingColumnsError
+from .exceptions import GalzooDeprecationWarning, InputError
 from .models import build_model, save_model
 from .objectives import get_objective
-from .tables import as_table, write_table_atomic
+from .tables import as_table, require_columns, write_table_atomic
 from .utils._lightning import make_trainer, process_shard
 
 __all__ = ["CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
@@ -61,6 +61,13 @@ CLASS_WEIGHTS = {None: None, "inverse_sqrt": lambda n: n ** -0.5, "inverse": lam
 
 def class_weights(counts, rule):
     """Loss weights for classes with training ``counts`` under a `CLASS_WEIGHTS` rule.
+
+    Parameters
+    ----------
+    counts : array-like
+        Training rows per class.
+    rule : str or None
+        A key of `CLASS_WEIGHTS`.
 
     Examples
     --------
@@ -208,6 +215,11 @@ class TrainConfig:
 def bundled_config(name_or_path):
     """Path of a configuration file: a path as given, or a bundled configuration by name.
 
+    Parameters
+    ----------
+    name_or_path : str or `~pathlib.Path`
+        A path, or the name of a bundled configuration.
+
     Examples
     --------
     >>> from galzoo_cnn.training import bundled_config
@@ -329,6 +341,20 @@ def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, 
     Stratified by ``label_column`` when given (scikit-learn); seeded.  A
     table that already has a ``split`` column raises unless ``overwrite``.
 
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Rows to split.
+    label_column : str, optional
+        Column to stratify by.
+    test_fraction, val_fraction : float
+        Fraction held out for the test set, then fraction of the rest for
+        validation.
+    seed : int
+        Random seed.
+    overwrite : bool
+        Replace an existing ``split`` column.
+
     Examples
     --------
     >>> from astropy.table import Table
@@ -371,8 +397,7 @@ def _prepare_table(config):
 def _given_split(table, config):
     """The table's own split (``config.split_column``), checked; without ``val`` rows (as from
     `~galzoo_cnn.adversarial.adversarial_split`: test / train), validation rows are drawn from train."""
-    if config.split_column not in table.colnames:
-        raise MissingColumnsError(f"split_column {config.split_column!r} is not in the table")
+    require_columns(table, config.split_column, "split")
     split = np.asarray(table[config.split_column]).astype(str)
     unknown = ~np.isin(split, SPLITS)
     if unknown.any():

@@ -37,6 +37,11 @@ FORMATS = {}
 def register_format(name):
     """Class decorator: register a `CatalogFormat` subclass under ``name``.
 
+    Parameters
+    ----------
+    name : str
+        Name of the format (``write_catalog(formats=[name])``).
+
     Examples
     --------
     >>> from galzoo_cnn.io import CatalogFormat, register_format
@@ -60,6 +65,11 @@ def register_format(name):
 
 def get_format(name):
     """The registered format ``name`` (an instance); unknown names raise, listing the known ones.
+
+    Parameters
+    ----------
+    name : str
+        A registered format (`catalog_formats`).
 
     Examples
     --------

@@ -56,6 +56,19 @@ $closing
 def readme_header(catalogue, title, first_author, n_authors, year):
     """The first line of a CDS ReadMe, at most 80 characters: designation, title, (Author+, year).
 
+    Parameters
+    ----------
+    catalogue : str
+        CDS designation of the catalogue.
+    title : str
+        Title of the catalogue.
+    first_author : str
+        Surname of the first author.
+    n_authors : int
+        Number of authors.
+    year : str or int
+        Year of the catalogue.
+
     Examples
     --------
     >>> from galzoo_cnn.io.cds import readme_header

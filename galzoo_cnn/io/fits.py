@@ -14,7 +14,8 @@ __all__ = ["FitsCatalog", "PROVENANCE_KEYWORDS"]
 #: FITS keywords of the provenance entries `galzoo_cnn.classify_table` records (others get
 #: ``PROVnnn``); the entry's name is the card's comment.
 PROVENANCE_KEYWORDS = {
-    "software": "SOFTWARE", "model": "MODEL", "model_objective": "OBJECTIV", "model_backbone": "BACKBONE",
+    "software": "SOFTWARE", "function": "FUNCTION", "model": "MODEL", "model_objective": "OBJECTIV",
+    "model_backbone": "BACKBONE",
     "model_sha256": "MODELSHA", "crop": "CROP", "precision": "PRECISN", "date": "CLASDATE",
     "status_counts": "NSTATUS", "thresholds": "THRESHLD", "model_outputs": "MODOUTS",
     "adversarial_model": "ADVMODEL", "adversarial_model_sha256": "ADVSHA",

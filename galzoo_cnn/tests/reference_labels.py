@@ -3,7 +3,8 @@
 An independent transcription of the label rules, for the tests.
 
 The five-class criteria and the Willett et al. (2013) thresholds are written
-out again here from SPEC section 9, by hand, and applied row by row to the raw
+out again here from the paper (Khramtsov et al. 2022, Sect. 2.2, and its Paper II) and Willett et
+al. (2013), by hand, and applied row by row to the raw
 CSV text with the ``csv`` module, so that the package's tables and vectorised
 code are checked against something that shares none of their code.
 """

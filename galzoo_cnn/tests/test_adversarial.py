@@ -60,9 +60,12 @@ def test_adversarial_split_directions():
     assert info["n_candidates"] == int((table["adversarial_score"] <= 0.3).sum())
 
 
-def test_adversarial_split_errors_and_shortfall(caplog):
+def test_adversarial_split_errors_and_shortfall():
+    from galzoo_cnn.exceptions import FewCandidatesWarning
+
     table = Table({"adversarial_score": [0.1, 0.9]})
-    split = adversarial_split(table, n_test=5)
+    with pytest.warns(FewCandidatesWarning, match="only 1 galaxies on the inference_like side"):
+        split = adversarial_split(table, n_test=5)
     assert list(split["split"]) == ["test", "train"]
     with pytest.raises(ValueError, match="side='low'"):
         adversarial_split(table, side="low")

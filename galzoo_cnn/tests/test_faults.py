@@ -36,7 +36,7 @@ from galzoo_cnn.cutouts import (
     validate_cutout,
 )
 from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
-from galzoo_cnn.exceptions import GalzooError, InputError
+from galzoo_cnn.exceptions import GalzooError, InputError, UnusableImagesWarning
 from galzoo_cnn.images import ImageError, image_quality_flags, read_image
 from galzoo_cnn.labels import feature_labels, five_class_labels
 from galzoo_cnn.tests.cutout_server import CutoutServer, bomb_png, fetch_manifest
@@ -208,7 +208,8 @@ def test_rows_without_images_cost_nothing_and_the_crop_is_checked(tmp_path):
         classify_table(sample[:0], image_dir=image_dir, progress=False)
     missing = Table({"filename": [f"none{i}.jpg" for i in range(2000)]})
     start = time.perf_counter()
-    out = classify_table(missing, image_dir=tmp_path, progress=False, batch_size=64)
+    with pytest.warns(UnusableImagesWarning, match="2000 of 2000 rows not classified .'missing': 2000"):
+        out = classify_table(missing, image_dir=tmp_path, progress=False, batch_size=64)
     assert set(out["status"]) == {"missing"} and out["quality_flags"].mask.all()
     assert time.perf_counter() - start < 30  # no forward pass for batches of missing images
 

@@ -48,12 +48,15 @@ def test_training_inference_and_deep_test(galaxies):
     assert build_samples(galaxies, _offset(galaxies[:150], 1.5)).meta["samples"]["training"] == 0
 
 
-def test_duplicates_resolved_nearest_first(galaxies, caplog):
+def test_duplicates_resolved_nearest_first(galaxies):
+    from galzoo_cnn.exceptions import DuplicateMatchWarning
+
     targets = galaxies[:10].copy()
     shredded = _offset(galaxies[3:4], 0.6)
     targets.add_row(shredded[0])
     gz2 = _offset(galaxies[:10], 0.2)
-    samples = build_samples(targets, gz2)
+    with pytest.warns(DuplicateMatchWarning, match="1 target.* flagged gz2_duplicate"):
+        samples = build_samples(targets, gz2)
     assert samples["sample"][3] == "training" and samples["sample"][10] == "inference"
     assert list(np.flatnonzero(samples["gz2_duplicate"])) == [10]
     assert samples.meta["samples"]["gz2_duplicates"] == 1

@@ -196,7 +196,7 @@ def test_bundled_configurations(name):
     config = dataclasses.replace(TrainConfig.from_file(bundled_config(name)), table="t.fits",
                                  output="run").resolved()
     assert config.name == name
-    if name.startswith("paper"):  # the paper's settings, SPEC sections 4, 6, 7
+    if name.startswith("paper"):  # the paper's settings (Khramtsov et al. 2022, Sects. 3.3-3.5)
         defaults = get_objective(config.objective).defaults
         assert (config.lr, config.epochs, config.monitor, config.patience) == (
             defaults["lr"], defaults["epochs"], defaults["monitor"], defaults["patience"])
