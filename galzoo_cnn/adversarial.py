@@ -116,7 +116,7 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
 
 
 def adversarial_validation(training_table, inference_table, output, image_column="filename",
-                           image_dir=None, backbone="resnet101", shift=(0.8, 0.7), progress=True,
+                           image_dir=None, backbone=None, shift=(0.8, 0.7), progress=True,
                            **config):
     """Train the domain classifier and score every galaxy.
 
@@ -128,8 +128,9 @@ def adversarial_validation(training_table, inference_table, output, image_column
         Directory of the run (checkpoints, split, model); a killed run resumes.
     image_dir : str or (str, str), optional
         Image directory of both tables, or one per table.
-    backbone : str
-        timm backbone (the paper: ResNet-101).
+    backbone : str, optional
+        timm backbone; default the ``adversarial`` objective's, ResNet-101
+        as in the paper.
     shift : (float, float) or None
         ``(k, m)`` of the fixed adversarial augmentation whose effect on the
         training galaxies' scores is measured (Fig. 4b; the paper's 0.8, 0.7).
@@ -189,7 +190,7 @@ def adversarial_validation(training_table, inference_table, output, image_column
                                                   batch_size=batch, progress=progress)
         result[SCORE_COLUMN + "_shifted"] = np.ma.masked_invalid(shifted)
     result.meta[PROVENANCE_KEY] = provenance(
-        "adversarial_validation", inputs=[training_table, inference_table], backbone=backbone,
+        "adversarial_validation", inputs=[training_table, inference_table], backbone=model.card["backbone"],
         model=str(card_path), val_accuracy=round(accuracy, 4), shift=str(list(shift)) if shift else None)
     result.meta["adversarial"] = {"val_accuracy": accuracy, "model": str(card_path),
                                   "shift": list(shift) if shift else None}

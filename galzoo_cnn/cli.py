@@ -13,6 +13,7 @@ Examples
 """
 
 import argparse
+import inspect
 import json
 import sys
 import warnings
@@ -22,9 +23,10 @@ import numpy as np
 from astropy import log
 
 from . import __version__, labels, taxonomy
-from .cutouts import SURVEYS
+from .cutouts import SURVEYS, fetch_cutouts
 from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
+from .samples import build_samples, query_sdss_targets
 from .tables import as_table, atomic_write, write_table_atomic
 from .utils._signals import interruptible
 
@@ -46,6 +48,12 @@ class _Renamed(argparse.Action):
 
 def _renamed(parser, old, new, dest):
     parser.add_argument(old, dest=dest, action=_Renamed, new=new)
+
+
+def _default(function, name, index=None):
+    """The default of ``function``'s parameter ``name``: the CLI shows and uses the function's own."""
+    value = inspect.signature(function).parameters[name].default
+    return value if index is None else value[index]
 
 
 def _devices(value):
@@ -205,12 +213,13 @@ def _cmd_classify(args):
     catalog_metadata(table, args.output, title=args.title, authors=args.authors, abstract=args.abstract,
                      **readme)
     devices = _devices(args.devices)
+    # options not given keep classify_table's defaults (one source for each)
+    given = {k: getattr(args, k) for k in ("batch_size", "num_nodes", "strategy")
+             if getattr(args, k) is not None}
     result = classify_table(table, model=args.model, image_column=args.image_column, image_dir=args.image_dir,
-                            batch_size=args.batch_size, device=args.device, num_workers=args.num_workers,
-                            progress=not args.no_progress, strict=args.strict,
-                            adversarial_model=args.adversarial_model, crop=args.crop, devices=devices,
-                            num_nodes=args.num_nodes, strategy=args.strategy, precision=args.precision,
-                            overwrite=args.overwrite)
+                            device=args.device, num_workers=args.num_workers, progress=not args.no_progress,
+                            strict=args.strict, adversarial_model=args.adversarial_model, crop=args.crop,
+                            devices=devices, precision=args.precision, overwrite=args.overwrite, **given)
     if rank_zero_only.rank != 0:  # every process has the merged table; one writes it
         return 0
     counts = result.meta["provenance"]["status_counts"]
@@ -275,7 +284,7 @@ def _cmd_adversarial(args):
 
 
 def _cmd_query(args):
-    from .samples import query_gz2, query_gz_decals, query_sdss_targets
+    from .samples import query_gz2, query_gz_decals
 
     if args.output is None and not args.sql:
         raise InputError("--output is needed to run the query (or --sql to print it)")
@@ -300,8 +309,6 @@ def _cmd_query(args):
 def _cmd_samples(args):
     from astropy import units as u
 
-    from .samples import build_samples
-
     samples = build_samples(args.targets, args.gz2, args.decals, radius=args.radius * u.arcsec)
     path = write_table_atomic(samples, args.output, overwrite=args.overwrite)
     print(f"Wrote {path}: {json.dumps(samples.meta['samples'])}")
@@ -309,7 +316,7 @@ def _cmd_samples(args):
 
 
 def _cmd_fetch(args):
-    from .cutouts import MANIFEST_NAME, fetch_cutouts
+    from .cutouts import MANIFEST_NAME
 
     options = {k: getattr(args, k) for k in ("data_release", "size", "max_workers", "retries", "timeout",
                                              "deadline", "base_url", "bands") if getattr(args, k) is not None}
@@ -328,14 +335,17 @@ def _cmd_fetch(args):
 
 
 def _add_label_options(parser):
-    parser.add_argument("--fractions", default="debiased", choices=taxonomy.FRACTION_SUFFIXES,
-                        help="GZ2 vote fractions to threshold (default: debiased)")
+    fractions = _default(labels.five_class_labels, "fractions")
+    parser.add_argument("--fractions", default=fractions, choices=taxonomy.FRACTION_SUFFIXES,
+                        help=f"GZ2 vote fractions to threshold (default: {fractions})")
     parser.add_argument("--min-votes", type=int, default=None,
                         help="minimum votes per task (default: 20, or 10 for Stripe 82 coadd rows)")
-    parser.add_argument("--depth", default="auto", choices=("auto", *taxonomy.DEPTHS),
+    parser.add_argument("--depth", default=_default(labels.five_class_labels, "depth"),
+                        choices=("auto", *taxonomy.DEPTHS),
                         help="imaging depth of the rows (default: from the 'sample' column)")
-    parser.add_argument("--threshold", type=float, default=0.5,
-                        help="vote fraction at which a detailed feature is present (default: 0.5)")
+    threshold = _default(labels.feature_labels, "threshold")
+    parser.add_argument("--threshold", type=float, default=threshold,
+                        help=f"vote fraction at which a detailed feature is present (default: {threshold})")
 
 
 def build_parser():
@@ -374,9 +384,9 @@ def build_parser():
     p.add_argument("--source", choices=("sdss", "vizier"), help="for gz2: SDSS CAS (default) or VizieR")
     p.add_argument("--vizier-table", help="table of the VizieR catalogue, where it has several")
     p.add_argument("--data-release", type=int, help="SDSS data release (default: configuration item, 9)")
-    p.add_argument("--z-min", type=float, default=0.003)
-    p.add_argument("--z-max", type=float, default=0.1)
-    p.add_argument("--mag-r-max", type=float, default=17.7)
+    p.add_argument("--z-min", type=float, default=_default(query_sdss_targets, "z_range", 0))
+    p.add_argument("--z-max", type=float, default=_default(query_sdss_targets, "z_range", 1))
+    p.add_argument("--mag-r-max", type=float, default=_default(query_sdss_targets, "mag_r_max"))
     p.add_argument("--limit", type=int, help="at most this many rows")
     p.add_argument("--sql", action="store_true", help="print the query (SQL or VizieR payload) and stop")
     p.add_argument("--output", "-o", help="output table")
@@ -391,7 +401,7 @@ def build_parser():
                                           "cutout_reason added (ready for galzoo-cnn classify)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --output, and the columns fetch adds if the table already has them")
-    p.add_argument("--survey", default="sdss", choices=sorted(SURVEYS),
+    p.add_argument("--survey", default=_default(fetch_cutouts, "survey"), choices=sorted(SURVEYS),
                    help="sdss / legacy: JPEG colour cutouts; hips: FITS cubes from CDS hips2fits")
     p.add_argument("--bands", nargs="+", metavar="HIPS",
                    help="HiPS surveys of the FITS planes (--survey hips; default SDSS9 g r i)")
@@ -411,7 +421,9 @@ def build_parser():
     p.add_argument("targets", help="target table (ra, dec in degrees)")
     p.add_argument("gz2", help="Galaxy Zoo 2 table")
     p.add_argument("--decals", help="Galaxy Zoo DECaLS table (deep test set)")
-    p.add_argument("--radius", type=float, default=1.0, help="match radius in arcsec (default 1)")
+    radius = _default(build_samples, "radius").to_value("arcsec")
+    p.add_argument("--radius", type=float, default=radius,
+                   help=f"match radius in arcsec (default {radius:g})")
     p.add_argument("--output", "-o", required=True)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_cmd_samples)
@@ -441,7 +453,7 @@ def build_parser():
     _renamed(p, "--inference-images", "--inference-image-dir", "inference_image_dir")
     p.add_argument("--image-column", default="filename")
     p.add_argument("--output", "-o", required=True, help="output directory")
-    p.add_argument("--backbone", default="resnet101", help="timm backbone (default: resnet101)")
+    p.add_argument("--backbone", help="timm backbone (default: the adversarial objective's, resnet101)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
@@ -475,12 +487,12 @@ def build_parser():
                    help="description of an input column the package does not know (repeatable)")
     p.add_argument("--adversarial-model", help="domain classifier: adds adversarial_score")
     p.add_argument("--crop", type=float, help="central fraction of each image (default: the model card's)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, help="images per forward pass (default 256)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: a GPU if there is one)")
     p.add_argument("--num-workers", type=int, help="image-decoding processes")
     p.add_argument("--devices", help="Lightning devices, e.g. 4 (multi-GPU inference)")
-    p.add_argument("--num-nodes", type=int, default=1)
-    p.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp")
+    p.add_argument("--num-nodes", type=int, help="Lightning num_nodes (default 1)")
+    p.add_argument("--strategy", help="Lightning strategy, e.g. ddp (default: auto)")
     p.add_argument("--precision", help="Lightning precision (default: 16-mixed on GPU, else 32-true)")
     p.add_argument("--strict", action="store_true", help="stop at the first missing or unreadable image")
     p.add_argument("--overwrite", action="store_true",

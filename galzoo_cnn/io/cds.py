@@ -206,11 +206,12 @@ def _wrap_note(text):
 
 
 def _description(metadata):
-    """The data's description, then the provenance the FITS keywords and VOTable INFOs carry."""
+    """The data's description, then the provenance the FITS keywords and VOTable INFOs carry (but the
+    software and the date, which the ReadMe gives in its own lines)."""
     text = metadata.description or metadata.abstract or metadata.title
-    if metadata.provenance:
-        text += " Provenance: " + "; ".join(f"{k.replace('_', ' ')} {v}"
-                                            for k, v in metadata.provenance.items()) + "."
+    shown = {k: v for k, v in metadata.provenance.items() if k not in ("software", "date")}
+    if shown:
+        text += " Provenance: " + "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in shown.items()) + "."
     if any(_is_vote_column(n, cds_label(n)) for n in metadata.columns):
         text += (" Galaxy Zoo 2 vote columns are labelled tNNaMM (task NN, answer MM) followed by "
                  "N (votes), W (weighted votes), f (fraction), wf (weighted fraction), d (debiased "
