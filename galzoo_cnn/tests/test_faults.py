@@ -208,7 +208,8 @@ def test_rows_without_images_cost_nothing_and_the_crop_is_checked(tmp_path):
         classify_table(sample[:0], image_dir=image_dir, progress=False)
     missing = Table({"filename": [f"none{i}.jpg" for i in range(2000)]})
     start = time.perf_counter()
-    with pytest.warns(UnusableImagesWarning, match=r"2000 of 2000 rows not classified \(\{'missing': 2000\}\)"):
+    expected = r"2000 of 2000 rows not classified \(\{'missing': 2000\}\)"
+    with pytest.warns(UnusableImagesWarning, match=expected):
         out = classify_table(missing, image_dir=tmp_path, progress=False, batch_size=64)
     assert set(out["status"]) == {"missing"} and out["quality_flags"].mask.all()
     assert time.perf_counter() - start < 30  # no forward pass for batches of missing images
