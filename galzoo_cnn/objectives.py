@@ -10,13 +10,13 @@ classification writes.  Training, classification and the catalogues ask
 the objective; a new kind of model is one class registered with
 `register_objective` (as timm's ``@register_model``).
 
-==================  ==============  ==================================================
-objective           backbone        head (after global max pooling), output
-==================  ==============  ==================================================
-``five_class``      ``densenet201`` dense 128, LeakyReLU, dense N, softmax (Sect. 3.4)
-``features``        ``densenet201`` dense 512, ReLU, dense 34, sigmoid (Sect. 3.5)
-``adversarial``     ``resnet101``   dense 128, LeakyReLU, dense 2, softmax (Sect. 3.3)
-==================  ==============  ==================================================
+==================  ================  ==================================================
+objective           backbone          head (after global max pooling), output
+==================  ================  ==================================================
+``five_class``      ``densenet201``   dense 128, LeakyReLU, dense N, softmax (Sect. 3.4)
+``features``        ``densenet201``   dense 512, ReLU, dense 34, sigmoid (Sect. 3.5)
+``adversarial``     ``resnet101``     dense 128, LeakyReLU, dense 2, softmax (Sect. 3.3)
+==================  ================  ==================================================
 
 ``five_class`` serves any single-label model: the classes come from the
 model card (five for the paper's model, four for ``sample-gz1``).
