@@ -32,13 +32,15 @@ completely_round      1  1.000
 import warnings
 
 import numpy as np
+from astropy import units as u
 from astropy.table import QTable, Table
 
 from . import taxonomy
-from .exceptions import InputError
-from .tables import as_table, require_columns
+from .exceptions import InputError, InputTypeError
+from .tables import as_table, provenance, require_columns
 
-__all__ = ["class_metrics", "confusion_table", "paired_labels"]
+__all__ = ["class_metrics", "confusion_table", "paired_labels", "feature_metrics", "acceptance_threshold",
+           "THRESHOLD_RULES", "crosstab"]
 
 
 def paired_labels(table, truth_column, predicted_column="predicted_class", *, grouped=False):
@@ -211,3 +213,211 @@ def confusion_table(metrics, *, normalize=False):
     table = Table([classes, *matrix.T], names=["true_class", *classes])
     table.meta["normalized"] = bool(normalize)
     return table
+
+
+#: Rules choosing a feature's acceptance threshold on the predicted probability from labelled
+#: rows (Khramtsov et al. 2022, Tables 2-3, use "the best threshold" without naming the rule):
+#: ``best_f1`` (default) maximises F1; ``youden`` maximises TPR - FPR (Youden's J);
+#: ``precision`` takes the lowest threshold whose precision reaches ``target_precision``.
+THRESHOLD_RULES = ("best_f1", "youden", "precision")
+
+
+def acceptance_threshold(labels, probabilities, rule="best_f1", *, target_precision=0.9):
+    """The probability above which a feature is accepted, chosen on labelled rows by ``rule``.
+
+    Parameters
+    ----------
+    labels : array-like of bool
+        True where the feature is present.
+    probabilities : array-like of float
+        The model's probabilities for the same rows.
+    rule : {'best_f1', 'youden', 'precision'}
+        See `THRESHOLD_RULES`.
+    target_precision : float
+        Precision the ``precision`` rule asks for.
+
+    Returns
+    -------
+    float
+        The threshold (NaN where the rows hold one class only, or no
+        threshold reaches ``target_precision``).
+
+    Examples
+    --------
+    >>> from galzoo_cnn.evaluation import acceptance_threshold
+    >>> acceptance_threshold([False, False, True, True], [0.1, 0.4, 0.35, 0.8], "youden")
+    0.8
+    >>> acceptance_threshold([False, False, True, True], [0.1, 0.4, 0.35, 0.8], "best_f1")
+    0.35
+    """
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    labels = np.asarray(labels, dtype=bool)
+    probabilities = np.asarray(probabilities, dtype=float)
+    if rule not in THRESHOLD_RULES:
+        raise InputError(f"rule={rule!r}; expected one of {THRESHOLD_RULES}")
+    if labels.all() or not labels.any():
+        return float("nan")
+    if rule == "youden":
+        fpr, tpr, thresholds = roc_curve(labels, probabilities)
+        return float(thresholds[np.argmax(tpr - fpr)])
+    precision, recall, thresholds = precision_recall_curve(labels, probabilities)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    if rule == "best_f1":
+        f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(precision),
+                       where=precision + recall > 0)
+        return float(thresholds[np.argmax(f1)])
+    reached = np.flatnonzero(precision >= target_precision)
+    return float(thresholds[reached[0]]) if len(reached) else float("nan")
+
+
+def feature_metrics(table, features=None, *, label_prefix="label_", probability_prefix="prob_",
+                    rule="best_f1", target_precision=0.9, apply_to=None):
+    """Per-feature ROC AUC, average precision and acceptance threshold of a multi-label model.
+
+    Rows whose label is masked (the GZ2 task was not well sampled) are left
+    out of each feature's metrics, as in training.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        Labelled rows with ``<label_prefix><feature>`` (boolean, masked where
+        unknown) and ``<probability_prefix><feature>`` columns.
+    features : sequence of str, optional
+        Features to evaluate; default every feature with both columns.
+    label_prefix, probability_prefix : str
+        Column-name prefixes.
+    rule : {'best_f1', 'youden', 'precision'}
+        How the threshold is chosen (`acceptance_threshold`).
+    target_precision : float
+        For ``rule='precision'``.
+    apply_to : `~astropy.table.Table`, optional
+        A table of probabilities (e.g. the inference set) in which the
+        galaxies at or above each threshold are counted (``n_accepted``).
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        One row per feature: ``feature``, ``n_known``, ``n_positive``,
+        ``roc_auc``, ``average_precision``, ``threshold``, ``precision`` and
+        ``recall`` at the threshold, and ``n_accepted``.
+
+    Examples
+    --------
+    >>> from astropy.table import MaskedColumn, Table
+    >>> from galzoo_cnn.evaluation import feature_metrics
+    >>> t = Table({"label_bar": MaskedColumn([True, False, True, False, True], mask=[0, 0, 0, 0, 1]),
+    ...            "prob_bar": [0.9, 0.2, 0.6, 0.7, 0.1]})
+    >>> row = feature_metrics(t)[0]
+    >>> str(row["feature"]), int(row["n_known"]), round(float(row["roc_auc"]), 3)
+    ('bar', 4, 0.75)
+    """
+    from sklearn.metrics import average_precision_score, precision_score, recall_score, roc_auc_score
+
+    table = as_table(table, copy=False)
+    if features is None:
+        features = [c[len(label_prefix):] for c in table.colnames if c.startswith(label_prefix)
+                    and probability_prefix + c[len(label_prefix):] in table.colnames]
+    elif isinstance(features, str):
+        raise InputTypeError(f"features must be a list of feature names, got the string {features!r}")
+    require_columns(table, [label_prefix + f for f in features] + [probability_prefix + f for f in features])
+    rows = []
+    for feature in features:
+        label = table[label_prefix + feature]
+        known = ~np.ma.getmaskarray(label)
+        y = np.asarray(np.ma.filled(label, False), dtype=bool)[known]
+        p = np.asarray(table[probability_prefix + feature], dtype=float)[known]
+        both = 0 < y.sum() < len(y)
+        threshold = acceptance_threshold(y, p, rule, target_precision=target_precision)
+        accepted = p >= threshold if np.isfinite(threshold) else np.zeros(len(p), bool)
+        counted = table if apply_to is None else apply_to
+        n_accepted = (int(np.sum(np.asarray(counted[probability_prefix + feature], dtype=float) >= threshold))
+                      if np.isfinite(threshold) else 0)
+        rows.append((feature, int(known.sum()), int(y.sum()),
+                     float(roc_auc_score(y, p)) if both else np.nan,
+                     float(average_precision_score(y, p)) if both else np.nan, threshold,
+                     float(precision_score(y, accepted, zero_division=0)) if both else np.nan,
+                     float(recall_score(y, accepted, zero_division=0)) if both else np.nan, n_accepted))
+    result = QTable(rows=rows or None, names=("feature", "n_known", "n_positive", "roc_auc",
+                                              "average_precision", "threshold", "precision", "recall",
+                                              "n_accepted"),
+                    dtype=(str, int, int, float, float, float, float, float, int))
+    for name in ("roc_auc", "average_precision", "threshold", "precision", "recall"):
+        result[name].info.format = ".3f"
+    result.meta.update(rule=rule, target_precision=target_precision if rule == "precision" else None,
+                       provenance=provenance("feature_metrics", rule=rule))
+    return result
+
+
+def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_class", id_column=None,
+             radius=1 * u.arcsec, ra_column="ra", dec_column="dec"):
+    """Counts of the CNN's classes against another classification, in the layout of Table 4.
+
+    Rows are matched by ``id_column`` when given, else by sky position
+    within ``radius`` (nearest neighbour, `~astropy.coordinates.SkyCoord`).
+
+    Parameters
+    ----------
+    cnn_table : `~astropy.table.Table` or path
+        Output of `~galzoo_cnn.classify_table` (``class_column``).
+    other_table : `~astropy.table.Table` or path
+        The other catalogue, with ``other_column`` (e.g. photometric early /
+        late types).
+    other_column : str
+        Its class column.
+    class_column : str
+        The CNN's class column.
+    id_column : str, optional
+        Column of identifiers in both tables.
+    radius : `~astropy.units.Quantity`
+        Match radius for a positional match.
+    ra_column, dec_column : str
+        Coordinate columns of both tables.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        One row per CNN class (``N_gal`` galaxies with a class and a match),
+        one column per class of the other catalogue; ``meta['n_matched']``.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.evaluation import crosstab
+    >>> cnn = Table({"id": [1, 2, 3], "predicted_class": ["spiral", "spiral", "completely_round"]})
+    >>> other = Table({"id": [3, 2, 1], "type": ["early", "late", "late"]})
+    >>> crosstab(cnn, other, "type", id_column="id").pprint()
+       predicted_class    N_gal early late
+    ---------------- ----- ----- ----
+    completely_round     1     1    0
+              spiral     2     0    2
+    """
+    cnn = as_table(cnn_table, copy=False)
+    other = as_table(other_table, copy=False)
+    require_columns(cnn, class_column, "class")
+    require_columns(other, other_column, "class")
+    if id_column is not None:
+        require_columns(cnn, id_column, "id")
+        require_columns(other, id_column, "id")
+        index = {value: row for row, value in enumerate(np.asarray(other[id_column]).tolist())}
+        match = np.array([index.get(value, -1) for value in np.asarray(cnn[id_column]).tolist()])
+    else:
+        from .samples import sky_coordinates
+
+        found, separation, _ = sky_coordinates(cnn, ra_column, dec_column).match_to_catalog_sky(
+            sky_coordinates(other, ra_column, dec_column))
+        match = np.where(separation <= radius, found, -1)
+    mine = np.ma.filled(np.ma.asarray(cnn[class_column]).astype(str), "")
+    theirs = np.full(len(cnn), "", dtype=object)
+    matched = match >= 0
+    theirs[matched] = np.ma.filled(np.ma.asarray(other[other_column]).astype(str), "")[match[matched]]
+    usable = matched & (mine != "") & (theirs != "")
+    rows_classes = sorted(set(mine[usable]))
+    other_classes = sorted(set(theirs[usable]))
+    result = Table({class_column: rows_classes,
+                    "N_gal": [int(np.sum(usable & (mine == c))) for c in rows_classes]})
+    for o in other_classes:
+        result[o] = [int(np.sum(usable & (mine == c) & (theirs == o))) for c in rows_classes]
+    result.meta.update(n_matched=int(matched.sum()), other_column=other_column,
+                       match=f"id {id_column}" if id_column else f"sky within {radius}")
+    return result
