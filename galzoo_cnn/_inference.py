@@ -24,6 +24,7 @@ from .columns import STATUSES
 from .exceptions import InputError
 from .images import ImageError, image_quality_flags, read_image, scale_intensity
 from .utils._lightning import make_trainer, process_shard
+from .utils._signals import interruptible
 
 _CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
 _PADDING = -1  # the item of a process with no rows of its own
@@ -231,7 +232,8 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
             strategy=strategy, precision=precision or ("16-mixed" if on_gpu else "32-true"),
             callbacks=[collector], logger=False, enable_progress_bar=progress,
             enable_model_summary=False, use_distributed_sampler=False, enable_checkpointing=False)
-    with _quiet_lightning():
+    # Ctrl-C as Interrupted: Lightning would turn a KeyboardInterrupt into sys.exit and ignore SIGINT after
+    with _quiet_lightning(), interruptible():
         trainer.predict(_Predictor(models, [unique_crops.index(c) for c in crops]), loader,
                         return_predictions=False)
     return collector.codes, collector.flags, collector.probabilities, str(trainer.precision)

@@ -64,6 +64,7 @@ from .config import conf
 from .exceptions import GalzooError, InputError, InputTypeError
 from .tables import _angle, _degrees, as_table, atomic_write, provenance, require_columns, write_table_atomic
 from .utils._optional import astroquery
+from .utils._signals import interruptible
 
 __all__ = ["SURVEYS", "register_survey", "cutout_services", "CutoutService", "SDSSCutouts",
            "LegacySurveyCutouts", "Hips2FitsCutouts", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale",
@@ -719,8 +720,8 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
         not positive, ``bands`` with a JPEG survey, an id column with control
         characters or duplicates, coordinate columns missing.
     `~galzoo_cnn.exceptions.Interrupted`
-        On SIGINT / SIGTERM (under ``galzoo-cnn``): the requests in flight
-        are abandoned, finished files are kept and a rerun resumes there.
+        On SIGINT (Ctrl-C) or SIGTERM: the requests in flight are
+        abandoned, finished files are kept and a rerun resumes there.
 
     Returns
     -------
@@ -786,9 +787,10 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
     workers = int(max_workers)
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        _run_requests(pool, workers, fetcher, todo, rows, names, directory, progress, lambda i: (
-            service.band_urls(ra[i], dec[i], size, scales[i], base_url=base_url, data_release=data_release,
-                              bands=bands)))
+        with interruptible():  # Ctrl-C / SIGTERM raise Interrupted in the waiting main thread
+            _run_requests(pool, workers, fetcher, todo, rows, names, directory, progress, lambda i: (
+                service.band_urls(ra[i], dec[i], size, scales[i], base_url=base_url,
+                                  data_release=data_release, bands=bands)))
     except BaseException:  # an interrupt: abandon what is queued or in flight; finished files stay
         fetcher.stop.set()
         pool.shutdown(wait=True, cancel_futures=True)

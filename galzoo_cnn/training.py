@@ -45,6 +45,7 @@ from .models import build_model, save_model
 from .objectives import get_objective
 from .tables import as_table, require_columns, write_table_atomic
 from .utils._lightning import make_trainer, process_shard
+from .utils._signals import interruptible
 
 __all__ = ["CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
            "LitClassifier",
@@ -539,7 +540,7 @@ def train(config, callbacks=(), progress=True):
         use_distributed_sampler=False, enable_progress_bar=progress, enable_model_summary=False,
         deterministic=True, log_every_n_steps=10)
     last = out / "checkpoints" / "last.ckpt"
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), interruptible():  # Ctrl-C / SIGTERM: Interrupted, last epoch kept
         # resuming into our own checkpoint directory is the point, not a mistake
         warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty")
         trainer.fit(lit, loader(train_set, True), loader(val_set, False),

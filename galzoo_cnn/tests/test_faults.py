@@ -412,6 +412,36 @@ def _stream_until(process, text, timeout=180):
     return seen
 
 
+def test_ctrl_c_in_python_raises_interrupted_and_restores_the_handlers(tmp_path):
+    """In a script or notebook, Ctrl-C during classify_table raises Interrupted (Lightning alone would
+    call sys.exit and leave SIGINT ignored), and the signal handlers are restored."""
+    sample, image_dir = load_demo_sample()
+    script = f"""
+import signal, sys
+import numpy as np
+from astropy.table import Table
+from galzoo_cnn import classify_table
+from galzoo_cnn.exceptions import Interrupted
+names = {list(sample["filename"])!r}
+rows = Table({{"filename": np.resize(np.asarray(names), 6000)}})
+print("ready", flush=True)
+try:
+    classify_table(rows, image_dir={str(image_dir)!r}, progress=False, batch_size=16, device="cpu")
+except Interrupted as err:
+    print("caught", err, signal.getsignal(signal.SIGINT) is signal.default_int_handler, flush=True)
+    sys.exit(3)
+"""
+    with subprocess.Popen([sys.executable, "-c", script], env=ENV, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as process:
+        _stream_until(process, "ready")
+        time.sleep(5)  # the model is loaded and the batches are running
+        process.send_signal(signal.SIGINT)
+        elapsed, err = _stopped(process, 60)
+        out = process.stdout.read()
+    assert process.returncode == 3, err[-2000:]
+    assert "caught interrupted by SIGINT True" in out and elapsed < 20
+
+
 def test_sigterm_stops_classify_and_writes_no_catalogue(tmp_path):
     sample, image_dir = load_demo_sample()
     rows = Table({"filename": np.resize(np.asarray(sample["filename"]), 3000), "ra": np.full(3000, 150.0),
