@@ -17,7 +17,8 @@ Examples
 import numpy as np
 from astropy import units as u
 
-__all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption"]
+__all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
+           "plot_roc_curves"]
 
 
 def plot_adversarial_scores(table, score_column="adversarial_score", domain_column="domain",
@@ -219,3 +220,165 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
         figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def plot_confusion(metrics, *, normalize=True, ax=None):
+    """The confusion matrix of `~galzoo_cnn.evaluation.class_metrics` as an annotated image.
+
+    Parameters
+    ----------
+    metrics : `~astropy.table.QTable`
+        Output of `~galzoo_cnn.evaluation.class_metrics`.
+    normalize : bool
+        Colour by the fraction of each true class (the recall on the
+        diagonal); the counts are written in every cell either way.
+    ax : `matplotlib.axes.Axes`, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    `matplotlib.axes.Axes`
+        ``ax.figure.caption`` holds a caption for the figure.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.evaluation import class_metrics
+    >>> from galzoo_cnn.plots import plot_confusion
+    >>> t = Table({"truth": ["a", "a", "b"], "predicted_class": ["a", "b", "b"]})
+    >>> ax = plot_confusion(class_metrics(t, "truth", n_bootstrap=0))
+    >>> [text.get_text() for text in ax.texts]
+    ['1', '1', '0', '1']
+    """
+    import matplotlib.pyplot as plt
+
+    from .evaluation import confusion_table
+
+    counts = confusion_table(metrics)
+    classes = counts.colnames[1:]
+    matrix = np.array([[row[c] for c in classes] for row in counts], dtype=float)
+    shown = matrix / np.maximum(matrix.sum(1, keepdims=True), 1) if normalize else matrix
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 * len(classes) + 2, 1.1 * len(classes) + 1.5))
+    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, f"{int(value)}", ha="center", va="center",
+                color="white" if shown[i, j] > 0.6 * np.max(shown) else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+    ax.set_yticks(range(len(classes)), list(counts["true_class"]))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.figure.colorbar(image, ax=ax, label="fraction of the true class" if normalize else "galaxies")
+    accuracy = metrics.meta.get("accuracy")
+    ax.figure.caption = (f"Confusion matrix of {int(matrix.sum())} galaxies"
+                         + (f" (accuracy {accuracy:.3f})" if accuracy is not None else "")
+                         + ": rows are the true classes, columns the predicted ones; cells give counts"
+                         + (", colours the fraction of each true class." if normalize else "."))
+    return ax
+
+
+def plot_sky(table, *, class_column="predicted_class", ra_column="ra", dec_column="dec", ax=None):
+    """Positions of the galaxies of each class on the sky, in a Mollweide projection (paper Fig. 6).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Galaxies with coordinates (angles, or plain degrees) and a class.
+    class_column : str
+        Column of classes; masked or empty rows are left out.
+    ra_column, dec_column : str
+        Coordinate columns.
+    ax : `matplotlib.axes.Axes`, optional
+        An axes with ``projection="mollweide"``; default a new figure.
+
+    Returns
+    -------
+    `matplotlib.axes.Axes`
+        One scatter collection per class, in sorted order;
+        ``ax.figure.caption`` holds a caption for the figure.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.plots import plot_sky
+    >>> ax = plot_sky(Table({"ra": [10.0, 200.0], "dec": [0.0, 30.0], "predicted_class": ["a", "b"]}))
+    >>> [len(c.get_offsets()) for c in ax.collections]
+    [1, 1]
+    """
+    import matplotlib.pyplot as plt
+
+    from .samples import sky_coordinates
+
+    coords = sky_coordinates(table, ra_column, dec_column)
+    classes = np.ma.filled(np.ma.asarray(table[class_column]).astype(str), "")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.8), subplot_kw={"projection": "mollweide"})
+    # Mollweide axes take longitudes in [-pi, pi]: RA wrapped at 180 degrees, east to the left
+    lon = -coords.ra.wrap_at(180 * u.deg).radian
+    lat = coords.dec.radian
+    names = sorted(set(classes) - {""})
+    for name in names:
+        chosen = classes == name
+        ax.scatter(lon[chosen], lat[chosen], s=2, alpha=0.6, label=f"{name} ({int(chosen.sum())})")
+    ax.set_xticks(np.radians([-150, -120, -90, -60, -30, 0, 30, 60, 90, 120, 150]),
+                  ["150", "120", "90", "60", "30", "0", "330", "300", "270", "240", "210"])
+    ax.grid(True, lw=0.3)
+    ax.legend(loc="lower right", fontsize=8, markerscale=4, frameon=False)
+    counts = ", ".join(f"{name} {int((classes == name).sum())}" for name in names)
+    ax.figure.caption = (f"Sky positions (RA, Dec; Mollweide projection, RA increasing to the left) of "
+                         f"{int(sum((classes == n).sum() for n in names))} galaxies by {class_column}: "
+                         f"{counts}.")
+    return ax
+
+
+def plot_roc_curves(table, features, *, label_prefix="label_", probability_prefix="prob_", ax=None):
+    """ROC curves of a multi-label model, one per feature, with their AUC in the legend.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Labelled rows (see `~galzoo_cnn.evaluation.feature_metrics`).
+    features : sequence of str
+        Features to draw.
+    label_prefix, probability_prefix : str
+        Column-name prefixes.
+    ax : `matplotlib.axes.Axes`, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    `matplotlib.axes.Axes`
+        One line per feature (false-positive rate, true-positive rate), then
+        the diagonal; ``ax.figure.caption`` holds a caption.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.plots import plot_roc_curves
+    >>> t = Table({"label_bar": [True, False, True, False], "prob_bar": [0.9, 0.2, 0.6, 0.7]})
+    >>> ax = plot_roc_curves(t, ["bar"])
+    >>> ax.get_legend().get_texts()[0].get_text()
+    'bar (AUC 0.750, n=4)'
+    """
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    for feature in features:
+        label = table[label_prefix + feature]
+        known = ~np.ma.getmaskarray(label)
+        y = np.asarray(np.ma.filled(label, False), dtype=bool)[known]
+        p = np.asarray(table[probability_prefix + feature], dtype=float)[known]
+        if not 0 < y.sum() < len(y):
+            continue
+        fpr, tpr, _ = roc_curve(y, p)
+        ax.plot(fpr, tpr, lw=1.2, label=f"{feature} (AUC {roc_auc_score(y, p):.3f}, n={len(y)})")
+    ax.plot([0, 1], [0, 1], color="0.6", ls=":", lw=1)
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.figure.caption = ("ROC curves of the model's feature probabilities against the volunteers' labels "
+                         "(rows whose GZ2 task is not well sampled left out); the dotted line is chance.")
+    return ax

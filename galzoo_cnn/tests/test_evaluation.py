@@ -122,3 +122,36 @@ def test_evaluation_inputs_are_checked():
         feature_metrics(Table({"x": [1]}), ["bar"])
     with pytest.raises(TypeError, match="features must be a list"):
         feature_metrics(Table({"x": [1]}), "bar")
+
+
+def test_figures_on_real_rows(scored, tmp_path):
+    """Sky map, ROC curves and confusion matrix of real GZ2 rows: what is drawn is what was counted."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    from galzoo_cnn.evaluation import class_metrics, confusion_table
+    from galzoo_cnn.plots import plot_confusion, plot_roc_curves, plot_sky
+
+    hart = five_class_labels(load_gz2_sample("hart2016"))
+    ax = plot_sky(hart, class_column="gz2_five_class")
+    classes = sorted(set(hart["gz2_five_class"].compressed()))
+    assert [len(c.get_offsets()) for c in ax.collections] == [
+        int((hart["gz2_five_class"].filled("") == c).sum()) for c in classes]
+    assert f"{classes[0]} {int((hart['gz2_five_class'].filled('') == classes[0]).sum())}" in ax.figure.caption
+    ax.figure.savefig(tmp_path / "sky.png", dpi=80)
+    assert (tmp_path / "sky.png").stat().st_size > 10_000
+
+    ax = plot_roc_curves(scored, ["bar", "spiral"])
+    metrics = feature_metrics(scored, ["bar", "spiral"])
+    for line, auc in zip(ax.lines[:2], metrics["roc_auc"]):
+        fpr, tpr = line.get_data()
+        area = np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)  # the trapezoidal rule
+        assert area == pytest.approx(auc, abs=1e-9)
+
+    pairs = hart["gz2_class", "gz2_five_class"]
+    pairs.rename_column("gz2_five_class", "predicted_class")
+    grouped = class_metrics(pairs, "gz2_class", grouped=True, n_bootstrap=0)
+    ax = plot_confusion(grouped)
+    counts = confusion_table(grouped)
+    assert [t.get_text() for t in ax.texts] == [str(row[c]) for row in counts for c in counts.colnames[1:]]
+    assert f"accuracy {grouped.meta['accuracy']:.3f}" in ax.figure.caption
