@@ -402,10 +402,10 @@ def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_cl
         index = {value: row for row, value in enumerate(np.asarray(other[id_column]).tolist())}
         match = np.array([index.get(value, -1) for value in np.asarray(cnn[id_column]).tolist()])
     else:
-        from .samples import sky_coordinates
+        from .samples import nearest_match, sky_coordinates
 
-        found, separation, _ = sky_coordinates(cnn, ra_column, dec_column).match_to_catalog_sky(
-            sky_coordinates(other, ra_column, dec_column))
+        found, separation = nearest_match(sky_coordinates(cnn, ra_column, dec_column),
+                                          sky_coordinates(other, ra_column, dec_column))
         match = np.where(separation <= radius, found, -1)
     mine = np.ma.filled(np.ma.asarray(cnn[class_column]).astype(str), "")
     theirs = np.full(len(cnn), "", dtype=object)

@@ -45,7 +45,7 @@ from .utils._optional import astroquery
 
 __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",
            "query_gz_decals", "query_vizier", "local_group_velocity",
-           "absolute_magnitude", "select_targets", "sky_coordinates", "build_samples"]
+           "absolute_magnitude", "select_targets", "sky_coordinates", "nearest_match", "build_samples"]
 
 #: Apex of the Sun's motion relative to the Local Group (Karachentsev & Makarov 1996).
 LOCAL_GROUP_APEX = {"v": 316 * u.km / u.s, "l": 93 * u.deg, "b": -4 * u.deg}
@@ -457,7 +457,7 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
     inputs = [targets, gz2, decals]  # files among them are hashed into the provenance
     targets = as_table(targets)
     coords = sky_coordinates(targets, ra_column, dec_column)
-    index, sep = _nearest(coords, sky_coordinates(as_table(gz2, copy=False), ra_column, dec_column))
+    index, sep = nearest_match(coords, sky_coordinates(as_table(gz2, copy=False), ra_column, dec_column))
     within = sep <= radius
     duplicate = np.zeros(len(targets), dtype=bool)
     for gz2_row in np.unique(index[within]):  # nearest target keeps the match
@@ -472,7 +472,7 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
     targets["gz2_duplicate"] = duplicate
     targets["deep_test"] = np.zeros(len(targets), dtype=bool)
     if decals is not None:
-        d_index, d_sep = _nearest(coords, sky_coordinates(as_table(decals, copy=False), ra_column,
+        d_index, d_sep = nearest_match(coords, sky_coordinates(as_table(decals, copy=False), ra_column,
                                                           dec_column))
         d_within = (d_sep <= radius) & ~matched
         targets["deep_test"] = d_within
@@ -491,7 +491,32 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
     return targets
 
 
-def _nearest(coords, catalog):
+def nearest_match(coords, catalog):
+    """Row of the nearest ``catalog`` position to each of ``coords``, and its separation.
+
+    Parameters
+    ----------
+    coords : `~astropy.coordinates.SkyCoord`
+        Positions to match.
+    catalog : `~astropy.coordinates.SkyCoord`
+        Positions to match them to; an empty catalogue matches nothing.
+
+    Returns
+    -------
+    index : numpy.ndarray
+        Row in ``catalog`` (-1 where the catalogue is empty).
+    separation : `~astropy.units.Quantity`
+        In arcseconds (infinite where nothing matched).
+
+    Examples
+    --------
+    >>> from astropy.coordinates import SkyCoord
+    >>> from galzoo_cnn.samples import nearest_match
+    >>> catalog = SkyCoord([20.0, 10.0], [0.0, 0.0001], unit="deg")
+    >>> index, sep = nearest_match(SkyCoord([10.0], [0.0], unit="deg"), catalog)
+    >>> int(index[0]), round(float(sep[0].value), 2)
+    (1, 0.36)
+    """
     if len(catalog) == 0:
         return np.full(len(coords), -1), np.full(len(coords), np.inf) * u.arcsec
     index, sep, _ = coords.match_to_catalog_sky(catalog)
