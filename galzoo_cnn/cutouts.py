@@ -166,7 +166,8 @@ class CutoutService:
     def root(self, base_url=None):
         return (base_url or getattr(conf, self.config_item)).rstrip("/")
 
-    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=9, bands=None, layer=None):
+    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=None, bands=None,
+                  layer=None):
         """The URLs of one cutout (one per band); ``scale`` in arcsec per pixel.
 
         ``data_release``, ``bands`` and ``layer`` are for the services that
@@ -195,8 +196,10 @@ class SDSSCutouts(CutoutService):
     pixel_scale = 0.396 * u.arcsec
     config_item = "sdss_cutout_url"
 
-    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=9, bands=None, layer=None):
-        return [f"{self.root(base_url)}/dr{int(data_release)}/SkyServerWS/ImgCutout/getjpeg?ra={float(ra)!r}"
+    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=None, bands=None,
+                  layer=None):
+        release = conf.sdss_data_release if data_release is None else data_release
+        return [f"{self.root(base_url)}/dr{int(release)}/SkyServerWS/ImgCutout/getjpeg?ra={float(ra)!r}"
                 f"&dec={float(dec)!r}&scale={scale:g}&width={int(size)}&height={int(size)}"]
 
 
@@ -208,7 +211,8 @@ class LegacySurveyCutouts(CutoutService):
     config_item = "legacy_cutout_url"
     layer = "ls-dr10"
 
-    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=9, bands=None, layer=None):
+    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=None, bands=None,
+                  layer=None):
         return [f"{self.root(base_url)}/jpeg-cutout?ra={float(ra)!r}&dec={float(dec)!r}"
                 f"&layer={layer or self.layer}&pixscale={scale:g}&size={int(size)}"]
 
@@ -222,7 +226,8 @@ class Hips2FitsCutouts(CutoutService):
     extension = ".fits"
     takes_bands = True
 
-    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=9, bands=None, layer=None):
+    def band_urls(self, ra, dec, size, scale, *, base_url=None, data_release=None, bands=None,
+                  layer=None):
         # one FITS image per band, TAN projection, north up; parameters made by astroquery.hips2fits
         root = self.root(base_url)
         return [f"{root}?{urllib.parse.urlencode(_hips2fits_payload(band, ra, dec, size, scale))}"
@@ -299,7 +304,7 @@ def _row_pixel_scales(table, pixel_scale, survey):
     return scales
 
 
-def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=9, base_url=None,
+def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=None, base_url=None,
                layer="ls-dr10", hips=HIPS_BANDS[1]):
     """URL of one cutout (``ra``, ``dec`` in degrees).
 
@@ -317,8 +322,8 @@ def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=9, base
         Side of the cutout in pixels.
     pixel_scale : `~astropy.units.Quantity`, optional
         Angle per pixel; default the survey's.
-    data_release : int
-        SDSS data release.
+    data_release : int, optional
+        SDSS data release; default ``conf.sdss_data_release``.
     base_url : str, optional
         Service root; default from `galzoo_cnn.config.conf`.
     layer : str
