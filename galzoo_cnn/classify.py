@@ -47,7 +47,7 @@ from .config import conf
 from .exceptions import InputError, InputTypeError, PixelScaleWarning, UnusableImagesWarning
 from .images import MIN_CROP, resolve_image_paths
 from .models import GalaxyClassifier, load_model
-from .tables import _angle, as_table
+from .tables import _angle, as_table, refuse_overwrite
 from .tables import provenance as make_provenance
 
 __all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN", "QUALITY_COLUMN"]
@@ -181,11 +181,8 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
             raise InputError(f"adversarial_model has classes {list(domain.classes)}, no 'training': "
                              f"not a domain classifier")
         models.append(domain)
-    clashing = [n for n in _output_columns(models) if n in table.colnames]
-    if clashing and not overwrite:
-        raise InputError(f"the table already has the output column(s) {', '.join(clashing)} (from an "
-                         f"earlier classification?); pass overwrite=True to replace them, or rename them")
-    table.remove_columns(clashing)
+    table.remove_columns(refuse_overwrite(table, _output_columns(models), overwrite=overwrite,
+                                          earlier="an earlier classification"))
     crops = [float(crop) if crop is not None else float(m.card["input"].get("crop", 1.0)) for m in models]
     check_pixel_scale(table, models[0], crop=crops[0])
     codes, flags, probabilities, used_precision = predict_images(

@@ -62,7 +62,16 @@ from PIL import Image, UnidentifiedImageError
 from .columns import PROVENANCE_KEY, describe_columns
 from .config import conf
 from .exceptions import GalzooError, InputError, InputTypeError
-from .tables import _angle, _degrees, as_table, atomic_write, provenance, require_columns, write_table_atomic
+from .tables import (
+    _angle,
+    _degrees,
+    as_table,
+    atomic_write,
+    provenance,
+    refuse_overwrite,
+    require_columns,
+    write_table_atomic,
+)
 from .utils._optional import astroquery
 from .utils._signals import interruptible
 
@@ -755,10 +764,8 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
     max_workers = conf.cutout_workers if max_workers is None else max_workers
     retries = conf.cutout_retries if retries is None else retries
     service = _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline)
-    clashing = [c for c in ADDED_COLUMNS if c in table.colnames]
-    if clashing and not overwrite:
-        raise InputError(f"the table already has the column(s) {', '.join(clashing)} that fetch_cutouts adds "
-                         f"(from an earlier fetch?); pass overwrite=True to replace them")
+    clashing = refuse_overwrite(table, ADDED_COLUMNS, overwrite=overwrite, what="column(s)",
+                                earlier="an earlier fetch_cutouts")  # removed at the end: the id may be one
     ext = service.extension
     names = _file_names(table, id_column, ext)
     require_columns(table, [ra_column, dec_column], "coordinate")
@@ -823,7 +830,7 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
     log.info(f"fetch_cutouts: {counts}")
 
     has_file = np.isin(manifest["status"], ("ok", "cached"))
-    table.remove_columns([c for c in ADDED_COLUMNS if c in table.colnames])
+    table.remove_columns(clashing)
     table["filename"] = MaskedColumn(np.asarray(names), mask=~has_file)
     table["cutout_fov"] = manifest["cutout_fov"]
     table["cutout_status"] = manifest["status"]

@@ -26,7 +26,7 @@ from astropy.table import MaskedColumn, Table
 from . import taxonomy
 from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
 from .exceptions import InputError, InputTypeError
-from .tables import as_table, provenance
+from .tables import as_table, provenance, refuse_overwrite
 
 __all__ = ["five_class_labels", "feature_labels", "well_sampled", "min_votes_per_row", "label_summary",
            "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
@@ -74,16 +74,6 @@ def _check_threshold(name, value):
     if not 0 <= value <= 1:
         raise InputError(f"{name}={value!r} is outside [0, 1]: thresholds are vote fractions")
     return value
-
-
-def _refuse_overwrite(table, names, overwrite, function):
-    """One policy for the columns a stage adds: an earlier result is replaced only when asked."""
-    clashing = [n for n in names if n in table.colnames]
-    if clashing and not overwrite:
-        raise InputError(f"{function}: the table already has the output column(s) "
-                         f"{', '.join(clashing[:5])}{' ...' if len(clashing) > 5 else ''} (from an earlier "
-                         f"run?); pass overwrite=True to replace them")
-    table.remove_columns(clashing)
 
 
 def _row_depths(table, depth):
@@ -263,7 +253,8 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
     taxonomy.require_columns(table, list(dict.fromkeys(columns)), purpose="five_class_labels")
     _check_votes(table, [a.column(fractions) for a in features],
                  [a.column("count") for t in tasks for a in taxonomy.task(t).answers])
-    _refuse_overwrite(table, [FIVE_CLASS_COLUMN, CRITERIA_COLUMN], overwrite, "five_class_labels")
+    table.remove_columns(refuse_overwrite(table, [FIVE_CLASS_COLUMN, CRITERIA_COLUMN], overwrite=overwrite,
+                                          earlier="an earlier five_class_labels"))
 
     votes_needed = min_votes_per_row(table, min_votes, depth)
     enough_votes = {t: _task_votes(table, t) >= votes_needed for t in tasks}
@@ -364,7 +355,8 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
     taxonomy.require_columns(table, list(dict.fromkeys(columns)), purpose="feature_labels")
     _check_votes(table, [c for c in columns if not c.endswith("_count")],
                  [c for c in columns if c.endswith("_count")])
-    _refuse_overwrite(table, [FEATURE_PREFIX + a.feature for a in answers], overwrite, "feature_labels")
+    table.remove_columns(refuse_overwrite(table, [FEATURE_PREFIX + a.feature for a in answers],
+                                          overwrite=overwrite, earlier="an earlier feature_labels"))
 
     trusted = {t: well_sampled(table, t, fractions, min_votes, depth)
                for t in dict.fromkeys(a.task for a in answers)}

@@ -22,8 +22,8 @@ from astropy.table import QTable, Table
 
 from .exceptions import InputError, InputTypeError, MissingColumnsError
 
-__all__ = ["as_table", "require_columns", "write_table_atomic", "atomic_write", "fits_safe_meta",
-           "provenance", "file_sha256", "TABLE_FORMATS"]
+__all__ = ["as_table", "require_columns", "refuse_overwrite", "write_table_atomic", "atomic_write",
+           "fits_safe_meta", "provenance", "file_sha256", "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -141,6 +141,45 @@ def require_columns(table, columns, role="", *, hint=""):
     noun, verb = ("column", "is") if len(missing) == 1 else ("columns", "are")
     raise MissingColumnsError(f"{role}{noun} {shown} {verb} not in the table (columns: {have or 'none'})"
                               + (f". {hint}" if hint else ""))
+
+
+def refuse_overwrite(table, names, *, overwrite, what="output column(s)", earlier="an earlier run"):
+    """One policy for the columns a stage adds: an earlier result is replaced only when asked.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        The table the stage will add ``names`` to.
+    names : sequence of str
+        The columns the stage adds.
+    overwrite : bool
+        Whether replacing them was asked for.
+    what, earlier : str
+        Wording of the message: what the columns are, and what probably made them.
+
+    Returns
+    -------
+    list of str
+        The columns of ``names`` the table already has (to be removed by the caller).
+
+    Raises
+    ------
+    `~galzoo_cnn.exceptions.InputError`
+        If there are some and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.tables import refuse_overwrite
+    >>> refuse_overwrite(Table({"status": ["ok"]}), ["prob_spiral", "status"], overwrite=True)
+    ['status']
+    """
+    clashing = [name for name in names if name in table.colnames]
+    if clashing and not overwrite:
+        shown = ", ".join(clashing[:10]) + (f" and {len(clashing) - 10} more" if len(clashing) > 10 else "")
+        raise InputError(f"the table already has the {what} {shown} (from {earlier}?); pass overwrite=True "
+                         f"to replace them")
+    return clashing
 
 
 def provenance(function, *, inputs=(), **entries):
