@@ -85,18 +85,23 @@ class _ShardSampler(torch.utils.data.Sampler):
 
 
 class _Predictor(L.LightningModule):
-    """The classifier (and the domain model) applied to one batch; returns rows, codes, probabilities."""
+    """The classifier (and the domain model) applied to one batch; returns rows, codes, probabilities
+    (or, with ``embed``, the pooled features)."""
 
-    def __init__(self, models, crop_index):
+    def __init__(self, models, crop_index, embed=False):
         super().__init__()
         self.models = torch.nn.ModuleList(models)
         self.crop_index = crop_index
+        self.embed = embed
+
+    def _width(self, model):
+        return model.num_features if self.embed else len(model.classes)
 
     def predict_step(self, batch, batch_idx):
         rows, codes, flags, images = batch
         if not (codes == _CODES["ok"]).any():  # no usable image in the batch: nothing to run
-            return rows, codes, flags, [torch.zeros(len(rows), len(model.classes)) for model in self.models]
-        probabilities = [model.predict_proba(images[k]).float()
+            return rows, codes, flags, [torch.zeros(len(rows), self._width(model)) for model in self.models]
+        probabilities = [(model.embed if self.embed else model.predict_proba)(images[k]).float()
                          for model, k in zip(self.models, self.crop_index)]
         finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)
         codes = torch.where((codes == _CODES["ok"]) & ~finite, _CODES["model_error"], codes)
@@ -184,8 +189,9 @@ def _quiet_lightning():
 
 
 def predict_images(models, paths, crops, *, batch_size=256, device=None, num_workers=None, progress=False,
-                   strict=False, devices=None, num_nodes=1, strategy="auto", precision=None, transform=None):
-    """Probabilities of every model for the image of every path.
+                   strict=False, devices=None, num_nodes=1, strategy="auto", precision=None, transform=None,
+                   embed=False):
+    """Probabilities of every model for the image of every path (or, with ``embed``, its features).
 
     Parameters
     ----------
@@ -203,6 +209,9 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
         As for `~galzoo_cnn.classify.classify_table`.
     strict : bool
         Raise `~galzoo_cnn.images.ImageError` at the first unusable image.
+    embed : bool
+        Return each model's pooled features (`GalaxyClassifier.embed`)
+        instead of its probabilities.
 
     Returns
     -------
@@ -211,7 +220,8 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     flags : numpy.ndarray
         Image-quality bit flags per row.
     probabilities : list of numpy.ndarray
-        ``(n_rows, n_classes)`` per model (zeros where the status is not ``ok``).
+        ``(n_rows, n_classes)`` per model (``(n_rows, num_features)`` with
+        ``embed``; zeros where the status is not ``ok``).
     precision : str
         The Lightning precision used.
     """
@@ -220,7 +230,8 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     if len(sizes) > 1:
         raise InputError(f"the models take images of different sizes {sorted(sizes)}")
     unique_crops = sorted(set(crops))
-    collector = _Collector(len(paths), [len(m.classes) for m in models], strict, paths)
+    predictor = _Predictor(models, [unique_crops.index(c) for c in crops], embed)
+    collector = _Collector(len(paths), [predictor._width(m) for m in models], strict, paths)
     loader = torch.utils.data.DataLoader(
         _ImageRows(paths, sizes.pop(), unique_crops, unique_crops.index(crops[0]), transform),
         batch_size=batch_size, sampler=_ShardSampler(len(paths)),
@@ -234,7 +245,7 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
             enable_model_summary=False, use_distributed_sampler=False, enable_checkpointing=False)
     # Ctrl-C as Interrupted: Lightning would turn a KeyboardInterrupt into sys.exit and ignore SIGINT after
     with _quiet_lightning(), interruptible():
-        trainer.predict(_Predictor(models, [unique_crops.index(c) for c in crops]), loader,
+        trainer.predict(predictor, loader,
                         return_predictions=False)
     return collector.codes, collector.flags, collector.probabilities, str(trainer.precision)
 

@@ -40,7 +40,7 @@ from .exceptions import InputError, InputTypeError
 from .tables import as_table, provenance, require_columns
 
 __all__ = ["class_metrics", "confusion_table", "paired_labels", "feature_metrics", "acceptance_threshold",
-           "THRESHOLD_RULES", "crosstab"]
+           "THRESHOLD_RULES", "crosstab", "feature_table"]
 
 
 def paired_labels(table, truth_column, predicted_column="predicted_class", *, grouped=False):
@@ -346,6 +346,102 @@ def feature_metrics(table, features=None, *, label_prefix="label_", probability_
         result[name].info.format = ".3f"
     result.meta.update(rule=rule, target_precision=target_precision if rule == "precision" else None,
                        provenance=provenance("feature_metrics", rule=rule))
+    return result
+
+
+def _auc(table, features, **options):
+    """Feature -> ROC AUC on a labelled table (NaN where a feature has no labels there)."""
+    if table is None:
+        return {}
+    table = as_table(table, copy=False)
+    present = [f for f in features if f"label_{f}" in table.colnames and f"prob_{f}" in table.colnames]
+    metrics = feature_metrics(table, present, **options) if present else []
+    return {str(row["feature"]): float(row["roc_auc"]) for row in metrics}
+
+
+def feature_table(test, *, test_without_augmentation=None, deep_test=None,
+                  deep_test_without_augmentation=None, target=None, inference=None, features=None,
+                  rule="best_f1", target_precision=0.9):
+    """Per-feature results in the layout of the paper's Tables 2 and 3.
+
+    Each labelled argument is a table with ``label_<feature>`` and
+    ``prob_<feature>`` columns: a multi-label model's probabilities
+    (`~galzoo_cnn.classify_table`) next to GZ2 labels
+    (`~galzoo_cnn.labels.feature_labels`) for the test set, or GZ DECaLS
+    labels (`~galzoo_cnn.labels.decals_feature_labels`) for the deep test
+    set.  ``test`` and ``deep_test`` come from the model trained with the
+    adversarial augmentation, the ``*_without_augmentation`` tables from
+    the same model trained without it.  The acceptance threshold is chosen
+    on ``test`` by ``rule`` (`acceptance_threshold`) and applied to the
+    probabilities of ``target`` (the whole target set) and ``inference``.
+
+    Parameters
+    ----------
+    test : `~astropy.table.Table` or path
+        Test set, model with the adversarial augmentation.
+    test_without_augmentation, deep_test, deep_test_without_augmentation : `~astropy.table.Table`, optional
+        The other three labelled sets; columns of a missing one are masked.
+    target, inference : `~astropy.table.Table`, optional
+        Probabilities of the whole target set and of the inference set
+        (no labels needed), in which galaxies above the threshold are counted.
+    features : sequence of str, optional
+        Rows in order; default every feature labelled in ``test``.
+    rule : {'best_f1', 'youden', 'precision'}
+        Threshold rule (`THRESHOLD_RULES`).
+    target_precision : float
+        For ``rule='precision'``.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        ``feature``; ``auc_test_no_aug``, ``auc_test_aug``, ``auc_test_diff``;
+        ``auc_deep_no_aug``, ``auc_deep_aug``, ``auc_deep_diff`` (masked where
+        a set lacks the feature, as the paper's empty cells);
+        ``threshold``; ``n_target``; ``n_inference``.  Differences are
+        augmented minus not augmented.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.evaluation import feature_table
+    >>> with_aug = Table({"label_bar": [True, False, True, False], "prob_bar": [0.9, 0.2, 0.6, 0.7]})
+    >>> without = Table({"label_bar": [True, False, True, False], "prob_bar": [0.9, 0.2, 0.8, 0.7]})
+    >>> row = feature_table(with_aug, test_without_augmentation=without, inference=with_aug)[0]
+    >>> float(row["auc_test_aug"]), float(row["auc_test_no_aug"]), float(row["auc_test_diff"])
+    (0.75, 1.0, -0.25)
+    >>> float(row["threshold"]), int(row["n_inference"])
+    (0.6, 3)
+    """
+    options = dict(rule=rule, target_precision=target_precision)
+    test = as_table(test, copy=False)
+    main = feature_metrics(test, features, **options)
+    features = [str(f) for f in main["feature"]]
+    aucs = {"test_aug": {str(r["feature"]): float(r["roc_auc"]) for r in main},
+            "test_no_aug": _auc(test_without_augmentation, features, **options),
+            "deep_aug": _auc(deep_test, features, **options),
+            "deep_no_aug": _auc(deep_test_without_augmentation, features, **options)}
+    result = QTable({"feature": features})
+    for name in ("test_no_aug", "test_aug", "test_diff", "deep_no_aug", "deep_aug", "deep_diff"):
+        if name.endswith("diff"):
+            stem = name[:-len("diff")]
+            values = [aucs[stem + "aug"].get(f, np.nan) - aucs[stem + "no_aug"].get(f, np.nan)
+                      for f in features]
+        else:
+            values = [aucs[name].get(f, np.nan) for f in features]
+        values = np.array(values, dtype=float)
+        result[f"auc_{name}"] = np.ma.MaskedArray(values, mask=~np.isfinite(values))
+        result[f"auc_{name}"].info.format = ".4f"
+    result["threshold"] = main["threshold"]
+    for name, table in (("n_target", target), ("n_inference", inference)):
+        if table is None:
+            result[name] = np.ma.MaskedArray(np.zeros(len(features), int), mask=True)
+            continue
+        table = as_table(table, copy=False)
+        require_columns(table, [f"prob_{f}" for f in features], "probability")
+        result[name] = [int(np.sum(np.asarray(table[f"prob_{f}"], dtype=float) >= t)) if np.isfinite(t) else 0
+                        for f, t in zip(features, main["threshold"])]
+    result.meta.update(rule=rule, threshold_from="test", layout="Khramtsov et al. 2022, Tables 2-3",
+                       provenance=provenance("feature_table", rule=rule))
     return result
 
 

@@ -26,10 +26,10 @@ from astropy.table import MaskedColumn, Table
 from . import taxonomy
 from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
 from .exceptions import InputError, InputTypeError
-from .tables import as_table, provenance, refuse_overwrite
+from .tables import as_table, provenance, refuse_overwrite, require_columns
 
-__all__ = ["five_class_labels", "feature_labels", "well_sampled", "min_votes_per_row", "label_summary",
-           "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
+__all__ = ["five_class_labels", "feature_labels", "decals_feature_labels", "well_sampled",
+           "min_votes_per_row", "label_summary", "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
 
 
 
@@ -376,6 +376,103 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
         threshold=(json.dumps(threshold) if len(set(threshold.values())) > 1
                    else next(iter(threshold.values()), 0.5)))
     _describe(table, [FEATURE_PREFIX + a.feature for a in answers])
+    return table
+
+
+def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", min_votes=10, features=None,
+                          overwrite=False):
+    """GZ2 detailed-feature labels from a Galaxy Zoo DECaLS vote table: the paper's deep test (Sect. 2.2).
+
+    Each GZ2 feature with a GZ DECaLS counterpart
+    (`galzoo_cnn.taxonomy.GZ_DECALS_TREE`, the 28 comparable features) is
+    True where the vote fractions of its DECaLS answers add up to at least
+    ``threshold`` and False below, **masked** where the DECaLS question had
+    fewer than ``min_votes`` votes (``<task>_total-votes``) or no fraction:
+    a question volunteers were hardly asked about is not a negative example.
+    The columns are those of the Walmsley et al. (2022) volunteer
+    catalogue (``<task>_<answer>_fraction``, ``_debiased``,
+    ``<task>_total-votes``).
+
+    Parameters
+    ----------
+    decals_table : `~astropy.table.Table` or path
+        A GZ DECaLS table (e.g. ``gz_decals_volunteers_5``), or its file.
+    threshold : float
+        Summed vote fraction at or above which a feature counts as present.
+    fractions : {'fraction', 'debiased'}
+        Which vote fractions to use.
+    min_votes : int
+        Votes a DECaLS question needs for its labels to be known.  The
+        paper gives none; 10 is the minimum GZ2 uses for its deepest
+        imaging (Willett et al. 2013).
+    features : sequence of str, optional
+        GZ2 features to label; default the comparable ones among the 34
+        detailed features.
+    overwrite : bool
+        Replace ``label_<feature>`` columns the table already has.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        A copy with one masked boolean ``label_<feature>`` column per
+        feature, as `feature_labels` makes from GZ2 votes (so that
+        `~galzoo_cnn.evaluation.feature_metrics` scores both alike);
+        ``meta['feature_labels']`` counts positive, negative and unknown.
+
+    Examples
+    --------
+    Two galaxies with the GZ DECaLS columns of the bar question:
+
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.labels import decals_feature_labels
+    >>> t = Table({"bar_strong_fraction": [0.3, 0.0], "bar_weak_fraction": [0.3, 0.1],
+    ...            "bar_no_fraction": [0.4, 0.9], "bar_total-votes": [20, 3]})
+    >>> labels = decals_feature_labels(t, features=["bar", "no_bar"])
+    >>> labels["label_bar"].tolist(), labels["label_no_bar"].tolist()
+    ([True, None], [False, None])
+    """
+    tree = taxonomy.GZ_DECALS_TREE
+    if fractions not in tree.fraction_suffixes:
+        raise InputError(f"fractions={fractions!r} is not a GZ DECaLS vote-fraction suffix; expected one of "
+                         f"{tree.fraction_suffixes}")
+    if isinstance(features, str):
+        raise InputTypeError(f"features must be a list of feature names, got the string {features!r}")
+    threshold = _check_threshold("threshold", threshold)
+    if isinstance(min_votes, bool) or not isinstance(min_votes, (int, np.integer)) or min_votes < 0:
+        raise InputError(f"min_votes={min_votes!r} must be an integer >= 0")
+    comparable = [f for f in taxonomy.DETAILED_FEATURES if f in tree.gz2_features]
+    features = comparable if features is None else list(features)
+    unmapped = [f for f in features if f not in tree.gz2_features]
+    if unmapped:
+        raise InputError(f"GZ DECaLS has no counterpart of the GZ2 feature(s) {unmapped}; comparable: "
+                         f"{', '.join(tree.gz2_features)}")
+    table = as_table(decals_table)
+    keys = {f: tree.gz2_features[f] for f in features}
+    tasks = {f: tree.answer(keys[f][0]).task for f in features}
+    columns = {f: [tree.column(k, fractions) for k in keys[f]] for f in features}
+    votes = {t: tree.task_votes_column(t) for t in set(tasks.values())}
+    needed = [c for f in features for c in columns[f]] + list(votes.values())
+    require_columns(table, list(dict.fromkeys(needed)),
+                    "GZ DECaLS", hint="GZ DECaLS columns are named <task>_<answer>_fraction and "
+                    "<task>_total-votes, as in the volunteer catalogue of Walmsley et al. (2022)")
+    _check_votes(table, [c for f in features for c in columns[f]], list(votes.values()))
+    table.remove_columns(refuse_overwrite(table, [FEATURE_PREFIX + f for f in features], overwrite=overwrite,
+                                          earlier="an earlier labelling"))
+    summary = {}
+    for feature in features:
+        total = sum(_values(table, c) for c in columns[feature])
+        unknown_rows = ~(_values(table, votes[tasks[feature]]) >= min_votes) | np.isnan(total)
+        present = total >= threshold - 1e-9  # summed fractions carry rounding
+        table[FEATURE_PREFIX + feature] = MaskedColumn(present, mask=unknown_rows, dtype=bool)
+        summary[feature] = {"positive": int(np.sum(present & ~unknown_rows)),
+                            "negative": int(np.sum(~present & ~unknown_rows)),
+                            "unknown": int(np.sum(unknown_rows))}
+    table.meta["feature_labels"] = summary
+    table.meta[PROVENANCE_KEY] = provenance("decals_feature_labels", inputs=[decals_table],
+                                            fractions=fractions,
+                                            threshold=threshold, min_votes=int(min_votes),
+                                            tree=taxonomy.WALMSLEY2022)
+    _describe(table, [FEATURE_PREFIX + f for f in features])
     return table
 
 

@@ -93,6 +93,21 @@ class GalaxyClassifier(nn.Module):
         """
         return self.objective.probabilities(self(images))
 
+    @torch.no_grad()
+    def embed(self, images):
+        """The pooled backbone features the head reads, ``(B, num_features)``: the model's view of
+        each galaxy, used by `galzoo_cnn.similarity` (paper Sect. 6, Figs. 5 and 8).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from galzoo_cnn.models import build_model
+        >>> model = build_model("five_class", backbone="test_resnet").eval()
+        >>> model.embed(torch.zeros(2, 3, 100, 100)).shape[1] == model.num_features
+        True
+        """
+        return self.backbone(images)
+
 
 def _create_backbone(name, pretrained):
     options = {}

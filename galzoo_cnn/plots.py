@@ -18,7 +18,11 @@ import numpy as np
 from astropy import units as u
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
-           "plot_roc_curves"]
+           "plot_roc_curves", "plot_sample_histograms", "plot_class_histograms", "plot_feature_gallery",
+           "plot_similar"]
+
+#: Colours of the training and inference samples (the paper's green and brown, Figs. 1, 4).
+SAMPLE_COLOURS = {"training": "tab:green", "inference": "tab:brown"}
 
 
 def plot_adversarial_scores(table, score_column="adversarial_score", domain_column="domain",
@@ -69,7 +73,7 @@ def plot_adversarial_scores(table, score_column="adversarial_score", domain_colu
     edges = np.linspace(0, 1, bins + 1)
     domain = np.asarray(table[domain_column]).astype(str)
     score = np.ma.filled(np.ma.asarray(table[score_column], dtype=float), np.nan)
-    for name, colour in (("training", "tab:green"), ("inference", "tab:brown")):
+    for name, colour in SAMPLE_COLOURS.items():
         values = score[(domain == name) & np.isfinite(score)]
         ax.hist(values, edges, histtype="stepfilled", alpha=0.45, color=colour, density=True,
                 label=f"{name} ({len(values)})")
@@ -89,8 +93,9 @@ def plot_adversarial_scores(table, score_column="adversarial_score", domain_colu
     return ax
 
 
-def gallery_caption(row, class_column="predicted_class"):
-    """Caption of one galaxy: class and probability, coordinates, redshift and GZ2 class if known.
+def gallery_caption(row, class_column="predicted_class", *, feature=None):
+    """Caption of one galaxy: class (or feature) and probability, coordinates, redshift, GZ2 class and
+    image-quality flags where known.
 
     Parameters
     ----------
@@ -98,6 +103,9 @@ def gallery_caption(row, class_column="predicted_class"):
         A classified galaxy.
     class_column : str
         Column of its class.
+    feature : str, optional
+        Caption the probability of this feature (``prob_<feature>``) instead
+        of the class (paper Figs. 9-13).
 
     Examples
     --------
@@ -111,7 +119,9 @@ def gallery_caption(row, class_column="predicted_class"):
     GZ2: Sc+t
     """
     names = row.colnames
-    if class_column in names and not np.ma.is_masked(row[class_column]):
+    if feature is not None and f"prob_{feature}" in names and not np.ma.is_masked(row[f"prob_{feature}"]):
+        lines = [f"{feature} {float(row[f'prob_{feature}']):.2f}"]
+    elif class_column in names and not np.ma.is_masked(row[class_column]):
         label = str(row[class_column])
         probability = row[f"prob_{label}"] if f"prob_{label}" in names else None
         lines = [f"{label} {probability:.2f}" if probability is not None else label]
@@ -126,6 +136,11 @@ def gallery_caption(row, class_column="predicted_class"):
         extra.append(f"GZ2: {row['gz2_class']}")
     if extra:
         lines.append(" ".join(extra))
+    if "quality_flags" in names and not np.ma.is_masked(row["quality_flags"]) and int(row["quality_flags"]):
+        from .columns import QUALITY_FLAGS
+
+        lines.append("flags: " + ",".join(name for name, bit in QUALITY_FLAGS.items()
+                                          if int(row["quality_flags"]) & bit[0]))
     return "\n".join(lines)
 
 
@@ -382,3 +397,279 @@ def plot_roc_curves(table, features, *, label_prefix="label_", probability_prefi
     ax.figure.caption = ("ROC curves of the model's feature probabilities against the volunteers' labels "
                          "(rows whose GZ2 task is not well sampled left out); the dotted line is chance.")
     return ax
+
+
+def _finite(table, column):
+    return np.ma.filled(np.ma.asarray(table[column], dtype=float), np.nan)
+
+
+def _unit(table, column):
+    unit = getattr(table[column], "unit", None)
+    return f" [{unit}]" if unit not in (None, "") else ""
+
+
+def plot_sample_histograms(training_table, inference_table, columns, *, labels=None, bins=30, axes=None):
+    """Histograms of the training and inference samples, one panel per column (paper Fig. 1).
+
+    The paper compares the r-band magnitude and Petrosian radius R90 (and,
+    in Fig. 2, redshift and u - r) of its training (GZ2) and inference
+    galaxies, green and brown; any numeric columns both tables share work.
+
+    Parameters
+    ----------
+    training_table, inference_table : `~astropy.table.Table`
+        The two samples.
+    columns : sequence of str
+        Columns to compare (e.g. ``['petroMag_r', 'petroR90_r', 'z']``).
+    labels : sequence of str, optional
+        Axis labels; default the column names with their units.
+    bins : int
+        Bins per panel, shared by both samples.
+    axes : sequence of `matplotlib.axes.Axes`, optional
+        One per column; default a new figure.
+
+    Returns
+    -------
+    list of `matplotlib.axes.Axes`
+        ``axes[0].figure.caption`` holds the caption (sample sizes, medians).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.plots import plot_sample_histograms
+    >>> training = Table({"z": [0.02, 0.05, 0.07]})
+    >>> inference = Table({"z": [0.06, 0.08, 0.09, 0.095]})
+    >>> axes = plot_sample_histograms(training, inference, ["z"])
+    >>> [p.get_label() for p in axes[0].patches[:1]]
+    ['training (3)']
+    """
+    import matplotlib.pyplot as plt
+
+    from .tables import require_columns
+
+    if isinstance(columns, str):
+        columns = [columns]
+    require_columns(training_table, columns, "training")
+    require_columns(inference_table, columns, "inference")
+    if axes is None:
+        _, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.6), squeeze=False)
+        axes = list(axes.flat)
+    parts = []
+    for index, (ax, column) in enumerate(zip(axes, columns)):
+        samples = {"training": _finite(training_table, column), "inference": _finite(inference_table, column)}
+        values = np.concatenate([v[np.isfinite(v)] for v in samples.values()])
+        edges = np.histogram_bin_edges(values, bins) if len(values) else np.linspace(0, 1, bins + 1)
+        for name, v in samples.items():
+            v = v[np.isfinite(v)]
+            ax.hist(v, edges, histtype="stepfilled", alpha=0.45, color=SAMPLE_COLOURS[name], density=True,
+                    label=f"{name} ({len(v)})")
+            parts.append(f"{column} median {np.median(v):.3g} ({name})" if len(v) else f"no {name} {column}")
+        ax.set_xlabel(labels[index] if labels else column + _unit(training_table, column))
+        ax.set_ylabel("density")
+        ax.legend(frameon=False, fontsize=8)
+    axes[0].figure.caption = (f"Distributions of {', '.join(columns)} for the training (green, "
+                              f"{len(training_table)} rows) and inference (brown, {len(inference_table)} "
+                              f"rows) samples; " + "; ".join(parts) + ".")
+    return list(axes)
+
+
+def plot_class_histograms(table, column, *, class_column="predicted_class", bins=30, ax=None):
+    """The distribution of one quantity for each class, normalised per class (paper Fig. 7: redshift).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Classified galaxies.
+    column : str
+        The quantity (e.g. ``'z'``).
+    class_column : str
+        Column of classes; masked or empty rows are left out.
+    bins : int
+        Bins shared by all classes.
+    ax : `matplotlib.axes.Axes`, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    `matplotlib.axes.Axes`
+        One step histogram per class, in sorted order; ``ax.figure.caption``.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.plots import plot_class_histograms
+    >>> t = Table({"z": [0.02, 0.03, 0.08, 0.09], "predicted_class": ["spiral", "spiral", "edge_on", ""]})
+    >>> ax = plot_class_histograms(t, "z")
+    >>> [line.get_label() for line in ax.patches]
+    ['edge_on (1)', 'spiral (2)']
+    """
+    import matplotlib.pyplot as plt
+
+    from .tables import require_columns
+
+    require_columns(table, [column, class_column])
+    values = _finite(table, column)
+    classes = np.ma.filled(np.ma.asarray(table[class_column]).astype(str), "")
+    usable = np.isfinite(values) & (classes != "")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    edges = np.histogram_bin_edges(values[usable], bins) if usable.any() else np.linspace(0, 1, bins + 1)
+    names = sorted(set(classes[usable]))
+    for name in names:
+        ax.hist(values[usable & (classes == name)], edges, histtype="step", lw=1.5, density=True,
+                label=f"{name} ({int((usable & (classes == name)).sum())})")
+    ax.set_xlabel(column + _unit(table, column))
+    ax.set_ylabel("density (per class)")
+    ax.legend(frameon=False, fontsize=8)
+    medians = ", ".join(f"{n} {np.median(values[usable & (classes == n)]):.3g}" for n in names)
+    ax.figure.caption = (f"Distribution of {column} for each {class_column} ({int(usable.sum())} galaxies, "
+                         f"each "
+                         f"histogram normalised to unit area); medians: {medians}.")
+    return ax
+
+
+def plot_feature_gallery(table, feature, *, threshold=None, n=12, image_dir=None, image_column="filename",
+                         ncols=6, fov=None, seed=None):
+    """Galaxies with a feature, captioned with its probability, RA, Dec and z (paper Figs. 9-13).
+
+    Shows the ``n`` galaxies of highest ``prob_<feature>`` at or above
+    ``threshold`` (or, with ``seed``, a random ``n`` of them, which shows the
+    range of the class rather than its clearest members).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Output of `~galzoo_cnn.classify_table` with a multi-label model (or
+        any table with ``prob_<feature>``).
+    feature : str
+        The feature (or class) to show.
+    threshold : float, optional
+        Lowest probability shown; default: the galaxies whose
+        ``flag_<feature>`` is set (the model card's threshold), else 0.5.
+    n : int
+        Galaxies shown.
+    image_dir, image_column, ncols, fov
+        As for `plot_gallery` (``fov`` draws a scale bar in arcseconds).
+    seed : int, optional
+        Draw a random selection above the threshold.
+
+    Returns
+    -------
+    `matplotlib.figure.Figure`
+        ``figure.caption`` holds the caption.
+
+    Examples
+    --------
+    >>> from galzoo_cnn import classify_table
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> from galzoo_cnn.plots import plot_feature_gallery
+    >>> sample, image_dir = load_demo_sample()
+    >>> classified = classify_table(sample, image_dir=image_dir, progress=False)
+    >>> figure = plot_feature_gallery(classified, "spiral", n=4, image_dir=image_dir, threshold=0.0)
+    >>> len(figure.axes)
+    4
+    """
+    from .tables import require_columns
+
+    column = f"prob_{feature}"
+    require_columns(table, column, "probability")
+    probability = _finite(table, column)
+    if threshold is None and f"flag_{feature}" in table.colnames:
+        passed = np.ma.filled(np.ma.asarray(table[f"flag_{feature}"]), False).astype(bool)
+        rule = "flagged by the model card's threshold"
+    else:
+        threshold = 0.5 if threshold is None else float(threshold)
+        passed = probability >= threshold
+        rule = f"{column} >= {threshold:.2f}"
+    chosen = np.flatnonzero(passed)
+    if seed is None:
+        chosen = chosen[np.argsort(-probability[chosen], kind="stable")][:n]
+    else:
+        chosen = np.sort(np.random.default_rng(seed).permutation(chosen)[:n])
+    if not len(chosen):
+        from .exceptions import InputError
+
+        raise InputError(f"no galaxy is {rule} (highest {column}: {np.nanmax(probability):.3g})")
+    figure = plot_gallery(table[chosen], image_dir, image_column, ncols=ncols, fov=fov,
+                          caption=lambda row: gallery_caption(row, feature=feature))
+    figure.caption = (f"{len(chosen)} of the {int(passed.sum())} galaxies {rule} "
+                      f"({'random draw' if seed is not None else 'highest probability first'}); "
+                      f"each captioned with the probability, RA and Dec (deg), and redshift where known.")
+    return figure
+
+
+def plot_similar(pairs, query_table, reference_table, *, image_dir=None, reference_image_dir=None,
+                 image_column="filename", class_column=None, size=1.6):
+    """Query galaxies (first column) and their nearest reference galaxies (paper Figs. 5 and 8).
+
+    Parameters
+    ----------
+    pairs : `~astropy.table.Table`
+        Output of `~galzoo_cnn.similarity.similar_galaxies`.
+    query_table, reference_table : `~astropy.table.Table`
+        The tables given to `~galzoo_cnn.similarity.similar_galaxies`.
+    image_dir, reference_image_dir : str or `~pathlib.Path`, optional
+        Directories of the query and reference images (the second defaults
+        to the first).
+    image_column : str
+        Column of image paths.
+    class_column : str, optional
+        A class column of both tables to caption each image with.
+    size : float
+        Side of each image in inches.
+
+    Returns
+    -------
+    `matplotlib.figure.Figure`
+        One row per query galaxy; ``figure.caption`` holds the caption.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> from galzoo_cnn.plots import plot_similar
+    >>> from galzoo_cnn.similarity import embed_table, similar_galaxies
+    >>> sample, image_dir = load_demo_sample()
+    >>> sample = embed_table(sample, image_dir=image_dir, progress=False)
+    >>> pairs = similar_galaxies(sample[:2], sample[2:], k=3)
+    >>> figure = plot_similar(pairs, sample[:2], sample[2:], image_dir=image_dir)
+    >>> len(figure.axes)
+    8
+    """
+    import matplotlib.pyplot as plt
+
+    from .images import read_image, resolve_image_paths
+
+    query_paths = resolve_image_paths(query_table, image_column, image_dir, allow_empty=True)
+    reference_paths = resolve_image_paths(reference_table, image_column,
+                                          image_dir if reference_image_dir is None else reference_image_dir,
+                                          allow_empty=True)
+    queries = list(dict.fromkeys(np.asarray(pairs["query_row"]).tolist()))
+    k = int(np.max(pairs["rank"])) if len(pairs) else 0
+    figure, axes = plt.subplots(len(queries), k + 1, figsize=(size * (k + 1), (size + 0.4) * len(queries)),
+                                squeeze=False)
+
+    def show(ax, path, title):
+        try:
+            ax.imshow(read_image(path, size=int(size * 100)))
+        except (OSError, ValueError, TypeError):
+            pass
+        ax.set_title(title, fontsize=7.5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+    for axes_row, query in zip(axes, queries):
+        mine = pairs[pairs["query_row"] == query]
+        label = f"\n{query_table[class_column][query]}" if class_column else ""
+        show(axes_row[0], query_paths[query], f"query {query}{label}")
+        for spine in axes_row[0].spines.values():
+            spine.set(edgecolor="tab:brown", linewidth=3)
+        for ax, pair in zip(axes_row[1:], mine):
+            label = f"\n{reference_table[class_column][pair['reference_row']]}" if class_column else ""
+            show(ax, reference_paths[pair["reference_row"]], f"{pair['similarity']:.3f}{label}")
+        for ax in axes_row[1 + len(mine):]:
+            ax.remove()
+    figure.tight_layout()
+    figure.caption = (f"Each row: a query galaxy (brown frame) and its {k} nearest reference galaxies in the "
+                      f"model's feature space, most similar first, titled with the cosine similarity"
+                      + (f" and {class_column}" if class_column else "") + ".")
+    return figure

@@ -155,3 +155,122 @@ def test_figures_on_real_rows(scored, tmp_path):
     counts = confusion_table(grouped)
     assert [t.get_text() for t in ax.texts] == [str(row[c]) for row in counts for c in counts.colnames[1:]]
     assert f"accuracy {grouped.meta['accuracy']:.3f}" in ax.figure.caption
+
+
+def test_feature_table_has_the_layout_of_tables_2_and_3(scored, real_data):
+    """Two real scores of the same rows stand for the models with and without augmentation; the
+    1 550 Hart16 rows without images stand for the inference set."""
+    from galzoo_cnn.evaluation import feature_table
+
+    without = scored.copy()
+    for feature in FEATURES:
+        without[f"prob_{feature}"] = without[taxonomy.answer(feature).column("fraction")]
+    inference = Table.read(real_data / "gz2_hart16_sdss" / "gz2_hart16_no_images.csv")
+    for feature in FEATURES:
+        inference[f"prob_{feature}"] = inference[taxonomy.answer(feature).column("weighted_fraction")]
+    table = feature_table(scored, test_without_augmentation=without, inference=inference, target=scored)
+    assert table.colnames == ["feature", "auc_test_no_aug", "auc_test_aug", "auc_test_diff",
+                              "auc_deep_no_aug", "auc_deep_aug", "auc_deep_diff", "threshold",
+                              "n_target", "n_inference"]
+    with_metrics, without_metrics = feature_metrics(scored, FEATURES), feature_metrics(without, FEATURES)
+    assert table["feature"].tolist() == FEATURES
+    np.testing.assert_allclose(table["auc_test_aug"], with_metrics["roc_auc"])
+    np.testing.assert_allclose(table["auc_test_no_aug"], without_metrics["roc_auc"])
+    np.testing.assert_allclose(table["auc_test_diff"], with_metrics["roc_auc"] - without_metrics["roc_auc"])
+    assert table["auc_deep_aug"].mask.all()  # no deep-test set given: the paper's empty cells
+    for row in table:
+        probabilities = np.asarray(inference[f"prob_{row['feature']}"], dtype=float)
+        assert row["n_inference"] == np.sum(probabilities >= row["threshold"])
+        assert row["n_target"] == np.sum(np.asarray(scored[f"prob_{row['feature']}"]) >= row["threshold"])
+
+
+# The answer columns of the GZ DECaLS DR5 volunteer catalogue (Walmsley et al. 2022, gz_decals_volunteers_5),
+# as documented there: counts are <question>_<answer>, fractions add _fraction / _debiased.  No GZ DECaLS
+# table reaches this machine, so the mapping is tested on these names, not on real votes.
+DECALS_DOCUMENTED = [
+    "smooth-or-featured_smooth", "smooth-or-featured_featured-or-disk", "smooth-or-featured_artifact",
+    "disk-edge-on_yes", "disk-edge-on_no", "has-spiral-arms_yes", "has-spiral-arms_no",
+    "bar_strong", "bar_weak", "bar_no", "bulge-size_dominant", "bulge-size_large", "bulge-size_moderate",
+    "bulge-size_small", "bulge-size_none", "how-rounded_round", "how-rounded_in-between",
+    "how-rounded_cigar-shaped", "edge-on-bulge_boxy", "edge-on-bulge_none", "edge-on-bulge_rounded",
+    "spiral-winding_tight", "spiral-winding_medium", "spiral-winding_loose", "spiral-arm-count_1",
+    "spiral-arm-count_2", "spiral-arm-count_3", "spiral-arm-count_4", "spiral-arm-count_more-than-4",
+    "spiral-arm-count_cant-tell", "merging_none", "merging_minor-disturbance", "merging_major-disturbance",
+    "merging_merger"]
+
+
+def test_gz_decals_tree_names_the_documented_columns_and_maps_28_features():
+    tree = taxonomy.GZ_DECALS_TREE
+    assert [tree.column(a.feature, "") for a in tree.answers] == DECALS_DOCUMENTED
+    assert [tree.column(a.feature, "fraction") for a in tree.answers] == [
+        c + "_fraction" for c in DECALS_DOCUMENTED]
+    assert tree.task_votes_column("bar") == "bar_total-votes"
+    comparable = [f for f in taxonomy.DETAILED_FEATURES if f in tree.gz2_features]
+    assert len(comparable) == 28  # the paper's "28 GZ2 features labels" (Sect. 2.2)
+    assert sorted(set(taxonomy.DETAILED_FEATURES) - set(comparable)) == [
+        "dust_lane", "irregular", "odd_no", "odd_other", "odd_yes", "ring"]
+    # both trees answer the same questions through one interface
+    assert taxonomy.GZ2_TREE.column("spiral", "debiased") == taxonomy.answer("spiral").column("debiased")
+    assert tree.answer("bar_weak").task == "bar"
+    with pytest.raises(KeyError, match="no answer 'bar_medium'"):
+        tree.answer("bar_medium")
+
+
+def test_decals_labels_sum_fractions_and_mask_unasked_questions():
+    """The labelling rules on two hand-made rows (arithmetic only; not evidence about real votes)."""
+    from galzoo_cnn.exceptions import MissingColumnsError
+    from galzoo_cnn.labels import decals_feature_labels
+
+    columns = {f"{c}_fraction": [0.0, 0.0] for c in DECALS_DOCUMENTED}
+    columns |= {f"{t.stem}_total-votes": [30, 30] for t in taxonomy.GZ_DECALS_TREE.tasks}
+    columns |= {"bulge-size_large_fraction": [0.3, 0.2], "bulge-size_moderate_fraction": [0.25, 0.2],
+                "bulge-size_total-votes": [12, 4], "merging_merger_fraction": [0.7, np.nan]}
+    labels = decals_feature_labels(Table(columns))
+    assert len([c for c in labels.colnames if c.startswith("label_")]) == 28
+    assert labels["label_bulge_obvious"].tolist() == [True, None]  # 0.55 >= 0.5; 4 votes < 10
+    assert labels["label_merger"].tolist() == [True, None]  # no fraction: unknown
+    assert labels["label_smooth"].tolist() == [False, False]
+    assert labels.meta["feature_labels"]["bulge_obvious"] == {"positive": 1, "negative": 0, "unknown": 1}
+    with pytest.raises(MissingColumnsError, match="bar_total-votes"):
+        decals_feature_labels(Table({"bar_strong_fraction": [0.1], "bar_weak_fraction": [0.1]}),
+                              features=["bar"])
+    with pytest.raises(ValueError, match="no counterpart of the GZ2 feature"):
+        decals_feature_labels(Table(columns), features=["ring"])
+
+
+def test_sample_class_and_feature_figures_on_real_rows(real_data, tmp_path):
+    """Figs. 1, 7 and 9-13 on real GZ2 rows and images: what is drawn is what was counted."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    from galzoo_cnn.plots import plot_class_histograms, plot_feature_gallery, plot_sample_histograms
+
+    hart = Table.read(real_data / "gz2_hart16_sdss" / "gz2_hart16.csv")
+    others = Table.read(real_data / "gz2_hart16_sdss" / "gz2_hart16_no_images.csv")
+    axes = plot_sample_histograms(hart, others, ["total_votes", "dec"])
+    for ax, column in zip(axes, ["total_votes", "dec"]):
+        heights = [p for p in ax.patches]
+        assert [p.get_label() for p in heights][:1] == [f"training ({len(hart)})"]
+        assert f"{column} median {np.median(others[column]):.3g} (inference)" in axes[0].figure.caption
+    assert axes[0].get_xlabel() == "total_votes"
+
+    labelled = five_class_labels(hart)
+    ax = plot_class_histograms(labelled, "dec", class_column="gz2_five_class")
+    classes = sorted(set(labelled["gz2_five_class"].compressed()))
+    assert [p.get_label() for p in ax.patches] == [
+        f"{c} ({int((labelled['gz2_five_class'].filled('') == c).sum())})" for c in classes]
+
+    scored = hart.copy()
+    scored["prob_spiral"] = scored[taxonomy.answer("spiral").column("weighted_fraction")]
+    figure = plot_feature_gallery(scored, "spiral", n=6, image_dir=real_data / "gz2_hart16_sdss" / "images",
+                                  fov=30 * u.arcsec, threshold=0.5)
+    best = np.argsort(-np.asarray(scored["prob_spiral"]), kind="stable")[:6]
+    assert [ax.get_title().splitlines()[0] for ax in figure.axes] == [
+        f"spiral {scored['prob_spiral'][i]:.2f}" for i in best]
+    ra, dec = scored["ra"][best[0]], scored["dec"][best[0]]
+    assert figure.axes[0].get_title().splitlines()[1] == f"{ra:.4f} {dec:+.4f}"
+    assert any(t.get_text() == '5"' for t in figure.axes[0].texts)  # the scale bar
+    assert "galaxies prob_spiral >= 0.50" in figure.caption
+    figure.savefig(tmp_path / "spiral.png", dpi=60)
+    with pytest.raises(ValueError, match="no galaxy is prob_spiral >= 1.01"):
+        plot_feature_gallery(scored, "spiral", threshold=1.01)
