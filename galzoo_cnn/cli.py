@@ -26,6 +26,7 @@ from . import __version__, labels, taxonomy
 from .cutouts import SURVEYS, fetch_cutouts
 from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
+from .report import evaluate_model
 from .samples import build_samples, query_sdss_targets
 from .tables import as_table, atomic_write, write_table_atomic
 from .utils._signals import interruptible
@@ -334,6 +335,34 @@ def _cmd_fetch(args):
     return 0 if result.meta["counts"]["failed"] + result.meta["counts"]["corrupt"] == 0 else 2
 
 
+def _cmd_evaluate(args):
+    given = {k: getattr(args, k) for k in ("truth_column", "batch_size", "device")
+             if getattr(args, k) is not None}
+    if args.bootstrap is not None:
+        given["n_bootstrap"] = args.bootstrap
+    metrics = evaluate_model(args.table, output=args.output, model=args.model, grouped=args.grouped,
+                             image_column=args.image_column, image_dir=args.image_dir, rule=args.rule,
+                             progress=not args.no_progress, overwrite=args.overwrite, **given)
+    if "accuracy" in metrics.meta:
+        interval = (f" (95% interval {metrics.meta['accuracy_low']:.3f}-{metrics.meta['accuracy_high']:.3f})"
+                    if "accuracy_low" in metrics.meta else "")
+        print(f"Accuracy {metrics.meta['accuracy']:.3f}{interval} on {metrics.meta['n']} galaxies")
+    else:
+        print(f"Mean ROC AUC {np.nanmean(np.asarray(metrics['roc_auc'], dtype=float)):.3f} over "
+              f"{len(metrics)} features")
+    metrics.pprint(max_lines=-1, max_width=-1)
+    print(f"Wrote {len(metrics.meta['files'])} files to {args.output}; "
+          f"`galzoo-cnn report {args.output}` makes the HTML report")
+    return 0
+
+
+def _cmd_report(args):
+    from .report import write_report
+
+    print(f"Wrote {write_report(args.evaluation, args.output, title=args.title)}")
+    return 0
+
+
 def _add_label_options(parser):
     fractions = _default(labels.five_class_labels, "fractions")
     parser.add_argument("--fractions", default=fractions, choices=taxonomy.FRACTION_SUFFIXES,
@@ -499,6 +528,33 @@ def build_parser():
                    help="replace existing catalogue files, and output columns the table already has")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_classify)
+
+    from .evaluation import THRESHOLD_RULES
+
+    p = commands.add_parser("evaluate",
+                            help="classify a labelled table; write the paper's metrics and figures")
+    p.add_argument("table", help="table with image paths and labels (FITS, VOTable, ECSV or CSV)")
+    p.add_argument("--output", "-o", required=True, help="directory to write (tables, figures, summary.json)")
+    p.add_argument("--model", help="model name or model card path (default: sample-gz2)")
+    p.add_argument("--image-dir", help="directory the image paths are relative to")
+    p.add_argument("--image-column", default=_default(evaluate_model, "image_column"))
+    p.add_argument("--truth-column", help="column of true classes (default: gz2_five_class)")
+    p.add_argument("--grouped", action="store_true",
+                   help="compare smooth / edge-on / spiral (GZ1 classes, gz2_class strings)")
+    p.add_argument("--rule", choices=THRESHOLD_RULES, default=_default(evaluate_model, "rule"),
+                   help="acceptance-threshold rule of a multi-label model")
+    p.add_argument("--bootstrap", type=int, help="resamplings for the confidence intervals (default 1000)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--device", help="cpu, cuda, cuda:1...")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --output")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = commands.add_parser("report", help="one self-contained HTML file from an evaluation directory")
+    p.add_argument("evaluation", help="directory written by galzoo-cnn evaluate")
+    p.add_argument("--output", "-o", help="HTML file (default: EVALUATION/report.html)")
+    p.add_argument("--title", help="page title")
+    p.set_defaults(func=_cmd_report)
 
     p = commands.add_parser("demo", help="classify bundled real SDSS galaxies and write catalogues, offline")
     p.add_argument("--output", "-o", default="galzoo_demo", help="output directory (default: galzoo_demo)")

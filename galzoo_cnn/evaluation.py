@@ -40,7 +40,8 @@ from .exceptions import InputError, InputTypeError
 from .tables import as_table, provenance, require_columns
 
 __all__ = ["class_metrics", "confusion_table", "paired_labels", "feature_metrics", "acceptance_threshold",
-           "THRESHOLD_RULES", "crosstab", "feature_table"]
+           "THRESHOLD_RULES", "crosstab", "feature_table",
+           "match_labels"]
 
 
 def paired_labels(table, truth_column, predicted_column="predicted_class", *, grouped=False):
@@ -211,6 +212,9 @@ def confusion_table(metrics, *, normalize=False):
         matrix = matrix.astype(int)
     classes = metrics.meta["classes"]
     table = Table([classes, *matrix.T], names=["true_class", *classes])
+    if normalize:
+        for name in classes:
+            table[name].info.format = ".3f"
     table.meta["normalized"] = bool(normalize)
     return table
 
@@ -445,6 +449,80 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
     return result
 
 
+def _match_rows(table, other, id_column, radius, ra_column, dec_column):
+    """For each row of ``table``, its row in ``other`` (-1: none), by id or by nearest sky position."""
+    if id_column is not None:
+        require_columns(table, id_column, "id")
+        require_columns(other, id_column, "id")
+        index = {value: row for row, value in enumerate(np.asarray(other[id_column]).tolist())}
+        return np.array([index.get(value, -1) for value in np.asarray(table[id_column]).tolist()], dtype=int)
+    from .samples import nearest_match, sky_coordinates
+
+    found, separation = nearest_match(sky_coordinates(table, ra_column, dec_column),
+                                      sky_coordinates(other, ra_column, dec_column))
+    return np.where(separation <= radius, found, -1)
+
+
+def match_labels(table, labelled, *, id_column=None, radius=1 * u.arcsec, ra_column="ra", dec_column="dec",
+                 label_prefix="label_"):
+    """The rows of ``table`` that have a match in ``labelled``, with its label columns added.
+
+    This pairs a classified table with labels made elsewhere, e.g. the
+    inference galaxies with GZ DECaLS labels for the deep test
+    (`~galzoo_cnn.labels.decals_feature_labels`), matched by ``id_column``
+    or by sky position within ``radius`` (as `crosstab`).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        E.g. the output of `~galzoo_cnn.classify_table`.
+    labelled : `~astropy.table.Table` or path
+        A table with ``<label_prefix>*`` columns.
+    id_column : str, optional
+        Identifier column of both tables; default: match by position.
+    radius : `~astropy.units.Quantity`
+        Match radius of a positional match.
+    ra_column, dec_column : str
+        Coordinate columns of both tables.
+    label_prefix : str
+        Prefix of the columns copied.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The matched rows of ``table`` with the label columns (and
+        ``match_row``, the row in ``labelled``); ``meta['n_matched']``.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.evaluation import match_labels
+    >>> classified = Table({"ra": [10.0, 20.0], "dec": [1.0, 2.0], "prob_bar": [0.9, 0.1]})
+    >>> decals = Table({"ra": [20.0001], "dec": [2.0], "label_bar": [False]})
+    >>> matched = match_labels(classified, decals)
+    >>> matched["prob_bar", "label_bar"].pprint()
+    prob_bar label_bar
+    -------- ---------
+         0.1     False
+    """
+    table = as_table(table, copy=False)
+    labelled = as_table(labelled, copy=False)
+    labels = [c for c in labelled.colnames if c.startswith(label_prefix)]
+    if not labels:
+        raise InputError(f"the labelled table has no {label_prefix}* column")
+    clashing = [c for c in labels if c in table.colnames]
+    if clashing:
+        raise InputError(f"both tables have the column(s) {clashing}: remove them from one")
+    match = _match_rows(table, labelled, id_column, radius, ra_column, dec_column)
+    matched = table[match >= 0]
+    rows = match[match >= 0]
+    for name in labels:
+        matched[name] = labelled[name][rows]
+    matched["match_row"] = rows
+    matched.meta["n_matched"] = int(len(rows))
+    return matched
+
+
 def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_class", id_column=None,
              radius=1 * u.arcsec, ra_column="ra", dec_column="dec"):
     """Counts of the CNN's classes against another classification, in the layout of Table 4.
@@ -492,17 +570,7 @@ def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_cl
     other = as_table(other_table, copy=False)
     require_columns(cnn, class_column, "class")
     require_columns(other, other_column, "class")
-    if id_column is not None:
-        require_columns(cnn, id_column, "id")
-        require_columns(other, id_column, "id")
-        index = {value: row for row, value in enumerate(np.asarray(other[id_column]).tolist())}
-        match = np.array([index.get(value, -1) for value in np.asarray(cnn[id_column]).tolist()])
-    else:
-        from .samples import nearest_match, sky_coordinates
-
-        found, separation = nearest_match(sky_coordinates(cnn, ra_column, dec_column),
-                                          sky_coordinates(other, ra_column, dec_column))
-        match = np.where(separation <= radius, found, -1)
+    match = _match_rows(cnn, other, id_column, radius, ra_column, dec_column)
     mine = np.ma.filled(np.ma.asarray(cnn[class_column]).astype(str), "")
     theirs = np.full(len(cnn), "", dtype=object)
     matched = match >= 0

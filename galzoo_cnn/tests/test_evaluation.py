@@ -274,3 +274,19 @@ def test_sample_class_and_feature_figures_on_real_rows(real_data, tmp_path):
     figure.savefig(tmp_path / "spiral.png", dpi=60)
     with pytest.raises(ValueError, match="no galaxy is prob_spiral >= 1.01"):
         plot_feature_gallery(scored, "spiral", threshold=1.01)
+
+
+def test_match_labels_pairs_rows_by_id_and_by_position(real_data):
+    from galzoo_cnn.evaluation import match_labels
+
+    hart = Table.read(real_data / "gz2_hart16_sdss" / "gz2_hart16.csv")
+    labelled = feature_labels(hart, features=["bar", "spiral"])
+    classified = hart["dr7objid", "ra", "dec"][::-1][:60]
+    classified["dec"] = classified["dec"] + (0.5 * u.arcsec).to_value(u.deg)
+    for options in ({"id_column": "dr7objid"}, {}):
+        matched = match_labels(classified, labelled, **options)
+        assert len(matched) == 60 and matched.meta["n_matched"] == 60
+        expected = labelled[matched["match_row"]]
+        assert (matched["dr7objid"] == expected["dr7objid"]).all()
+        assert matched["label_bar"].tolist() == expected["label_bar"].tolist()
+    assert len(match_labels(classified, labelled, radius=0.1 * u.arcsec)) == 0

@@ -1,0 +1,295 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+Evaluating a model on a labelled table, and one self-contained HTML report of the result.
+
+`evaluate_model` classifies a labelled table with a model and writes, as
+one all-or-nothing set of files in a directory, what the paper reports for
+it (Sect. 5): the classified table, the metrics as ECSV, LaTeX and HTML
+tables (per-class precision / recall / F1 with bootstrap intervals and the
+confusion matrix for a single-label model; per-feature ROC AUC, average
+precision and acceptance thresholds for a multi-label one), the figures as
+PNG with their captions, and ``summary.json`` (model card, provenance,
+headline numbers).  `write_report` turns such a directory into one HTML
+file with every figure embedded, which opens offline in any browser.
+``galzoo-cnn evaluate`` and ``galzoo-cnn report`` run the two.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from galzoo_cnn.datasets import load_demo_sample
+>>> from galzoo_cnn.report import evaluate_model, write_report
+>>> sample, image_dir = load_demo_sample()
+>>> out = Path(tempfile.mkdtemp()) / "evaluation"
+>>> metrics = evaluate_model(sample, output=out, truth_column="gz2_class", grouped=True,
+...                          image_dir=image_dir, n_bootstrap=50, progress=False)
+>>> sorted(p.name for p in out.glob("*.ecsv"))
+['classified.ecsv', 'confusion.ecsv', 'confusion_normalized.ecsv', 'metrics.ecsv']
+>>> write_report(out).name
+'report.html'
+"""
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .classify import _as_model, classify_table
+from .columns import FIVE_CLASS_COLUMN
+from .config import conf
+from .evaluation import class_metrics, confusion_table, feature_metrics
+from .exceptions import InputError
+from .io._transaction import FileSetTransaction
+from .objectives import MultiLabel, SingleLabel
+from .tables import as_table
+
+__all__ = ["evaluate_model", "write_report", "SUMMARY_FILE"]
+
+#: The file of an evaluation directory that says what is in it.
+SUMMARY_FILE = "summary.json"
+_TABLE_FORMATS = {"ecsv": "ascii.ecsv", "tex": "ascii.latex", "html": "ascii.html"}
+
+
+def _latex_safe(table):
+    """A copy whose column names and strings have LaTeX's special underscore escaped."""
+    from astropy.table import Table
+
+    safe = Table(table, copy=True)
+    for name in safe.colnames:
+        if safe[name].dtype.kind in "US":
+            safe[name] = [str(v).replace("_", r"\_") for v in safe[name]]
+        safe.rename_column(name, name.replace("_", r"\_"))
+    return safe
+
+
+def _class_products(classified, *, truth_column, grouped, n_bootstrap, rule):
+    """Single-label models: per-class metrics, the confusion matrix and its figure, the sky map."""
+    from .plots import plot_class_histograms, plot_confusion, plot_sky
+
+    truth_column = truth_column or FIVE_CLASS_COLUMN
+    metrics = class_metrics(classified, truth_column, grouped=grouped, n_bootstrap=n_bootstrap)
+    tables = {"metrics": metrics, "confusion": confusion_table(metrics),
+              "confusion_normalized": confusion_table(metrics, normalize=True)}
+    figures = {"confusion": plot_confusion(metrics).figure}
+    if {"ra", "dec"} <= set(classified.colnames):
+        figures["sky"] = plot_sky(classified).figure
+    if "z" in classified.colnames:
+        figures["redshift"] = plot_class_histograms(classified, "z").figure
+    headline = {"accuracy": metrics.meta["accuracy"], "n": metrics.meta["n"], "truth_column": truth_column,
+                "accuracy_interval": [metrics.meta.get("accuracy_low"), metrics.meta.get("accuracy_high")]}
+    return tables, figures, headline
+
+
+def _feature_products(classified, *, truth_column, grouped, n_bootstrap, rule):
+    """Multi-label models: per-feature AUC, average precision, thresholds and ROC curves."""
+    from .plots import plot_roc_curves
+
+    metrics = feature_metrics(classified, rule=rule)
+    if not len(metrics):
+        raise InputError("the table has no label_<feature> column matching the model's features: label it "
+                         "first (galzoo_cnn.labels.feature_labels or decals_feature_labels)")
+    figures = {"roc": plot_roc_curves(classified, [str(f) for f in metrics["feature"]]).figure}
+    auc = np.asarray(metrics["roc_auc"], dtype=float)
+    headline = {"mean_roc_auc": float(np.nanmean(auc)), "n_features": len(metrics), "rule": rule}
+    return {"metrics": metrics}, figures, headline
+
+
+#: What an evaluation contains, by the kind of objective (Sect. 5 of the paper for each).
+_PRODUCTS = {SingleLabel: _class_products, MultiLabel: _feature_products}
+
+
+def _products_for(model):
+    for kind, products in _PRODUCTS.items():
+        if isinstance(model.objective, kind):
+            return products
+    raise InputError(f"no evaluation is defined for the objective {model.objective.name!r}")
+
+
+def _png(figure):
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def evaluate_model(table, *, output, model=None, truth_column=None, grouped=False, image_column="filename",
+                   image_dir=None, rule="best_f1", n_bootstrap=1000, batch_size=256, device=None,
+                   progress=True, overwrite=False):
+    """Classify a labelled table and write the paper's metrics, tables and figures for it.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        Galaxies with images and labels: a class column for a single-label
+        model (``truth_column``), ``label_<feature>`` columns for a
+        multi-label one.
+    output : str or `~pathlib.Path`
+        Directory written (created; one all-or-nothing set of files).
+    model : str, path or `~galzoo_cnn.models.GalaxyClassifier`, optional
+        Default ``conf.default_model``.
+    truth_column : str, optional
+        True classes; default ``gz2_five_class``.
+    grouped : bool
+        Compare broad groups (smooth / edge-on / spiral), e.g. for Galaxy
+        Zoo 1 classes or ``gz2_class`` strings (`~galzoo_cnn.evaluation.class_metrics`).
+    image_column, image_dir, batch_size, device, progress
+        As for `~galzoo_cnn.classify_table`.
+    rule : {'best_f1', 'youden', 'precision'}
+        Threshold rule of a multi-label model.
+    n_bootstrap : int
+        Resamplings for the confidence intervals.
+    overwrite : bool
+        Replace an earlier evaluation in ``output``.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        The metrics table; ``meta['files']`` lists what was written.
+
+    Examples
+    --------
+    >>> import tempfile, json
+    >>> from pathlib import Path
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> from galzoo_cnn.report import evaluate_model
+    >>> sample, image_dir = load_demo_sample()
+    >>> out = Path(tempfile.mkdtemp()) / "evaluation"
+    >>> metrics = evaluate_model(sample, output=out, truth_column="gz2_class", grouped=True,
+    ...                          image_dir=image_dir, n_bootstrap=0, progress=False)
+    >>> summary = json.loads((out / "summary.json").read_text())
+    >>> summary["headline"]["accuracy"] == metrics.meta["accuracy"]
+    True
+    """
+    output = Path(output)
+    if (output / SUMMARY_FILE).exists() and not overwrite:
+        raise InputError(f"{output} already holds an evaluation ({SUMMARY_FILE}); pass overwrite=True "
+                         f"(--overwrite) to replace it")
+    classifier = _as_model(conf.default_model if model is None else model)
+    products = _products_for(classifier)
+    table = as_table(table)
+    classified = classify_table(table, model=classifier, image_column=image_column, image_dir=image_dir,
+                                batch_size=batch_size, device=device, progress=progress, overwrite=True)
+    tables, figures, headline = products(classified, truth_column=truth_column, grouped=grouped,
+                                         n_bootstrap=n_bootstrap, rule=rule)
+    captions = {name: getattr(figure, "caption", "") for name, figure in figures.items()}
+    images = {name: _png(figure) for name, figure in figures.items()}
+    summary = {"model": classifier.card, "headline": headline, "captions": captions,
+               "provenance": classified.meta.get("provenance", {}),
+               "tables": list(tables), "figures": list(images), "n_rows": len(classified),
+               "status_counts": classified.meta.get("provenance", {}).get("status_counts", "")}
+    targets = {output / "classified.ecsv": lambda p: classified.write(p, format="ascii.ecsv")}
+    for name, result in tables.items():
+        for suffix, fmt in _TABLE_FORMATS.items():
+            shown = _latex_safe(result) if suffix == "tex" else result
+            targets[output / f"{name}.{suffix}"] = (lambda p, t=shown, f=fmt: t.write(p, format=f))
+    for name, data in images.items():
+        targets[output / f"{name}.png"] = (lambda p, d=data: Path(p).write_bytes(d))
+    targets[output / SUMMARY_FILE] = lambda p: Path(p).write_text(json.dumps(summary, indent=1, default=str))
+    output.mkdir(parents=True, exist_ok=True)
+    with FileSetTransaction(output / "evaluation", list(targets)) as transaction:
+        for target, write in targets.items():
+            write(transaction.staged(target))
+    metrics = tables["metrics"]
+    metrics.meta["files"] = [str(t) for t in targets]
+    return metrics
+
+
+def _table_html(path):
+    """The ``<table>`` element of an astropy HTML table file."""
+    text = Path(path).read_text()
+    start, end = text.find("<table"), text.rfind("</table>")
+    return text[start:end + len("</table>")] if start >= 0 else f"<pre>{html.escape(text)}</pre>"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+th { background: #f0f0f0; } td:first-child { text-align: left; }
+figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #444; max-width: 60em; }
+img { max-width: 100%; } pre { background: #f7f7f7; padding: 0.8em; font-size: 0.8em; overflow-x: auto; }
+.headline { font-size: 1.1em; background: #eef5ee; padding: 0.6em 1em; border-left: 4px solid #4a4; }
+"""
+
+
+def _headline_text(headline):
+    if "accuracy" in headline:
+        low, high = headline.get("accuracy_interval") or (None, None)
+        interval = f" (95% interval {low:.3f}-{high:.3f})" if low is not None else ""
+        return (f"Accuracy {headline['accuracy']:.3f}{interval} on {headline['n']} labelled galaxies "
+                f"({html.escape(str(headline['truth_column']))}).")
+    return (f"Mean ROC AUC {headline['mean_roc_auc']:.3f} over {headline['n_features']} features "
+            f"(thresholds: {html.escape(str(headline['rule']))}).")
+
+
+def write_report(evaluation_dir, output=None, *, title=None):
+    """One self-contained HTML file from an `evaluate_model` directory: tables, figures, card, provenance.
+
+    Figures are embedded as base64 PNG and nothing refers outside the file,
+    so it opens offline and can be mailed or archived as it is.
+
+    Parameters
+    ----------
+    evaluation_dir : str or `~pathlib.Path`
+        A directory written by `evaluate_model`.
+    output : str or `~pathlib.Path`, optional
+        The HTML file; default ``report.html`` in ``evaluation_dir``.
+    title : str, optional
+        Page title; default names the model.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        The file written (atomically).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> from galzoo_cnn.report import evaluate_model, write_report
+    >>> sample, image_dir = load_demo_sample()
+    >>> out = Path(tempfile.mkdtemp()) / "evaluation"
+    >>> _ = evaluate_model(sample, output=out, truth_column="gz2_class", grouped=True,
+    ...                    image_dir=image_dir, n_bootstrap=0, progress=False)
+    >>> page = write_report(out, title="demo").read_text()
+    >>> "<title>demo</title>" in page and "data:image/png;base64," in page
+    True
+    """
+    from .tables import atomic_write
+
+    evaluation_dir = Path(evaluation_dir)
+    summary_path = evaluation_dir / SUMMARY_FILE
+    if not summary_path.is_file():
+        raise InputError(f"{evaluation_dir} is not an evaluation directory: it has no {SUMMARY_FILE} "
+                         f"(write one with galzoo-cnn evaluate)")
+    summary = json.loads(summary_path.read_text())
+    card = summary["model"]
+    title = title or f"Evaluation of {card.get('name') or card.get('backbone')}"
+    parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>",
+             f"<p class='headline'>{_headline_text(summary['headline'])}</p>",
+             f"<p>{summary['n_rows']} rows; status: {html.escape(str(summary['status_counts']))}. Model "
+             f"objective {html.escape(str(card.get('objective')))}, backbone "
+             f"{html.escape(str(card.get('backbone')))}. Metrics as in Khramtsov et al. 2022, Sect. 5.</p>"]
+    for name in summary["tables"]:
+        parts.append(f"<h2>Table: {html.escape(name.replace('_', ' '))}</h2>")
+        parts.append(_table_html(evaluation_dir / f"{name}.html"))
+    for name in summary["figures"]:
+        data = base64.b64encode((evaluation_dir / f"{name}.png").read_bytes()).decode()
+        parts.append(f"<h2>Figure: {html.escape(name)}</h2><figure><img alt='{html.escape(name)}' "
+                     f"src='data:image/png;base64,{data}'><figcaption>"
+                     f"{html.escape(summary['captions'].get(name, ''))}</figcaption></figure>")
+    for heading, content in (("Model card", card), ("Provenance", summary["provenance"])):
+        parts.append(f"<h2>{heading}</h2><details><summary>{heading} (JSON)</summary><pre>"
+                     f"{html.escape(json.dumps(content, indent=1))}</pre></details>")
+    parts.append("</body></html>\n")
+    output = evaluation_dir / "report.html" if output is None else Path(output)
+    return atomic_write(output, lambda tmp: Path(tmp).write_text("\n".join(parts), encoding="utf-8"))

@@ -1,0 +1,146 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""evaluate_model / write_report and their commands on real GZ2 images; the report in a real browser."""
+
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from galzoo_cnn.cli import main
+from galzoo_cnn.evaluation import feature_metrics
+from galzoo_cnn.exceptions import InputError
+from galzoo_cnn.report import evaluate_model, write_report
+
+
+@pytest.fixture(scope="module")
+def kaggle_rows(real_data):
+    """120 real Kaggle GZ2 galaxies of sample-gz2's held-out test rows, with their five classes."""
+    from importlib.resources import files
+
+    test_rows = Table.read(files("galzoo_cnn") / "data" / "models" / "sample-gz2-test.ecsv")
+    return test_rows[:120], real_data / "gz2_kaggle_5class" / "images"
+
+
+@pytest.fixture(scope="module")
+def evaluation(kaggle_rows, tmp_path_factory):
+    rows, image_dir = kaggle_rows
+    output = tmp_path_factory.mktemp("evaluation") / "sample-gz2"
+    metrics = evaluate_model(rows, output=output, image_dir=image_dir, n_bootstrap=200, progress=False)
+    return metrics, output
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.links += [v for k, v in attrs if k in ("src", "href") and v]
+
+
+def test_evaluation_files_hold_what_the_classifier_did(evaluation):
+    metrics, output = evaluation
+    classified = Table.read(output / "classified.ecsv")
+    truth, predicted = np.asarray(classified["gz2_five_class"]), np.asarray(classified["predicted_class"])
+    assert metrics.meta["accuracy"] == pytest.approx(np.mean(truth == predicted))
+    for row in metrics:
+        chosen = predicted == row["class"]
+        assert row["precision"] == pytest.approx(np.mean(truth[chosen] == row["class"]))
+    written = Table.read(output / "metrics.ecsv")
+    assert written["class"].tolist() == metrics["class"].tolist()
+    assert written.meta["accuracy"] == metrics.meta["accuracy"]
+    confusion = Table.read(output / "confusion.ecsv")
+    assert confusion["spiral"][confusion["true_class"] == "spiral"][0] == np.sum(
+        (truth == "spiral") & (predicted == "spiral"))
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["model"]["name"] == "sample-gz2" and summary["figures"] == ["confusion"]
+    assert "accuracy" in summary["captions"]["confusion"]
+    tex = (output / "metrics.tex").read_text()
+    assert "n\\_true" in tex and "rounded\\_in\\_between" in tex  # underscores escaped for LaTeX
+    assert (output / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluation_is_not_overwritten_and_fails_before_writing(evaluation, kaggle_rows, tmp_path):
+    _, output = evaluation
+    rows, image_dir = kaggle_rows
+    before = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
+    with pytest.raises(InputError, match="already holds an evaluation"):
+        evaluate_model(rows[:5], output=output, image_dir=image_dir, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in output.iterdir()} == before
+    with pytest.raises(KeyError, match="no_such_column"):
+        evaluate_model(rows[:5], output=tmp_path / "new", truth_column="no_such_column", image_dir=image_dir,
+                       progress=False)
+    assert not (tmp_path / "new").exists() or not any((tmp_path / "new").iterdir())
+
+
+def test_report_is_one_self_contained_file(evaluation, tmp_path):
+    _, output = evaluation
+    page = write_report(output, tmp_path / "report.html").read_text()
+    parser = _Links()
+    parser.feed(page)
+    assert parser.links and all(link.startswith("data:image/png;base64,") for link in parser.links)
+    assert "http" not in " ".join(parser.links) and "<script" not in page
+    assert parser.tags.count("table") == 3 and parser.tags.count("img") == 1
+    assert "Accuracy" in page and "mobilenetv3_small_100" in page
+
+
+def test_multilabel_evaluation_on_real_gz2_images(real_data, tmp_path):
+    from galzoo_cnn.labels import feature_labels
+    from galzoo_cnn.training import TrainConfig, train
+
+    labelled = feature_labels(real_data / "gz2_hart16_sdss" / "gz2_hart16.csv")
+    image_dir = real_data / "gz2_hart16_sdss" / "images"
+    config = TrainConfig(objective="features", table=labelled, image_dir=str(image_dir),
+                         output=str(tmp_path / "m"), backbone="test_resnet", epochs=1, batch_size=16,
+                         test_fraction=0.3, seed=1)
+    model, _ = train(config, progress=False)
+    metrics = evaluate_model(labelled, model=model, output=tmp_path / "e", image_dir=image_dir,
+                             progress=False)
+    classified = Table.read(tmp_path / "e" / "classified.ecsv")
+    again = feature_metrics(classified)
+    np.testing.assert_allclose(np.asarray(metrics["roc_auc"]), np.asarray(again["roc_auc"]), equal_nan=True)
+    summary = json.loads((tmp_path / "e" / "summary.json").read_text())
+    assert summary["figures"] == ["roc"] and summary["headline"]["n_features"] == len(metrics)
+    assert "Mean ROC AUC" in write_report(tmp_path / "e").read_text()
+
+
+def test_evaluate_and_report_commands(kaggle_rows, tmp_path, capsys):
+    rows, image_dir = kaggle_rows
+    rows[:20].write(tmp_path / "rows.ecsv")
+    assert main(["evaluate", str(tmp_path / "rows.ecsv"), "--image-dir", str(image_dir), "--output",
+                 str(tmp_path / "ev"), "--bootstrap", "50", "--no-progress"]) == 0
+    assert "Accuracy" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "ev"), "--output", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+    assert main(["report", str(tmp_path)]) == 2  # not an evaluation directory: one line, exit 2
+    assert "has no summary.json" in capsys.readouterr().err
+
+
+def _browser():
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.mark.skipif(_browser() is None, reason="no headless Chromium on this machine "
+                                               "(apt-get install chromium-headless-shell)")
+def test_report_renders_offline_in_a_real_browser(evaluation, tmp_path):
+    from PIL import Image
+
+    _, output = evaluation
+    page = write_report(output, tmp_path / "report.html")
+    shot = tmp_path / "report.png"
+    # --no-sandbox: the test may run as root in a container; no network is needed (all inline)
+    subprocess.run([_browser(), "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--screenshot={shot}",
+                    "--window-size=1000,1800", page.resolve().as_uri()], check=True, timeout=120,
+                   capture_output=True)
+    image = np.asarray(Image.open(shot).convert("L"))
+    assert image.shape == (1800, 1000)
+    # the embedded confusion matrix was drawn: a dark block (its most populated cell) below the tables
+    assert (image < 80).sum() > 2000 and image.std() > 20
