@@ -356,6 +356,28 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _cmd_compare_backbones(args):
+    import dataclasses
+
+    from .comparison import compare_backbones
+    from .training import TrainConfig, bundled_config
+
+    config = TrainConfig.from_file(bundled_config(args.config))
+    overrides = {key: getattr(args, key) for key in ("table", "image_dir", "epochs", "batch_size", "seed",
+                                                      "accelerator", "devices", "precision")
+                 if getattr(args, key) is not None}
+    for key in ("table", "image_dir"):
+        if key in overrides:
+            overrides[key] = str(Path(overrides[key]).expanduser().resolve())
+    if "devices" in overrides:
+        overrides["devices"] = _devices(overrides["devices"])
+    result = compare_backbones(dataclasses.replace(config, **overrides), args.backbones, output=args.output,
+                               progress=not args.no_progress)
+    result.pprint(max_lines=-1, max_width=-1)
+    print(f"Wrote {Path(args.output) / 'backbones.ecsv'}")
+    return 0
+
+
 def _cmd_report(args):
     from .report import write_report
 
@@ -549,6 +571,24 @@ def build_parser():
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --output")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
+
+    from .models import PAPER_BACKBONES
+
+    p = commands.add_parser("compare-backbones",
+                            help="train one model per backbone on the same split; the paper's Table 1")
+    p.add_argument("--config", required=True, help="training configuration (path or bundled name, e.g. "
+                                                    "paper-five-class)")
+    p.add_argument("--backbones", nargs="+", default=list(PAPER_BACKBONES),
+                   help="timm backbone names (default: the paper's eleven)")
+    p.add_argument("--output", "-o", required=True, help="directory: one run per backbone, backbones.ecsv")
+    p.add_argument("--table", help="training table (overrides the configuration)")
+    p.add_argument("--image-dir", help="directory of the images")
+    for option, kind in (("--epochs", int), ("--batch-size", int), ("--seed", int)):
+        p.add_argument(option, type=kind)
+    for option in ("--accelerator", "--devices", "--precision"):
+        p.add_argument(option, help="Lightning Trainer option")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_compare_backbones)
 
     p = commands.add_parser("report", help="one self-contained HTML file from an evaluation directory")
     p.add_argument("evaluation", help="directory written by galzoo-cnn evaluate")

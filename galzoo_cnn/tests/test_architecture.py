@@ -15,7 +15,8 @@ import galzoo_cnn
 #: order data flows through them.  A module may import only modules before it (or its own package).
 LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "objectives", "io", "datasets",
           "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "training",
-          "adversarial", "classify", "similarity", "evaluation", "catalog", "plots", "report", "cli"]
+          "adversarial", "classify", "similarity", "evaluation", "comparison", "catalog", "plots", "report",
+          "cli"]
 
 ROOT = Path(galzoo_cnn.__file__).parent
 
