@@ -49,7 +49,8 @@ def _scores(model, rows, config, batch_size):
         return np.nan, np.nan, np.nan
     start = time.perf_counter()
     classified = classify_table(rows, model=model, image_column=config.image_column,
-                                image_dir=config.image_dir, batch_size=batch_size, progress=False, overwrite=True)
+                                image_dir=config.image_dir, batch_size=batch_size, progress=False,
+                                overwrite=True)
     rate = len(rows) / (time.perf_counter() - start)
     ok = np.asarray(classified["status"]) == "ok"
     probabilities = np.stack([np.ma.getdata(classified[f"prob_{c}"]) for c in model.classes], axis=1)[ok]
