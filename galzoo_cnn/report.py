@@ -44,7 +44,7 @@ from .evaluation import class_metrics, confusion_table, feature_metrics
 from .exceptions import InputError
 from .io._transaction import FileSetTransaction
 from .objectives import MultiLabel, SingleLabel
-from .tables import as_table
+from .tables import as_table, require_columns
 
 __all__ = ["evaluate_model", "write_report", "SUMMARY_FILE"]
 
@@ -65,12 +65,16 @@ def _latex_safe(table):
     return safe
 
 
-def _class_products(classified, *, truth_column, grouped, n_bootstrap, rule):
+def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, rule):
     """Single-label models: per-class metrics, the confusion matrix and its figure, the sky map."""
+    from .evaluation import paired_labels
     from .plots import plot_class_histograms, plot_confusion, plot_sky
 
     truth_column = truth_column or FIVE_CLASS_COLUMN
-    metrics = class_metrics(classified, truth_column, grouped=grouped, n_bootstrap=n_bootstrap)
+    truth, _, _ = paired_labels(classified, truth_column, grouped=grouped)
+    in_order = None if grouped or not set(truth) <= set(classes) else list(classes)  # the model's order
+    metrics = class_metrics(classified, truth_column, classes=in_order, grouped=grouped,
+                            n_bootstrap=n_bootstrap)
     tables = {"metrics": metrics, "confusion": confusion_table(metrics),
               "confusion_normalized": confusion_table(metrics, normalize=True)}
     figures = {"confusion": plot_confusion(metrics).figure}
@@ -83,7 +87,7 @@ def _class_products(classified, *, truth_column, grouped, n_bootstrap, rule):
     return tables, figures, headline
 
 
-def _feature_products(classified, *, truth_column, grouped, n_bootstrap, rule):
+def _feature_products(classified, classes, *, truth_column, grouped, n_bootstrap, rule):
     """Multi-label models: per-feature AUC, average precision, thresholds and ROC curves."""
     from .plots import plot_roc_curves
 
@@ -97,14 +101,24 @@ def _feature_products(classified, *, truth_column, grouped, n_bootstrap, rule):
     return {"metrics": metrics}, figures, headline
 
 
-#: What an evaluation contains, by the kind of objective (Sect. 5 of the paper for each).
-_PRODUCTS = {SingleLabel: _class_products, MultiLabel: _feature_products}
+def _truth_columns(table, truth_column):
+    return [truth_column or FIVE_CLASS_COLUMN]
 
 
-def _products_for(model):
-    for kind, products in _PRODUCTS.items():
+def _feature_label_columns(table, truth_column):
+    return []  # which label_<feature> columns exist is checked after classification
+
+
+#: What an evaluation contains, by the kind of objective (Sect. 5 of the paper for each): the columns
+#: the labelled table needs (checked before the classification), and the products.
+_EVALUATIONS = {SingleLabel: (_truth_columns, _class_products),
+                MultiLabel: (_feature_label_columns, _feature_products)}
+
+
+def _evaluation_for(model):
+    for kind, evaluation in _EVALUATIONS.items():
         if isinstance(model.objective, kind):
-            return products
+            return evaluation
     raise InputError(f"no evaluation is defined for the objective {model.objective.name!r}")
 
 
@@ -170,12 +184,13 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
         raise InputError(f"{output} already holds an evaluation ({SUMMARY_FILE}); pass overwrite=True "
                          f"(--overwrite) to replace it")
     classifier = _as_model(conf.default_model if model is None else model)
-    products = _products_for(classifier)
+    needed, products = _evaluation_for(classifier)
     table = as_table(table)
+    require_columns(table, needed(table, truth_column), "label")  # before the long part
     classified = classify_table(table, model=classifier, image_column=image_column, image_dir=image_dir,
                                 batch_size=batch_size, device=device, progress=progress, overwrite=True)
-    tables, figures, headline = products(classified, truth_column=truth_column, grouped=grouped,
-                                         n_bootstrap=n_bootstrap, rule=rule)
+    tables, figures, headline = products(classified, classifier.classes, truth_column=truth_column,
+                                         grouped=grouped, n_bootstrap=n_bootstrap, rule=rule)
     captions = {name: getattr(figure, "caption", "") for name, figure in figures.items()}
     images = {name: _png(figure) for name, figure in figures.items()}
     summary = {"model": classifier.card, "headline": headline, "captions": captions,
@@ -207,7 +222,8 @@ def _table_html(path):
 
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1.5em; max-width: 70em; color: #222; }
+.scroll { overflow-x: auto; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
@@ -281,7 +297,7 @@ def write_report(evaluation_dir, output=None, *, title=None):
              f"{html.escape(str(card.get('backbone')))}. Metrics as in Khramtsov et al. 2022, Sect. 5.</p>"]
     for name in summary["tables"]:
         parts.append(f"<h2>Table: {html.escape(name.replace('_', ' '))}</h2>")
-        parts.append(_table_html(evaluation_dir / f"{name}.html"))
+        parts.append(f"<div class='scroll'>{_table_html(evaluation_dir / f'{name}.html')}</div>")
     for name in summary["figures"]:
         data = base64.b64encode((evaluation_dir / f"{name}.png").read_bytes()).decode()
         parts.append(f"<h2>Figure: {html.escape(name)}</h2><figure><img alt='{html.escape(name)}' "
