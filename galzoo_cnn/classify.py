@@ -47,7 +47,7 @@ from .config import conf
 from .exceptions import InputError, InputTypeError, PixelScaleWarning, UnusableImagesWarning
 from .images import MIN_CROP, resolve_image_paths
 from .models import GalaxyClassifier, load_model
-from .tables import _angle, as_table, refuse_overwrite
+from .tables import _angle, as_table, check_integer, refuse_overwrite
 from .tables import provenance as make_provenance
 
 __all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN", "QUALITY_COLUMN"]
@@ -166,9 +166,8 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
         raise InputError("the table is empty: no galaxies to classify")
     for name, value, low in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
                              ("num_nodes", num_nodes, 1)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                  or value < low):
-            raise InputError(f"{name}={value!r} must be an integer >= {low}")
+        if value is not None:
+            check_integer(name, value, low)
     if crop is not None and not MIN_CROP <= crop <= 1:
         raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, 1]: the central fraction of each image "
                          f"side the model sees")

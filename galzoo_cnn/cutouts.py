@@ -67,6 +67,7 @@ from .tables import (
     _degrees,
     as_table,
     atomic_write,
+    check_integer,
     provenance,
     refuse_overwrite,
     require_columns,
@@ -874,8 +875,7 @@ def _check_fetch_options(survey, size, bands, max_workers, retries, timeout, dea
     """The survey's service; options that cannot work raise before a directory is made or a request sent."""
     service = _service(survey)
     for name, value in (("size", size), ("max_workers", max_workers), ("retries", retries)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise InputError(f"{name}={value!r} must be a positive integer")
+        check_integer(name, value, 1)
     for name, value in (("timeout", timeout), ("deadline", deadline)):
         if value is not None and not (isinstance(value, (int, float)) and value > 0):
             raise InputError(f"{name}={value!r} must be a positive number of seconds")

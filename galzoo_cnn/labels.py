@@ -26,7 +26,7 @@ from astropy.table import MaskedColumn, Table
 from . import taxonomy
 from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
 from .exceptions import InputError, InputTypeError
-from .tables import as_table, provenance, refuse_overwrite, require_columns
+from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
 
 __all__ = ["five_class_labels", "feature_labels", "decals_feature_labels", "well_sampled",
            "min_votes_per_row", "label_summary", "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
@@ -438,8 +438,7 @@ def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", 
     if isinstance(features, str):
         raise InputTypeError(f"features must be a list of feature names, got the string {features!r}")
     threshold = _check_threshold("threshold", threshold)
-    if isinstance(min_votes, bool) or not isinstance(min_votes, (int, np.integer)) or min_votes < 0:
-        raise InputError(f"min_votes={min_votes!r} must be an integer >= 0")
+    check_integer("min_votes", min_votes, 0)
     comparable = [f for f in taxonomy.DETAILED_FEATURES if f in tree.gz2_features]
     features = comparable if features is None else list(features)
     unmapped = [f for f in features if f not in tree.gz2_features]

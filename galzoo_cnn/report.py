@@ -15,18 +15,9 @@ file with every figure embedded, which opens offline in any browser.
 
 Examples
 --------
->>> import tempfile
->>> from pathlib import Path
->>> from galzoo_cnn.datasets import load_demo_sample
->>> from galzoo_cnn.report import evaluate_model, write_report
->>> sample, image_dir = load_demo_sample()
->>> out = Path(tempfile.mkdtemp()) / "evaluation"
->>> metrics = evaluate_model(sample, output=out, truth_column="gz2_class", grouped=True,
-...                          image_dir=image_dir, n_bootstrap=50, progress=False)
->>> sorted(p.name for p in out.glob("*.ecsv"))
-['classified.ecsv', 'confusion.ecsv', 'confusion_normalized.ecsv', 'metrics.ecsv']
->>> write_report(out).name
-'report.html'
+>>> from galzoo_cnn.report import SUMMARY_FILE
+>>> SUMMARY_FILE  # what makes a directory an evaluation (see evaluate_model, write_report)
+'summary.json'
 """
 
 import base64

@@ -38,7 +38,7 @@ from .classify import STATUS_COLUMN, _as_model
 from .config import conf
 from .exceptions import InputError
 from .images import resolve_image_paths
-from .tables import as_table, provenance, refuse_overwrite
+from .tables import as_table, check_integer, provenance, refuse_overwrite
 
 __all__ = ["embed_table", "similar_galaxies", "EMBEDDING_COLUMN"]
 
@@ -168,8 +168,7 @@ def similar_galaxies(query_table, reference_table, *, k=5, model=None, id_column
     """
     from sklearn.neighbors import NearestNeighbors
 
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k={k!r} must be an integer >= 1")
+    check_integer("k", k, 1)
     options = dict(model=model, image_column=image_column, batch_size=batch_size, device=device,
                    progress=progress)
     query, query_vectors, query_ok = _embedded(as_table(query_table, copy=False), "query",

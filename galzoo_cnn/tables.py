@@ -22,8 +22,8 @@ from astropy.table import QTable, Table
 
 from .exceptions import InputError, InputTypeError, MissingColumnsError
 
-__all__ = ["as_table", "require_columns", "refuse_overwrite", "write_table_atomic", "atomic_write",
-           "fits_safe_meta", "provenance", "file_sha256", "TABLE_FORMATS"]
+__all__ = ["as_table", "require_columns", "refuse_overwrite", "check_integer", "write_table_atomic",
+           "atomic_write", "fits_safe_meta", "provenance", "file_sha256", "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -180,6 +180,41 @@ def refuse_overwrite(table, names, *, overwrite, what="output column(s)", earlie
         raise InputError(f"the table already has the {what} {shown} (from {earlier}?); pass overwrite=True "
                          f"to replace them")
     return clashing
+
+
+def check_integer(name, value, minimum):
+    """Raise `~galzoo_cnn.exceptions.InputError` unless ``value`` is an integer (not a bool) >= ``minimum``.
+
+    The one check of the integer options of the package's functions, so that
+    every such message reads alike.
+
+    Parameters
+    ----------
+    name : str
+        The option's name, for the message.
+    value : object
+        Its value.
+    minimum : int
+        The smallest value allowed.
+
+    Returns
+    -------
+    int
+        ``value``.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.tables import check_integer
+    >>> check_integer("k", 5, 1)
+    5
+    >>> check_integer("batch_size", 0, 1)
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.exceptions.InputError: batch_size=0 must be an integer >= 1
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name}={value!r} must be an integer >= {minimum}")
+    return int(value)
 
 
 def provenance(function, *, inputs=(), **entries):

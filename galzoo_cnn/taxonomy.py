@@ -498,7 +498,10 @@ def detect_layout(table):
 
 
 def require_columns(table, columns, purpose="this operation"):
-    """Raise `MissingColumnsError` naming every column of ``columns`` not in ``table``.
+    """Raise `MissingColumnsError` naming every GZ2 column of ``columns`` not in ``table`` and the layouts.
+
+    `galzoo_cnn.tables.require_columns` with a hint on how GZ2 columns are
+    named and which catalogue layouts the package reads.
 
     Parameters
     ----------
@@ -516,17 +519,13 @@ def require_columns(table, columns, purpose="this operation"):
     >>> require_columns(Table(names=["objid"]), ["objid", "t01_smooth_or_features_a01_smooth_debiased"])
     Traceback (most recent call last):
     ...
-    galzoo_cnn.exceptions.MissingColumnsError: this operation needs 1 column(s) the table lacks: t01_smooth_or_features_a01_smooth_debiased. ...
+    galzoo_cnn.exceptions.MissingColumnsError: this operation: GZ2 column 't01_smooth_or_features_a01_smooth_debiased' is not in the table (columns: objid). GZ2 columns are named ...
     """
-    missing = [c for c in columns if c not in table.colnames]
-    if not missing:
-        return
-    shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+    from .tables import require_columns as require
+
     layouts = "; ".join(f"{name} (id column {idc!r}; {ref})" for name, (idc, ref) in LAYOUTS.items())
-    raise MissingColumnsError(
-        f"{purpose} needs {len(missing)} column(s) the table lacks: {shown}. "
-        f"GZ2 columns are named tNN_<task>_aMM_<answer>_<suffix>, as in the layouts: {layouts}."
-    )
+    require(table, columns, f"{purpose}: GZ2",
+            hint=f"GZ2 columns are named tNN_<task>_aMM_<answer>_<suffix>, as in the layouts: {layouts}")
 
 
 @dataclass(frozen=True)

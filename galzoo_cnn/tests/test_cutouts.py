@@ -262,7 +262,7 @@ def test_pixel_scale_as_quantity_array_and_bad_values(tmp_path):
         fetch_cutouts(targets, tmp_path, pixel_scale=3 * u.kg, **FAST)
     with pytest.raises(KeyError, match="pixel_scale column 'nope'"):
         fetch_cutouts(targets, tmp_path, pixel_scale="nope", **FAST)
-    with pytest.raises(ValueError, match="size=0 must be a positive"):
+    with pytest.raises(ValueError, match="size=0 must be an integer >= 1"):
         fetch_cutouts(targets, tmp_path, size=0, **FAST)
 
 

@@ -114,13 +114,13 @@ def test_long_and_unsafe_ids_get_hashed_names_and_resume(tmp_path):
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (dict(size=0), "size=0 must be a positive integer"),
-    (dict(size=-5), "size=-5 must be a positive integer"),
-    (dict(size=100.5), "size=100.5 must be a positive integer"),
+    (dict(size=0), "size=0 must be an integer >= 1"),
+    (dict(size=-5), "size=-5 must be an integer >= 1"),
+    (dict(size=100.5), "size=100.5 must be an integer >= 1"),
     (dict(bands=["CDS/P/SDSS9/g"]), "bands apply to survey='hips'"),
     (dict(survey="hips", bands="CDS/P/SDSS9/g"), "bands must be a list of HiPS survey names"),
-    (dict(max_workers=0), "max_workers=0 must be a positive integer"),
-    (dict(retries=0), "retries=0 must be a positive integer"),
+    (dict(max_workers=0), "max_workers=0 must be an integer >= 1"),
+    (dict(retries=0), "retries=0 must be an integer >= 1"),
     (dict(timeout=-1), "timeout=-1 must be a positive number of seconds"),
     (dict(survey="panstarrs"), "unknown survey 'panstarrs'"),
 ])
@@ -334,7 +334,7 @@ def _user_errors(tmp_path):
         "bands with sdss": (["fetch", str(tmp_path / "in.ecsv"), "--image-dir", str(tmp_path / "c"),
                              "--bands", "CDS/P/SDSS9/g"], "bands apply to survey='hips'"),
         "size 0": (["fetch", str(tmp_path / "in.ecsv"), "--image-dir", str(tmp_path / "c"), "--size", "0"],
-                   "size=0 must be a positive integer"),
+                   "size=0 must be an integer >= 1"),
         "missing table": (["labels", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "l.ecsv")],
                           "does not exist"),
     }

@@ -148,7 +148,7 @@ def test_missing_columns_error_names_them():
     table = load_gz2_sample("hart2016")
     table.remove_columns(["t07_rounded_a17_in_between_debiased", "t04_spiral_a08_spiral_count"])
     with pytest.raises(taxonomy.MissingColumnsError,
-                       match="t07_rounded_a17_in_between_debiased, t04_spiral_a08_spiral_count"):
+                       match="'t07_rounded_a17_in_between_debiased', 't04_spiral_a08_spiral_count' are not"):
         five_class_labels(table)
     with pytest.raises(taxonomy.MissingColumnsError, match="hart2016 .id column 'dr7objid'"):
         feature_labels(table)

@@ -97,6 +97,6 @@ def test_require_columns_names_missing_and_layouts():
         taxonomy.require_columns(table, ["objid", "t07_rounded_a16_completely_round_debiased"],
                                  purpose="five_class_labels")
     message = str(err.value)
-    assert "five_class_labels needs 1 column(s)" in message
+    assert "five_class_labels: GZ2 column 't07_rounded_a16_completely_round_debiased' is not" in message
     assert "t07_rounded_a16_completely_round_debiased" in message
     assert "willett2013" in message and "hart2016" in message and "dr7objid" in message
