@@ -75,11 +75,12 @@ def _cmd_taxonomy(args):
 
 
 def _label_table(table, args):
-    labelled = labels.five_class_labels(table, fractions=args.fractions, min_votes=args.min_votes,
-                                        depth=args.depth)
+    given = {k: getattr(args, k) for k in ("fractions", "min_votes") if getattr(args, k) is not None}
+    if args.gz_decals:  # the deep test: GZ2 features from GZ DECaLS votes (fractions / min votes of its own)
+        return labels.decals_feature_labels(table, threshold=args.threshold, **given)
+    labelled = labels.five_class_labels(table, depth=args.depth, **given)
     if args.features:
-        labelled = labels.feature_labels(labelled, threshold=args.threshold, fractions=args.fractions,
-                                         min_votes=args.min_votes, depth=args.depth)
+        labelled = labels.feature_labels(labelled, threshold=args.threshold, depth=args.depth, **given)
     return labelled
 
 
@@ -387,10 +388,14 @@ def _cmd_report(args):
 
 def _add_label_options(parser):
     fractions = _default(labels.five_class_labels, "fractions")
-    parser.add_argument("--fractions", default=fractions, choices=taxonomy.FRACTION_SUFFIXES,
-                        help=f"GZ2 vote fractions to threshold (default: {fractions})")
+    decals_fractions = _default(labels.decals_feature_labels, "fractions")
+    parser.add_argument("--fractions", choices=sorted({*taxonomy.FRACTION_SUFFIXES,
+                                                       *taxonomy.GZ_DECALS_TREE.fraction_suffixes}),
+                        help=f"vote fractions to threshold (default: {fractions}; with --gz-decals "
+                             f"{decals_fractions})")
     parser.add_argument("--min-votes", type=int, default=None,
-                        help="minimum votes per task (default: 20, or 10 for Stripe 82 coadd rows)")
+                        help="minimum votes per task (default: 20, or 10 for Stripe 82 coadd rows; with "
+                             f"--gz-decals {_default(labels.decals_feature_labels, 'min_votes')})")
     parser.add_argument("--depth", default=_default(labels.five_class_labels, "depth"),
                         choices=("auto", *taxonomy.DEPTHS),
                         help="imaging depth of the rows (default: from the 'sample' column)")
@@ -421,10 +426,14 @@ def build_parser():
     group.add_argument("--five-class", action="store_true", help="criteria of the five classes")
     p.set_defaults(func=_cmd_taxonomy)
 
-    p = commands.add_parser("labels", help="five-class and detailed-feature labels from a GZ2 table")
+    p = commands.add_parser("labels", help="five-class and detailed-feature labels from a GZ2 (or GZ DECaLS) "
+                                           "table")
     p.add_argument("table", help="GZ2 table (FITS, VOTable, ECSV or CSV)")
     p.add_argument("--output", "-o", required=True, help="output table (format from its extension)")
     p.add_argument("--features", action="store_true", help="also write the 34 detailed-feature labels")
+    p.add_argument("--gz-decals", action="store_true",
+                   help="the table is a Galaxy Zoo DECaLS vote table (Walmsley et al. 2022): write the "
+                        "labels of the 28 GZ2 features it can tell (the deep test set)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _add_label_options(p)
     p.set_defaults(func=_cmd_labels)

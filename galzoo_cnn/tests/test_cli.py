@@ -39,7 +39,7 @@ def test_labels_command_errors(tmp_path, capsys):
     bad = tmp_path / "bad.ecsv"
     Table({"objid": [1, 2]}).write(bad)
     assert main(["labels", str(bad), "-o", str(tmp_path / "x.ecsv")]) == 2
-    assert "five_class_labels needs" in capsys.readouterr().err
+    assert "five_class_labels: GZ2 columns" in capsys.readouterr().err
 
 
 def test_taxonomy_command(capsys):

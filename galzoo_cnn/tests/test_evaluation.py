@@ -216,7 +216,7 @@ def test_gz_decals_tree_names_the_documented_columns_and_maps_28_features():
         tree.answer("bar_medium")
 
 
-def test_decals_labels_sum_fractions_and_mask_unasked_questions():
+def test_decals_labels_sum_fractions_and_mask_unasked_questions(tmp_path):
     """The labelling rules on two hand-made rows (arithmetic only; not evidence about real votes)."""
     from galzoo_cnn.exceptions import MissingColumnsError
     from galzoo_cnn.labels import decals_feature_labels
@@ -236,6 +236,16 @@ def test_decals_labels_sum_fractions_and_mask_unasked_questions():
                               features=["bar"])
     with pytest.raises(ValueError, match="no counterpart of the GZ2 feature"):
         decals_feature_labels(Table(columns), features=["ring"])
+
+    from galzoo_cnn.cli import main
+
+    Table(columns).write(tmp_path / "decals.ecsv")
+    assert main(["labels", str(tmp_path / "decals.ecsv"), "--gz-decals", "--min-votes", "5",
+                 "--output", str(tmp_path / "deep.ecsv")]) == 0
+    deep = Table.read(tmp_path / "deep.ecsv")
+    assert deep["label_bulge_obvious"].tolist() == [True, None]  # 4 votes < 5
+    assert main(["labels", str(tmp_path / "decals.ecsv"), "--gz-decals", "--fractions", "weighted_fraction",
+                 "--output", str(tmp_path / "x.ecsv")]) == 2
 
 
 def test_sample_class_and_feature_figures_on_real_rows(real_data, tmp_path):
