@@ -35,6 +35,7 @@ from astropy.table import MaskedColumn, Table
 
 from ._inference import predict_images, status_names
 from .classify import STATUS_COLUMN, _as_model
+from .columns import PROVENANCE_KEY
 from .config import conf
 from .exceptions import InputError
 from .images import resolve_image_paths
@@ -98,10 +99,18 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     table[EMBEDDING_COLUMN] = MaskedColumn(features[0], mask=mask,
                                            description=f"pooled features of {classifier.card.get('name')}")
     table[STATUS_COLUMN] = status
-    table.meta["provenance"] = provenance("embed_table", model=classifier.card.get("name"),
+    table.meta[PROVENANCE_KEY] = provenance("embed_table", model=classifier.card.get("name"),
                                           model_sha256=classifier.card.get("weights_sha256", "unsaved"),
                                           crop=crop)
     return table
+
+
+def _embedding_model(table):
+    """(name, weights SHA-256) of the model that embedded ``table``, as its provenance records."""
+    record = table.meta.get(PROVENANCE_KEY, {})
+    if record.get("function") != "embed_table":
+        return None, None
+    return record.get("model"), record.get("model_sha256")
 
 
 def _embedded(table, name, **options):
@@ -176,6 +185,10 @@ def similar_galaxies(query_table, reference_table, *, k=5, model=None, id_column
     reference, reference_vectors, reference_ok = _embedded(
         as_table(reference_table, copy=False), "reference",
         image_dir=image_dir if reference_image_dir is None else reference_image_dir, **options)
+    models = {_embedding_model(t) for t in (query, reference)} - {(None, None)}
+    if len({sha for _, sha in models}) > 1:
+        raise InputError(f"the query and reference embeddings come from different models "
+                         f"({', '.join(sorted(str(name) for name, _ in models))}): embed both with one")
     if query_vectors.shape[1] != reference_vectors.shape[1]:
         raise InputError(f"the query embeddings have {query_vectors.shape[1]} features and the reference "
                          f"ones "
@@ -202,5 +215,5 @@ def similar_galaxies(query_table, reference_table, *, k=5, model=None, id_column
         result[image_column] = reference[image_column][result["reference_row"]]
     result.meta.update(k=k, n_query_unusable=int((~query_ok).sum()),
                        provenance=provenance("similar_galaxies", k=k, metric="cosine",
-                                             model=query.meta.get("provenance", {}).get("model")))
+                                             model=_embedding_model(query)[0]))
     return result

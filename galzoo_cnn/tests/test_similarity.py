@@ -78,6 +78,9 @@ def test_a_galaxy_is_its_own_nearest_neighbour_and_bad_rows_are_left_out(kaggle,
         similar_galaxies(query, embedded, k=0)
     with pytest.raises(InputError, match="no column 'objid'"):
         similar_galaxies(embedded[:2], embedded, id_column="objid")
+    other = embed_table(labels[:3], model="sample-gz1", image_dir=image_dir, progress=False)
+    with pytest.raises(InputError, match="different models .sample-gz1, sample-gz2."):
+        similar_galaxies(other, embedded)
 
 
 def test_similarity_gallery_shows_the_neighbours(kaggle, embedded):
