@@ -144,3 +144,19 @@ def test_report_renders_offline_in_a_real_browser(evaluation, tmp_path):
     assert image.shape == (1800, 1000)
     # the embedded confusion matrix was drawn: a dark block (its most populated cell) below the tables
     assert (image < 80).sum() > 2000 and image.std() > 20
+
+
+def test_grouped_evaluation_on_real_gz1_images(gz1_images, tmp_path):
+    """Galaxy Zoo 1 classes against the five GZ2 classes, compared as smooth / edge-on / spiral."""
+    from galzoo_cnn.taxonomy import broad_group
+
+    labels, directory = gz1_images
+    metrics = evaluate_model(labels, output=tmp_path / "gz1", truth_column="gz1_class", grouped=True,
+                             image_dir=directory, n_bootstrap=0, progress=False)
+    classified = Table.read(tmp_path / "gz1" / "classified.ecsv")
+    truth = [broad_group(c) for c in classified["gz1_class"]]
+    predicted = [broad_group(c) for c in classified["predicted_class"]]
+    pairs = [(t, p) for t, p in zip(truth, predicted) if t and p]  # mergers, "don't know": no group
+    assert metrics.meta["n"] == len(pairs)
+    assert metrics.meta["accuracy"] == pytest.approx(np.mean([t == p for t, p in pairs]))
+    assert metrics["class"].tolist() == ["smooth", "edge_on", "spiral"]
