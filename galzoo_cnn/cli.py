@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy import log
+from astropy import units as u
 
 from . import __version__, labels, taxonomy
 from .cutouts import SURVEYS, fetch_cutouts
@@ -93,8 +94,6 @@ def _cmd_labels(args):
 
 
 def _cmd_demo(args):
-    import astropy.units as u
-
     from .catalog import REFERENCES_KEY, write_catalog
     from .classify import classify_table
     from .config import conf
@@ -309,8 +308,6 @@ def _cmd_query(args):
 
 
 def _cmd_samples(args):
-    from astropy import units as u
-
     samples = build_samples(args.targets, args.gz2, args.decals, radius=args.radius * u.arcsec)
     path = write_table_atomic(samples, args.output, overwrite=args.overwrite)
     print(f"Wrote {path}: {json.dumps(samples.meta['samples'])}")
@@ -341,6 +338,10 @@ def _cmd_evaluate(args):
              if getattr(args, k) is not None}
     if args.bootstrap is not None:
         given["n_bootstrap"] = args.bootstrap
+    if args.labels is not None:
+        given.update(labels=args.labels, id_column=args.id_column)
+    if args.radius is not None:
+        given["radius"] = args.radius * u.arcsec
     metrics = evaluate_model(args.table, output=args.output, model=args.model, grouped=args.grouped,
                              image_column=args.image_column, image_dir=args.image_dir, rule=args.rule,
                              progress=not args.no_progress, overwrite=args.overwrite, **given)
@@ -575,6 +576,10 @@ def build_parser():
     p.add_argument("--rule", choices=THRESHOLD_RULES, default=_default(evaluate_model, "rule"),
                    help="acceptance-threshold rule of a multi-label model")
     p.add_argument("--bootstrap", type=int, help="resamplings for the confidence intervals (default 1000)")
+    p.add_argument("--labels", help="table of label_<feature> columns made elsewhere (e.g. labels "
+                                    "--gz-decals: the deep test), joined to TABLE's rows")
+    p.add_argument("--id-column", help="identifier column joining --labels (default: sky position)")
+    p.add_argument("--radius", type=float, help="match radius for --labels in arcsec (default 1)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--device", help="cpu, cuda, cuda:1...")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --output")

@@ -27,11 +27,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+from astropy import units as u
 
 from .classify import _as_model, classify_table
 from .columns import FIVE_CLASS_COLUMN
 from .config import conf
-from .evaluation import class_metrics, confusion_table, feature_metrics
+from .evaluation import class_metrics, confusion_table, feature_metrics, match_labels
 from .exceptions import InputError
 from .io._transaction import FileSetTransaction
 from .objectives import MultiLabel, SingleLabel
@@ -124,7 +125,7 @@ def _png(figure):
 
 def evaluate_model(table, *, output, model=None, truth_column=None, grouped=False, image_column="filename",
                    image_dir=None, rule="best_f1", n_bootstrap=1000, batch_size=256, device=None,
-                   progress=True, overwrite=False):
+                   progress=True, labels=None, id_column=None, radius=1 * u.arcsec, overwrite=False):
     """Classify a labelled table and write the paper's metrics, tables and figures for it.
 
     Parameters
@@ -148,6 +149,16 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
         Threshold rule of a multi-label model.
     n_bootstrap : int
         Resamplings for the confidence intervals.
+    labels : `~astropy.table.Table` or path, optional
+        Labels made elsewhere (``label_<feature>`` columns, e.g. GZ DECaLS
+        labels from `~galzoo_cnn.labels.decals_feature_labels` for the deep
+        test), joined to the classified rows by ``id_column`` or by sky
+        position within ``radius`` (`~galzoo_cnn.evaluation.match_labels`);
+        rows without a match are left out.
+    id_column : str, optional
+        Identifier column of ``table`` and ``labels``.
+    radius : `~astropy.units.Quantity`
+        Match radius of a positional match.
     overwrite : bool
         Replace an earlier evaluation in ``output``.
 
@@ -178,8 +189,12 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     needed, products = _evaluation_for(classifier)
     table = as_table(table)
     require_columns(table, needed(table, truth_column), "label")  # before the long part
+    if labels is not None:
+        labels = as_table(labels, copy=False)
     classified = classify_table(table, model=classifier, image_column=image_column, image_dir=image_dir,
                                 batch_size=batch_size, device=device, progress=progress, overwrite=True)
+    if labels is not None:
+        classified = match_labels(classified, labels, id_column=id_column, radius=radius)
     tables, figures, headline = products(classified, classifier.classes, truth_column=truth_column,
                                          grouped=grouped, n_bootstrap=n_bootstrap, rule=rule)
     captions = {name: getattr(figure, "caption", "") for name, figure in figures.items()}

@@ -108,6 +108,18 @@ def test_multilabel_evaluation_on_real_gz2_images(real_data, tmp_path):
     assert summary["figures"] == ["roc"] and summary["headline"]["n_features"] == len(metrics)
     assert "Mean ROC AUC" in write_report(tmp_path / "e").read_text()
 
+    # the deep-test flow: labels made elsewhere (here the GZ2 labels of 60 of the galaxies, in another
+    # order) joined by sky position to the classified rows
+    images = Table.read(real_data / "gz2_hart16_sdss" / "gz2_hart16.csv")["dr7objid", "ra", "dec", "filename"]
+    elsewhere = labelled[::-1][:60]
+    elsewhere.keep_columns(["ra", "dec"] + [c for c in labelled.colnames if c.startswith("label_")])
+    deep = evaluate_model(images, model=model, labels=elsewhere, output=tmp_path / "d", image_dir=image_dir,
+                          progress=False)
+    matched = Table.read(tmp_path / "d" / "classified.ecsv")
+    assert len(matched) == 60 and set(matched["dr7objid"]) == set(labelled["dr7objid"][::-1][:60])
+    np.testing.assert_allclose(np.asarray(deep["roc_auc"]), np.asarray(feature_metrics(matched)["roc_auc"]),
+                               equal_nan=True)
+
 
 def test_evaluate_and_report_commands(kaggle_rows, tmp_path, capsys):
     rows, image_dir = kaggle_rows
