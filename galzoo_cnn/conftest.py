@@ -59,6 +59,17 @@ def _astropy_log_warnings_only():
     log.setLevel(level)
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Figures a test (or a page of examples) draws are closed after it: pyplot keeps every open
+    figure, and more than 20 raise matplotlib's warning, an error under the test settings."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 @pytest.fixture(scope="session")
 def gz1_images():
     """The 16 real SDSS GZ1 cutouts bundled with the tests: (labels table, image directory)."""
