@@ -118,8 +118,8 @@ def _cmd_demo(args):
     agreement = _demo_agreement(result)
     figure = plot_gallery(result, image_dir, agreement=agreement["grouped_match"],
                           fov=DEMO_IMAGE_FOV * u.arcsec,
-                          title=f"galzoo_cnn demo: {model} on SDSS gri images (frame green: same broad "
-                                f"class as GZ2; red dashed: different)")
+                          title=f"galzoo_cnn demo: {model} on SDSS gri images\nframe green: same broad "
+                                f"class as GZ2; red dashed: different; none: image flagged or no GZ2 group")
     gallery = atomic_write(out / "gallery.png", lambda tmp: figure.savefig(tmp, format="png", dpi=90))
     _print_demo_summary(result, agreement)
     for fmt, path in paths.items():
@@ -129,8 +129,12 @@ def _cmd_demo(args):
 
 
 def _demo_agreement(result):
-    """Per row: the model's class against GZ2's five-class label and broad group (or None)."""
-    predicted = result["predicted_class"].filled("").astype(str)
+    """Per row: the model's class against GZ2's five-class label and broad group (or None).
+
+    A frame with image-quality flags (e.g. the galaxy off-centre) is not compared: the model's class
+    of such an image says nothing about the model, even where it happens to agree."""
+    flagged = np.ma.filled(result["quality_flags"], 0) != 0
+    predicted = np.where(flagged, "", result["predicted_class"].filled("").astype(str))
     five = result["gz2_five_class"].filled("").astype(str)
     gz2_group = [taxonomy.broad_group(c) for c in result["gz2_class"].astype(str)]
     model_group = [taxonomy.broad_group(c) if c else None for c in predicted]
@@ -157,7 +161,7 @@ def _print_demo_summary(result, agreement):
                             ("smooth / edge-on / spiral", "grouped_match", "galaxies (GZ2 class string)")):
         matches = [m for m in agreement[key] if m is not None]
         print(f"Agreement with GZ2, {name}: {sum(matches)} of {len(matches)} {what} "
-              f"({sum(matches) / max(len(matches), 1):.0%})")
+              f"({sum(matches) / max(len(matches), 1):.0%}; flagged images left out)")
     print()
 
 

@@ -233,7 +233,9 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
                 spine.set(edgecolor=colour, linewidth=3, linestyle=style)
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
+    # leave room for the title above the first row's captions
+    lines = title.count("\n") + 1 if title else 0
+    figure.tight_layout(rect=(0, 0, 1, 1 - (0.1 + 0.22 * lines) / figure.get_figheight()) if title else None)
     return figure
 
 
