@@ -173,7 +173,10 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
     for name in ("precision", "recall", "f1"):
         for column in (c for c in result.colnames if c.startswith(name)):
             result[column].info.format = ".3f"
-    result.meta.update(meta)
+    result.meta.update(meta, provenance=provenance("class_metrics", truth_column=truth_column,
+                                                   predicted_column=predicted_column, grouped=grouped,
+                                                   n_bootstrap=int(n_bootstrap), confidence=confidence,
+                                                   seed=seed))
     return result
 
 
@@ -582,6 +585,8 @@ def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_cl
                     "N_gal": [int(np.sum(usable & (mine == c))) for c in rows_classes]})
     for o in other_classes:
         result[o] = [int(np.sum(usable & (mine == c) & (theirs == o))) for c in rows_classes]
+    result.meta["provenance"] = provenance("crosstab", class_column=class_column, other_column=other_column,
+                                           match=f"id {id_column}" if id_column else f"sky within {radius}")
     result.meta.update(n_matched=int(matched.sum()), other_column=other_column,
                        match=f"id {id_column}" if id_column else f"sky within {radius}")
     return result
