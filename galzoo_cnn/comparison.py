@@ -30,7 +30,7 @@ from astropy.table import QTable, Table
 
 from .classify import classify_table
 from .exceptions import InputError
-from .models import PAPER_BACKBONES, load_model
+from .models import PAPER_BACKBONES, _require_backbone, load_model
 from .tables import provenance, write_table_atomic
 from .training import TrainConfig, bundled_config, train
 
@@ -111,6 +111,8 @@ def compare_backbones(config, backbones=PAPER_BACKBONES, *, output, batch_size=6
     backbones = list(dict.fromkeys(backbones))
     if not backbones:
         raise InputError("no backbones to compare")
+    for backbone in backbones:  # a typo in the tenth name must not wait for nine trainings
+        _require_backbone(backbone)
     if not isinstance(config, TrainConfig):
         config = TrainConfig.from_file(bundled_config(config))
     output = Path(output)

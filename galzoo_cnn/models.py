@@ -109,19 +109,21 @@ class GalaxyClassifier(nn.Module):
         return self.backbone(images)
 
 
+def _require_backbone(name):
+    """Raise `~galzoo_cnn.exceptions.InputError` unless timm has a model ``name``."""
+    if not isinstance(name, str) or not timm.is_model(name):
+        raise InputError(f"unknown timm backbone {name!r}; see timm.list_models()")
+    return name
+
+
 def _create_backbone(name, pretrained):
+    _require_backbone(name)
     options = {}
     if isinstance(pretrained, (str, Path)):  # local weights, e.g. downloaded once elsewhere
         if not Path(pretrained).is_file():
             raise FileNotFoundError(f"pretrained weights file {str(pretrained)!r} does not exist")
         options["pretrained_cfg_overlay"] = {"file": str(pretrained)}
-    try:
-        return timm.create_model(name, pretrained=bool(pretrained), num_classes=0, global_pool="max",
-                                 **options)
-    except RuntimeError as err:
-        if "Unknown model" in str(err):
-            raise InputError(f"unknown timm backbone {name!r}; see timm.list_models()") from None
-        raise
+    return timm.create_model(name, pretrained=bool(pretrained), num_classes=0, global_pool="max", **options)
 
 
 def build_model(objective="five_class", backbone=None, classes=None, pretrained=False):

@@ -291,7 +291,15 @@ def write_report(evaluation_dir, output=None, *, title=None):
     if not summary_path.is_file():
         raise InputError(f"{evaluation_dir} is not an evaluation directory: it has no {SUMMARY_FILE} "
                          f"(write one with galzoo-cnn evaluate)")
-    summary = json.loads(summary_path.read_text())
+    try:
+        summary = json.loads(summary_path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"{summary_path} is not valid JSON ({err}): write the evaluation again") from None
+    missing = [k for k in ("model", "headline", "tables", "figures", "captions", "provenance", "n_rows",
+                           "status_counts") if k not in summary]
+    if missing:
+        raise InputError(f"{summary_path} lacks the key(s) {', '.join(missing)}: not written by "
+                         f"evaluate_model")
     card = summary["model"]
     title = title or f"Evaluation of {card.get('name') or card.get('backbone')}"
     parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

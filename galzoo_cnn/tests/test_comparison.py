@@ -55,3 +55,9 @@ def test_compare_backbones_command(real_data, tmp_path, capsys):
     assert "test_resnet" in capsys.readouterr().out
     assert Table.read(tmp_path / "t1" / "backbones.ecsv")["backbone"].tolist() == ["test_resnet"]
     assert main(["compare-backbones", "--config", "no-such-config", "--output", str(tmp_path / "x")]) == 2
+    capsys.readouterr()
+    # an unknown name is refused before any training, wherever it stands in the list
+    assert main(["compare-backbones", "--config", str(config), "--backbones", "test_resnet", "resnet5O",
+                 "--table", str(tmp_path / "rows.ecsv"), "--output", str(tmp_path / "t2")]) == 2
+    assert "unknown timm backbone 'resnet5O'" in capsys.readouterr().err
+    assert not (tmp_path / "t2").exists()

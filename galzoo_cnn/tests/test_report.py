@@ -131,6 +131,12 @@ def test_evaluate_and_report_commands(kaggle_rows, tmp_path, capsys):
     assert (tmp_path / "r.html").stat().st_size > 10_000
     assert main(["report", str(tmp_path)]) == 2  # not an evaluation directory: one line, exit 2
     assert "has no summary.json" in capsys.readouterr().err
+    (tmp_path / "summary.json").write_text("{not json")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "summary.json is not valid JSON" in capsys.readouterr().err
+    (tmp_path / "summary.json").write_text('{"model": {}}')
+    assert main(["report", str(tmp_path)]) == 2
+    assert "lacks the key(s) headline" in capsys.readouterr().err
 
 
 def _browser():
