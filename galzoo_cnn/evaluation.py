@@ -422,6 +422,8 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
     options = dict(rule=rule, target_precision=target_precision)
     test = as_table(test, copy=False)
     main = feature_metrics(test, features, **options)
+    if not len(main):
+        raise InputError("the test table has no pair of label_<feature> and prob_<feature> columns")
     features = [str(f) for f in main["feature"]]
     aucs = {"test_aug": {str(r["feature"]): float(r["roc_auc"]) for r in main},
             "test_no_aug": _auc(test_without_augmentation, features, **options),

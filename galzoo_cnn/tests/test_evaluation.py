@@ -118,6 +118,10 @@ def test_crosstab_by_id_and_by_position_on_real_rows():
 
 
 def test_evaluation_inputs_are_checked():
+    from galzoo_cnn.evaluation import feature_table
+
+    with pytest.raises(ValueError, match="no pair of label_<feature> and prob_<feature>"):
+        feature_table(Table({"label_bar": [True, False]}))
     with pytest.raises(KeyError, match="columns 'label_bar', 'prob_bar' are not in the table"):
         feature_metrics(Table({"x": [1]}), ["bar"])
     with pytest.raises(TypeError, match="features must be a list"):
