@@ -27,7 +27,6 @@ from . import __version__, labels, taxonomy
 from .cutouts import SURVEYS, fetch_cutouts
 from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
-from .report import evaluate_model
 from .samples import build_samples, query_sdss_targets
 from .tables import as_table, atomic_write, write_table_atomic
 from .utils._signals import interruptible
@@ -338,7 +337,9 @@ def _cmd_fetch(args):
 
 
 def _cmd_evaluate(args):
-    given = {k: getattr(args, k) for k in ("truth_column", "batch_size", "device")
+    from .report import evaluate_model
+
+    given = {k: getattr(args, k) for k in ("truth_column", "batch_size", "device", "image_column", "rule")
              if getattr(args, k) is not None}
     if args.bootstrap is not None:
         given["n_bootstrap"] = args.bootstrap
@@ -347,8 +348,8 @@ def _cmd_evaluate(args):
     if args.radius is not None:
         given["radius"] = args.radius * u.arcsec
     metrics = evaluate_model(args.table, output=args.output, model=args.model, grouped=args.grouped,
-                             image_column=args.image_column, image_dir=args.image_dir, rule=args.rule,
-                             progress=not args.no_progress, overwrite=args.overwrite, **given)
+                             image_dir=args.image_dir, progress=not args.no_progress,
+                             overwrite=args.overwrite, **given)
     if "accuracy" in metrics.meta:
         interval = (f" (95% interval {metrics.meta['accuracy_low']:.3f}-{metrics.meta['accuracy_high']:.3f})"
                     if "accuracy_low" in metrics.meta else "")
@@ -377,8 +378,9 @@ def _cmd_compare_backbones(args):
             overrides[key] = str(Path(overrides[key]).expanduser().resolve())
     if "devices" in overrides:
         overrides["devices"] = _devices(overrides["devices"])
-    result = compare_backbones(dataclasses.replace(config, **overrides), args.backbones, output=args.output,
-                               progress=not args.no_progress)
+    backbones = {"backbones": args.backbones} if args.backbones else {}  # else the function's default
+    result = compare_backbones(dataclasses.replace(config, **overrides), output=args.output,
+                               progress=not args.no_progress, **backbones)
     result.pprint(max_lines=-1, max_width=-1)
     print(f"Wrote {Path(args.output) / 'backbones.ecsv'}")
     return 0
@@ -573,12 +575,12 @@ def build_parser():
     p.add_argument("--output", "-o", required=True, help="directory to write (tables, figures, summary.json)")
     p.add_argument("--model", help="model name or model card path (default: sample-gz2)")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
-    p.add_argument("--image-column", default=_default(evaluate_model, "image_column"))
+    p.add_argument("--image-column", help="column of image paths (default: filename)")
     p.add_argument("--truth-column", help="column of true classes (default: gz2_five_class)")
     p.add_argument("--grouped", action="store_true",
                    help="compare smooth / edge-on / spiral (GZ1 classes, gz2_class strings)")
-    p.add_argument("--rule", choices=THRESHOLD_RULES, default=_default(evaluate_model, "rule"),
-                   help="acceptance-threshold rule of a multi-label model")
+    p.add_argument("--rule", choices=THRESHOLD_RULES,
+                   help="acceptance-threshold rule of a multi-label model (default: best_f1)")
     p.add_argument("--bootstrap", type=int, help="resamplings for the confidence intervals (default 1000)")
     p.add_argument("--labels", help="table of label_<feature> columns made elsewhere (e.g. labels "
                                     "--gz-decals: the deep test), joined to TABLE's rows")
@@ -590,14 +592,12 @@ def build_parser():
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
 
-    from .models import PAPER_BACKBONES
-
     p = commands.add_parser("compare-backbones",
                             help="train one model per backbone on the same split; the paper's Table 1")
     p.add_argument("--config", required=True, help="training configuration (path or bundled name, e.g. "
                                                     "paper-five-class)")
-    p.add_argument("--backbones", nargs="+", default=list(PAPER_BACKBONES),
-                   help="timm backbone names (default: the paper's eleven)")
+    p.add_argument("--backbones", nargs="+",
+                   help="timm backbone names (default: the paper's eleven, models.PAPER_BACKBONES)")
     p.add_argument("--output", "-o", required=True, help="directory: one run per backbone, backbones.ecsv")
     p.add_argument("--table", help="training table (overrides the configuration)")
     p.add_argument("--image-dir", help="directory of the images")

@@ -152,3 +152,16 @@ def test_public_functions_take_their_options_by_keyword():
             (function.__name__, positional)
         with pytest.raises(TypeError, match="positional argument"):
             function(*([None] * (len(positional) + 1)))
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    """``galzoo-cnn taxonomy`` or ``labels`` need no deep learning: building the parser imports neither
+    torch, timm, Lightning, scikit-learn nor matplotlib (the commands that need them import them when run)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, galzoo_cnn.cli; galzoo_cnn.cli.build_parser(); "
+            "print(sorted(m for m in ('torch', 'timm', 'lightning', 'sklearn', 'matplotlib') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
