@@ -58,8 +58,14 @@ class ServiceError(GalzooError, RuntimeError):
     """A remote service (SDSS, VizieR...) answered, but not with what was asked for."""
 
 
-class Interrupted(GalzooError):
-    """SIGINT or SIGTERM arrived during a run; what was finished is kept where it can be resumed."""
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived during a run; what was finished is kept where it can be resumed.
+
+    Like `KeyboardInterrupt` it is not an `Exception`: the signal may arrive
+    inside any library code, and an ``except Exception`` there (``inspect``
+    turns any error into a ``TypeError``; file readers turn them into "cannot
+    read") would otherwise swallow the stop or report it as something else.
+    """
 
     def __init__(self, signum):
         import signal

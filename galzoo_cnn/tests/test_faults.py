@@ -352,9 +352,35 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
 def test_every_public_error_is_a_galzoo_error():
     from galzoo_cnn import exceptions
 
-    for name in exceptions.__all__:
+    for name in set(exceptions.__all__) - {"Interrupted"}:
         kind = getattr(exceptions, name)
         assert issubclass(kind, (exceptions.GalzooError, exceptions.GalzooWarning)), name
+    # a stop is not an error: no "except Exception" on its way may swallow it (as KeyboardInterrupt)
+    assert not issubclass(exceptions.Interrupted, Exception)
+
+
+def test_an_interrupt_is_not_swallowed_by_library_code():
+    """The signal may arrive inside code that turns any Exception into another error; here inspect,
+    which Lightning calls in every training step (a SIGTERM there once ended a run with exit 1 and a
+    TypeError instead of 143)."""
+    import inspect
+    import os
+    import signal
+
+    from galzoo_cnn.exceptions import Interrupted
+    from galzoo_cnn.utils._signals import interruptible
+
+    class Probe:
+        def __call__(self):
+            pass
+
+        @property
+        def __signature__(self):  # inspect reads this inside its "except Exception: raise TypeError"
+            os.kill(os.getpid(), signal.SIGTERM)
+            return None
+
+    with pytest.raises(Interrupted), interruptible():
+        inspect.getfullargspec(Probe())
 
 
 # ---------------------------------------------------------------------- signals stop a run cleanly
