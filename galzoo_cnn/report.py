@@ -57,7 +57,7 @@ def _latex_safe(table):
     return safe
 
 
-def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, rule):
+def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, rule, images):
     """Single-label models: per-class metrics, the confusion matrix and its figure, the sky map."""
     from .evaluation import paired_labels
     from .plots import plot_class_histograms, plot_confusion, plot_sky
@@ -74,12 +74,33 @@ def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, 
         figures["sky"] = plot_sky(classified).figure
     if "z" in classified.colnames:
         figures["redshift"] = plot_class_histograms(classified, "z").figure
+    wrong = _most_confident_mistakes(classified, truth_column, grouped)
+    if len(wrong):
+        from .plots import gallery_caption, plot_gallery
+
+        figure = plot_gallery(classified[wrong], images["image_dir"], images["image_column"], ncols=6,
+                              caption=lambda row: f"{gallery_caption(row)}\ntruth: {row[truth_column]}")
+        figure.caption = (f"The {len(wrong)} most confident disagreements with {truth_column}: each image "
+                          f"captioned with the model's class and probability, then the label.")
+        figures["mistakes"] = figure
     headline = {"accuracy": metrics.meta["accuracy"], "n": metrics.meta["n"], "truth_column": truth_column,
                 "accuracy_interval": [metrics.meta.get("accuracy_low"), metrics.meta.get("accuracy_high")]}
     return tables, figures, headline
 
 
-def _feature_products(classified, classes, *, truth_column, grouped, n_bootstrap, rule):
+def _most_confident_mistakes(classified, truth_column, grouped, n=12):
+    """Rows of the ``n`` disagreements with the labels that the model was surest of."""
+    from .evaluation import paired_labels
+
+    truth, predicted, kept = paired_labels(classified, truth_column, grouped=grouped)
+    rows = np.flatnonzero(kept)[truth != predicted]
+    if not len(rows):
+        return rows
+    confidence = [float(classified[f"prob_{classified['predicted_class'][r]}"][r]) for r in rows]
+    return rows[np.argsort(confidence, kind="stable")[::-1][:n]]
+
+
+def _feature_products(classified, classes, *, truth_column, grouped, n_bootstrap, rule, images):
     """Multi-label models: per-feature AUC, average precision, thresholds and ROC curves."""
     from .plots import plot_roc_curves
 
@@ -196,7 +217,8 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     if labels is not None:
         classified = match_labels(classified, labels, id_column=id_column, radius=radius)
     tables, figures, headline = products(classified, classifier.classes, truth_column=truth_column,
-                                         grouped=grouped, n_bootstrap=n_bootstrap, rule=rule)
+                                         grouped=grouped, n_bootstrap=n_bootstrap, rule=rule,
+                                         images={"image_dir": image_dir, "image_column": image_column})
     captions = {name: getattr(figure, "caption", "") for name, figure in figures.items()}
     images = {name: _png(figure) for name, figure in figures.items()}
     summary = {"model": classifier.card, "headline": headline, "captions": captions,

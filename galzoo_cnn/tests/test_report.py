@@ -58,7 +58,15 @@ def test_evaluation_files_hold_what_the_classifier_did(evaluation):
     assert confusion["spiral"][confusion["true_class"] == "spiral"][0] == np.sum(
         (truth == "spiral") & (predicted == "spiral"))
     summary = json.loads((output / "summary.json").read_text())
-    assert summary["model"]["name"] == "sample-gz2" and summary["figures"] == ["confusion"]
+    assert summary["model"]["name"] == "sample-gz2" and summary["figures"] == ["confusion", "mistakes"]
+    assert "most confident disagreements" in summary["captions"]["mistakes"]
+    from galzoo_cnn.report import _most_confident_mistakes
+
+    shown = _most_confident_mistakes(classified, "gz2_five_class", False)
+    confidence = np.array([classified[f"prob_{p}"][i] for i, p in enumerate(predicted)])
+    wrong = np.flatnonzero(truth != predicted)
+    assert len(shown) == min(12, len(wrong)) and set(shown) <= set(wrong)
+    assert confidence[shown].min() >= np.sort(confidence[wrong])[::-1][len(shown) - 1]
     assert "accuracy" in summary["captions"]["confusion"]
     tex = (output / "metrics.tex").read_text()
     assert "n\\_true" in tex and "rounded\\_in\\_between" in tex  # underscores escaped for LaTeX
@@ -85,7 +93,7 @@ def test_report_is_one_self_contained_file(evaluation, tmp_path):
     parser.feed(page)
     assert parser.links and all(link.startswith("data:image/png;base64,") for link in parser.links)
     assert "http" not in " ".join(parser.links) and "<script" not in page
-    assert parser.tags.count("table") == 3 and parser.tags.count("img") == 1
+    assert parser.tags.count("table") == 3 and parser.tags.count("img") == 2
     assert "Accuracy" in page and "mobilenetv3_small_100" in page
 
 
