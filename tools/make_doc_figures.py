@@ -42,7 +42,8 @@ def main(data):
     metrics = evaluate_model(test_rows, output=work / "evaluation", image_dir=kaggle_images, n_bootstrap=1000)
     print(f"sample-gz2 on {metrics.meta['n']} held-out Kaggle GZ2 galaxies: "
           f"accuracy {metrics.meta['accuracy']:.3f}")
-    shutil.copyfile(work / "evaluation" / "confusion.png", OUT / "confusion.png")
+    for name in ("confusion", "mistakes"):
+        shutil.copyfile(work / "evaluation" / f"{name}.png", OUT / f"{name}.png")
     report = write_report(work / "evaluation")
     browser = shutil.which("chromium-headless-shell") or shutil.which("chromium")
     if browser:
