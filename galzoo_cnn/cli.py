@@ -244,22 +244,28 @@ def _cmd_classify(args):
     return 0
 
 
-def _cmd_train(args):
+def _training_config(args):
+    """The ``--config`` training configuration with the options given on the command line."""
     import dataclasses
 
-    from .training import TrainConfig, bundled_config, train
+    from .training import TrainConfig, bundled_config
 
     config = TrainConfig.from_file(bundled_config(args.config))
-    overrides = {key: getattr(args, key) for key in
-                 ("table", "image_dir", "output", "backbone", "epochs", "batch_size", "num_workers",
-                  "accelerator", "devices", "num_nodes", "strategy", "precision", "seed")
-                 if getattr(args, key) is not None}
+    keys = ("table", "image_dir", "output", "backbone", "epochs", "batch_size", "num_workers", "accelerator",
+            "devices", "num_nodes", "strategy", "precision", "seed")
+    overrides = {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
     for key in ("table", "image_dir", "output"):
         if key in overrides:
             overrides[key] = str(Path(overrides[key]).expanduser().resolve())
     if "devices" in overrides:
         overrides["devices"] = _devices(overrides["devices"])
-    model, card_path = train(dataclasses.replace(config, **overrides), progress=not args.no_progress)
+    return dataclasses.replace(config, **overrides)
+
+
+def _cmd_train(args):
+    from .training import train
+
+    model, card_path = train(_training_config(args), progress=not args.no_progress)
     if card_path is not None:
         test = model.card["metrics"]["test"]
         print(f"Saved {card_path} (test: {json.dumps(test.get('accuracy', test.get('roc_auc')))})")
@@ -364,23 +370,12 @@ def _cmd_evaluate(args):
 
 
 def _cmd_compare_backbones(args):
-    import dataclasses
-
     from .comparison import compare_backbones
-    from .training import TrainConfig, bundled_config
 
-    config = TrainConfig.from_file(bundled_config(args.config))
-    overrides = {key: getattr(args, key) for key in ("table", "image_dir", "epochs", "batch_size", "seed",
-                                                      "accelerator", "devices", "precision")
-                 if getattr(args, key) is not None}
-    for key in ("table", "image_dir"):
-        if key in overrides:
-            overrides[key] = str(Path(overrides[key]).expanduser().resolve())
-    if "devices" in overrides:
-        overrides["devices"] = _devices(overrides["devices"])
     backbones = {"backbones": args.backbones} if args.backbones else {}  # else the function's default
-    result = compare_backbones(dataclasses.replace(config, **overrides), output=args.output,
-                               progress=not args.no_progress, **backbones)
+    # --output is the comparison's directory, not one training run's: each backbone gets its own below it
+    config = _training_config(argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "output"}))
+    result = compare_backbones(config, output=args.output, progress=not args.no_progress, **backbones)
     result.pprint(max_lines=-1, max_width=-1)
     print(f"Wrote {Path(args.output) / 'backbones.ecsv'}")
     return 0
