@@ -380,8 +380,11 @@ def plot_roc_curves(table, features, *, label_prefix="label_", probability_prefi
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_auc_score, roc_curve
 
+    many = len(features) > 6  # the paper's 34 features: legend beside the axes, 20 colours x 2 styles
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 5))
+        _, ax = plt.subplots(figsize=(9.5, 5) if many else (5.5, 5))
+    colours = plt.get_cmap("tab20").colors if many else [None]
+    drawn = 0
     for feature in features:
         label = table[label_prefix + feature]
         known = ~np.ma.getmaskarray(label)
@@ -390,12 +393,19 @@ def plot_roc_curves(table, features, *, label_prefix="label_", probability_prefi
         if not 0 < y.sum() < len(y):
             continue
         fpr, tpr, _ = roc_curve(y, p)
-        ax.plot(fpr, tpr, lw=1.2, label=f"{feature} (AUC {roc_auc_score(y, p):.3f}, n={len(y)})")
+        ax.plot(fpr, tpr, lw=1.2, color=colours[drawn % len(colours)],
+                ls="-" if drawn < len(colours) else "--",
+                label=f"{feature} (AUC {roc_auc_score(y, p):.3f}, n={len(y)})")
+        drawn += 1
     ax.plot([0, 1], [0, 1], color="0.6", ls=":", lw=1)
     ax.set_xlabel("false-positive rate")
     ax.set_ylabel("true-positive rate")
     ax.set_aspect("equal")
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    if many:
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  ncol=1 if drawn <= 20 else 2)
+    else:
+        ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.figure.caption = ("ROC curves of the model's feature probabilities against the volunteers' labels "
                          "(rows whose GZ2 task is not well sampled left out); the dotted line is chance.")
     return ax

@@ -304,3 +304,25 @@ def test_match_labels_pairs_rows_by_id_and_by_position(real_data):
         assert (matched["dr7objid"] == expected["dr7objid"]).all()
         assert matched["label_bar"].tolist() == expected["label_bar"].tolist()
     assert len(match_labels(classified, labelled, radius=0.1 * u.arcsec)) == 0
+
+
+def test_roc_curves_of_many_features_stay_legible():
+    """With the paper's many features, every curve gets its own colour and style and the legend sits
+    beside the axes instead of over the curves."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    from galzoo_cnn.plots import plot_roc_curves
+
+    features = ["smooth", "features_or_disk", "edge_on_yes", "edge_on_no", "bar", "no_bar", "spiral",
+                "no_spiral", "odd_yes", "odd_no", "completely_round", "in_between"]
+    table = feature_labels(load_gz2_sample("hart2016"), features=features)
+    for feature in features:
+        table[f"prob_{feature}"] = table[taxonomy.answer(feature).column("weighted_fraction")]
+    ax = plot_roc_curves(table, features)
+    curves = ax.lines[:-1]  # the last line is the diagonal
+    assert len(curves) == len(features)
+    assert len({(tuple(c.get_color()), c.get_linestyle()) for c in curves}) == len(curves)
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1
