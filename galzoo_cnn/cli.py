@@ -345,8 +345,8 @@ def _cmd_fetch(args):
 def _cmd_evaluate(args):
     from .report import evaluate_model
 
-    given = {k: getattr(args, k) for k in ("truth_column", "batch_size", "device", "image_column", "rule")
-             if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("truth_column", "batch_size", "device", "image_column", "rule",
+                                           "figure_formats") if getattr(args, k) is not None}
     if args.bootstrap is not None:
         given["n_bootstrap"] = args.bootstrap
     if args.labels is not None:
@@ -563,6 +563,7 @@ def build_parser():
     p.set_defaults(func=_cmd_classify)
 
     from .evaluation import THRESHOLD_RULES
+    from .plots import FIGURE_FORMATS
 
     p = commands.add_parser("evaluate",
                             help="classify a labelled table; write the paper's metrics and figures")
@@ -580,6 +581,8 @@ def build_parser():
     p.add_argument("--labels", help="table of label_<feature> columns made elsewhere (e.g. labels "
                                     "--gz-decals: the deep test), joined to TABLE's rows")
     p.add_argument("--id-column", help="identifier column joining --labels (default: sky position)")
+    p.add_argument("--figure-formats", nargs="+", choices=FIGURE_FORMATS,
+                   help="figure file formats (default: png; png is always written, the report embeds it)")
     p.add_argument("--radius", type=float, help="match radius for --labels in arcsec (default 1)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--device", help="cpu, cuda, cuda:1...")

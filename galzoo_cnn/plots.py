@@ -19,7 +19,10 @@ from astropy import units as u
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
            "plot_roc_curves", "plot_sample_histograms", "plot_class_histograms", "plot_feature_gallery",
-           "plot_similar"]
+           "plot_similar", "FIGURE_FORMATS"]
+
+#: File formats the package writes figures in (PNG for reports, PDF / SVG for papers).
+FIGURE_FORMATS = ("png", "pdf", "svg")
 
 #: Colours of the training and inference samples (the paper's green and brown, Figs. 1, 4).
 SAMPLE_COLOURS = {"training": "tab:green", "inference": "tab:brown"}

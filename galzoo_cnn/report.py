@@ -36,6 +36,7 @@ from .evaluation import class_metrics, confusion_table, feature_metrics, match_l
 from .exceptions import InputError
 from .io._transaction import FileSetTransaction
 from .objectives import MultiLabel, SingleLabel
+from .plots import FIGURE_FORMATS
 from .tables import as_table, require_columns
 
 __all__ = ["evaluate_model", "write_report", "SUMMARY_FILE"]
@@ -135,18 +136,23 @@ def _evaluation_for(model):
     raise InputError(f"no evaluation is defined for the objective {model.objective.name!r}")
 
 
-def _png(figure):
+def _rendered(figure, formats):
+    """The figure's bytes in each format (PNG first); the figure is closed."""
     import matplotlib.pyplot as plt
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    rendered = {}
+    for fmt in dict.fromkeys(("png", *formats)):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight")
+        rendered[fmt] = buffer.getvalue()
     plt.close(figure)
-    return buffer.getvalue()
+    return rendered
 
 
 def evaluate_model(table, *, output, model=None, truth_column=None, grouped=False, image_column="filename",
                    image_dir=None, rule="best_f1", n_bootstrap=1000, batch_size=256, device=None,
-                   progress=True, labels=None, id_column=None, radius=1 * u.arcsec, overwrite=False):
+                   progress=True, labels=None, id_column=None, radius=1 * u.arcsec, figure_formats=("png",),
+                   overwrite=False):
     """Classify a labelled table and write the paper's metrics, tables and figures for it.
 
     Parameters
@@ -180,6 +186,9 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
         Identifier column of ``table`` and ``labels``.
     radius : `~astropy.units.Quantity`
         Match radius of a positional match.
+    figure_formats : sequence of str
+        Formats of the figure files among `galzoo_cnn.plots.FIGURE_FORMATS` (e.g.
+        ``("png", "pdf")`` for a paper); PNG is always written.
     overwrite : bool
         Replace an earlier evaluation in ``output``.
 
@@ -203,6 +212,11 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     True
     """
     output = Path(output)
+    if isinstance(figure_formats, str):
+        figure_formats = [figure_formats]
+    unknown = sorted(set(figure_formats) - set(FIGURE_FORMATS))
+    if unknown:
+        raise InputError(f"figure_formats: unknown format(s) {unknown}; expected some of {FIGURE_FORMATS}")
     if (output / SUMMARY_FILE).exists() and not overwrite:
         raise InputError(f"{output} already holds an evaluation ({SUMMARY_FILE}); pass overwrite=True "
                          f"(--overwrite) to replace it")
@@ -220,7 +234,7 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
                                          grouped=grouped, n_bootstrap=n_bootstrap, rule=rule,
                                          images={"image_dir": image_dir, "image_column": image_column})
     captions = {name: getattr(figure, "caption", "") for name, figure in figures.items()}
-    images = {name: _png(figure) for name, figure in figures.items()}
+    images = {name: _rendered(figure, figure_formats) for name, figure in figures.items()}
     summary = {"model": classifier.card, "headline": headline, "captions": captions,
                "provenance": classified.meta.get("provenance", {}),
                "tables": list(tables), "figures": list(images), "n_rows": len(classified),
@@ -230,8 +244,9 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
         for suffix, fmt in _TABLE_FORMATS.items():
             shown = _latex_safe(result) if suffix == "tex" else result
             targets[output / f"{name}.{suffix}"] = (lambda p, t=shown, f=fmt: t.write(p, format=f))
-    for name, data in images.items():
-        targets[output / f"{name}.png"] = (lambda p, d=data: Path(p).write_bytes(d))
+    for name, rendered in images.items():
+        for fmt, data in rendered.items():
+            targets[output / f"{name}.{fmt}"] = (lambda p, d=data: Path(p).write_bytes(d))
     targets[output / SUMMARY_FILE] = lambda p: Path(p).write_text(json.dumps(summary, indent=1, default=str))
     output.mkdir(parents=True, exist_ok=True)
     with FileSetTransaction(output / "evaluation", list(targets)) as transaction:

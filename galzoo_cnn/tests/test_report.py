@@ -77,6 +77,8 @@ def test_evaluation_is_not_overwritten_and_fails_before_writing(evaluation, kagg
     _, output = evaluation
     rows, image_dir = kaggle_rows
     before = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
+    with pytest.raises(InputError, match=r"unknown format\(s\) \['jpeg'\]"):
+        evaluate_model(rows[:5], output=tmp_path / "x", figure_formats=["jpeg"], image_dir=image_dir)
     with pytest.raises(InputError, match="already holds an evaluation"):
         evaluate_model(rows[:5], output=output, image_dir=image_dir, progress=False)
     assert {p.name: p.stat().st_mtime_ns for p in output.iterdir()} == before
@@ -133,8 +135,10 @@ def test_evaluate_and_report_commands(kaggle_rows, tmp_path, capsys):
     rows, image_dir = kaggle_rows
     rows[:20].write(tmp_path / "rows.ecsv")
     assert main(["evaluate", str(tmp_path / "rows.ecsv"), "--image-dir", str(image_dir), "--output",
-                 str(tmp_path / "ev"), "--bootstrap", "50", "--no-progress"]) == 0
+                 str(tmp_path / "ev"), "--bootstrap", "50", "--figure-formats", "pdf", "--no-progress"]) == 0
     assert "Accuracy" in capsys.readouterr().out
+    assert (tmp_path / "ev" / "confusion.pdf").read_bytes()[:5] == b"%PDF-"  # for a paper
+    assert (tmp_path / "ev" / "confusion.png").read_bytes()[:4] == b"\x89PNG"  # for the report
     assert main(["report", str(tmp_path / "ev"), "--output", str(tmp_path / "r.html")]) == 0
     assert (tmp_path / "r.html").stat().st_size > 10_000
     assert main(["report", str(tmp_path)]) == 2  # not an evaluation directory: one line, exit 2
