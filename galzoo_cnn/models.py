@@ -110,8 +110,10 @@ class GalaxyClassifier(nn.Module):
 
 
 def _require_backbone(name):
-    """Raise `~galzoo_cnn.exceptions.InputError` unless timm has a model ``name``."""
-    if not isinstance(name, str) or not timm.is_model(name):
+    """Raise `~galzoo_cnn.exceptions.InputError` unless timm has a model ``name``.
+
+    Names with a source (``hf-hub:...``, ``local-dir:...``) are left to timm, which resolves them."""
+    if not isinstance(name, str) or (":" not in name and not timm.is_model(name)):
         raise InputError(f"unknown timm backbone {name!r}; see timm.list_models()")
     return name
 
