@@ -164,14 +164,8 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     table = as_table(table)
     if len(table) == 0:
         raise InputError("the table is empty: no galaxies to classify")
-    for name, value, low in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
-                             ("num_nodes", num_nodes, 1)):
-        if value is not None:
-            check_integer(name, value, low)
-    if crop is not None and not MIN_CROP <= crop <= 1:
-        raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, 1]: the central fraction of each image "
-                         f"side the model sees")
-    _accelerator(device)  # a device this machine lacks fails before any model is loaded
+    _check_run_options(batch_size=batch_size, num_workers=num_workers, num_nodes=num_nodes, crop=crop,
+                       device=device)
     paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
     models = [_as_model(conf.default_model if model is None else model)]
     if adversarial_model is not None:
@@ -182,7 +176,7 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
         models.append(domain)
     table.remove_columns(refuse_overwrite(table, _output_columns(models), overwrite=overwrite,
                                           earlier="an earlier classification"))
-    crops = [float(crop) if crop is not None else float(m.card["input"].get("crop", 1.0)) for m in models]
+    crops = [_model_crop(m, crop) for m in models]
     check_pixel_scale(table, models[0], crop=crops[0])
     codes, flags, probabilities, used_precision = predict_images(
         models, paths, crops, batch_size=batch_size, device=device, num_workers=num_workers,
@@ -206,6 +200,23 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, used_precision)
     result.meta[REFERENCES_KEY] = _references(models)
     return describe_columns(result, copy=False)
+
+
+def _check_run_options(*, batch_size, num_workers, num_nodes, crop, device):
+    """The options of a run over images, checked before any model is loaded or image read."""
+    for name, value, low in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
+                             ("num_nodes", num_nodes, 1)):
+        if value is not None:
+            check_integer(name, value, low)
+    if crop is not None and not MIN_CROP <= crop <= 1:
+        raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, 1]: the central fraction of each image "
+                         f"side the model sees")
+    _accelerator(device)  # a device this machine lacks fails before any model is loaded
+
+
+def _model_crop(model, crop=None):
+    """The central fraction a model sees: ``crop`` if given, else its card's (what it was trained with)."""
+    return float(crop) if crop is not None else float(model.card["input"].get("crop", 1.0))
 
 
 def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radius_column="petroR90_r"):

@@ -34,7 +34,7 @@ import numpy as np
 from astropy.table import MaskedColumn, Table
 
 from ._inference import predict_images, status_names
-from .classify import STATUS_COLUMN, _as_model
+from .classify import STATUS_COLUMN, _as_model, _check_run_options, _model_crop
 from .columns import PROVENANCE_KEY
 from .config import conf
 from .exceptions import InputError
@@ -86,11 +86,13 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     table = as_table(table)
     if len(table) == 0:
         raise InputError("the table is empty: no galaxies to embed")
+    _check_run_options(batch_size=batch_size, num_workers=num_workers, num_nodes=None, crop=crop,
+                       device=device)
     paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
     classifier = _as_model(conf.default_model if model is None else model)
     table.remove_columns(refuse_overwrite(table, [EMBEDDING_COLUMN, STATUS_COLUMN], overwrite=overwrite,
                                           earlier="an earlier embedding or classification"))
-    crop = float(classifier.card["input"].get("crop", 1.0) if crop is None else crop)
+    crop = _model_crop(classifier, crop)
     codes, _, features, _ = predict_images([classifier], paths, [crop], batch_size=batch_size, device=device,
                                            num_workers=num_workers, progress=progress, embed=True)
     status = status_names(codes)
@@ -180,23 +182,22 @@ def similar_galaxies(query_table, reference_table, *, k=5, model=None, id_column
     check_integer("k", k, 1)
     options = dict(model=model, image_column=image_column, batch_size=batch_size, device=device,
                    progress=progress)
-    query, query_vectors, query_ok = _embedded(as_table(query_table, copy=False), "query",
-                                               image_dir=image_dir, **options)
+    query, reference = as_table(query_table, copy=False), as_table(reference_table, copy=False)
+    if id_column is not None:  # before the embedding, which is the long part
+        for name, t in (("query", query), ("reference", reference)):
+            if id_column not in t.colnames:
+                raise InputError(f"the {name} table has no column {id_column!r} (id_column)")
+    query, query_vectors, query_ok = _embedded(query, "query", image_dir=image_dir, **options)
     reference, reference_vectors, reference_ok = _embedded(
-        as_table(reference_table, copy=False), "reference",
-        image_dir=image_dir if reference_image_dir is None else reference_image_dir, **options)
+        reference, "reference", image_dir=image_dir if reference_image_dir is None else reference_image_dir,
+        **options)
     models = {_embedding_model(t) for t in (query, reference)} - {(None, None)}
     if len({sha for _, sha in models}) > 1:
         raise InputError(f"the query and reference embeddings come from different models "
                          f"({', '.join(sorted(str(name) for name, _ in models))}): embed both with one")
     if query_vectors.shape[1] != reference_vectors.shape[1]:
         raise InputError(f"the query embeddings have {query_vectors.shape[1]} features and the reference "
-                         f"ones "
-                         f"{reference_vectors.shape[1]}: they come from different models")
-    if id_column is not None:
-        for name, t in (("query", query), ("reference", reference)):
-            if id_column not in t.colnames:
-                raise InputError(f"the {name} table has no column {id_column!r} (id_column)")
+                         f"ones {reference_vectors.shape[1]}: they come from different models")
     reference_rows = np.flatnonzero(reference_ok)
     k = min(int(k), len(reference_rows))
     search = NearestNeighbors(n_neighbors=k, metric="cosine").fit(reference_vectors[reference_rows])
