@@ -29,6 +29,7 @@ import numpy as np
 from astropy.table import QTable, Table
 
 from .classify import classify_table
+from .evaluation import feature_metrics
 from .exceptions import InputError
 from .models import PAPER_BACKBONES, _require_backbone, load_model
 from .tables import provenance, write_table_atomic
@@ -61,14 +62,11 @@ def _scores(model, rows, config, batch_size):
         auc = (roc_auc_score(np.stack([truth == model.classes[k] for k in present], 1),
                              probabilities[:, present], average="macro") if len(present) > 1 else np.nan)
         return float(np.mean(truth == predicted)), float(auc), rate
-    aucs = []
-    for k, column in enumerate(config.label_columns):
-        label = classified[column][ok]
-        known = ~np.ma.getmaskarray(label)
-        y = np.asarray(np.ma.filled(label, False), dtype=bool)[known]
-        if 0 < y.sum() < len(y):
-            aucs.append(roc_auc_score(y, probabilities[known, k]))
-    return np.nan, float(np.mean(aucs)) if aucs else np.nan, rate
+    # the label columns under the names feature_metrics reads, whatever the configuration called them
+    labels = {f"label_{c}": classified[column][ok] for c, column in zip(model.classes, config.label_columns)}
+    pairs = Table(labels | {f"prob_{c}": probabilities[:, k] for k, c in enumerate(model.classes)})
+    auc = np.asarray(feature_metrics(pairs, list(model.classes))["roc_auc"], dtype=float)
+    return np.nan, float(np.nanmean(auc)) if np.isfinite(auc).any() else np.nan, rate
 
 
 def compare_backbones(config, backbones=PAPER_BACKBONES, *, output, batch_size=64, progress=True):

@@ -61,3 +61,28 @@ def test_compare_backbones_command(real_data, tmp_path, capsys):
                  "--table", str(tmp_path / "rows.ecsv"), "--output", str(tmp_path / "t2")]) == 2
     assert "unknown timm backbone 'resnet5O'" in capsys.readouterr().err
     assert not (tmp_path / "t2").exists()
+
+
+def test_multilabel_backbones_are_scored_by_their_mean_feature_auc(real_data, tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    from galzoo_cnn.labels import feature_labels
+
+    directory = real_data / "gz2_hart16_sdss"
+    labelled = feature_labels(directory / "gz2_hart16.csv", features=["smooth", "features_or_disk", "bar"])
+    config = TrainConfig(objective="features", table=labelled, image_dir=str(directory / "images"),
+                         label_columns=["label_smooth", "label_features_or_disk", "label_bar"], epochs=1,
+                         batch_size=16, test_fraction=0.4, val_fraction=0.2, seed=2)
+    result = compare_backbones(config, ["test_resnet"], output=tmp_path / "t", progress=False)
+    split = Table.read(tmp_path / "t" / "test_resnet" / "split.ecsv")
+    test = split[split["split"] == "test"]
+    classified = classify_table(test, model=load_model(tmp_path / "t" / "test_resnet" / "test_resnet.json"),
+                                image_dir=directory / "images", progress=False)
+    aucs = []
+    for feature in ("smooth", "features_or_disk", "bar"):
+        known = ~np.ma.getmaskarray(classified[f"label_{feature}"])
+        y = np.asarray(classified[f"label_{feature}"][known], dtype=bool)
+        if 0 < y.sum() < len(y):
+            aucs.append(roc_auc_score(y, np.asarray(classified[f"prob_{feature}"])[known]))
+    assert result["test_roc_auc"][0] == pytest.approx(np.mean(aucs))
+    assert np.isnan(result["val_accuracy"][0])  # no accuracy for a multi-label model
