@@ -278,6 +278,11 @@ def acceptance_threshold(labels, probabilities, rule="best_f1", *, target_precis
     return float(thresholds[reached[0]]) if len(reached) else float("nan")
 
 
+def _n_accepted(table, column, threshold):
+    """Galaxies whose probability in ``column`` reaches ``threshold`` (none where there is no threshold)."""
+    return int(np.sum(np.asarray(table[column], dtype=float) >= threshold)) if np.isfinite(threshold) else 0
+
+
 def feature_metrics(table, features=None, *, label_prefix="label_", probability_prefix="prob_",
                     rule="best_f1", target_precision=0.9, apply_to=None):
     """Per-feature ROC AUC, average precision and acceptance threshold of a multi-label model.
@@ -337,9 +342,8 @@ def feature_metrics(table, features=None, *, label_prefix="label_", probability_
         both = 0 < y.sum() < len(y)
         threshold = acceptance_threshold(y, p, rule, target_precision=target_precision)
         accepted = p >= threshold if np.isfinite(threshold) else np.zeros(len(p), bool)
-        counted = table if apply_to is None else apply_to
-        n_accepted = (int(np.sum(np.asarray(counted[probability_prefix + feature], dtype=float) >= threshold))
-                      if np.isfinite(threshold) else 0)
+        n_accepted = _n_accepted(table if apply_to is None else apply_to, probability_prefix + feature,
+                                 threshold)
         rows.append((feature, int(known.sum()), int(y.sum()),
                      float(roc_auc_score(y, p)) if both else np.nan,
                      float(average_precision_score(y, p)) if both else np.nan, threshold,
@@ -447,8 +451,7 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
             continue
         table = as_table(table, copy=False)
         require_columns(table, [f"prob_{f}" for f in features], "probability")
-        result[name] = [int(np.sum(np.asarray(table[f"prob_{f}"], dtype=float) >= t)) if np.isfinite(t) else 0
-                        for f, t in zip(features, main["threshold"])]
+        result[name] = [_n_accepted(table, f"prob_{f}", t) for f, t in zip(features, main["threshold"])]
     result.meta.update(rule=rule, threshold_from="test", layout="Khramtsov et al. 2022, Tables 2-3",
                        provenance=provenance("feature_table", rule=rule))
     return result
