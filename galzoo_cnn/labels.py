@@ -360,23 +360,30 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
 
     trusted = {t: well_sampled(table, t, fractions, min_votes, depth)
                for t in dict.fromkeys(a.task for a in answers)}
-    summary = {}
+    labels = {}
     for a in answers:
         values = _values(table, a.column(fractions))
-        unknown_rows = ~trusted[a.task] | np.isnan(values)
-        present = values >= threshold.get(a.feature, 0.5)
-        table[FEATURE_PREFIX + a.feature] = MaskedColumn(present, mask=unknown_rows, dtype=bool)
-        summary[a.feature] = {"positive": int(np.sum(present & ~unknown_rows)),
-                              "negative": int(np.sum(~present & ~unknown_rows)),
-                              "unknown": int(np.sum(unknown_rows))}
-    table.meta["feature_labels"] = summary
+        labels[a.feature] = values >= threshold.get(a.feature, 0.5), ~trusted[a.task] | np.isnan(values)
+    _store_feature_labels(table, labels)
     table.meta[PROVENANCE_KEY] = provenance(
         "feature_labels", inputs=[gz2_table], fractions=fractions, depth=depth,
         min_votes="auto (20 normal, 10 coadd)" if min_votes is None else int(min_votes),
         threshold=(json.dumps(threshold) if len(set(threshold.values())) > 1
                    else next(iter(threshold.values()), 0.5)))
-    _describe(table, [FEATURE_PREFIX + a.feature for a in answers])
     return table
+
+
+def _store_feature_labels(table, labels):
+    """Add ``label_<feature>`` (masked where unknown) for ``{feature: (present, unknown)}``, their
+    counts in ``meta['feature_labels']`` and their description from the column registry."""
+    summary = {}
+    for feature, (present, unknown) in labels.items():
+        table[FEATURE_PREFIX + feature] = MaskedColumn(present, mask=unknown, dtype=bool)
+        summary[feature] = {"positive": int(np.sum(present & ~unknown)),
+                            "negative": int(np.sum(~present & ~unknown)),
+                            "unknown": int(np.sum(unknown))}
+    table.meta["feature_labels"] = summary
+    _describe(table, [FEATURE_PREFIX + f for f in labels])
 
 
 def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", min_votes=10, features=None,
@@ -457,21 +464,16 @@ def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", 
     _check_votes(table, [c for f in features for c in columns[f]], list(votes.values()))
     table.remove_columns(refuse_overwrite(table, [FEATURE_PREFIX + f for f in features], overwrite=overwrite,
                                           earlier="an earlier labelling"))
-    summary = {}
+    labels = {}
     for feature in features:
         total = sum(_values(table, c) for c in columns[feature])
-        unknown_rows = ~(_values(table, votes[tasks[feature]]) >= min_votes) | np.isnan(total)
-        present = total >= threshold - 1e-9  # summed fractions carry rounding
-        table[FEATURE_PREFIX + feature] = MaskedColumn(present, mask=unknown_rows, dtype=bool)
-        summary[feature] = {"positive": int(np.sum(present & ~unknown_rows)),
-                            "negative": int(np.sum(~present & ~unknown_rows)),
-                            "unknown": int(np.sum(unknown_rows))}
-    table.meta["feature_labels"] = summary
+        labels[feature] = (total >= threshold - 1e-9,  # summed fractions carry rounding
+                           ~(_values(table, votes[tasks[feature]]) >= min_votes) | np.isnan(total))
+    _store_feature_labels(table, labels)
     table.meta[PROVENANCE_KEY] = provenance("decals_feature_labels", inputs=[decals_table],
                                             fractions=fractions,
                                             threshold=threshold, min_votes=int(min_votes),
                                             tree=taxonomy.WALMSLEY2022)
-    _describe(table, [FEATURE_PREFIX + f for f in features])
     return table
 
 
