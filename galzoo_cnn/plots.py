@@ -158,6 +158,23 @@ def _scale_bar(ax, n_pixels, fov_arcsec):
             va="bottom", fontsize=7)
 
 
+def _show_image(ax, path, title, pixels):
+    """Draw the image at ``path`` (nothing where there is none or it cannot be read) under ``title``,
+    without ticks; return the image or `None`."""
+    from .images import read_image
+
+    try:
+        image = read_image(path, size=pixels) if path is not None else None
+    except (OSError, ValueError):
+        image = None
+    if image is not None:
+        ax.imshow(image)
+    ax.set_title(title, fontsize=7.5, linespacing=1.15)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return image
+
+
 def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery_caption, ncols=6,
                  size=2.0, title=None, *, agreement=None, fov=None):
     """A grid of galaxy images, each captioned (paper Figs. 9-13).
@@ -205,7 +222,7 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
     """
     import matplotlib.pyplot as plt
 
-    from .images import read_image, resolve_image_paths
+    from .images import resolve_image_paths
 
     paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
     nrows = max(1, -(-len(table) // ncols))
@@ -219,17 +236,9 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
         fov = table[fov].quantity if isinstance(fov, str) else u.Quantity(fov)
         fovs = np.broadcast_to(fov.to_value(u.arcsec), (len(table),))
     for index, (ax, row, path) in enumerate(zip(axes.flat, table, paths)):
-        try:
-            image = read_image(path, size=int(size * 100)) if path is not None else None
-        except (OSError, ValueError):
-            image = None
-        if image is not None:
-            ax.imshow(image)
-            if fovs is not None and np.isfinite(fovs[index]):
-                _scale_bar(ax, image.shape[1], fovs[index])
-        ax.set_title(caption(row), fontsize=7.5, linespacing=1.15)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        image = _show_image(ax, path, caption(row), int(size * 100))
+        if image is not None and fovs is not None and np.isfinite(fovs[index]):
+            _scale_bar(ax, image.shape[1], fovs[index])
         if agreement is not None and agreement[index] is not None:
             colour, style = ("green", "solid") if agreement[index] else ("#cc0000", "dashed")
             for spine in ax.spines.values():
@@ -652,7 +661,7 @@ def plot_similar(pairs, query_table, reference_table, *, image_dir=None, referen
     """
     import matplotlib.pyplot as plt
 
-    from .images import read_image, resolve_image_paths
+    from .images import resolve_image_paths
 
     query_paths = resolve_image_paths(query_table, image_column, image_dir, allow_empty=True)
     reference_paths = resolve_image_paths(reference_table, image_column,
@@ -663,24 +672,16 @@ def plot_similar(pairs, query_table, reference_table, *, image_dir=None, referen
     figure, axes = plt.subplots(len(queries), k + 1, figsize=(size * (k + 1), (size + 0.4) * len(queries)),
                                 squeeze=False)
 
-    def show(ax, path, title):
-        try:
-            ax.imshow(read_image(path, size=int(size * 100)))
-        except (OSError, ValueError, TypeError):
-            pass
-        ax.set_title(title, fontsize=7.5)
-        ax.set_xticks([])
-        ax.set_yticks([])
-
     for axes_row, query in zip(axes, queries):
         mine = pairs[pairs["query_row"] == query]
         label = f"\n{query_table[class_column][query]}" if class_column else ""
-        show(axes_row[0], query_paths[query], f"query {query}{label}")
+        _show_image(axes_row[0], query_paths[query], f"query {query}{label}", int(size * 100))
         for spine in axes_row[0].spines.values():
             spine.set(edgecolor="tab:brown", linewidth=3)
         for ax, pair in zip(axes_row[1:], mine):
             label = f"\n{reference_table[class_column][pair['reference_row']]}" if class_column else ""
-            show(ax, reference_paths[pair["reference_row"]], f"{pair['similarity']:.3f}{label}")
+            _show_image(ax, reference_paths[pair["reference_row"]], f"{pair['similarity']:.3f}{label}",
+                        int(size * 100))
         for ax in axes_row[1 + len(mine):]:
             ax.remove()
     figure.tight_layout()
