@@ -26,16 +26,11 @@ from astropy.table import MaskedColumn, Table
 from . import taxonomy
 from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
 from .exceptions import InputError, InputTypeError
-from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
+from .tables import _floats, as_table, check_integer, provenance, refuse_overwrite, require_columns
 
 __all__ = ["five_class_labels", "feature_labels", "decals_feature_labels", "well_sampled",
            "min_votes_per_row", "label_summary", "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
 
-
-
-def _values(table, name):
-    """A column as a float array, masked entries as NaN (so every test on them fails)."""
-    return np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
 
 
 def _check_fractions(fractions):
@@ -49,7 +44,7 @@ def _check_fractions(fractions):
 def _check_votes(table, fraction_columns, count_columns):
     """Refuse vote fractions outside [0, 1] and negative vote counts, naming column, row and value."""
     for name in dict.fromkeys(fraction_columns):
-        values = _values(table, name)
+        values = _floats(table, name)
         bad = np.isfinite(values) & ((values < 0) | (values > 1))
         if bad.any():
             row = int(np.argmax(bad))
@@ -58,7 +53,7 @@ def _check_votes(table, fraction_columns, count_columns):
             raise InputError(f"column {name!r}, row {row}: vote fraction {values[row]:g} is outside [0, 1] "
                              f"({int(bad.sum())} such rows){hint}")
     for name in dict.fromkeys(count_columns):
-        values = _values(table, name)
+        values = _floats(table, name)
         bad = values < 0
         if bad.any():
             row = int(np.argmax(bad))
@@ -123,7 +118,7 @@ def min_votes_per_row(table, min_votes=None, depth="auto"):
 
 
 def _task_votes(table, task_code):
-    return sum(_values(table, a.column("count")) for a in taxonomy.task(task_code).answers)
+    return sum(_floats(table, a.column("count")) for a in taxonomy.task(task_code).answers)
 
 
 def _task_columns(task_code, fractions):
@@ -172,7 +167,7 @@ def well_sampled(gz2_table, task_code, fractions="debiased", min_votes=None, dep
     coadd = _row_depths(table, depth) == "coadd"
     ok = _task_votes(table, task_code) >= votes_needed
     for required, p_coadd, p_normal in taxonomy.well_sampled_conditions(task_code):
-        ok &= _values(table, required.column(fractions)) > np.where(coadd, p_coadd, p_normal)
+        ok &= _floats(table, required.column(fractions)) > np.where(coadd, p_coadd, p_normal)
         ok &= _task_votes(table, required.task) >= votes_needed
     return ok
 
@@ -262,7 +257,7 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
     met = np.ones((len(table), len(classes)), dtype=bool)
     for cls, feature, minimum in zip(criteria["class"], features, criteria["min_fraction"]):
         k = classes.index(str(cls))
-        met[:, k] &= _values(table, feature.column(fractions)) >= minimum
+        met[:, k] &= _floats(table, feature.column(fractions)) >= minimum
         met[:, k] &= enough_votes[feature.task]
 
     n_met = met.sum(axis=1)
@@ -362,7 +357,7 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
                for t in dict.fromkeys(a.task for a in answers)}
     labels = {}
     for a in answers:
-        values = _values(table, a.column(fractions))
+        values = _floats(table, a.column(fractions))
         labels[a.feature] = values >= threshold.get(a.feature, 0.5), ~trusted[a.task] | np.isnan(values)
     _store_feature_labels(table, labels)
     table.meta[PROVENANCE_KEY] = provenance(
@@ -466,9 +461,9 @@ def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", 
                                           earlier="an earlier labelling"))
     labels = {}
     for feature in features:
-        total = sum(_values(table, c) for c in columns[feature])
+        total = sum(_floats(table, c) for c in columns[feature])
         labels[feature] = (total >= threshold - 1e-9,  # summed fractions carry rounding
-                           ~(_values(table, votes[tasks[feature]]) >= min_votes) | np.isnan(total))
+                           ~(_floats(table, votes[tasks[feature]]) >= min_votes) | np.isnan(total))
     _store_feature_labels(table, labels)
     table.meta[PROVENANCE_KEY] = provenance("decals_feature_labels", inputs=[decals_table],
                                             fractions=fractions,

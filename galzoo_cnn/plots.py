@@ -17,6 +17,8 @@ Examples
 import numpy as np
 from astropy import units as u
 
+from .tables import _floats, require_columns
+
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
            "plot_roc_curves", "plot_sample_histograms", "plot_class_histograms", "plot_feature_gallery",
            "plot_similar", "FIGURE_FORMATS"]
@@ -75,13 +77,13 @@ def plot_adversarial_scores(table, score_column="adversarial_score", domain_colu
         _, ax = plt.subplots(figsize=(6, 4))
     edges = np.linspace(0, 1, bins + 1)
     domain = np.asarray(table[domain_column]).astype(str)
-    score = np.ma.filled(np.ma.asarray(table[score_column], dtype=float), np.nan)
+    score = _floats(table, score_column)
     for name, colour in SAMPLE_COLOURS.items():
         values = score[(domain == name) & np.isfinite(score)]
         ax.hist(values, edges, histtype="stepfilled", alpha=0.45, color=colour, density=True,
                 label=f"{name} ({len(values)})")
     if shifted_column in table.colnames:
-        shifted = np.ma.filled(np.ma.asarray(table[shifted_column], dtype=float), np.nan)
+        shifted = _floats(table, shifted_column)
         shift = table.meta.get("adversarial", {}).get("shift") or ("k", "m")
         ax.hist(shifted[np.isfinite(shifted)], edges, histtype="step", lw=2, color="tab:purple",
                 density=True, label=f"training, k={shift[0]}, m={shift[1]}")
@@ -423,10 +425,6 @@ def plot_roc_curves(table, features, *, label_prefix="label_", probability_prefi
     return ax
 
 
-def _finite(table, column):
-    return np.ma.filled(np.ma.asarray(table[column], dtype=float), np.nan)
-
-
 def _unit(table, column):
     unit = getattr(table[column], "unit", None)
     return f" [{unit}]" if unit not in (None, "") else ""
@@ -469,8 +467,6 @@ def plot_sample_histograms(training_table, inference_table, columns, *, labels=N
     """
     import matplotlib.pyplot as plt
 
-    from .tables import require_columns
-
     if isinstance(columns, str):
         columns = [columns]
     require_columns(training_table, columns, "training")
@@ -480,7 +476,7 @@ def plot_sample_histograms(training_table, inference_table, columns, *, labels=N
         axes = list(axes.flat)
     parts = []
     for index, (ax, column) in enumerate(zip(axes, columns)):
-        samples = {"training": _finite(training_table, column), "inference": _finite(inference_table, column)}
+        samples = {"training": _floats(training_table, column), "inference": _floats(inference_table, column)}
         values = np.concatenate([v[np.isfinite(v)] for v in samples.values()])
         edges = np.histogram_bin_edges(values, bins) if len(values) else np.linspace(0, 1, bins + 1)
         for name, v in samples.items():
@@ -529,10 +525,8 @@ def plot_class_histograms(table, column, *, class_column="predicted_class", bins
     """
     import matplotlib.pyplot as plt
 
-    from .tables import require_columns
-
     require_columns(table, [column, class_column])
-    values = _finite(table, column)
+    values = _floats(table, column)
     classes = np.ma.filled(np.ma.asarray(table[class_column]).astype(str), "")
     usable = np.isfinite(values) & (classes != "")
     if ax is None:
@@ -593,11 +587,9 @@ def plot_feature_gallery(table, feature, *, threshold=None, n=12, image_dir=None
     >>> len(figure.axes)
     4
     """
-    from .tables import require_columns
-
     column = f"prob_{feature}"
     require_columns(table, column, "probability")
-    probability = _finite(table, column)
+    probability = _floats(table, column)
     if threshold is None and f"flag_{feature}" in table.colnames:
         passed = np.ma.filled(np.ma.asarray(table[f"flag_{feature}"]), False).astype(bool)
         rule = "flagged by the model card's threshold"

@@ -408,6 +408,11 @@ def _degrees(column, name):
     return _angle(column, name, u.deg)
 
 
+def _floats(table, name):
+    """A column as a float array, masked entries as NaN (so every comparison with them is False)."""
+    return np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
+
+
 def _angle(column, name, unit):
     """An angle column as floats in ``unit`` (NaN where masked); plain numbers are in ``unit``."""
     if getattr(column, "unit", None) is not None:
