@@ -244,8 +244,9 @@ def _cmd_classify(args):
     return 0
 
 
-def _training_config(args):
-    """The ``--config`` training configuration with the options given on the command line."""
+def _training_config(args, *, ignore=()):
+    """The ``--config`` training configuration with the options given on the command line (but those in
+    ``ignore``)."""
     import dataclasses
 
     from .training import TrainConfig, bundled_config
@@ -253,7 +254,8 @@ def _training_config(args):
     config = TrainConfig.from_file(bundled_config(args.config))
     keys = ("table", "image_dir", "output", "backbone", "epochs", "batch_size", "num_workers", "accelerator",
             "devices", "num_nodes", "strategy", "precision", "seed")
-    overrides = {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
+    overrides = {key: getattr(args, key) for key in keys
+                 if key not in ignore and getattr(args, key, None) is not None}
     for key in ("table", "image_dir", "output"):
         if key in overrides:
             overrides[key] = str(Path(overrides[key]).expanduser().resolve())
@@ -374,7 +376,7 @@ def _cmd_compare_backbones(args):
 
     backbones = {"backbones": args.backbones} if args.backbones else {}  # else the function's default
     # --output is the comparison's directory, not one training run's: each backbone gets its own below it
-    config = _training_config(argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "output"}))
+    config = _training_config(args, ignore=("output",))
     result = compare_backbones(config, output=args.output, progress=not args.no_progress, **backbones)
     result.pprint(max_lines=-1, max_width=-1)
     print(f"Wrote {Path(args.output) / 'backbones.ecsv'}")
