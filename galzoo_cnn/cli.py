@@ -571,7 +571,8 @@ def build_parser():
                             help="classify a labelled table; write the paper's metrics and figures")
     p.add_argument("table", help="table with image paths and labels (FITS, VOTable, ECSV or CSV)")
     p.add_argument("--output", "-o", required=True, help="directory to write (tables, figures, summary.json)")
-    p.add_argument("--model", help="model name or model card path (default: sample-gz2)")
+    p.add_argument("--model", help="model name or model card path (default: the configuration item "
+                                    "default_model, sample-gz2)")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     p.add_argument("--image-column", help="column of image paths (default: filename)")
     p.add_argument("--truth-column", help="column of true classes (default: gz2_five_class)")

@@ -39,7 +39,7 @@ from .columns import PROVENANCE_KEY
 from .config import conf
 from .exceptions import InputError
 from .images import resolve_image_paths
-from .tables import as_table, check_integer, provenance, refuse_overwrite
+from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
 
 __all__ = ["embed_table", "similar_galaxies", "EMBEDDING_COLUMN"]
 
@@ -183,10 +183,8 @@ def similar_galaxies(query_table, reference_table, *, k=5, model=None, id_column
     options = dict(model=model, image_column=image_column, batch_size=batch_size, device=device,
                    progress=progress)
     query, reference = as_table(query_table, copy=False), as_table(reference_table, copy=False)
-    if id_column is not None:  # before the embedding, which is the long part
-        for name, t in (("query", query), ("reference", reference)):
-            if id_column not in t.colnames:
-                raise InputError(f"the {name} table has no column {id_column!r} (id_column)")
+    for name, t in (("query", query), ("reference", reference)):  # before the embedding, the long part
+        require_columns(t, [id_column], f"{name} table's id")
     query, query_vectors, query_ok = _embedded(query, "query", image_dir=image_dir, **options)
     reference, reference_vectors, reference_ok = _embedded(
         reference, "reference", image_dir=image_dir if reference_image_dir is None else reference_image_dir,

@@ -199,3 +199,28 @@ def test_classify_command_fails_when_no_row_is_classified(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2 and "no row could be classified (missing=3)" in err
     assert "Traceback" not in err and not list(tmp_path.glob("cat*"))
+
+
+def test_evaluate_help_states_the_defaults_of_evaluate_model():
+    """The parser cannot import evaluate_model (it would load torch at every start), so its help
+    repeats the defaults in words: they must be the function's own."""
+    import inspect
+
+    from astropy import units as u
+
+    from galzoo_cnn.cli import build_parser
+    from galzoo_cnn.columns import FIVE_CLASS_COLUMN
+    from galzoo_cnn.config import conf
+    from galzoo_cnn.report import evaluate_model
+
+    evaluate = build_parser()._subparsers._group_actions[0].choices["evaluate"]
+    helps = {action.dest: action.help for action in evaluate._actions}
+    defaults = {name: p.default for name, p in inspect.signature(evaluate_model).parameters.items()}
+    assert defaults["model"] is None and defaults["truth_column"] is None  # conf / the five classes
+    expected = {"model": conf.default_model, "truth_column": FIVE_CLASS_COLUMN,
+                "image_column": defaults["image_column"], "rule": defaults["rule"],
+                "bootstrap": defaults["n_bootstrap"], "figure_formats": defaults["figure_formats"][0],
+                "radius": f"{defaults['radius'].to_value(u.arcsec):g}"}
+    for dest, value in expected.items():
+        stated = rf"\(default:? (the configuration item \w+, )?{re.escape(str(value))}[;)]"
+        assert re.search(stated, helps[dest]), (dest, helps[dest])

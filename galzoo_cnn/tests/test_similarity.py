@@ -6,7 +6,7 @@ import pytest
 import torch
 from astropy.table import Table
 
-from galzoo_cnn.exceptions import InputError
+from galzoo_cnn.exceptions import InputError, MissingColumnsError
 from galzoo_cnn.images import read_image, scale_intensity
 from galzoo_cnn.models import load_model
 from galzoo_cnn.similarity import embed_table, similar_galaxies
@@ -76,7 +76,7 @@ def test_a_galaxy_is_its_own_nearest_neighbour_and_bad_rows_are_left_out(kaggle,
     assert pairs.meta["n_query_unusable"] == 1
     with pytest.raises(InputError, match="k=0"):
         similar_galaxies(query, embedded, k=0)
-    with pytest.raises(InputError, match="no column 'objid'"):
+    with pytest.raises(MissingColumnsError, match="query table's id column 'objid' is not in the table"):
         similar_galaxies(embedded[:2], embedded, id_column="objid")
     other = embed_table(labels[:3], model="sample-gz1", image_dir=image_dir, progress=False)
     with pytest.raises(InputError, match="different models .sample-gz1, sample-gz2."):
