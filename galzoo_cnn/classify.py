@@ -161,12 +161,9 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     ...
     galzoo_cnn.exceptions.InputError: no model 'no-such-model': ...
     """
-    table = as_table(table)
-    if len(table) == 0:
-        raise InputError("the table is empty: no galaxies to classify")
-    _check_run_options(batch_size=batch_size, num_workers=num_workers, num_nodes=num_nodes, crop=crop,
-                       device=device)
-    paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
+    table, paths = _start_run(table, "classify", image_column=image_column, image_dir=image_dir,
+                              batch_size=batch_size, num_workers=num_workers, num_nodes=num_nodes, crop=crop,
+                              device=device)
     models = [_as_model(conf.default_model if model is None else model)]
     if adversarial_model is not None:
         domain = _as_model(adversarial_model)
@@ -202,7 +199,17 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     return describe_columns(result, copy=False)
 
 
-def _check_run_options(*, batch_size, num_workers, num_nodes, crop, device):
+def _start_run(table, verb, *, image_column, image_dir, **options):
+    """A copy of ``table`` and its rows' image paths, once the run's options are checked: what every
+    run over a table's images (classify, embed) does before it loads a model."""
+    table = as_table(table)
+    if len(table) == 0:
+        raise InputError(f"the table is empty: no galaxies to {verb}")
+    _check_run_options(**options)
+    return table, resolve_image_paths(table, image_column, image_dir, allow_empty=True)
+
+
+def _check_run_options(*, batch_size, num_workers, num_nodes=None, crop, device):
     """The options of a run over images, checked before any model is loaded or image read."""
     for name, value, low in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
                              ("num_nodes", num_nodes, 1)):

@@ -34,11 +34,10 @@ import numpy as np
 from astropy.table import MaskedColumn, Table
 
 from ._inference import predict_images, status_names
-from .classify import STATUS_COLUMN, _as_model, _check_run_options, _model_crop
+from .classify import STATUS_COLUMN, _as_model, _model_crop, _start_run
 from .columns import PROVENANCE_KEY
 from .config import conf
 from .exceptions import InputError
-from .images import resolve_image_paths
 from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
 
 __all__ = ["embed_table", "similar_galaxies", "EMBEDDING_COLUMN"]
@@ -83,12 +82,8 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     >>> embedded["embedding"].shape
     (2, 1024)
     """
-    table = as_table(table)
-    if len(table) == 0:
-        raise InputError("the table is empty: no galaxies to embed")
-    _check_run_options(batch_size=batch_size, num_workers=num_workers, num_nodes=None, crop=crop,
-                       device=device)
-    paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
+    table, paths = _start_run(table, "embed", image_column=image_column, image_dir=image_dir,
+                              batch_size=batch_size, num_workers=num_workers, crop=crop, device=device)
     classifier = _as_model(conf.default_model if model is None else model)
     table.remove_columns(refuse_overwrite(table, [EMBEDDING_COLUMN, STATUS_COLUMN], overwrite=overwrite,
                                           earlier="an earlier embedding or classification"))
