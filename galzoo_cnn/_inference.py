@@ -31,12 +31,19 @@ _PADDING = -1  # the item of a process with no rows of its own
 
 
 class _ImageRows(torch.utils.data.Dataset):
-    """Items ``(row, status code, quality flags, images)``: one scaled image per crop; zeros where
-    unusable.  The flags are measured on the image of crop ``crops[flag_crop]`` (the classifier's)."""
+    """Items ``(row, status code, quality flags, images)``: one scaled image per view; zeros where
+    unusable.
 
-    def __init__(self, paths, size, crops, flag_crop=0, transform=None):
-        self.paths, self.size, self.crops, self.flag_crop = paths, size, crops, flag_crop
+    ``crops`` holds one array of per-row crop fractions per view (a row's galaxy reframed to each
+    model's frame; above 1 the frame is widened with sky).  ``codes`` presets the status of rows
+    that are not read (0: read the row).  The flags are measured on the image of view ``flag_view``
+    (the classifier's), as delivered: a widened frame's made-up sky is not measured.
+    """
+
+    def __init__(self, paths, size, crops, flag_view=0, transform=None, codes=None):
+        self.paths, self.size, self.crops, self.flag_view = paths, size, crops, flag_view
         self.transform = transform
+        self.codes = np.zeros(len(paths), dtype=np.int32) if codes is None else codes
 
     def __len__(self):
         return len(self.paths)
@@ -46,20 +53,42 @@ class _ImageRows(torch.utils.data.Dataset):
         if row == _PADDING:
             return row, 0, 0, [blank for _ in self.crops]
         path = self.paths[row]
+        if self.codes[row]:
+            return row, int(self.codes[row]), 0, [blank for _ in self.crops]
         if path is None:
             return row, _CODES["no_image"], 0, [blank for _ in self.crops]
+        crops = [float(c[row]) for c in self.crops]
         try:
-            images = [read_image(path, self.size, crop) for crop in self.crops]
+            images = [read_image(path, self.size, crop) for crop in crops]
+            seen = images[self.flag_view]
+            if crops[self.flag_view] > 1:
+                seen = read_image(path, self.size, 1.0)
         except FileNotFoundError:
             return row, _CODES["missing"], 0, [blank for _ in self.crops]
         except ImageError as err:
             return row, _CODES[err.reason], 0, [blank for _ in self.crops]
-        flags = image_quality_flags(images[self.flag_crop])
+        flags = image_quality_flags(seen)
         return row, _CODES["ok"], flags, [scale_intensity(self._transformed(i)) for i in images]
 
     def _transformed(self, image):
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
         return tensor if self.transform is None else self.transform(tensor)
+
+
+def dihedral_views(images):
+    """The eight views of ``(B, C, H, W)`` images under rotations by 90 degrees and flips: a galaxy has
+    no up, so each view is an equally valid image of it (test-time augmentation).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn._inference import dihedral_views
+    >>> views = dihedral_views(torch.arange(4.).reshape(1, 1, 2, 2))
+    >>> len(views), len({tuple(v.flatten().tolist()) for v in views})
+    (8, 8)
+    """
+    turns = [torch.rot90(images, k, dims=(-2, -1)) for k in range(4)]
+    return turns + [torch.flip(view, dims=(-1,)) for view in turns]
 
 
 class _ShardSampler(torch.utils.data.Sampler):
@@ -86,23 +115,30 @@ class _ShardSampler(torch.utils.data.Sampler):
 
 class _Predictor(L.LightningModule):
     """The classifier (and the domain model) applied to one batch; returns rows, codes, probabilities
-    (or, with ``embed``, the pooled features)."""
+    (or, with ``embed``, the pooled features).  With ``tta`` each output is the mean over the eight
+    dihedral views of the image (`dihedral_views`)."""
 
-    def __init__(self, models, crop_index, embed=False):
+    def __init__(self, models, view_index, embed=False, tta=False):
         super().__init__()
         self.models = torch.nn.ModuleList(models)
-        self.crop_index = crop_index
-        self.embed = embed
+        self.view_index = view_index
+        self.embed, self.tta = embed, tta
 
     def _width(self, model):
         return model.num_features if self.embed else len(model.classes)
+
+    def _outputs(self, model, images):
+        apply = model.embed if self.embed else model.predict_proba
+        if not self.tta:
+            return apply(images).float()
+        views = dihedral_views(images)
+        return apply(torch.cat(views)).float().reshape(len(views), len(images), -1).mean(0)
 
     def predict_step(self, batch, batch_idx):
         rows, codes, flags, images = batch
         if not (codes == _CODES["ok"]).any():  # no usable image in the batch: nothing to run
             return rows, codes, flags, [torch.zeros(len(rows), self._width(model)) for model in self.models]
-        probabilities = [(model.embed if self.embed else model.predict_proba)(images[k]).float()
-                         for model, k in zip(self.models, self.crop_index)]
+        probabilities = [self._outputs(model, images[k]) for model, k in zip(self.models, self.view_index)]
         finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)
         codes = torch.where((codes == _CODES["ok"]) & ~finite, _CODES["model_error"], codes)
         return rows, codes, flags, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
@@ -190,7 +226,7 @@ def _quiet_lightning():
 
 def predict_images(models, paths, crops, *, batch_size=256, device=None, num_workers=None, progress=False,
                    strict=False, devices=None, num_nodes=1, strategy="auto", precision=None, transform=None,
-                   embed=False):
+                   embed=False, tta=False, codes=None):
     """Probabilities of every model for the image of every path (or, with ``embed``, its features).
 
     Parameters
@@ -200,8 +236,9 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
         ``crops[k]`` of each image.
     paths : list of `~pathlib.Path` or None
         One image per row (`None`: no image).
-    crops : list of float
-        Central fraction of each image per model.
+    crops : list of float or of numpy.ndarray
+        Central fraction of each image per model: one for all rows, or one
+        per row (above 1: the frame widened with sky, `~galzoo_cnn.images.pad_with_sky`).
     transform : callable, optional
         Applied to each uint8 ``(3, size, size)`` image before the scaling
         of Eq. 1 (e.g. `~galzoo_cnn.augment.AdversarialShrink`).
@@ -212,6 +249,12 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     embed : bool
         Return each model's pooled features (`GalaxyClassifier.embed`)
         instead of its probabilities.
+    tta : bool
+        Average each model's outputs over the eight dihedral views of every
+        image (`dihedral_views`): eight forward passes per image.
+    codes : numpy.ndarray, optional
+        Status codes fixed before any image is read (0: read the row), e.g.
+        ``bad_framing``.
 
     Returns
     -------
@@ -229,11 +272,11 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     sizes = {m.card["input"]["size"] for m in models}
     if len(sizes) > 1:
         raise InputError(f"the models take images of different sizes {sorted(sizes)}")
-    unique_crops = sorted(set(crops))
-    predictor = _Predictor(models, [unique_crops.index(c) for c in crops], embed)
+    views, view_index = _views(crops, len(paths))
+    predictor = _Predictor(models, view_index, embed, tta)
     collector = _Collector(len(paths), [predictor._width(m) for m in models], strict, paths)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(paths, sizes.pop(), unique_crops, unique_crops.index(crops[0]), transform),
+        _ImageRows(paths, sizes.pop(), views, view_index[0], transform, codes),
         batch_size=batch_size, sampler=_ShardSampler(len(paths)),
         num_workers=_default_workers() if num_workers is None else num_workers)
     on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
@@ -248,6 +291,20 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
         trainer.predict(predictor, loader,
                         return_predictions=False)
     return collector.codes, collector.flags, collector.probabilities, str(trainer.precision)
+
+
+def _views(crops, n_rows):
+    """The distinct per-row crop arrays among the models' ``crops`` (each image is read once per
+    distinct framing), and the view each model reads."""
+    arrays = [np.broadcast_to(np.asarray(c, dtype=np.float64), (n_rows,)) for c in crops]
+    views, index = [], []
+    for array in arrays:
+        match = next((k for k, v in enumerate(views) if np.array_equal(v, array)), None)
+        if match is None:
+            views.append(array)
+            match = len(views) - 1
+        index.append(match)
+    return views, index
 
 
 def status_names(codes):

@@ -25,9 +25,11 @@ from torch.nn import functional as F
 from torchvision.transforms import v2
 
 from .exceptions import InputError
-from .images import IMAGE_SIZE
+from .images import IMAGE_SIZE, MAX_FRAME_FRACTION, pad_with_sky
 
 __all__ = [
+    "MAX_FRAME_FRACTION",
+    "pad_with_sky",
     "RandomRot90",
     "RandomZoomCrop",
     "RandomFrameScale",
@@ -90,20 +92,23 @@ class RandomZoomCrop(nn.Module):
 
 
 class RandomFrameScale(nn.Module):
-    """Keep a random central fraction of the frame (jittered), resampled to ``size`` pixels.
+    """Reframe the image at a random width (jittered), resampled to ``size`` pixels.
 
     Galaxies in users' cutouts come at any apparent size: a fixed 39.6 arcsec
     SDSS frame spans ~13 Petrosian radii R90 of a small galaxy and ~2.5 of a
     large one, whereas GZ2 frames are scaled to each galaxy (Willett et al.
-    2013, Sect. 2).  Drawing the kept fraction at random teaches the network
-    every framing in that range; with `AdversarialShrink` after it (which
-    shrinks by up to 2x) a training frame spanning ``F`` radii covers
-    ``fraction[0] * F`` to ``2 F``.
+    2013, Sect. 2).  Drawing the frame's width at random teaches the network
+    every framing in that range.  A drawn ``fraction`` below 1 keeps the
+    central part of the frame; above 1 the frame is widened with sky
+    (`pad_with_sky`), as a wider cutout of the same galaxy would look: a
+    training frame spanning ``F`` radii then covers ``fraction[0] * F`` to
+    ``fraction[1] * F``.
 
     Parameters
     ----------
     fraction : (float, float)
-        Range of the kept fraction of the image side, drawn uniformly.
+        Range of the new frame's side as a fraction of the image side, drawn
+        uniformly; values above 1 (at most `MAX_FRAME_FRACTION`) widen it.
     jitter : float
         Largest shift of the kept square's centre, as a fraction of the side.
     size : int
@@ -115,21 +120,28 @@ class RandomFrameScale(nn.Module):
     >>> from galzoo_cnn.augment import RandomFrameScale
     >>> RandomFrameScale((0.5, 1.0))(torch.zeros(3, 150, 150, dtype=torch.uint8)).shape
     torch.Size([3, 100, 100])
+    >>> RandomFrameScale((1.4, 1.6))(torch.zeros(3, 150, 150, dtype=torch.uint8)).shape
+    torch.Size([3, 100, 100])
     """
 
     def __init__(self, fraction=(0.45, 1.0), jitter=0.04, size=IMAGE_SIZE):
         super().__init__()
         low, high = fraction
-        if not 0 < low <= high <= 1:
-            raise InputError(f"fraction={fraction!r} must satisfy 0 < low <= high <= 1")
+        if not 0 < low <= high <= MAX_FRAME_FRACTION:
+            raise InputError(f"fraction={fraction!r} must satisfy 0 < low <= high <= {MAX_FRAME_FRACTION}")
         if not 0 <= jitter < 0.5:
             raise InputError(f"jitter={jitter!r} must lie in [0, 0.5)")
         self.fraction, self.jitter, self.size = (low, high), jitter, size
 
     def forward(self, image):
-        """Crop and resample ``image`` (..., H, W) to (..., size, size)."""
+        """Crop (or widen) and resample ``image`` (..., H, W) to (..., size, size)."""
         h, w = image.shape[-2:]
-        side = max(1, round(_uniform(self.fraction) * min(h, w)))
+        fraction = _uniform(self.fraction)
+        if fraction > 1:
+            image = pad_with_sky(image, fraction)
+            h, w = image.shape[-2:]
+            fraction = 1.0
+        side = max(1, round(fraction * min(h, w)))
         shift = [round(_uniform((-self.jitter, self.jitter)) * n) for n in (h, w)]
         top = min(max((h - side) // 2 + shift[0], 0), h - side)
         left = min(max((w - side) // 2 + shift[1], 0), w - side)

@@ -13,6 +13,7 @@ column                  content
 ``prob_<feature>``      float32 probability of each feature (multi-label model)
 ``flag_<feature>``      ``prob_<feature> >= threshold`` (thresholds from the model card)
 ``adversarial_score``   P(training sample) when a domain model is given
+``frame_fraction``      side of the image read, when rows are reframed (`frame_crops`)
 ``quality_flags``       bit flags of the image: no central source, blank, saturated,
                         truncated (`~galzoo_cnn.columns.QUALITY_FLAGS`; 0: none)
 ``status``              ``ok``, or why the row has no outputs (`STATUSES`)
@@ -30,7 +31,7 @@ Examples
 >>> from galzoo_cnn.classify import STATUSES
 >>> list(STATUSES)  # doctest: +NORMALIZE_WHITESPACE
 ['ok', 'no_image', 'missing', 'not_a_file', 'too_large', 'not_8bit', 'not_rgb', 'translucent',
- 'undecodable', 'model_error']
+ 'undecodable', 'model_error', 'bad_framing']
 """
 
 import warnings
@@ -41,21 +42,24 @@ from astropy import units as u
 from astropy.table import MaskedColumn
 
 from . import taxonomy
-from ._inference import _accelerator, predict_images, status_names
+from ._inference import _CODES, _accelerator, predict_images, status_names
 from .columns import PROVENANCE_KEY, REFERENCES_KEY, STATUSES, describe_columns
 from .config import conf
 from .exceptions import InputError, InputTypeError, PixelScaleWarning, UnusableImagesWarning
-from .images import MIN_CROP, resolve_image_paths
+from .images import MAX_FRAME_FRACTION, MIN_CROP, resolve_image_paths
 from .models import GalaxyClassifier, load_model
 from .tables import _angle, as_table, check_integer, refuse_overwrite
 from .tables import provenance as make_provenance
 
-__all__ = ["classify_table", "check_pixel_scale", "STATUSES", "STATUS_COLUMN", "QUALITY_COLUMN"]
+__all__ = ["classify_table", "frame_crops", "check_pixel_scale", "STATUSES", "STATUS_COLUMN",
+           "QUALITY_COLUMN", "FRAME_COLUMN"]
 
 #: Column of the per-row status.
 STATUS_COLUMN = "status"
 #: Column of the image-quality bit flags (`~galzoo_cnn.columns.QUALITY_FLAGS`).
 QUALITY_COLUMN = "quality_flags"
+#: Column of the per-row fraction of the image side the model read, when rows are reframed.
+FRAME_COLUMN = "frame_fraction"
 _SCORE_COLUMN = "adversarial_score"
 
 
@@ -70,7 +74,8 @@ def _as_model(model, device="cpu"):
 
 def classify_table(table, *, model=None, image_column="filename", image_dir=None, batch_size=256,
                    device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
-                   crop=None, devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False):
+                   crop=None, reframe=True, fov_column="cutout_fov", radius_column="petroR90_r", tta=False,
+                   devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False):
     """Classify the galaxy image of every row of ``table``.
 
     Parameters
@@ -80,7 +85,7 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     model : str, `~pathlib.Path` or `~galzoo_cnn.models.GalaxyClassifier`, optional
         A model name (`galzoo_cnn.models.available_models`), the path of a
         model card, or a loaded model.  Default: ``conf.default_model``
-        (`galzoo_cnn.config`), the bundled five-class model ``sample-gz2``.
+        (`galzoo_cnn.config`), the bundled five-class model ``sample-gz2-robust``.
     image_column : str
         Column of image paths, relative to ``image_dir``.
     image_dir : str or `~pathlib.Path`, optional
@@ -101,8 +106,25 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
         A domain classifier (`galzoo_cnn.adversarial`); adds
         ``adversarial_score`` = P(training sample).
     crop : float, optional
-        Central fraction of each image to keep; default: the model card's
-        (the fraction the model was trained with).
+        Central fraction of each image to keep, the same for every row (no
+        reframing; above 1, up to 2, the frame is widened with sky,
+        `~galzoo_cnn.images.pad_with_sky`); default: the model card's (the fraction the model was
+        trained with), or per row with ``reframe``.
+    reframe : bool
+        Where the table gives each cutout's side on the sky (``fov_column``)
+        and the galaxy's Petrosian radius (``radius_column``), and the model
+        reads a galaxy-scaled frame (`~galzoo_cnn.models.GalaxyClassifier.frame_r90`),
+        crop each image, or widen it with sky (`~galzoo_cnn.images.pad_with_sky`),
+        so that the galaxy spans that frame; the fraction read is in the
+        ``frame_fraction`` column.  Rows whose radius or field is not a
+        positive finite angle, or that would need a crop below 0.1 or a frame
+        widened more than twice, get ``status='bad_framing'``.
+    fov_column, radius_column : str
+        Names of those two columns (angles; plain numbers are arcseconds).
+    tta : bool
+        Test-time augmentation: average the probabilities over the eight
+        views of each image under 90-degree rotations and flips (a galaxy
+        has no up); eight times the forward passes.
     devices, num_nodes, strategy, precision
         Lightning ``Trainer`` settings for multi-GPU / multi-node inference
         (e.g. ``devices=4``); ``precision`` defaults to ``'16-mixed'`` on a
@@ -174,11 +196,12 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     table.remove_columns(refuse_overwrite(table, _output_columns(models), overwrite=overwrite,
                                           earlier="an earlier classification"))
     crops = [_model_crop(m, crop) for m in models]
-    check_pixel_scale(table, models[0], crop=crops[0])
+    crops[0], preset, framing = _row_crops(table, models[0], crop, reframe=reframe, fov_column=fov_column,
+                                           radius_column=radius_column)
     codes, flags, probabilities, used_precision = predict_images(
         models, paths, crops, batch_size=batch_size, device=device, num_workers=num_workers,
         progress=progress, strict=strict, devices=devices, num_nodes=num_nodes, strategy=strategy,
-        precision=precision)
+        precision=precision, tta=tta, codes=preset)
 
     status = status_names(codes)
     ok = status == "ok"
@@ -186,6 +209,8 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     if adversarial_model is not None:
         score = probabilities[1][:, list(models[1].classes).index("training")]
         result[_SCORE_COLUMN] = MaskedColumn(score, mask=~ok)
+    if framing is not None:
+        result[FRAME_COLUMN] = MaskedColumn(np.asarray(crops[0], dtype=np.float32), mask=framing.mask)
     result[QUALITY_COLUMN] = MaskedColumn(flags.astype(np.int32), mask=~ok)
     result[STATUS_COLUMN] = status
     counts = {s: int((status == s).sum()) for s in STATUSES if (status == s).any()}
@@ -194,7 +219,8 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
         warnings.warn(UnusableImagesWarning(
             f"classify_table: {int((~ok).sum())} of {len(table)} rows not classified ({counts}); first: "
             f"row {first}, {status[first]} ({paths[first]})"), stacklevel=2)
-    result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, used_precision)
+    result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, used_precision, framing, tta,
+                                              (fov_column, radius_column))
     result.meta[REFERENCES_KEY] = _references(models)
     return describe_columns(result, copy=False)
 
@@ -215,10 +241,23 @@ def _check_run_options(*, batch_size, num_workers, num_nodes=None, crop, device)
                              ("num_nodes", num_nodes, 1)):
         if value is not None:
             check_integer(name, value, low)
-    if crop is not None and not MIN_CROP <= crop <= 1:
-        raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, 1]: the central fraction of each image "
-                         f"side the model sees")
+    if crop is not None and not MIN_CROP <= crop <= MAX_FRAME_FRACTION:
+        raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, {MAX_FRAME_FRACTION}]: the central "
+                         f"fraction of each image side the model sees (above 1: the frame widened with sky)")
     _accelerator(device)  # a device this machine lacks fails before any model is loaded
+
+
+def _row_crops(table, model, crop, *, reframe, fov_column, radius_column):
+    """What ``model`` reads of each row's image: the crop (one, or per row when the rows are reframed,
+    `frame_crops`), the status codes fixed before reading (``bad_framing``; or None), and the framing."""
+    framing = frame_crops(table, model, fov_column=fov_column, radius_column=radius_column) \
+        if reframe and crop is None else None
+    if framing is None:
+        check_pixel_scale(table, model, crop=_model_crop(model, crop), fov_column=fov_column,
+                          radius_column=radius_column)
+        return _model_crop(model, crop), None, None
+    crops = np.where(framing.mask, _model_crop(model), framing.filled(1.0))
+    return crops, np.where(framing.mask, _CODES["bad_framing"], 0).astype(np.int32), framing
 
 
 def _model_crop(model, crop=None):
@@ -226,15 +265,69 @@ def _model_crop(model, crop=None):
     return float(crop) if crop is not None else float(model.card["input"].get("crop", 1.0))
 
 
+def frame_crops(table, model, *, fov_column="cutout_fov", radius_column="petroR90_r"):
+    """Per-row fraction of each image side that frames the galaxy as ``model`` was trained.
+
+    A cutout of side ``fov`` around a galaxy of Petrosian radius ``R90``
+    spans ``fov / R90`` radii; the model reads ``model.frame_r90`` radii
+    (`~galzoo_cnn.models.GalaxyClassifier.frame_r90`), so the fraction is
+    ``frame_r90 * R90 / fov``: below 1 the central part is cropped, above 1
+    the frame is widened with sky (`~galzoo_cnn.images.pad_with_sky`).
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Rows to classify.
+    model : `~galzoo_cnn.models.GalaxyClassifier`
+        The model (its card's frame).
+    fov_column, radius_column : str
+        The cutouts' side and the galaxies' Petrosian radius (angles; plain
+        numbers are arcseconds).
+
+    Returns
+    -------
+    `numpy.ma.MaskedArray` or None
+        The fraction per row, masked where the radius or the side is not a
+        positive finite angle or the fraction lies outside
+        [`~galzoo_cnn.images.MIN_CROP`, `~galzoo_cnn.images.MAX_FRAME_FRACTION`];
+        `None` when the table lacks either column or the model's card gives
+        no frame in radii.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.classify import frame_crops
+    >>> from galzoo_cnn.models import load_model
+    >>> rows = Table({"cutout_fov": [60, 60, 60] * u.arcsec, "petroR90_r": [5, 12, 0] * u.arcsec})
+    >>> frame_crops(rows, load_model("sample-gz2"))   # 6 R90 of 12 R90 in the frame; 1.2; no radius
+    masked_array(data=[0.5, 1.2, --],
+                 mask=[False, False,  True],
+           fill_value=1e+20)
+    """
+    frame = model.frame_r90
+    if frame is None or fov_column not in table.colnames or radius_column not in table.colnames:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = frame * _angle(table[radius_column], radius_column, u.arcsec) \
+            / _angle(table[fov_column], fov_column, u.arcsec)
+    bad = ~np.isfinite(fraction) | (fraction < MIN_CROP) | (fraction > MAX_FRAME_FRACTION)
+    return np.ma.MaskedArray(np.where(bad, np.nan, fraction).round(6), mask=bad)
+
+
 def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radius_column="petroR90_r"):
     """Warn when rows' cutouts are at angular scales the model was not trained at.
 
     The scale of one input pixel is ``fov * crop / size`` (the cutout's side
     ``fov``, the model's central ``crop`` and input side ``size``); for a
-    model whose card gives its scale in Petrosian radii (``unit: R90``, as
-    for ``sample-gz2``) it is divided by the galaxy's ``petroR90_r``.  Rows
-    outside the card's ``trained_range`` are counted in one
-    `~galzoo_cnn.exceptions.PixelScaleWarning`.
+    model whose card gives its frame in Petrosian radii (``frame_r90``, or a
+    ``pixel_scale`` of unit ``R90``, as for the bundled five-class models) it
+    is divided by the galaxy's ``petroR90_r``.  Rows outside the frame widths
+    where the model's accuracy was measured to hold (the card's
+    ``input['frame_range_r90']``; for older cards the scale range trained at,
+    ``trained_range``) are counted in one
+    `~galzoo_cnn.exceptions.PixelScaleWarning`.  `classify_table` calls it
+    for rows it does not reframe.
 
     Parameters
     ----------
@@ -269,11 +362,12 @@ def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radiu
     >>> scales.round(3).tolist(), caught[0].category.__name__
     ([0.066, 0.396], 'PixelScaleWarning')
     """
-    scale = model.card.get("input", {}).get("pixel_scale")
+    card_input = model.card.get("input", {})
+    scale = card_input.get("pixel_scale") or ({"unit": "R90"} if model.frame_r90 else None)
     if not scale or fov_column not in table.colnames:
         return None
-    crop = float(model.card["input"].get("crop", 1.0) if crop is None else crop)
-    size = int(model.card["input"]["size"])
+    crop = float(card_input.get("crop", 1.0) if crop is None else crop)
+    size = int(card_input["size"])
     per_pixel = _angle(table[fov_column], fov_column, u.arcsec) * crop / size  # arcsec per input pixel
     if scale["unit"] == "R90":
         if radius_column not in table.colnames:
@@ -281,26 +375,34 @@ def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radiu
         values = per_pixel / _angle(table[radius_column], radius_column, u.arcsec)
     else:
         values = (per_pixel * u.arcsec).to_value(u.Unit(scale["unit"]))
-    low, high = scale.get("trained_range") or (scale["per_pixel"] / 1.5, scale["per_pixel"] * 1.5)
+    measured = card_input.get("frame_range_r90")  # where its accuracy holds, measured on real frames
+    if measured and scale["unit"] == "R90":
+        low, high = measured[0] / size, measured[1] / size
+    elif scale.get("trained_range") or scale.get("per_pixel"):
+        low, high = scale.get("trained_range") or (scale["per_pixel"] / 1.5, scale["per_pixel"] * 1.5)
+    else:
+        return values
     outside = np.isfinite(values) & ((values < low) | (values > high))
     if outside.any():
         first = int(np.argmax(outside))
         warnings.warn(PixelScaleWarning(
             f"{int(outside.sum())} of {len(values)} rows have cutouts at {values[first]:.3g} {scale['unit']} "
-            f"per input pixel or similar (row {first}), outside the {low:g}-{high:g} {scale['unit']} the "
-            f"model {model.card.get('name', '')!r} was trained at: expect less reliable classes there "
-            f"(fetch_cutouts(..., pixel_scale=gz2_pixel_scale(...)) frames galaxies as in training)"),
-            stacklevel=3)
+            f"per input pixel or similar (row {first}), outside the {low:.4g}-{high:.4g} {scale['unit']} "
+            f"where the model {model.card.get('name', '')!r} holds: expect less reliable classes there "
+            f"(give the table petroR90_r and cutout_fov to reframe each row, or fetch_cutouts(..., "
+            f"pixel_scale=gz2_pixel_scale(...)) to frame galaxies as in training)"),
+            stacklevel=4)
     return values
 
 
 def _output_columns(models):
     main = models[0]
     names = main.objective.output_columns(main.classes)
-    return names + ([_SCORE_COLUMN] if len(models) > 1 else []) + [QUALITY_COLUMN, STATUS_COLUMN]
+    return (names + ([_SCORE_COLUMN] if len(models) > 1 else [])
+            + [FRAME_COLUMN, QUALITY_COLUMN, STATUS_COLUMN])
 
 
-def _provenance(models, crops, counts, precision):
+def _provenance(models, crops, counts, precision, framing, tta, framing_columns):
     main = models[0]
     provenance = make_provenance(
         "classify_table",
@@ -308,10 +410,19 @@ def _provenance(models, crops, counts, precision):
         model_objective=main.objective.name,
         model_backbone=main.card["backbone"],
         model_sha256=main.card.get("weights_sha256", "unsaved"),
-        crop=crops[0],
+        crop=float(crops[0]) if np.ndim(crops[0]) == 0 else "per row (frame_fraction)",
+        tta="mean over 8 dihedral views" if tta else "none",
+        temperature=main.temperature,
         precision=str(precision),
         status_counts=", ".join(f"{k}={v}" for k, v in counts.items()),
     )
+    if framing is not None:
+        fractions = framing.compressed()
+        cropped, widened = int((fractions < 1).sum()), int((fractions > 1).sum())
+        provenance["reframed"] = (
+            f"{fractions.size} rows reframed to {main.frame_r90:g} R90 from {framing_columns[0]} / "
+            f"{framing_columns[1]} ({cropped} cropped, {widened} widened with sky noise of the frame "
+            f"border's median and scatter); {int(framing.mask.sum())} bad_framing")
     provenance.update(main.objective.provenance(main.card))
     if len(models) > 1:
         provenance["adversarial_model"] = models[1].card.get("name", models[1].card["backbone"])

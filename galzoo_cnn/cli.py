@@ -199,6 +199,24 @@ def _readme_fields(args):
     return fields
 
 
+def _framing_options(parser):
+    """--tta, --no-reframe, --fov-column and --radius-column, as classify_table names them."""
+    parser.add_argument("--tta", action="store_true",
+                        help="test-time augmentation: mean over the 8 rotated / flipped views of each image "
+                             "(8x the forward passes)")
+    parser.add_argument("--no-reframe", action="store_true",
+                        help="do not reframe rows to the model's frame from the cutout side and the galaxy's "
+                             "Petrosian radius")
+    parser.add_argument("--fov-column", help="column of each cutout's side on the sky (default: cutout_fov)")
+    parser.add_argument("--radius-column",
+                        help="column of each galaxy's Petrosian radius (default: petroR90_r)")
+
+
+def _framing_columns(args):
+    """The framing columns given on the command line (others keep classify_table's defaults)."""
+    return {k: getattr(args, k) for k in ("fov_column", "radius_column") if getattr(args, k) is not None}
+
+
 def _cmd_classify(args):
     from lightning.pytorch.utilities import rank_zero_only
 
@@ -223,7 +241,9 @@ def _cmd_classify(args):
     result = classify_table(table, model=args.model, image_column=args.image_column, image_dir=args.image_dir,
                             device=args.device, num_workers=args.num_workers, progress=not args.no_progress,
                             strict=args.strict, adversarial_model=args.adversarial_model, crop=args.crop,
-                            devices=devices, precision=args.precision, overwrite=args.overwrite, **given)
+                            reframe=not args.no_reframe, tta=args.tta, devices=devices,
+                            precision=args.precision, overwrite=args.overwrite, **_framing_columns(args),
+                            **given)
     if rank_zero_only.rank != 0:  # every process has the merged table; one writes it
         return 0
     counts = result.meta["provenance"]["status_counts"]
@@ -356,8 +376,8 @@ def _cmd_evaluate(args):
     if args.radius is not None:
         given["radius"] = args.radius * u.arcsec
     metrics = evaluate_model(args.table, output=args.output, model=args.model, grouped=args.grouped,
-                             image_dir=args.image_dir, progress=not args.no_progress,
-                             overwrite=args.overwrite, **given)
+                             image_dir=args.image_dir, progress=not args.no_progress, tta=args.tta,
+                             reframe=not args.no_reframe, overwrite=args.overwrite, **given)
     if "accuracy" in metrics.meta:
         interval = (f" (95% interval {metrics.meta['accuracy_low']:.3f}-{metrics.meta['accuracy_high']:.3f})"
                     if "accuracy_low" in metrics.meta else "")
@@ -531,7 +551,7 @@ def build_parser():
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     _renamed(p, "--images", "--image-dir", "image_dir")
     p.add_argument("--model", help="model name or model card path (default: the configuration item "
-                                    "default_model, sample-gz2)")
+                                    "default_model, sample-gz2-robust)")
     p.add_argument("--output", "-o", required=True,
                    help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/")
     p.add_argument("--formats", nargs="+", default=list(FORMATS), choices=list(FORMATS),
@@ -550,7 +570,9 @@ def build_parser():
     p.add_argument("--describe", action="append", metavar="NAME=TEXT",
                    help="description of an input column the package does not know (repeatable)")
     p.add_argument("--adversarial-model", help="domain classifier: adds adversarial_score")
-    p.add_argument("--crop", type=float, help="central fraction of each image (default: the model card's)")
+    p.add_argument("--crop", type=float, help="central fraction of each image, the same for every row "
+                                               "(default: the model card's, or per row with reframing)")
+    _framing_options(p)
     p.add_argument("--batch-size", type=int, help="images per forward pass (default 256)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: a GPU if there is one)")
     p.add_argument("--num-workers", type=int, help="image-decoding processes")
@@ -572,7 +594,7 @@ def build_parser():
     p.add_argument("table", help="table with image paths and labels (FITS, VOTable, ECSV or CSV)")
     p.add_argument("--output", "-o", required=True, help="directory to write (tables, figures, summary.json)")
     p.add_argument("--model", help="model name or model card path (default: the configuration item "
-                                    "default_model, sample-gz2)")
+                                    "default_model, sample-gz2-robust)")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     p.add_argument("--image-column", help="column of image paths (default: filename)")
     p.add_argument("--truth-column", help="column of true classes (default: gz2_five_class)")
@@ -587,6 +609,10 @@ def build_parser():
     p.add_argument("--figure-formats", nargs="+", choices=FIGURE_FORMATS,
                    help="figure file formats (default: png; png is always written, the report embeds it)")
     p.add_argument("--radius", type=float, help="match radius for --labels in arcsec (default 1)")
+    p.add_argument("--tta", action="store_true",
+                   help="test-time augmentation: mean over the 8 rotated / flipped views of each image")
+    p.add_argument("--no-reframe", action="store_true",
+                   help="do not reframe rows from cutout_fov / petroR90_r")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--device", help="cpu, cuda, cuda:1...")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --output")

@@ -60,6 +60,8 @@ STATUSES = {
     "translucent": "the image has transparent pixels",
     "undecodable": "the file does not decode as an image (corrupt, truncated, not an image)",
     "model_error": "the model gave non-finite outputs for the image",
+    "bad_framing": "the row's cutout_fov or petroR90_r is not a positive finite angle, or reframing the "
+                   "galaxy to the model's frame would need a crop below 0.1 or a frame widened more than 2x",
 }
 
 
@@ -186,6 +188,10 @@ _STATIC = (
                "Role in training the domain classifier of adversarial validation: train or val",
                values=SPLITS),
     ColumnSpec("domain", None, "meta.code", "Sample of the galaxy: training or inference"),
+    ColumnSpec("frame_fraction", None, "instr.scale;arith.ratio",
+               "Side of the image the model read, in units of the image side (above 1: the frame was "
+               "widened with sky noise), chosen so the galaxy spans the model's frame in Petrosian radii",
+               ".4f"),
     ColumnSpec("quality_flags", None, "meta.code.qual",
                "Image quality bit flags (0: none; 1 no central source, 2 blank, 4 saturated, 8 truncated)"),
     ColumnSpec("adversarial_score", None, "stat.probability",

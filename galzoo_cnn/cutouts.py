@@ -73,6 +73,7 @@ from .tables import (
     require_columns,
     write_table_atomic,
 )
+from .utils._cards import default_frame_r90
 from .utils._optional import astroquery
 from .utils._signals import interruptible
 
@@ -253,16 +254,19 @@ class Hips2FitsCutouts(CutoutService):
         _validate_cube(data, size, max_dead_fraction, n_bands)
 
 
-def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=GZ2_FRAME_RADII):
+def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=None):
     """Pixel scale that frames each galaxy as Galaxy Zoo 2 did, for cutouts of ``size`` pixels.
 
-    GZ2 images span ``radii_per_frame`` Petrosian radii (424 pixels of
-    0.02 ``petroR90_r``, Willett et al. 2013, Sect. 2), whatever the size of
-    the galaxy; the same framing with ``size`` pixels needs
-    ``radii_per_frame * petroR90_r / size`` per pixel.  ``sample-gz2`` was
-    trained on the central 6 R90 of such frames (``radii_per_frame=6``), and
-    with its scale augmentation holds from about 2.7 to 12 R90 per frame
-    (see its model card's ``input['pixel_scale']``).
+    GZ2 scaled its images to each galaxy (Willett et al. 2013, Sect. 2):
+    424 pixels of 0.02 ``petroR90_r``, a frame `GZ2_FRAME_RADII` = 8.48
+    Petrosian radii wide, whatever the size of the galaxy.  A frame
+    ``radii_per_frame`` radii wide with ``size`` pixels needs
+    ``radii_per_frame * petroR90_r / size`` per pixel.  By default it is the
+    frame the default model reads (`~galzoo_cnn.models.GalaxyClassifier.frame_r90`:
+    6 R90, the central 300 pixels of a GZ2 frame, for the bundled models), so
+    that every pixel fetched reaches the model; pass ``GZ2_FRAME_RADII`` for
+    GZ2's own framing (`~galzoo_cnn.classify_table` reframes such cutouts
+    from their ``cutout_fov`` and ``petroR90_r``).
 
     Parameters
     ----------
@@ -272,8 +276,9 @@ def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=GZ2_FRAME_RADII):
         arcseconds.
     size : int
         Side of the cutouts in pixels.
-    radii_per_frame : float
-        Width of the frame in units of ``petro_r90``.
+    radii_per_frame : float, optional
+        Width of the frame in units of ``petro_r90``; default the default
+        model's frame (`galzoo_cnn.config.conf.default_model`).
 
     Returns
     -------
@@ -285,11 +290,14 @@ def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=GZ2_FRAME_RADII):
     --------
     >>> import astropy.units as u
     >>> from galzoo_cnn.cutouts import gz2_pixel_scale
-    >>> gz2_pixel_scale([5.0, 12.0] * u.arcsec, size=424)
+    >>> from galzoo_cnn.cutouts import GZ2_FRAME_RADII
+    >>> gz2_pixel_scale([5.0, 12.0] * u.arcsec, size=424, radii_per_frame=GZ2_FRAME_RADII)
     <Quantity [0.1 , 0.24] arcsec>
-    >>> gz2_pixel_scale(5.0 * u.arcsec, size=100, radii_per_frame=6)
+    >>> gz2_pixel_scale(5.0 * u.arcsec, size=100)     # the default model's frame: 6 R90
     <Quantity 0.3 arcsec>
     """
+    if radii_per_frame is None:
+        radii_per_frame = default_frame_r90() or GZ2_FRAME_RADII
     if int(size) <= 0:
         raise InputError(f"size={size!r} must be a positive number of pixels")
     radius = u.Quantity(getattr(petro_r90, "quantity", petro_r90), u.arcsec)

@@ -36,12 +36,13 @@ from astropy import units as u
 from astropy.table import QTable, Table
 
 from . import taxonomy
+from .calibration import CALIBRATION_BINS, temperature_entry
 from .exceptions import InputError, InputTypeError
+from .objectives import SingleLabel
 from .tables import as_table, provenance, require_columns
 
-__all__ = ["class_metrics", "confusion_table", "paired_labels", "feature_metrics", "acceptance_threshold",
-           "THRESHOLD_RULES", "crosstab", "feature_table",
-           "match_labels"]
+__all__ = ["calibrate_model", "class_metrics", "confusion_table", "paired_labels", "feature_metrics",
+           "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table", "match_labels"]
 
 
 def paired_labels(table, truth_column, predicted_column="predicted_class", *, grouped=False):
@@ -595,3 +596,77 @@ def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_cl
     result.meta.update(n_matched=int(matched.sum()), other_column=other_column,
                        match=f"id {id_column}" if id_column else f"sky within {radius}")
     return result
+
+
+def calibrate_model(model, table, *, truth_column="gz2_five_class", image_column="filename", image_dir=None,
+                    n_bins=CALIBRATION_BINS, only_if_better=True, **options):
+    """Fit ``model``'s temperature on a labelled table and store it in its card.
+
+    The rows are classified through `~galzoo_cnn.classify_table` (the one
+    prediction path, so the images are read as a user's are) with the
+    model's current temperature removed; `fit_temperature` fits ``T`` on
+    the rows classified ``ok``.  ``model.card['calibration']`` then holds
+    ``temperature``, ``n``, ``ece_before`` and ``ece_after``; with
+    ``only_if_better`` the temperature stays 1 unless it lowers the ECE.
+    Use rows the model was not trained on (its validation split); save the
+    model afterwards (`~galzoo_cnn.models.save_model`) to keep it.
+
+    Parameters
+    ----------
+    model : `~galzoo_cnn.models.GalaxyClassifier`
+        A single-label (softmax) model.
+    table : `~astropy.table.Table` or path
+        Labelled galaxies with images.
+    truth_column : str
+        True class of each row (one of the model's classes; other rows are
+        left out).
+    image_column, image_dir
+        As for `~galzoo_cnn.classify_table`.
+    n_bins : int
+        Bins of the calibration error.
+    only_if_better : bool
+        Keep ``T = 1`` where the fitted temperature does not lower the ECE.
+    **options
+        More `~galzoo_cnn.classify_table` options (``batch_size``, ``tta``...).
+
+    Returns
+    -------
+    dict
+        The ``calibration`` entry written into the card.
+
+    Examples
+    --------
+    >>> from galzoo_cnn import five_class_labels
+    >>> from galzoo_cnn.evaluation import calibrate_model
+    >>> from galzoo_cnn.models import load_model
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> sample, image_dir = load_demo_sample()
+    >>> model = load_model("sample-gz2")
+    >>> entry = calibrate_model(model, sample, truth_column="gz2_five_class", image_dir=image_dir,
+    ...                         progress=False)  # doctest: +SKIP
+    >>> sorted(entry)  # doctest: +SKIP
+    ['ece_after', 'ece_before', 'fitted_on', 'method', 'n', 'temperature']
+    """
+    from .classify import classify_table
+
+    if not isinstance(getattr(model, "objective", None), SingleLabel):
+        raise InputError("calibrate_model fits the temperature of a single-label (softmax) model")
+    table = as_table(table)
+    require_columns(table, truth_column, "label")
+    previous = model.card.pop("calibration", None)
+    try:
+        classified = classify_table(table, model=model, image_column=image_column, image_dir=image_dir,
+                                    overwrite=True, **options)
+    finally:
+        if previous is not None:
+            model.card["calibration"] = previous
+    classes = list(model.classes)
+    truth = np.asarray(classified[truth_column]).astype(str)
+    keep = (np.asarray(classified["status"]) == "ok") & np.isin(truth, classes)
+    if keep.sum() < 2:
+        raise InputError(f"fewer than two rows of {truth_column!r} are of the model's classes and classified")
+    probabilities = np.column_stack([np.ma.getdata(classified[f"prob_{c}"])[keep] for c in classes])
+    labels = np.array([classes.index(t) for t in truth[keep]])
+    entry = temperature_entry(probabilities, labels, n_bins=n_bins, only_if_better=only_if_better)
+    model.card["calibration"] = entry
+    return entry

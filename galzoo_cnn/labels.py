@@ -25,7 +25,7 @@ from astropy.table import MaskedColumn, Table
 
 from . import taxonomy
 from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
-from .exceptions import InputError, InputTypeError
+from .exceptions import InputError, InputTypeError, MissingColumnsError
 from .tables import _floats, as_table, check_integer, provenance, refuse_overwrite, require_columns
 
 __all__ = ["five_class_labels", "feature_labels", "decals_feature_labels", "well_sampled",
@@ -129,7 +129,108 @@ def _task_columns(task_code, fractions):
     return columns
 
 
-def well_sampled(gz2_table, task_code, fractions="debiased", min_votes=None, depth="auto"):
+class _CatalogueVotes:
+    """Vote fractions and counts of the GZ2 catalogues (Willett et al. 2013; Hart et al. 2016 layout)."""
+
+    layout = "catalogue"
+
+    def __init__(self, table, fractions, min_votes, depth):
+        _check_fractions(fractions)
+        self.table, self.fractions = table, fractions
+        self.needed = min_votes_per_row(table, min_votes, depth)
+        self.coadd = _row_depths(table, depth) == "coadd"
+
+    def require(self, answers, purpose):
+        """Check the columns the answers' fractions and their tasks' well-sampled rule need."""
+        columns = [a.column(self.fractions) for a in answers]
+        for t in dict.fromkeys(a.task for a in answers):
+            columns += _task_columns(t, self.fractions)
+        taxonomy.require_columns(self.table, list(dict.fromkeys(columns)), purpose=purpose)
+        _check_votes(self.table, [c for c in columns if not c.endswith("_count")],
+                     [c for c in columns if c.endswith("_count")])
+
+    def has(self, task_code):
+        return True
+
+    def fraction(self, answer):
+        return _floats(self.table, answer.column(self.fractions))
+
+    def votes(self, task_code):
+        return _task_votes(self.table, task_code)
+
+
+class _KaggleVotes:
+    """The Kaggle challenge's cumulative fractions (`galzoo_cnn.taxonomy.kaggle_table`): per-question
+    fractions are each column over its task's sum, the task's votes that sum times
+    ``taxonomy.KAGGLE_CLASSIFICATIONS``; normal-depth thresholds (the challenge's images are the main
+    sample's)."""
+
+    layout = "kaggle"
+    fractions = "kaggle"
+
+    def __init__(self, table, min_votes):
+        self.table = table
+        self.needed = min_votes_per_row(table, min_votes, "normal")
+        self.coadd = np.zeros(len(table), dtype=bool)
+
+    def require(self, answers, purpose):
+        present = [a.kaggle_column for a in taxonomy.GZ2_ANSWERS if a.kaggle_column in self.table.colnames]
+        if not present:
+            raise MissingColumnsError(f"{purpose}: no Kaggle answer column (Class1.1 ... Class11.6) in the "
+                                      f"table")
+        _check_votes(self.table, present, [])
+        for t in taxonomy.GZ2_TASKS:  # the answers of a task sum to the fraction that reached it: <= 1
+            if self.has(t.code):
+                total = self.reached(t.code)
+                bad = total > 1 + 1e-3
+                if bad.any():
+                    row = int(np.argmax(bad))
+                    columns = ", ".join(a.kaggle_column for a in t.answers)
+                    raise InputError(f"columns {columns}, row {row}: they sum to {total[row]:.4g} > 1; "
+                                     f"cumulative Kaggle fractions of one task sum to at most 1")
+
+    def has(self, task_code):
+        return all(a.kaggle_column in self.table.colnames for a in taxonomy.task(task_code).answers)
+
+    def reached(self, task_code):
+        return sum(_floats(self.table, a.kaggle_column) for a in taxonomy.task(task_code).answers)
+
+    def fraction(self, answer):
+        if not self.has(answer.task):
+            return np.full(len(self.table), np.nan)
+        reached = self.reached(answer.task)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(reached > 0, _floats(self.table, answer.kaggle_column) / reached, np.nan)
+
+    def votes(self, task_code):
+        if not self.has(task_code):
+            return np.zeros(len(self.table))
+        return self.reached(task_code) * taxonomy.KAGGLE_CLASSIFICATIONS
+
+
+def _vote_source(table, layout, fractions, min_votes, depth):
+    """How ``table`` gives vote fractions and votes: the GZ2 catalogues' columns or the Kaggle layout."""
+    if layout is None:
+        layout = "kaggle" if taxonomy.detect_layout(table) == "kaggle" else "catalogue"
+    if layout == "kaggle":
+        return _KaggleVotes(table, min_votes)
+    if layout not in ("catalogue", *taxonomy.LAYOUTS):
+        raise InputError(f"layout={layout!r}; expected one of {('kaggle', *taxonomy.LAYOUTS)} or None "
+                         f"(detected)")
+    return _CatalogueVotes(table, fractions, min_votes, depth)
+
+
+def _well_sampled(votes, task_code):
+    """Willett et al. (2013, Table 3): enough votes for the task and, on the way to it, each required
+    answer above its threshold in a task with enough votes."""
+    ok = votes.votes(task_code) >= votes.needed
+    for required, p_coadd, p_normal in taxonomy.well_sampled_conditions(task_code):
+        ok &= votes.fraction(required) > np.where(votes.coadd, p_coadd, p_normal)
+        ok &= votes.votes(required.task) >= votes.needed
+    return ok
+
+
+def well_sampled(gz2_table, task_code, fractions="debiased", min_votes=None, depth="auto", *, layout=None):
     """Whether a GZ2 task is well sampled for each galaxy (Willett et al. 2013, Table 3).
 
     A task is well sampled when (1) it has at least ``min_votes`` votes, and
@@ -144,7 +245,7 @@ def well_sampled(gz2_table, task_code, fractions="debiased", min_votes=None, dep
         GZ2 table.
     task_code : str
         Task code, ``'t01'`` to ``'t11'``.
-    fractions, min_votes, depth
+    fractions, min_votes, depth, layout
         As in `feature_labels`.
 
     Returns
@@ -159,17 +260,10 @@ def well_sampled(gz2_table, task_code, fractions="debiased", min_votes=None, dep
     >>> bool(ok.any()) and not bool(ok.all())
     True
     """
-    _check_fractions(fractions)
     table = as_table(gz2_table, copy=False)
-    taxonomy.require_columns(table, _task_columns(task_code, fractions),
-                             purpose=f"well_sampled({task_code!r})")
-    votes_needed = min_votes_per_row(table, min_votes, depth)
-    coadd = _row_depths(table, depth) == "coadd"
-    ok = _task_votes(table, task_code) >= votes_needed
-    for required, p_coadd, p_normal in taxonomy.well_sampled_conditions(task_code):
-        ok &= _floats(table, required.column(fractions)) > np.where(coadd, p_coadd, p_normal)
-        ok &= _task_votes(table, required.task) >= votes_needed
-    return ok
+    votes = _vote_source(table, layout, fractions, min_votes, depth)
+    votes.require(taxonomy.task(task_code).answers, f"well_sampled({task_code!r})")
+    return _well_sampled(votes, task_code)
 
 
 def _criteria_table(criteria):
@@ -186,7 +280,7 @@ def _criteria_table(criteria):
 
 
 def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_votes=None, depth="auto",
-                      overwrite=False):
+                      layout=None, overwrite=False):
     """Five-class training labels from GZ2 vote fractions.
 
     A galaxy belongs to a class when every condition of that class in
@@ -211,6 +305,12 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
         depth, 10 for Stripe 82 coadd rows (see `min_votes_per_row`).
     depth : {'auto', 'normal', 'coadd'}
         How to tell the depth of each row when ``min_votes`` is `None`.
+    layout : {None, 'kaggle', 'willett2013', 'hart2016'}
+        How the table gives its votes (`None`: detected); see
+        `feature_labels`.  With the Kaggle layout the criteria compare the
+        per-question fractions (not debiased); a class whose criteria need
+        answer columns the table lacks is not assigned (``meta['five_class']
+        ['not_assessed']``, and a warning).
     overwrite : bool
         Replace the output columns when the table already has them (an
         earlier run); otherwise they raise, so that no result is lost.
@@ -238,26 +338,29 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
     >>> sorted(labelled.meta["five_class"]["counts"])
     ['cigar_shaped', 'completely_round', 'edge_on', 'rounded_in_between', 'spiral']
     """
-    _check_fractions(fractions)
     criteria = _criteria_table(criteria)
     table = as_table(gz2_table)
     features = [taxonomy.answer(str(f)) for f in criteria["feature"]]
-    tasks = sorted({a.task for a in features})
-    columns = [a.column(fractions) for a in features]
-    columns += [a.column("count") for t in tasks for a in taxonomy.task(t).answers]
-    taxonomy.require_columns(table, list(dict.fromkeys(columns)), purpose="five_class_labels")
-    _check_votes(table, [a.column(fractions) for a in features],
-                 [a.column("count") for t in tasks for a in taxonomy.task(t).answers])
+    votes = _vote_source(table, layout, fractions, min_votes, depth)
+    if votes.layout == "kaggle":
+        votes.require(features, "five_class_labels")
+    else:  # the catalogues: the criteria's fractions and their tasks' counts (no well-sampled chain)
+        tasks = sorted({a.task for a in features})
+        counts = [a.column("count") for t in tasks for a in taxonomy.task(t).answers]
+        taxonomy.require_columns(table, list(dict.fromkeys([a.column(fractions) for a in features] + counts)),
+                                 purpose="five_class_labels")
+        _check_votes(table, [a.column(fractions) for a in features], counts)
     table.remove_columns(refuse_overwrite(table, [FIVE_CLASS_COLUMN, CRITERIA_COLUMN], overwrite=overwrite,
                                           earlier="an earlier five_class_labels"))
 
-    votes_needed = min_votes_per_row(table, min_votes, depth)
-    enough_votes = {t: _task_votes(table, t) >= votes_needed for t in tasks}
+    enough_votes = {t: votes.votes(t) >= votes.needed for t in {a.task for a in features}}
     classes = list(dict.fromkeys(str(c) for c in criteria["class"]))
+    # a class whose criteria need answers the table lacks (a Kaggle subset) is not assigned, never guessed
+    unassessed = sorted({str(c) for c, f in zip(criteria["class"], features) if not votes.has(f.task)})
     met = np.ones((len(table), len(classes)), dtype=bool)
     for cls, feature, minimum in zip(criteria["class"], features, criteria["min_fraction"]):
         k = classes.index(str(cls))
-        met[:, k] &= _floats(table, feature.column(fractions)) >= minimum
+        met[:, k] &= votes.fraction(feature) >= minimum
         met[:, k] &= enough_votes[feature.task]
 
     n_met = met.sum(axis=1)
@@ -271,14 +374,19 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
         "counts": {c: int(np.sum(met[:, k] & (n_met == 1))) for k, c in enumerate(classes)},
         "n_ambiguous": int(np.sum(n_met > 1)),
         "n_unclassified": int(np.sum(n_met == 0)),
-        "fractions": fractions,
-        "min_votes": "auto (20 normal, 10 coadd)" if min_votes is None else int(min_votes),
+        "fractions": votes.fractions,
+        "min_votes": (f"auto (20 normal, 10 coadd){_KAGGLE_VOTES if votes.layout == 'kaggle' else ''}"
+                      if min_votes is None else int(min_votes)),
         "reference": criteria.meta.get("reference", "user-supplied criteria"),
+        "not_assessed": unassessed,
     }
     table.meta["five_class"] = summary
-    table.meta[PROVENANCE_KEY] = provenance("five_class_labels", inputs=[gz2_table], fractions=fractions,
-                                            min_votes=summary["min_votes"], depth=depth,
-                                            criteria=summary["reference"])
+    table.meta[PROVENANCE_KEY] = provenance("five_class_labels", inputs=[gz2_table], layout=votes.layout,
+                                            fractions=votes.fractions, min_votes=summary["min_votes"],
+                                            depth=depth, criteria=summary["reference"])
+    if unassessed:
+        log.warning(f"five_class_labels: the table has no answer columns for the criteria of "
+                    f"{', '.join(unassessed)}: those classes are not assigned")
     log.info(f"five_class_labels: {sum(summary['counts'].values())} labelled, "
              f"{summary['n_ambiguous']} excluded for meeting two or more criteria, "
              f"{summary['n_unclassified']} meeting none")
@@ -286,7 +394,7 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
 
 
 def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=None,
-                   min_votes=None, depth="auto", overwrite=False):
+                   min_votes=None, depth="auto", layout=None, overwrite=False):
     """Boolean detailed-feature labels, masked where the question was not well sampled.
 
     For each feature, the label is True where the feature's vote fraction is
@@ -312,6 +420,15 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
         Minimum number of votes of a task (see `min_votes_per_row`).
     depth : {'auto', 'normal', 'coadd'}
         Which Willett et al. thresholds apply to each row.
+    layout : {None, 'kaggle', 'willett2013', 'hart2016'}
+        How the table gives its votes; `None` detects it.  ``'kaggle'``: the
+        Kaggle Galaxy Zoo challenge's ``Class1.1`` ... ``Class11.6``
+        cumulative fractions (`galzoo_cnn.taxonomy.kaggle_table`), turned
+        into per-question fractions; without vote counts, a task's votes are
+        estimated as `~galzoo_cnn.taxonomy.KAGGLE_CLASSIFICATIONS` times the
+        fraction of volunteers who reached it, and the Willett et al.
+        normal-depth rule applies to those; features of a task whose columns
+        are absent are masked.  ``fractions`` and ``depth`` do not apply.
     overwrite : bool
         Replace the output columns when the table already has them (an
         earlier run); otherwise they raise, so that no result is lost.
@@ -332,7 +449,6 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
     >>> bool(column.mask.any())   # arm winding is unknown for galaxies without spiral arms
     True
     """
-    _check_fractions(fractions)
     if isinstance(features, str):
         raise InputTypeError(f"features must be a list of feature names, got the string {features!r}")
     features = taxonomy.DETAILED_FEATURES if features is None else tuple(features)
@@ -344,28 +460,27 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
     if unknown:
         raise InputError(f"threshold given for features not labelled: {sorted(unknown)}")
     table = as_table(gz2_table)
-    columns = [a.column(fractions) for a in answers]
-    for t in dict.fromkeys(a.task for a in answers):
-        columns += _task_columns(t, fractions)
-    taxonomy.require_columns(table, list(dict.fromkeys(columns)), purpose="feature_labels")
-    _check_votes(table, [c for c in columns if not c.endswith("_count")],
-                 [c for c in columns if c.endswith("_count")])
+    votes = _vote_source(table, layout, fractions, min_votes, depth)
+    votes.require(answers, "feature_labels")
     table.remove_columns(refuse_overwrite(table, [FEATURE_PREFIX + a.feature for a in answers],
                                           overwrite=overwrite, earlier="an earlier feature_labels"))
 
-    trusted = {t: well_sampled(table, t, fractions, min_votes, depth)
-               for t in dict.fromkeys(a.task for a in answers)}
+    trusted = {t: _well_sampled(votes, t) for t in dict.fromkeys(a.task for a in answers)}
     labels = {}
     for a in answers:
-        values = _floats(table, a.column(fractions))
+        values = votes.fraction(a)  # NaN where the layout lacks the task's columns: unknown, never guessed
         labels[a.feature] = values >= threshold.get(a.feature, 0.5), ~trusted[a.task] | np.isnan(values)
     _store_feature_labels(table, labels)
     table.meta[PROVENANCE_KEY] = provenance(
-        "feature_labels", inputs=[gz2_table], fractions=fractions, depth=depth,
-        min_votes="auto (20 normal, 10 coadd)" if min_votes is None else int(min_votes),
+        "feature_labels", inputs=[gz2_table], layout=votes.layout, fractions=votes.fractions, depth=depth,
+        min_votes=(f"auto (20 normal, 10 coadd){_KAGGLE_VOTES if votes.layout == 'kaggle' else ''}"
+                   if min_votes is None else int(min_votes)),
         threshold=(json.dumps(threshold) if len(set(threshold.values())) > 1
                    else next(iter(threshold.values()), 0.5)))
     return table
+
+
+_KAGGLE_VOTES = f"; Kaggle layout: votes = {taxonomy.KAGGLE_CLASSIFICATIONS} x the fraction reaching the task"
 
 
 def _store_feature_labels(table, labels):

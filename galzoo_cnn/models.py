@@ -16,7 +16,6 @@ Examples
 """
 
 import json
-from importlib.resources import files
 from pathlib import Path
 
 import timm
@@ -29,6 +28,7 @@ from .exceptions import InputError
 from .images import IMAGE_SIZE
 from .objectives import get_objective
 from .tables import atomic_write, file_sha256
+from .utils._cards import card_path, frame_r90, model_names, read_card
 
 __all__ = ["GalaxyClassifier", "build_model", "save_model", "load_model",
            "available_models", "models_table", "PAPER_BACKBONES"]
@@ -91,7 +91,42 @@ class GalaxyClassifier(nn.Module):
         >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(2)))
         (torch.Size([2, 5]), True)
         """
-        return self.objective.probabilities(self(images))
+        return self.objective.probabilities(self(images) / self.temperature)
+
+    @property
+    def temperature(self):
+        """The card's calibration temperature (``card['calibration']['temperature']``; 1: none).
+
+        `predict_proba` divides the logits by it (temperature scaling, Guo et
+        al. 2017): the class of highest probability is unchanged, the
+        probabilities match the observed frequencies better
+        (`galzoo_cnn.calibration`).
+
+        Examples
+        --------
+        >>> from galzoo_cnn.models import load_model
+        >>> load_model("sample-gz2").temperature
+        1.0
+        """
+        return float((self.card.get("calibration") or {}).get("temperature", 1.0))
+
+    @property
+    def frame_r90(self):
+        """Width of the frame the model reads, in Petrosian radii R90 (r band), or `None`.
+
+        ``card['input']['frame_r90']``; cards that give the scale of one
+        input pixel in R90 (``input['pixel_scale']``, unit ``R90``) imply it
+        as ``per_pixel * size``.  `~galzoo_cnn.classify_table` reframes
+        each row's image to it when the table gives the cutout's field of
+        view and the galaxy's radius.
+
+        Examples
+        --------
+        >>> from galzoo_cnn.models import load_model
+        >>> load_model("sample-gz2").frame_r90
+        6.0
+        """
+        return frame_r90(self.card)
 
     @torch.no_grad()
     def embed(self, images):
@@ -204,14 +239,6 @@ def save_model(model, path, **card):
     return card_path
 
 
-def _model_dirs():
-    """The bundled model directory, then the user's (`galzoo_cnn.config.conf.model_dirs`)."""
-    from .config import conf
-
-    return [Path(str(files("galzoo_cnn") / "data" / "models"))] + [Path(d).expanduser()
-                                                                  for d in conf.model_dirs]
-
-
 def available_models():
     """Names of the models that `load_model` finds by name: bundled, then user directories.
 
@@ -221,11 +248,7 @@ def available_models():
     >>> "sample-gz1" in available_models()
     True
     """
-    names = []
-    for directory in _model_dirs():
-        if directory.is_dir():
-            names += [p.stem for p in sorted(directory.glob("*.json")) if p.stem not in names]
-    return names
+    return model_names()
 
 
 def models_table(names=None):
@@ -257,8 +280,8 @@ def models_table(names=None):
 
     rows = []
     for name in available_models() if names is None else names:
-        path = _card_path(name)
-        card = _read_card(path)
+        path = card_path(name)
+        card = read_card(path)
         metrics = card.get("metrics", {})
         scale = card["input"].get("pixel_scale")
         scale_text = (f", {scale['per_pixel']:g} {scale['unit']}/px" if scale else "") + (
@@ -275,43 +298,6 @@ def models_table(names=None):
             "other_sources": "; ".join(f"{k} {v['grouped_accuracy']:.3f}" for k, v in others.items()),
         })
     return Table(rows=rows, names=list(rows[0]) if rows else ["name"])
-
-
-def _card_path(name_or_path):
-    path = Path(str(name_or_path)).expanduser()
-    if path.suffix in (".json", ".safetensors"):
-        path = path.with_suffix(".json")
-    elif not path.name.endswith(".json"):
-        path = path.with_name(path.name + ".json")
-    if path.is_file():
-        return path
-    for directory in _model_dirs():
-        if (directory / f"{name_or_path}.json").is_file():
-            return directory / f"{name_or_path}.json"
-    raise InputError(f"no model {str(name_or_path)!r}: not a known model ({available_models()}) "
-                     f"and no model card at {str(path)!r}")
-
-
-#: Keys every model card has (the rest are optional documentation).
-CARD_KEYS = ("objective", "backbone", "classes", "input", "weights", "weights_sha256")
-
-
-def _read_card(card_path):
-    """The JSON model card, checked for the keys `load_model` needs."""
-    try:
-        card = json.loads(card_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"model card {str(card_path)!r} is not valid JSON: {err}") from None
-    if not isinstance(card, dict):
-        raise InputError(f"model card {str(card_path)!r} is not a JSON object")
-    if "objective" not in card and "task" in card:  # cards written before 0.1
-        card["objective"] = card.pop("task")
-    missing = [k for k in CARD_KEYS if k not in card]
-    if missing:
-        raise InputError(f"model card {str(card_path)!r} lacks the key(s) {', '.join(missing)}")
-    if not isinstance(card["input"], dict) or "size" not in card["input"]:
-        raise InputError(f"model card {str(card_path)!r}: 'input' must give the image 'size'")
-    return card
 
 
 def load_model(name_or_path, device="cpu"):
@@ -340,18 +326,18 @@ def load_model(name_or_path, device="cpu"):
     ...
     galzoo_cnn.exceptions.InputError: no model 'no-such-model': ...
     """
-    card_path = _card_path(name_or_path)
-    card = _read_card(card_path)
-    weights = card_path.with_name(card["weights"])
+    path = card_path(name_or_path)
+    card = read_card(path)
+    weights = path.with_name(card["weights"])
     if not weights.is_file():
-        raise FileNotFoundError(f"weights {str(weights)!r} of model card {str(card_path)!r} are missing")
+        raise FileNotFoundError(f"weights {str(weights)!r} of model card {str(path)!r} are missing")
     if file_sha256(weights) != card["weights_sha256"]:
-        raise InputError(f"weights {str(weights)!r} do not match the SHA-256 in {str(card_path)!r}: "
+        raise InputError(f"weights {str(weights)!r} do not match the SHA-256 in {str(path)!r}: "
                          f"the file is corrupt or was replaced")
     try:
         model = GalaxyClassifier(card["objective"], card["classes"], card["backbone"], card=card)
     except (RuntimeError, KeyError) as err:  # timm: unknown backbone; an unknown objective
-        raise InputError(f"model card {str(card_path)!r}: {err}") from None
+        raise InputError(f"model card {str(path)!r}: {err}") from None
     with safe_open(weights, framework="pt") as stored:  # shapes from the header, before any tensor is read
         found = {k: tuple(stored.get_slice(k).get_shape()) for k in stored.keys()}
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -361,7 +347,7 @@ def load_model(name_or_path, device="cpu"):
                   f"{card['backbone']} with {len(card['classes'])} outputs" if wrong else
                   f"{len(expected.keys() - found.keys())} tensor(s) missing, "
                   f"{len(found.keys() - expected.keys())} unexpected")
-        raise InputError(f"model card {str(card_path)!r} does not match its weights {str(weights)!r}: "
+        raise InputError(f"model card {str(path)!r} does not match its weights {str(weights)!r}: "
                          f"{detail}")
     state = load_file(weights, device="cpu")
     model.load_state_dict(state)

@@ -33,6 +33,7 @@ Examples
 import numpy as np
 
 from . import taxonomy
+from .calibration import calibration_error
 from .columns import FEATURE_PREFIX
 from .exceptions import UnknownNameError
 
@@ -207,7 +208,8 @@ class SingleLabel(Objective):
         recall = recall_score(targets, predicted, labels=labels, average=None, zero_division=0)
         return {"n_test": int(len(targets)), "accuracy": float(accuracy_score(targets, predicted)),
                 "recall": dict(zip(classes, map(float, recall))),
-                "confusion_matrix": confusion_matrix(targets, predicted, labels=labels).tolist()}
+                "confusion_matrix": confusion_matrix(targets, predicted, labels=labels).tolist(),
+                "ece": calibration_error(probabilities, targets)}
 
     def headline(self, metrics):
         return {"accuracy": metrics.get("accuracy")}

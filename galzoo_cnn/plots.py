@@ -21,7 +21,7 @@ from .tables import _floats, require_columns
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
            "plot_roc_curves", "plot_sample_histograms", "plot_class_histograms", "plot_feature_gallery",
-           "plot_similar", "FIGURE_FORMATS"]
+           "plot_similar", "plot_reliability", "FIGURE_FORMATS"]
 
 #: File formats the package writes figures in (PNG for reports, PDF / SVG for papers).
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -305,6 +305,61 @@ def plot_confusion(metrics, *, normalize=True, ax=None):
                          + (f" (accuracy {accuracy:.3f})" if accuracy is not None else "")
                          + ": rows are the true classes, columns the predicted ones; cells give counts"
                          + (", colours the fraction of each true class." if normalize else "."))
+    return ax
+
+
+def plot_reliability(reliability, *, ax=None):
+    """The reliability diagram: how often the model is right against how sure it says it is.
+
+    Parameters
+    ----------
+    reliability : `~astropy.table.QTable`
+        Output of `~galzoo_cnn.calibration.reliability_table`.
+    ax : `matplotlib.axes.Axes`, optional
+        Where to draw; default a new figure.
+
+    Returns
+    -------
+    `matplotlib.axes.Axes`
+        ``ax.figure.caption`` holds a caption for the figure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galzoo_cnn.calibration import reliability_table
+    >>> from galzoo_cnn.plots import plot_reliability
+    >>> p = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
+    >>> ax = plot_reliability(reliability_table(p, [0, 1, 1], classes=["round", "spiral"], n_bins=5))
+    >>> [line.get_label() for line in ax.get_lines()][:2]   # 0.9 right, 0.8 wrong, 0.7 right
+    ['perfect calibration', 'top label (ECE 0.400)']
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
+    curves = list(dict.fromkeys(str(c) for c in reliability["curve"]))
+    for curve in curves:
+        rows = reliability[(reliability["curve"] == curve) & (reliability["n"] > 0)]
+        centre = np.asarray(rows["mean_probability"], dtype=float)
+        frequency = np.asarray(rows["frequency"], dtype=float)
+        if curve == "top_label":
+            ax.plot(centre, frequency, "o-", color="k", lw=2,
+                    label=f"top label (ECE {reliability.meta['ece']:.3f})")
+        else:
+            ece = reliability.meta.get("class_ece", {}).get(curve, np.nan)
+            ax.plot(centre, frequency, ".-", lw=1, alpha=0.8, label=f"{curve} (ECE {ece:.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability (mean in the bin)")
+    ax.set_ylabel("observed frequency")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.figure.caption = (f"Reliability diagram of {reliability.meta['n']} galaxies: for bins of the "
+                         f"predicted probability, the fraction of galaxies for which the prediction is right "
+                         f"(top label: the class of highest probability; per class: P(class) against "
+                         f"membership). Points "
+                         f"on the diagonal are calibrated; the expected calibration error (ECE) is the "
+                         f"count-weighted mean distance to it.")
     return ax
 
 

@@ -61,7 +61,7 @@ def _latex_safe(table):
 def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, rule, images):
     """Single-label models: per-class metrics, the confusion matrix and its figure, the sky map."""
     from .evaluation import paired_labels
-    from .plots import plot_class_histograms, plot_confusion, plot_sky
+    from .plots import plot_class_histograms, plot_confusion, plot_reliability, plot_sky
 
     truth_column = truth_column or FIVE_CLASS_COLUMN
     truth, _, _ = paired_labels(classified, truth_column, grouped=grouped)
@@ -71,6 +71,10 @@ def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, 
     tables = {"metrics": metrics, "confusion": confusion_table(metrics),
               "confusion_normalized": confusion_table(metrics, normalize=True)}
     figures = {"confusion": plot_confusion(metrics).figure}
+    reliability = _reliability(classified, truth_column, classes) if not grouped else None
+    if reliability is not None:
+        tables["reliability"] = reliability
+        figures["reliability"] = plot_reliability(reliability).figure
     if {"ra", "dec"} <= set(classified.colnames):
         figures["sky"] = plot_sky(classified).figure
     if "z" in classified.colnames:
@@ -86,7 +90,21 @@ def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, 
         figures["mistakes"] = figure
     headline = {"accuracy": metrics.meta["accuracy"], "n": metrics.meta["n"], "truth_column": truth_column,
                 "accuracy_interval": [metrics.meta.get("accuracy_low"), metrics.meta.get("accuracy_high")]}
+    if reliability is not None:
+        headline["ece"] = reliability.meta["ece"]
     return tables, figures, headline
+
+
+def _reliability(classified, truth_column, classes):
+    """The reliability table of the rows whose label is one of the model's classes (None if < 2)."""
+    from .calibration import reliability_table
+
+    truth = np.asarray(classified[truth_column]).astype(str)
+    keep = (np.asarray(classified["status"]) == "ok") & np.isin(truth, list(classes))
+    if keep.sum() < 2:
+        return None
+    probabilities = np.column_stack([np.ma.getdata(classified[f"prob_{c}"])[keep] for c in classes])
+    return reliability_table(probabilities, [list(classes).index(t) for t in truth[keep]], classes=classes)
 
 
 def _most_confident_mistakes(classified, truth_column, grouped, n=12):
@@ -152,7 +170,7 @@ def _rendered(figure, formats):
 def evaluate_model(table, *, output, model=None, truth_column=None, grouped=False, image_column="filename",
                    image_dir=None, rule="best_f1", n_bootstrap=1000, batch_size=256, device=None,
                    progress=True, labels=None, id_column=None, radius=1 * u.arcsec, figure_formats=("png",),
-                   overwrite=False):
+                   reframe=True, tta=False, overwrite=False):
     """Classify a labelled table and write the paper's metrics, tables and figures for it.
 
     Parameters
@@ -189,6 +207,10 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     figure_formats : sequence of str
         Formats of the figure files among `galzoo_cnn.plots.FIGURE_FORMATS` (e.g.
         ``("png", "pdf")`` for a paper); PNG is always written.
+    reframe, tta
+        As for `~galzoo_cnn.classify_table` (rows reframed from
+        ``cutout_fov`` / ``petroR90_r`` where the table has them; test-time
+        augmentation).
     overwrite : bool
         Replace an earlier evaluation in ``output``.
 
@@ -227,7 +249,8 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     if labels is not None:
         labels = as_table(labels, copy=False)
     classified = classify_table(table, model=classifier, image_column=image_column, image_dir=image_dir,
-                                batch_size=batch_size, device=device, progress=progress, overwrite=True)
+                                batch_size=batch_size, device=device, progress=progress, reframe=reframe,
+                                tta=tta, overwrite=True)
     if labels is not None:
         classified = match_labels(classified, labels, id_column=id_column, radius=radius)
     tables, figures, headline = products(classified, classifier.classes, truth_column=truth_column,

@@ -34,7 +34,7 @@ import numpy as np
 from astropy.table import MaskedColumn, Table
 
 from ._inference import predict_images, status_names
-from .classify import STATUS_COLUMN, _as_model, _model_crop, _start_run
+from .classify import STATUS_COLUMN, _as_model, _row_crops, _start_run
 from .columns import PROVENANCE_KEY
 from .config import conf
 from .exceptions import InputError
@@ -47,7 +47,8 @@ EMBEDDING_COLUMN = "embedding"
 
 
 def embed_table(table, *, model=None, image_column="filename", image_dir=None, batch_size=256, device=None,
-                num_workers=None, progress=True, crop=None, overwrite=False):
+                num_workers=None, progress=True, crop=None, reframe=True, fov_column="cutout_fov",
+                radius_column="petroR90_r", tta=False, overwrite=False):
     """Add each galaxy's pooled CNN features (``embedding``) to a table.
 
     Parameters
@@ -64,6 +65,11 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
         As for `~galzoo_cnn.classify_table`.
     crop : float, optional
         Central fraction of each image; default the model card's.
+    reframe, fov_column, radius_column, tta
+        As for `~galzoo_cnn.classify_table`: each image reframed to the
+        model's frame from the table's cutout side and Petrosian radius
+        (``bad_framing`` rows get no embedding); features averaged over the
+        eight dihedral views.
     overwrite : bool
         Replace ``embedding`` and ``status`` columns the table already has.
 
@@ -87,9 +93,11 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     classifier = _as_model(conf.default_model if model is None else model)
     table.remove_columns(refuse_overwrite(table, [EMBEDDING_COLUMN, STATUS_COLUMN], overwrite=overwrite,
                                           earlier="an earlier embedding or classification"))
-    crop = _model_crop(classifier, crop)
-    codes, _, features, _ = predict_images([classifier], paths, [crop], batch_size=batch_size, device=device,
-                                           num_workers=num_workers, progress=progress, embed=True)
+    crops, preset, _ = _row_crops(table, classifier, crop, reframe=reframe, fov_column=fov_column,
+                                  radius_column=radius_column)
+    codes, _, features, _ = predict_images([classifier], paths, [crops], batch_size=batch_size, device=device,
+                                           num_workers=num_workers, progress=progress, embed=True, tta=tta,
+                                           codes=preset)
     status = status_names(codes)
     ok = status == "ok"
     mask = np.repeat(~ok[:, None], features[0].shape[1], 1)
@@ -98,7 +106,8 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     table[STATUS_COLUMN] = status
     table.meta[PROVENANCE_KEY] = provenance("embed_table", model=classifier.card.get("name"),
                                           model_sha256=classifier.card.get("weights_sha256", "unsaved"),
-                                          crop=crop)
+                                          crop=float(crops) if np.ndim(crops) == 0 else "per row",
+                                          tta=bool(tta))
     return table
 
 

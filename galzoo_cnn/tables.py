@@ -417,7 +417,9 @@ def _angle(column, name, unit):
     """An angle column as floats in ``unit`` (NaN where masked); plain numbers are in ``unit``."""
     if getattr(column, "unit", None) is not None:
         try:
-            return np.ma.filled(np.ma.asarray(u.Quantity(column).to_value(unit), dtype=float), np.nan)
+            values = np.array(u.Quantity(column).to_value(unit), dtype=float)
+            values[np.ma.getmaskarray(column)] = np.nan  # a Quantity keeps the data under the mask
+            return values
         except u.UnitConversionError:
             raise InputError(f"column {name!r} has unit {column.unit}, not an angle") from None
     if column.dtype.kind not in "iuf":

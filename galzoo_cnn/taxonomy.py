@@ -57,12 +57,15 @@ __all__ = [
     "GZ2_TREE",
     "GZ_DECALS_TREE",
     "DECALS_ANSWERS",
+    "kaggle_table",
+    "KAGGLE_CLASSIFICATIONS",
 ]
 
 #: References for the facts in this module, cited in tables' ``meta``.
 WALMSLEY2022 = "Walmsley et al. 2022, MNRAS 509, 3966 (2022MNRAS.509.3966W)"
 WILLETT2013 = "Willett et al. 2013, MNRAS 435, 2835 (2013MNRAS.435.2835W)"
 HART2016 = "Hart et al. 2016, MNRAS 461, 3663 (2016MNRAS.461.3663H)"
+DIELEMAN2015 = "Dieleman, Willett & Dambre 2015, MNRAS 450, 1441 (2015MNRAS.450.1441D)"
 LINTOTT2008 = "Lintott et al. 2008, MNRAS 389, 1179 (2008MNRAS.389.1179L)"
 LINTOTT2011 = "Lintott et al. 2011, MNRAS 410, 166 (2011MNRAS.410..166L)"
 KHRAMTSOV2022 = (
@@ -127,6 +130,20 @@ class Answer:
     def detailed(self):
         """Whether the answer is one of the 34 detailed features."""
         return self.feature not in EXCLUDED_FEATURES
+
+    @property
+    def kaggle_column(self):
+        """Column of the answer in the Kaggle Galaxy Zoo challenge layout (``training_solutions_rev1.csv``:
+        ``Class<task>.<answer>``, tasks and answers in GZ2's order; Dieleman et al. 2015, Table 1).
+
+        Examples
+        --------
+        >>> from galzoo_cnn.taxonomy import answer
+        >>> answer("dust_lane").kaggle_column, answer("arms_cant_tell").kaggle_column
+        ('Class8.7', 'Class11.6')
+        """
+        t = task(self.task)
+        return f"Class{int(self.task[1:])}.{t.answers.index(self) + 1}"
 
 
 @dataclass(frozen=True)
@@ -316,7 +333,14 @@ _FIVE_CLASS_CONDITIONS = (
 LAYOUTS = {
     "willett2013": ("objid", WILLETT2013 + ", table 5 (VizieR J/MNRAS/435/2835)"),
     "hart2016": ("dr7objid", HART2016 + ", gz2_hart16 (data.galaxyzoo.org)"),
+    "kaggle": ("GalaxyID", "Kaggle Galaxy Zoo challenge, training_solutions_rev1.csv (" + DIELEMAN2015
+               + "): Class<task>.<answer> cumulative vote fractions"),
 }
+
+#: Classifications of a typical GZ2 galaxy (the median of the main sample, Willett et al. 2013): the
+#: Kaggle layout gives fractions without vote counts, so a task's votes are estimated as this number
+#: times the cumulative fraction of volunteers who reached the task (`kaggle_table`).
+KAGGLE_CLASSIFICATIONS = 44
 
 #: Imaging depths of GZ2 and the minimum votes a task needs on each (Willett et al. 2013).
 DEPTHS = {"normal": 20, "coadd": 10}
@@ -476,6 +500,44 @@ def five_class_criteria():
     return table
 
 
+def kaggle_table():
+    """How the Kaggle Galaxy Zoo challenge layout maps onto the GZ2 tree, one row per answer.
+
+    The challenge's ``Class<task>.<answer>`` values are cumulative: each
+    answer's vote fraction times the fractions of the answers that lead to
+    its question (Dieleman et al. 2015, Sect. 2), so the answers of a task sum
+    to the fraction of volunteers who reached it (``reached``: 1 for the first
+    task and "Is there anything odd?").  The per-question fraction is the
+    column over that sum, which needs every answer column of the task; a task
+    is well sampled when Willett et al. (2013, Table 3)'s normal-depth
+    thresholds hold along the way (`well_sampled_conditions`) and it has at
+    least 20 estimated votes, ``KAGGLE_CLASSIFICATIONS`` times the reached
+    fraction (the layout has no vote counts).
+
+    Examples
+    --------
+    >>> from galzoo_cnn.taxonomy import kaggle_table
+    >>> t = kaggle_table()
+    >>> print(t[t["task"] == "t07"]["kaggle_column", "feature", "reached_after"])
+    kaggle_column     feature      reached_after
+    ------------- ---------------- -------------
+         Class7.1 completely_round        smooth
+         Class7.2       in_between        smooth
+         Class7.3     cigar_shaped        smooth
+    """
+    leads = {}
+    for a in GZ2_ANSWERS:
+        if a.leads_to:
+            leads.setdefault(a.leads_to, []).append(a.feature)
+    rows = [(a.kaggle_column, a.task, a.code, a.feature, a.label,
+             " or ".join(leads.get(a.task, [])) if a.task not in ("t01", "t06") else "(every volunteer)")
+            for a in GZ2_ANSWERS]
+    table = Table(rows=rows, names=("kaggle_column", "task", "answer", "feature", "label", "reached_after"))
+    table.meta["reference"] = DIELEMAN2015 + "; " + WILLETT2013
+    table.meta["classifications"] = KAGGLE_CLASSIFICATIONS
+    return table
+
+
 def detect_layout(table):
     """Name of the GZ2 catalogue layout of ``table`` or `None`.
 
@@ -494,6 +556,8 @@ def detect_layout(table):
     for name, (id_column, _) in LAYOUTS.items():
         if id_column in table.colnames:
             return name
+    if any(a.kaggle_column in table.colnames for a in GZ2_ANSWERS):
+        return "kaggle"
     return None
 
 

@@ -39,10 +39,11 @@ from astropy.table import Table
 
 from . import images as _images
 from .augment import training_transform
+from .calibration import temperature_entry
 from .columns import FEATURE_PREFIX, SPLITS
 from .exceptions import GalzooDeprecationWarning, InputError
-from .models import build_model, save_model
-from .objectives import get_objective
+from .models import build_model, load_model, save_model
+from .objectives import SingleLabel, get_objective
 from .tables import as_table, require_columns, write_table_atomic
 from .utils._lightning import make_trainer, process_shard
 from .utils._signals import interruptible
@@ -97,6 +98,7 @@ _VALUE_RANGES = {
     "batch_size": (int, lambda v: v >= 1, "a positive integer"),
     "num_workers": (int, lambda v: v >= 0, "a non-negative integer"),
     "decode_size": (int, lambda v: v >= 16, "an integer of at least 16 pixels"),
+    "frame_r90": (float, lambda v: 0 < v < 1000, "the width of the model's frame in Petrosian R90 (> 0)"),
     "seed": (int, lambda v: v >= 0, "a non-negative integer"),
 }
 
@@ -123,6 +125,7 @@ class TrainConfig:
     name: str = "model"
     backbone: str | None = None
     pretrained: bool | str = False
+    init_from: str | None = None
     image_column: str = "filename"
     image_dir: str | None = None
     label_column: str | None = "label"
@@ -149,6 +152,7 @@ class TrainConfig:
     class_weights: str | None = None
     scheduler: str = "plateau"
     pixel_scale: dict | None = None
+    frame_r90: float | None = None
     seed: int = 42
     accelerator: str = "auto"
     devices: int | str = "auto"
@@ -430,16 +434,43 @@ def _table_hash(table, columns):
     return digest.hexdigest()
 
 
-def _evaluate(lit, loader, classes):
-    """The objective's test-set metrics of the trained model."""
+def _init_weights(model, name_or_path):
+    """Start ``model`` from the weights of a saved model (fine-tuning): every tensor whose name and shape
+    match is copied; a different backbone, or no tensor in common, is refused."""
+    source = load_model(name_or_path)
+    if source.card["backbone"] != model.card["backbone"]:
+        raise InputError(f"init_from={name_or_path!r} is a {source.card['backbone']} model; this run "
+                         f"trains a {model.card['backbone']}")
+    target = model.state_dict()
+    same_outputs = list(source.classes) == list(model.classes)  # else the head starts afresh
+    shared = {k: v for k, v in source.state_dict().items() if k in target and target[k].shape == v.shape
+              and (same_outputs or not k.startswith("head."))}
+    model.load_state_dict(shared, strict=False)
+    return model
+
+
+def _predicted(lit, loader):
+    """Probabilities of the trained model and the targets, over a loader's rows."""
     lit.eval()
     probabilities, targets = [], []
     with torch.no_grad():
         for images, target in loader:
             probabilities.append(lit.model.predict_proba(images))
             targets.append(target)
-    return lit.model.objective.evaluate(torch.cat(probabilities).numpy(), torch.cat(targets).numpy(),
-                                        classes)
+    return torch.cat(probabilities).numpy(), torch.cat(targets).numpy()
+
+
+def _evaluate(lit, loader, classes):
+    """The objective's test-set metrics of the trained model."""
+    return lit.model.objective.evaluate(*_predicted(lit, loader), classes)
+
+
+def _calibrate(lit, loader):
+    """The card's ``calibration`` entry: the temperature fitted on the validation rows (kept where it lowers
+    their calibration error)."""
+    lit.model.card.pop("calibration", None)
+    probabilities, targets = _predicted(lit, loader)
+    return temperature_entry(probabilities, targets, fitted_on=f"validation split ({len(targets)} rows)")
 
 
 def train(config, callbacks=(), progress=True):
@@ -524,9 +555,13 @@ def train(config, callbacks=(), progress=True):
             persistent_workers=config.num_workers > 0)
 
     model = build_model(config.objective, config.backbone, classes, config.pretrained)
+    if config.init_from:
+        _init_weights(model, config.init_from)
     model.card["input"]["crop"] = config.crop
     if config.pixel_scale is not None:  # the angular scale of the training images, for classify_table
         model.card["input"]["pixel_scale"] = dict(config.pixel_scale)
+    if config.frame_r90 is not None:  # the galaxy-scaled frame classify_table reframes rows to
+        model.card["input"]["frame_r90"] = float(config.frame_r90)
     lit = LitClassifier(model, config.lr, config.monitor, config.patience, config.factor,
                         class_weights=weights, scheduler=config.scheduler, epochs=config.epochs)
     mode = "max" if config.monitor.endswith("acc") else "min"
@@ -551,6 +586,8 @@ def train(config, callbacks=(), progress=True):
     lit.load_state_dict(state)
     if trainer.global_rank != 0:
         return lit.model, None
+    if isinstance(lit.model.objective, SingleLabel) and len(val_set):  # before the test metrics: they use it
+        lit.model.card["calibration"] = _calibrate(lit, loader(val_set, False))
     metrics = _evaluate(lit, loader(test_set, False), classes) if len(test_set) else {}
     card = dict(
         name=config.name, description=config.description, seed=config.seed,

@@ -2,7 +2,7 @@
 
 Usage: python tools/make_doc_figures.py [SHARED_DATA_DIR]  (default ../shared/data)
 
-Writes docs/_static/evaluation/*.png: the bundled sample-gz2 model evaluated on
+Writes docs/_static/evaluation/*.png: the default model (conf.default_model) evaluated on
 its held-out Kaggle GZ2 test rows (confusion matrix, and a screenshot of the
 HTML report taken with headless Chromium where installed), a gallery of the
 Hart et al. (2016) GZ2 galaxies the model calls spirals, the nearest
@@ -25,6 +25,7 @@ import astropy.units as u  # noqa: E402
 from astropy.table import Table, vstack  # noqa: E402
 
 from galzoo_cnn import classify_table  # noqa: E402
+from galzoo_cnn.config import conf  # noqa: E402
 from galzoo_cnn.labels import five_class_labels  # noqa: E402
 from galzoo_cnn.plots import plot_feature_gallery, plot_similar, plot_sky  # noqa: E402
 from galzoo_cnn.report import evaluate_model, write_report  # noqa: E402
@@ -40,7 +41,7 @@ def main(data):
     test_rows = Table.read(files("galzoo_cnn") / "data" / "models" / "sample-gz2-test.ecsv")
     work = Path(tempfile.mkdtemp())
     metrics = evaluate_model(test_rows, output=work / "evaluation", image_dir=kaggle_images, n_bootstrap=1000)
-    print(f"sample-gz2 on {metrics.meta['n']} held-out Kaggle GZ2 galaxies: "
+    print(f"{conf.default_model} on {metrics.meta['n']} held-out Kaggle GZ2 galaxies: "
           f"accuracy {metrics.meta['accuracy']:.3f}")
     for name in ("confusion", "mistakes"):
         shutil.copyfile(work / "evaluation" / f"{name}.png", OUT / f"{name}.png")

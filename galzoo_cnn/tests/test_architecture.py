@@ -13,8 +13,8 @@ import galzoo_cnn
 
 #: Modules from the bottom up: shared facts and helpers first, then the pipeline's stages in the
 #: order data flows through them.  A module may import only modules before it (or its own package).
-LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "objectives", "io", "datasets",
-          "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "training",
+LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "calibration", "objectives", "io",
+          "datasets", "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "training",
           "adversarial", "classify", "similarity", "evaluation", "comparison", "catalog", "plots", "report",
           "cli"]
 

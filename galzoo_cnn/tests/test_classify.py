@@ -215,10 +215,15 @@ def test_warns_once_when_cutouts_are_far_from_the_training_scale(demo):
         warnings.simplefilter("error")
         classify_table(rows, model=model, image_dir=image_dir, progress=False)
     rows["petroR90_r"] = [5.0, 1.0, 0.8, 5.0] * u.arcsec  # 0.3 and 0.375 R90/px: galaxies far too small
+    with warnings.catch_warnings():  # by default such rows are reframed to the model's 6 R90: no warning
+        warnings.simplefilter("error")
+        out = classify_table(rows, model=model, image_dir=image_dir, progress=False)
+    assert out["frame_fraction"].tolist() == pytest.approx([1.0, 0.2, 0.16, 1.0])
     match = r"2 of 4 rows .* \(row 1\), outside the 0.027-0.12 R90"
     with pytest.warns(PixelScaleWarning, match=match) as caught:
-        out = classify_table(rows, model=model, image_dir=image_dir, progress=False)
+        out = classify_table(rows, model=model, image_dir=image_dir, progress=False, reframe=False)
     assert len(caught) == 1 and list(out["status"]) == ["ok"] * 4  # a warning, never a refusal
+    assert caught[0].filename == __file__  # pointing at the caller
     # an arcsec-scaled card needs no radius; without cutout_fov nothing can be compared
     model.card["input"]["pixel_scale"] = {"unit": "arcsec", "per_pixel": 0.9}  # 0.3"/px is outside 0.6-1.35
     with pytest.warns(PixelScaleWarning, match="4 of 4 rows"):

@@ -229,10 +229,16 @@ def test_per_row_pixel_scale_frames_each_galaxy_as_gz2(tmp_path):
 
     targets = _targets(3)
     targets["petroR90_r"] = [4.0, 9.5, 15.2] * u.arcsec  # typical GZ2 radii (r < 17 mag)
-    scales = gz2_pixel_scale(targets["petroR90_r"], size=64)
+    scales = gz2_pixel_scale(targets["petroR90_r"], size=64, radii_per_frame=GZ2_FRAME_RADII)
     assert scales.unit == u.arcsec
     assert np.allclose(scales.value, targets["petroR90_r"].value * 0.02 * 424 / 64)
     assert GZ2_FRAME_RADII == pytest.approx(8.48)
+    # by default, the frame the default model reads (its card's frame_r90): every pixel fetched is used
+    from galzoo_cnn.config import conf
+    from galzoo_cnn.models import load_model
+    frame = load_model(conf.default_model).frame_r90
+    assert np.allclose(gz2_pixel_scale(targets["petroR90_r"], size=64).value,
+                       targets["petroR90_r"].value * frame / 64)
     targets["scale"] = scales
     with CutoutServer() as server:
         manifest = fetch_manifest(targets, tmp_path, size=64, pixel_scale="scale", base_url=server.url,

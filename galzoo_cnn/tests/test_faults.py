@@ -202,8 +202,10 @@ def test_symlink_farm_classifies_every_link_and_a_dangling_one_is_missing(tmp_pa
 
 def test_rows_without_images_cost_nothing_and_the_crop_is_checked(tmp_path):
     sample, image_dir = load_demo_sample()
-    with pytest.raises(InputError, match=r"crop=0.01 must lie in \[0.1, 1\]"):
+    with pytest.raises(InputError, match=r"crop=0.01 must lie in \[0.1, 2.0\]"):
         classify_table(sample[:2], image_dir=image_dir, crop=0.01, progress=False)
+    with pytest.raises(InputError, match=r"crop=2.5 must lie in \[0.1, 2.0\].*widened with sky"):
+        classify_table(sample[:2], image_dir=image_dir, crop=2.5, progress=False)
     with pytest.raises(InputError, match="the table is empty"):
         classify_table(sample[:0], image_dir=image_dir, progress=False)
     missing = Table({"filename": [f"none{i}.jpg" for i in range(2000)]})
@@ -299,7 +301,7 @@ def test_labels_refuse_to_overwrite_their_own_output(hart):
 
 def _model_copy(tmp_path, name, change):
     """A copy of sample-gz2 whose card ``change`` edits."""
-    from galzoo_cnn.models import _card_path
+    from galzoo_cnn.utils._cards import card_path as _card_path
 
     card = _card_path("sample-gz2")
     shutil.copy(card.with_suffix(".safetensors"), tmp_path / f"{name}.safetensors")

@@ -8,6 +8,7 @@ from astropy.table import QTable, Table
 
 from galzoo_cnn import taxonomy
 from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
+from galzoo_cnn.exceptions import InputError
 from galzoo_cnn.labels import feature_labels, five_class_labels, min_votes_per_row, well_sampled
 from galzoo_cnn.tests import reference_labels as ref
 
@@ -201,3 +202,73 @@ def test_per_feature_thresholds():
     values = np.asarray(labelled["t03_bar_a06_bar_debiased"])[~bar.mask]
     assert np.array_equal(bar.data[~bar.mask], values >= 0.2)
     assert labelled.colnames[-2:] == ["label_bar", "label_spiral"]
+
+
+def _kaggle_votes(real_data):
+    return Table.read(real_data / "gz2_kaggle_votes" / "votes.csv")
+
+
+def test_kaggle_layout_against_a_hand_computation(real_data):
+    """Two real rows of the Kaggle challenge layout: cumulative values turned into per-question fractions,
+    well-sampled from the estimated votes (44 x the fraction reaching the task >= 20)."""
+    from galzoo_cnn.taxonomy import answer, detect_layout
+
+    votes = _kaggle_votes(real_data)
+    rows = votes[np.isin(votes["galaxy_id"], [100008, 100023])]
+    assert detect_layout(rows) == "kaggle"
+    assert [answer(f).kaggle_column for f in ("smooth", "edge_on_no", "in_between", "dust_lane")] == [
+        "Class1.1", "Class2.2", "Class7.2", "Class8.7"]
+    labelled = feature_labels(rows)
+    first, second = labelled[0], labelled[1]
+    # 100008: Class1.1 = 0.383147 (smooth), 1.2 = 0.616853; Class2.2 = 0.616853 of the 0.616853 that
+    # reached t02 (edge-on: no = 1); t07 needs smooth > 0.469: not well sampled; Class6.1 = 0.054453
+    assert (first["label_smooth"], first["label_features_or_disk"]) == (False, True)
+    assert (first["label_edge_on_yes"], first["label_edge_on_no"]) == (False, True)
+    assert np.ma.is_masked(first["label_completely_round"]) and np.ma.is_masked(first["label_ring"])
+    assert (first["label_odd_yes"], first["label_odd_no"]) == (False, True)
+    # 100023: features 0.663777 reached t02; edge-on yes 0.031178269 / 0.663777 = 0.047 < 0.5
+    assert second["label_edge_on_yes"] == (0.031178269 / (0.031178269 + 0.632598731) >= 0.5)
+    assert second["label_edge_on_no"]
+    # answers of tasks the subset lacks (bar, spiral, bulge, arms) are unknown, never guessed
+    for feature in ("bar", "spiral", "bulge_obvious", "arms_2"):
+        assert labelled[f"label_{feature}"].mask.all()
+    assert labelled.meta["provenance"]["layout"] == "kaggle"
+    # t02 is well sampled where features_or_disk > 0.430 and >= 20 estimated votes on t01 and t02
+    reached_t02 = np.asarray(votes["Class2.1"] + votes["Class2.2"])
+    per_question = np.asarray(votes["Class1.2"]) / np.asarray(
+        votes["Class1.1"] + votes["Class1.2"] + votes["Class1.3"])
+    expected = (per_question > 0.430) & (44 * reached_t02 >= 20) & (44 * 1.0 >= 20)
+    assert np.array_equal(well_sampled(votes, "t02"), expected)
+
+
+def test_kaggle_five_classes_agree_with_the_kaggle_five_class_labels(real_data):
+    """The five classes from the Kaggle fractions match gz2_kaggle_5class's labels galaxy for galaxy;
+    spiral needs the absent Class4 answers and is not assigned."""
+    from astropy.table import join
+
+    with log.log_to_list() as messages:
+        labelled = five_class_labels(_kaggle_votes(real_data))
+    assert any("no answer columns for the criteria of spiral" in m.message for m in messages)
+    assert labelled.meta["five_class"]["not_assessed"] == ["spiral"]
+    assert labelled.meta["five_class"]["counts"]["spiral"] == 0
+    reference = Table.read(real_data / "gz2_kaggle_5class" / "labels.csv")
+    both = join(labelled["galaxy_id", "gz2_five_class"], reference["galaxy_id", "gz2_five_class"],
+                keys="galaxy_id", table_names=["kaggle", "reference"])
+    assigned = ~np.ma.getmaskarray(both["gz2_five_class_kaggle"])
+    assert len(both) == 2203 and assigned.sum() > 1500
+    assert np.array_equal(both["gz2_five_class_kaggle"][assigned], both["gz2_five_class_reference"][assigned])
+
+
+def test_kaggle_layout_refuses_impossible_values(real_data):
+    from galzoo_cnn.exceptions import MissingColumnsError
+
+    votes = _kaggle_votes(real_data)[:5]
+    votes["Class7.1"][2] = 0.9  # with Class7.2 / 7.3 the t07 answers now sum to more than 1
+    with pytest.raises(InputError, match=r"Class7.1, Class7.2, Class7.3, row 2: they sum to .* > 1"):
+        feature_labels(votes)
+    votes = _kaggle_votes(real_data)[:5]
+    votes["Class6.1"][1] = 1.5
+    with pytest.raises(InputError, match=r"column 'Class6.1', row 1: vote fraction 1.5 is outside"):
+        feature_labels(votes)
+    with pytest.raises(MissingColumnsError, match="no Kaggle answer column"):
+        feature_labels(Table({"galaxy_id": [1]}), layout="kaggle")

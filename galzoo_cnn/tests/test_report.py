@@ -58,7 +58,17 @@ def test_evaluation_files_hold_what_the_classifier_did(evaluation):
     assert confusion["spiral"][confusion["true_class"] == "spiral"][0] == np.sum(
         (truth == "spiral") & (predicted == "spiral"))
     summary = json.loads((output / "summary.json").read_text())
-    assert summary["model"]["name"] == "sample-gz2" and summary["figures"] == ["confusion", "mistakes"]
+    assert summary["model"]["name"] == "sample-gz2"
+    assert summary["figures"] == ["confusion", "reliability", "mistakes"]
+    # the reliability table and the headline's ECE recomputed from the classified rows
+    from galzoo_cnn.calibration import calibration_error
+    classes = summary["model"]["classes"]
+    probabilities = np.column_stack([np.asarray(classified[f"prob_{c}"]) for c in classes])
+    ece = calibration_error(probabilities, [classes.index(t) for t in truth])
+    assert summary["headline"]["ece"] == pytest.approx(ece)
+    reliability = Table.read(output / "reliability.ecsv")
+    top = reliability[reliability["curve"] == "top_label"]
+    assert top["n"].sum() == len(classified)
     assert "most confident disagreements" in summary["captions"]["mistakes"]
     from galzoo_cnn.report import _most_confident_mistakes
 
@@ -95,7 +105,7 @@ def test_report_is_one_self_contained_file(evaluation, tmp_path):
     parser.feed(page)
     assert parser.links and all(link.startswith("data:image/png;base64,") for link in parser.links)
     assert "http" not in " ".join(parser.links) and "<script" not in page
-    assert parser.tags.count("table") == 3 and parser.tags.count("img") == 2
+    assert parser.tags.count("table") == 4 and parser.tags.count("img") == 3  # reliability: table and figure
     assert "Accuracy" in page and "mobilenetv3_small_100" in page
 
 

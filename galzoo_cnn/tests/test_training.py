@@ -185,6 +185,21 @@ def test_scale_robust_training_options_on_real_kaggle_gz2_images(real_data, tmp_
     out = classify_table(test_rows, model=model, image_dir=directory / "images", progress=False)
     accuracy = np.mean(out["predicted_class"] == test_rows["gz2_five_class"])
     assert accuracy == pytest.approx(card["metrics"]["test"]["accuracy"], abs=1.01 / len(test_rows))
+    # the temperature was fitted on the validation rows (through classify_table here: the same number)
+    from galzoo_cnn.calibration import calibration_error
+    from galzoo_cnn.evaluation import calibrate_model
+
+    calibration = card["calibration"]
+    val_rows = split[split["split"] == "val"]
+    assert calibration["n"] == len(val_rows) and "validation split" in calibration["fitted_on"]
+    again = calibrate_model(load_model(card_path), val_rows, image_dir=directory / "images", progress=False)
+    assert again["temperature"] == pytest.approx(calibration["temperature"], rel=1e-3)
+    assert calibration["ece_after"] <= calibration["ece_before"]
+    # the card's test ECE is that of the calibrated probabilities classify_table writes
+    classes = list(model.classes)
+    probabilities = np.column_stack([np.asarray(out[f"prob_{c}"]) for c in classes])
+    truth = [classes.index(t) for t in test_rows["gz2_five_class"]]
+    assert calibration_error(probabilities, truth) == pytest.approx(card["metrics"]["test"]["ece"], abs=1e-4)
 
 
 @pytest.mark.parametrize("name", ["sample-gz1", "sample-gz2", "paper-five-class", "paper-features",

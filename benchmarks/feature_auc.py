@@ -1,0 +1,143 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The detailed-feature model on real images: the paper's Tables 2-3 and the DECaLS deep test.
+
+Real images only (the project's development data, ``--data``):
+
+``crops``
+    the features model's held-out test rows (``split == 'test'`` of
+    ``tools/make_features_table.py``'s table): 150 px Kaggle GZ2 crops, 6 R90.
+``native``
+    the 355 of them that ``gz2_kaggle_native`` holds as native 424 px GZ2
+    frames (8.48 R90): bare file names, as a user would classify them.
+``decals``
+    ``gz_decals_rings``: 100 DECaLS images (another survey, 0.262"/px,
+    deeper), volunteers' ring tags and three GZ DECaLS vote fractions.
+
+It prints per-feature ROC AUC for the model trained with the adversarial augmentation
+(``--model``: a model name or card path, e.g. ``runs/sample-gz2-features/sample-gz2-features.json``)
+and without it (``--no-aug-model``), in the layout of the paper's Tables 2-3
+(`galzoo_cnn.evaluation.feature_table`), and the deep test.  ``--update-card`` writes into the card
+(bundled by name, or at its path): the flag thresholds chosen on the validation rows (rule
+``best_f1``), both test AUCs per feature and their difference, the native-frame AUCs and the DECaLS
+figures; ``--test-rows`` writes the test rows' labels beside it.
+
+    python benchmarks/feature_auc.py --data ../shared/data --table runs/features/table.ecsv \\
+        --model runs/sample-gz2-features/sample-gz2-features.json \\
+        --no-aug-model runs/sample-gz2-features-noadv/sample-gz2-features-noadv.json
+"""
+
+import argparse
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table, join
+from sklearn.metrics import roc_auc_score
+
+from galzoo_cnn import classify_table
+from galzoo_cnn.evaluation import feature_metrics, feature_table
+from galzoo_cnn.models import load_model
+
+MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
+#: GZ DECaLS fractions and the model's features they answer (Walmsley et al. 2022 names).
+DECALS_PAIRS = {"smooth-or-featured_featured-or-disk_fraction": "features_or_disk",
+                "disk-edge-on_no_fraction": "edge_on_no"}
+
+
+def classified(model, rows, image_dir):
+    out = classify_table(rows, model=model, image_dir=image_dir, progress=False)
+    return out[out["status"] == "ok"]
+
+
+def native_rows(data, test):
+    native = Table.read(data / "gz2_kaggle_native" / "labels.csv")["galaxy_id", "filename"]
+    labels = test[["galaxy_id"] + [c for c in test.colnames if c.startswith("label_")]]
+    return join(native, labels, keys="galaxy_id")
+
+
+def decals(model, data):
+    rows = Table.read(data / "gz_decals_rings" / "labels.csv")
+    out = classified(model, rows, data / "gz_decals_rings" / "images")
+    result = {"n": len(out)}
+    if "prob_ring" in out.colnames:
+        result["ring_auc"] = round(float(roc_auc_score(np.asarray(out["ring"]), out["prob_ring"])), 4)
+    for column, feature in DECALS_PAIRS.items():
+        fraction = np.asarray(out[column], dtype=float)
+        known = np.isfinite(fraction)
+        majority = fraction[known] >= 0.5
+        if 0 < majority.sum() < known.sum():
+            result[f"{feature}_auc_vs_{column}"] = round(float(roc_auc_score(
+                majority, np.asarray(out[f"prob_{feature}"])[known])), 4)
+        result[f"{feature}_spearman_vs_{column}"] = round(float(
+            _spearman(fraction[known], np.asarray(out[f"prob_{feature}"])[known])), 4)
+    return result
+
+
+def _spearman(a, b):
+    from scipy.stats import spearmanr
+
+    return spearmanr(a, b).statistic
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--table", type=Path, required=True, help="tools/make_features_table.py output")
+    parser.add_argument("--model", required=True, help="model name or card path")
+    parser.add_argument("--no-aug-model", help="the same model trained without the adversarial augmentation")
+    parser.add_argument("--update-card", action="store_true")
+    parser.add_argument("--test-rows", action="store_true", help="bundle the test rows' labels")
+    args = parser.parse_args()
+    table = Table.read(args.table)
+    images = args.data / "gz2_kaggle_votes" / "images"
+    test, val = table[table["split"] == "test"], table[table["split"] == "val"]
+    model = load_model(args.model)
+    features = list(model.classes)
+    native_images = args.data / "gz2_kaggle_native" / "images"
+    sets = {"crops": classified(model, test, images),
+            "native": classified(model, native_rows(args.data, test), native_images)}
+    no_aug = {}
+    if args.no_aug_model:
+        other = load_model(args.no_aug_model)
+        no_aug = {"crops": classified(other, test, images),
+                  "native": classified(other, native_rows(args.data, test), native_images)}
+    tables = {name: feature_table(out, test_without_augmentation=no_aug.get(name), features=features)
+              for name, out in sets.items()}
+    for name, result in tables.items():
+        print(f"\n{name}: {len(sets[name])} rows")
+        result.pprint(max_lines=-1, max_width=-1)
+        print(f"mean AUC (with augmentation) {np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.4f}")
+    deep = decals(model, args.data)
+    print("\nDECaLS deep test:", json.dumps(deep))
+    thresholds = feature_metrics(classified(model, val, images), features)
+    if args.update_card:
+        card_path = Path(args.model) if args.model.endswith(".json") else MODEL_DIR / f"{args.model}.json"
+        card = json.loads(card_path.read_text())
+        card["thresholds"] = {str(r["feature"]): round(float(r["threshold"]), 4) for r in thresholds
+                              if np.isfinite(r["threshold"])}
+        card["threshold_rule"] = ("best_f1 on the validation rows (evaluation.acceptance_threshold); "
+                                  "features without a positive validation row keep 0.5")
+
+        def column(result, name):
+            return {str(f): (None if np.ma.is_masked(v) or not np.isfinite(v) else round(float(v), 4))
+                    for f, v in zip(result["feature"], result[name])}
+
+        card.setdefault("metrics", {})["features"] = {
+            name: {"n": len(sets[name]), "roc_auc": column(result, "auc_test_aug"),
+                   "roc_auc_without_augmentation": column(result, "auc_test_no_aug"),
+                   "difference": column(result, "auc_test_diff")}
+            for name, result in tables.items()}
+        card["metrics"]["features"]["decals"] = deep
+        card["metrics"]["features"]["note"] = (
+            "benchmarks/feature_auc.py; crops = held-out 150 px Kaggle rows (6 R90), native = the 355 of "
+            "them as 424 px GZ2 frames, decals = gz_decals_rings; without_augmentation = "
+            "sample-gz2-features-noadv")
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        if args.test_rows:
+            test[["galaxy_id", "filename"] + [f"label_{f}" for f in features]].write(
+                card_path.with_name(f"{card_path.stem}-test.ecsv"), overwrite=True)
+
+
+if __name__ == "__main__":
+    main()

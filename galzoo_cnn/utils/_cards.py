@@ -1,0 +1,89 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Model cards as files: where they are, reading one, and the facts every stage derives from it.
+
+Below the stages (no torch, no timm): `galzoo_cnn.cutouts` frames its cutouts
+from the default model's card, `galzoo_cnn.models` loads models from them.
+"""
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+from ..exceptions import InputError
+
+#: Keys every model card has (the rest are optional documentation).
+CARD_KEYS = ("objective", "backbone", "classes", "input", "weights", "weights_sha256")
+
+
+def model_dirs():
+    """The bundled model directory, then the user's (`galzoo_cnn.config.conf.model_dirs`)."""
+    from ..config import conf
+
+    return [Path(str(files("galzoo_cnn") / "data" / "models"))] + [Path(d).expanduser()
+                                                                  for d in conf.model_dirs]
+
+
+def model_names():
+    """Names of the models found by name: bundled, then user directories."""
+    names = []
+    for directory in model_dirs():
+        if directory.is_dir():
+            names += [p.stem for p in sorted(directory.glob("*.json")) if p.stem not in names]
+    return names
+
+
+def card_path(name_or_path):
+    """The card file of a model name or of a card / weights path."""
+    path = Path(str(name_or_path)).expanduser()
+    if path.suffix in (".json", ".safetensors"):
+        path = path.with_suffix(".json")
+    elif not path.name.endswith(".json"):
+        path = path.with_name(path.name + ".json")
+    if path.is_file():
+        return path
+    for directory in model_dirs():
+        if (directory / f"{name_or_path}.json").is_file():
+            return directory / f"{name_or_path}.json"
+    raise InputError(f"no model {str(name_or_path)!r}: not a known model ({model_names()}) "
+                     f"and no model card at {str(path)!r}")
+
+
+def read_card(path):
+    """The JSON model card, checked for the keys `~galzoo_cnn.models.load_model` needs."""
+    try:
+        card = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"model card {str(path)!r} is not valid JSON: {err}") from None
+    if not isinstance(card, dict):
+        raise InputError(f"model card {str(path)!r} is not a JSON object")
+    if "objective" not in card and "task" in card:  # cards written before 0.1
+        card["objective"] = card.pop("task")
+    missing = [k for k in CARD_KEYS if k not in card]
+    if missing:
+        raise InputError(f"model card {str(path)!r} lacks the key(s) {', '.join(missing)}")
+    if not isinstance(card["input"], dict) or "size" not in card["input"]:
+        raise InputError(f"model card {str(path)!r}: 'input' must give the image 'size'")
+    return card
+
+
+def frame_r90(card):
+    """Width of the frame a model reads, in Petrosian radii R90, from its card (or None).
+
+    ``input['frame_r90']``; older cards that give the scale of one input
+    pixel in R90 (``input['pixel_scale']``, unit ``R90``) imply it as
+    ``per_pixel * size``.
+    """
+    card_input = card.get("input") or {}
+    if card_input.get("frame_r90") is not None:
+        return float(card_input["frame_r90"])
+    scale = card_input.get("pixel_scale") or {}
+    if scale.get("unit") == "R90" and scale.get("per_pixel"):
+        return round(float(scale["per_pixel"]) * int(card_input["size"]), 6)
+    return None
+
+
+def default_frame_r90():
+    """The frame of the default model (`galzoo_cnn.config.conf.default_model`), in R90, or None."""
+    from ..config import conf
+
+    return frame_r90(read_card(card_path(conf.default_model)))
