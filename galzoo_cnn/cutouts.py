@@ -293,8 +293,8 @@ def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=None):
     >>> from galzoo_cnn.cutouts import GZ2_FRAME_RADII
     >>> gz2_pixel_scale([5.0, 12.0] * u.arcsec, size=424, radii_per_frame=GZ2_FRAME_RADII)
     <Quantity [0.1 , 0.24] arcsec>
-    >>> gz2_pixel_scale(5.0 * u.arcsec, size=100)     # the default model's frame: 6 R90
-    <Quantity 0.3 arcsec>
+    >>> gz2_pixel_scale(5.0 * u.arcsec, size=100)     # the default model's frame: 5.5 R90
+    <Quantity 0.275 arcsec>
     """
     if radii_per_frame is None:
         radii_per_frame = default_frame_r90() or GZ2_FRAME_RADII

@@ -132,11 +132,10 @@ def _task_columns(task_code, fractions):
 class _CatalogueVotes:
     """Vote fractions and counts of the GZ2 catalogues (Willett et al. 2013; Hart et al. 2016 layout)."""
 
-    layout = "catalogue"
-
     def __init__(self, table, fractions, min_votes, depth):
         _check_fractions(fractions)
         self.table, self.fractions = table, fractions
+        self.layout = taxonomy.detect_layout(table) or "GZ2 catalogue columns"
         self.needed = min_votes_per_row(table, min_votes, depth)
         self.coadd = _row_depths(table, depth) == "coadd"
 

@@ -58,7 +58,7 @@ def test_evaluation_files_hold_what_the_classifier_did(evaluation):
     assert confusion["spiral"][confusion["true_class"] == "spiral"][0] == np.sum(
         (truth == "spiral") & (predicted == "spiral"))
     summary = json.loads((output / "summary.json").read_text())
-    assert summary["model"]["name"] == "sample-gz2"
+    assert summary["model"]["name"] == "sample-gz2-robust"  # the default model
     assert summary["figures"] == ["confusion", "reliability", "mistakes"]
     # the reliability table and the headline's ECE recomputed from the classified rows
     from galzoo_cnn.calibration import calibration_error

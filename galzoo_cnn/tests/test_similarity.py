@@ -26,7 +26,9 @@ def embedded(kaggle):
 
 def test_embeddings_are_the_models_pooled_features(kaggle, embedded):
     labels, image_dir = kaggle
-    model = load_model("sample-gz2")
+    from galzoo_cnn.config import conf
+
+    model = load_model(conf.default_model)  # the model embed_table used
     crop = model.card["input"]["crop"]
     images = [scale_intensity(torch.from_numpy(np.ascontiguousarray(
         read_image(image_dir / name, model.card["input"]["size"], crop))).permute(2, 0, 1))
