@@ -456,7 +456,8 @@ print("ready", flush=True)
 try:
     classify_table(rows, image_dir={str(image_dir)!r}, progress=False, batch_size=16, device="cpu")
 except Interrupted as err:
-    print("caught", err, signal.getsignal(signal.SIGINT) is signal.default_int_handler, flush=True)
+    handler = signal.getsignal(signal.SIGINT)
+    print("caught", err, handler is signal.default_int_handler, repr(handler), flush=True)
     sys.exit(3)
 """
     with subprocess.Popen([sys.executable, "-c", script], env=ENV, stdout=subprocess.PIPE,
