@@ -27,13 +27,21 @@ def interruptible():
         yield
         return
 
+    stopping = []
+
     def _raise(signum, frame):
-        for stop in STOP_SIGNALS:  # a second Ctrl-C must not interrupt the clean-up
-            signal.signal(stop, signal.SIG_IGN)
+        # a second Ctrl-C must not interrupt the clean-up: this handler ignores it, rather than installing
+        # SIG_IGN, which a library that saved and restores the handlers in between (Lightning's signal
+        # connector does) could leave behind after the run
+        if stopping:
+            return
+        stopping.append(signum)
         raise Interrupted(signum)
 
-    previous = {stop: signal.signal(stop, _raise) for stop in STOP_SIGNALS}
-    try:
+    previous = {stop: signal.getsignal(stop) for stop in STOP_SIGNALS}
+    try:  # handlers set inside the try: a signal arriving between the two calls still restores both
+        for stop in STOP_SIGNALS:
+            signal.signal(stop, _raise)
         yield
     finally:
         for stop, handler in previous.items():
