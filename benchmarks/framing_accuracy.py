@@ -43,6 +43,7 @@ from astropy.table import Table
 
 from galzoo_cnn import classify_table
 from galzoo_cnn.calibration import calibration_error
+from galzoo_cnn.evaluation import labelled_probabilities
 from galzoo_cnn.models import load_model
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
@@ -63,8 +64,7 @@ def scores(out, classes):
     ok = np.asarray(out["status"]) == "ok"
     predicted = np.asarray(out["predicted_class"]).astype(str)
     cigar = ok & (truth == "cigar_shaped")
-    probabilities = np.column_stack([np.ma.getdata(out[f"prob_{c}"]) for c in classes])[ok]
-    labels = np.array([classes.index(t) for t in truth[ok]])
+    probabilities, labels = labelled_probabilities(out, "gz2_five_class", classes)
     return {"n": int(ok.sum()), "accuracy": round(float((predicted[ok] == truth[ok]).mean()), 4),
             "cigar_recall": round(float((predicted[cigar] == "cigar_shaped").mean()), 4),
             "ece": round(float(calibration_error(probabilities, labels)), 4)}

@@ -41,8 +41,8 @@ from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
 from .tables import as_table, provenance, require_columns
 
-__all__ = ["calibrate_model", "class_metrics", "confusion_table", "paired_labels", "feature_metrics",
-           "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table", "match_labels"]
+__all__ = ["calibrate_model", "labelled_probabilities", "class_metrics", "confusion_table", "paired_labels",
+           "feature_metrics", "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table", "match_labels"]
 
 
 def paired_labels(table, truth_column, predicted_column="predicted_class", *, grouped=False):
@@ -598,6 +598,46 @@ def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_cl
     return result
 
 
+def labelled_probabilities(classified, truth_column, classes):
+    """The class probabilities and true class indices of the classified rows whose label is a class.
+
+    What every calibration measure reads (`~galzoo_cnn.calibration`): rows
+    classified ``ok`` whose ``truth_column`` is one of ``classes``, the
+    ``prob_<class>`` columns in the order of ``classes``.
+
+    Parameters
+    ----------
+    classified : `~astropy.table.Table`
+        Output of `~galzoo_cnn.classify_table` with a label column.
+    truth_column : str
+        True class of each row.
+    classes : sequence of str
+        The model's classes, in its output order.
+
+    Returns
+    -------
+    probabilities : `numpy.ndarray`
+        ``(n_kept, n_classes)``.
+    labels : `numpy.ndarray` of int
+        Index of each kept row's true class in ``classes``.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.evaluation import labelled_probabilities
+    >>> t = Table({"truth": ["a", "b", "x"], "prob_a": [0.9, 0.3, 0.5], "prob_b": [0.1, 0.7, 0.5],
+    ...            "status": ["ok", "ok", "ok"]})
+    >>> p, labels = labelled_probabilities(t, "truth", ["a", "b"])
+    >>> p.tolist(), labels.tolist()
+    ([[0.9, 0.1], [0.3, 0.7]], [0, 1])
+    """
+    classes = list(classes)
+    truth = np.asarray(classified[truth_column]).astype(str)
+    keep = (np.asarray(classified["status"]) == "ok") & np.isin(truth, classes)
+    probabilities = np.column_stack([np.ma.getdata(classified[f"prob_{c}"])[keep] for c in classes])
+    return probabilities, np.array([classes.index(t) for t in truth[keep]], dtype=int)
+
+
 def calibrate_model(model, table, *, truth_column="gz2_five_class", image_column="filename", image_dir=None,
                     n_bins=CALIBRATION_BINS, only_if_better=True, **options):
     """Fit ``model``'s temperature on a labelled table and store it in its card.
@@ -660,13 +700,9 @@ def calibrate_model(model, table, *, truth_column="gz2_five_class", image_column
     finally:
         if previous is not None:
             model.card["calibration"] = previous
-    classes = list(model.classes)
-    truth = np.asarray(classified[truth_column]).astype(str)
-    keep = (np.asarray(classified["status"]) == "ok") & np.isin(truth, classes)
-    if keep.sum() < 2:
+    probabilities, labels = labelled_probabilities(classified, truth_column, model.classes)
+    if len(labels) < 2:
         raise InputError(f"fewer than two rows of {truth_column!r} are of the model's classes and classified")
-    probabilities = np.column_stack([np.ma.getdata(classified[f"prob_{c}"])[keep] for c in classes])
-    labels = np.array([classes.index(t) for t in truth[keep]])
     entry = temperature_entry(probabilities, labels, n_bins=n_bins, only_if_better=only_if_better)
     model.card["calibration"] = entry
     return entry

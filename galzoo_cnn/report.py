@@ -98,13 +98,12 @@ def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, 
 def _reliability(classified, truth_column, classes):
     """The reliability table of the rows whose label is one of the model's classes (None if < 2)."""
     from .calibration import reliability_table
+    from .evaluation import labelled_probabilities
 
-    truth = np.asarray(classified[truth_column]).astype(str)
-    keep = (np.asarray(classified["status"]) == "ok") & np.isin(truth, list(classes))
-    if keep.sum() < 2:
+    probabilities, labels = labelled_probabilities(classified, truth_column, classes)
+    if len(labels) < 2:
         return None
-    probabilities = np.column_stack([np.ma.getdata(classified[f"prob_{c}"])[keep] for c in classes])
-    return reliability_table(probabilities, [list(classes).index(t) for t in truth[keep]], classes=classes)
+    return reliability_table(probabilities, labels, classes=classes)
 
 
 def _most_confident_mistakes(classified, truth_column, grouped, n=12):

@@ -19,11 +19,10 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-import numpy as np
 from astropy.table import Table
 
 from galzoo_cnn import classify_table
-from galzoo_cnn.evaluation import calibrate_model
+from galzoo_cnn.evaluation import calibrate_model, labelled_probabilities
 from galzoo_cnn.models import load_model
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
@@ -45,10 +44,8 @@ def main():
     entry["fitted_on"] = f"validation split ({entry['n']} rows)"
     test = split[split["split"] == "test"]
     out = classify_table(test, model=model, image_dir=images, progress=False)
-    classes = list(model.classes)
-    probabilities = np.column_stack([np.asarray(out[f"prob_{c}"]) for c in classes])
-    targets = np.array([classes.index(t) for t in out[args.truth]])
-    metrics = model.objective.evaluate(probabilities, targets, classes)
+    probabilities, targets = labelled_probabilities(out, args.truth, model.classes)
+    metrics = model.objective.evaluate(probabilities, targets, list(model.classes))
     metrics["note"] = (f"classify_table on the test rows at the card's settings (crop "
                        f"{model.card['input'].get('crop', 1.0):g}, temperature {entry['temperature']:g})")
     card_path = MODEL_DIR / f"{args.model}.json"
