@@ -49,7 +49,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -57,7 +56,6 @@ import numpy as np
 from astropy import log
 from astropy import units as u
 from astropy.table import MaskedColumn, Table
-from PIL import Image, UnidentifiedImageError
 
 from .columns import PROVENANCE_KEY, describe_columns
 from .config import conf
@@ -71,10 +69,12 @@ from .tables import (
     provenance,
     refuse_overwrite,
     require_columns,
+    stale_parts,
     write_table_atomic,
 )
 from .utils._cards import default_frame_r90
 from .utils._optional import astroquery
+from .utils._pillow import UnreadableImage, decode, open_image
 from .utils._signals import interruptible
 
 __all__ = ["SURVEYS", "register_survey", "cutout_services", "CutoutService", "SDSSCutouts",
@@ -469,18 +469,16 @@ def validate_cutout(data, size=100, max_dead_fraction=0.5):
     galzoo_cnn.cutouts.CutoutError: blank: every pixel is 0
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        image = open_image(io.BytesIO(data))
         with image:
             if image.size != (size, size):  # from the header: a decompression bomb is never decoded
                 raise CutoutError(f"is {image.size[0]} x {image.size[1]} pixels, expected {size} x {size}")
-            image.load()
-            array = np.asarray(image.convert("RGB"))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise CutoutError(f"is too large to decode safely: {err}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise CutoutError(f"does not decode: {err}") from None
+            with decode():
+                image.load()
+                array = np.asarray(image.convert("RGB"))
+    except UnreadableImage as err:
+        raise CutoutError(f"is too large to decode safely: {err}" if err.reason == "too_large"
+                          else str(err)) from None
     if array.shape[:2] != (size, size):
         raise CutoutError(f"is {array.shape[1]} x {array.shape[0]} pixels, expected {size} x {size}")
     if array.min() == array.max():
@@ -787,8 +785,8 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
         raise OSError(f"cannot create the cutout directory {str(directory)!r}: {err.strerror}") from None
     if not os.access(directory, os.W_OK):
         raise PermissionError(f"the cutout directory {str(directory)!r} is not writable")
-    for stale in directory.glob(".*.part"):  # left by a killed run
-        stale.unlink()
+    for stale in stale_parts(directory, names):  # left by a killed run; a user's own *.part files stay
+        stale.unlink(missing_ok=True)
     fetcher = _Fetcher(service, retries, conf.cutout_timeout if timeout is None else timeout, backoff, size,
                        max_dead_fraction, conf.cutout_deadline if deadline is None else deadline)
 

@@ -42,7 +42,8 @@ from .objectives import SingleLabel
 from .tables import as_table, provenance, require_columns
 
 __all__ = ["calibrate_model", "labelled_probabilities", "class_metrics", "confusion_table", "paired_labels",
-           "feature_metrics", "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table", "match_labels"]
+           "feature_metrics", "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table",
+           "match_labels"]
 
 
 def paired_labels(table, truth_column, predicted_column="predicted_class", *, grouped=False):

@@ -6,6 +6,7 @@ Images are read as 8-bit RGB arrays of ``size`` x ``size`` pixels (100 by
 default, the paper's 39.6 arcsec SDSS cutouts at 0.396 arcsec/pixel).  An image
 of another size is resampled with Lanczos filtering (antialiased; PIL
 ``Image.resize``), so its angular scale changes by ``size / original``.
+Only JPEG and PNG files are opened (`READ_FORMATS`).
 Grey-scale and palette images are converted to RGB (grey replicated in the
 three channels); RGBA images are accepted when fully opaque; 16-bit, 32-bit,
 CMYK and translucent images are refused with an `ImageError` naming the file.
@@ -21,19 +22,20 @@ array([-0.5,  0.5], dtype=float32)
 import math
 import os
 import stat
-import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .exceptions import GalzooError, InputError
 from .tables import as_table, atomic_write, require_columns
+from .utils._pillow import READ_FORMATS, UnreadableImage, decode, open_image
 
 __all__ = [
     "IMAGE_SIZE",
+    "READ_FORMATS",
     "MIN_CROP",
     "MAX_FRAME_FRACTION",
     "ImageError",
@@ -95,7 +97,9 @@ def read_image(path, size=IMAGE_SIZE, crop=1.0):
     Parameters
     ----------
     path : str or `~pathlib.Path`
-        JPEG, PNG or any format PIL reads.
+        A JPEG or PNG file (`READ_FORMATS`), whatever its name: a file of any
+        other format is refused as ``undecodable`` before a decoder of that
+        format (or an external program, as Pillow's EPS reader does) runs.
     size : int
         Output side in pixels; other sizes are resampled (Lanczos).
     crop : float
@@ -128,24 +132,20 @@ def read_image(path, size=IMAGE_SIZE, crop=1.0):
     path = Path(path)
     _check_regular_file(path)  # a FIFO named *.jpg would block the reader forever
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, per file
-            image = Image.open(path)
+        image = open_image(path)
         with image:
             _check_size_and_depth(image, path)
-            if image.format == "JPEG" and min(image.size) * crop >= 2 * size:
-                # decode JPEGs at a reduced DCT scale that still leaves >= size pixels: 4-16x faster
-                wanted = math.ceil(size / crop)
-                image.draft("RGB", (wanted, wanted))
-            image.load()
-            rgb = _to_rgb(image, path)
+            with decode():
+                if image.format == "JPEG" and min(image.size) * crop >= 2 * size:
+                    # decode JPEGs at a reduced DCT scale that still leaves >= size pixels: 4-16x faster
+                    wanted = math.ceil(size / crop)
+                    image.draft("RGB", (wanted, wanted))
+                image.load()
+                rgb = _to_rgb(image, path)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file {str(path)!r} does not exist") from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"image file {str(path)!r} has more pixels than Pillow's decompression-bomb "
-                         f"limit", "too_large") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ImageError(f"image file {str(path)!r} does not decode: {err}", "undecodable") from None
+    except UnreadableImage as err:
+        raise ImageError(f"image file {str(path)!r} {err}", err.reason) from None
     if crop < 1:
         w, h = rgb.size
         cw, ch = round(w * crop), round(h * crop)
@@ -227,6 +227,8 @@ def _check_regular_file(path):
         raise FileNotFoundError(f"image file {str(path)!r} does not exist") from None
     except OSError as err:
         raise ImageError(f"image file {str(path)!r} cannot be read: {err.strerror}", "undecodable") from None
+    except ValueError as err:  # a NUL byte in the name
+        raise ImageError(f"image path {str(path)!r} is not a usable file name: {err}", "not_a_file") from None
     if not stat.S_ISREG(mode):
         raise ImageError(f"image path {str(path)!r} is not a regular file", "not_a_file")
 

@@ -13,6 +13,7 @@ True
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from astropy.table import QTable, Table
 from .exceptions import InputError, InputTypeError, MissingColumnsError
 
 __all__ = ["as_table", "require_columns", "refuse_overwrite", "check_integer", "write_table_atomic",
-           "atomic_write", "fits_safe_meta", "provenance", "file_sha256", "TABLE_FORMATS"]
+           "atomic_write", "stale_parts", "fits_safe_meta", "provenance", "file_sha256", "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -367,6 +368,39 @@ def write_table_atomic(table, path, overwrite=False, **kwargs):
     return atomic_write(path, lambda tmp: table.write(tmp, format=fmt, overwrite=True, **kwargs))
 
 
+#: Suffix of `atomic_write`'s temporary files: the package's name in it tells them from a user's own
+#: ``*.part`` files, which `stale_parts` never touches.
+_PART_SUFFIX = ".galzoo-part"
+
+
+def stale_parts(directory, names):
+    """The temporary files `atomic_write` left in ``directory`` for the files ``names`` (a killed run).
+
+    Only regular files named as `atomic_write` names them
+    (``.<name>.<8 random characters>.galzoo-part``) for one of ``names``:
+    a user's own ``*.part`` file, or a directory so named, is never one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from galzoo_cnn.tables import stale_parts
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in (".a.jpg.x1y2z3w4.galzoo-part", ".a.jpg.notes.part", ".b.jpg.x1y2z3w4.galzoo-part"):
+    ...     _ = (d / name).write_text("")
+    >>> [p.name for p in stale_parts(d, ["a.jpg"])]
+    ['.a.jpg.x1y2z3w4.galzoo-part']
+    """
+    names = set(names)
+    pattern = re.compile(r"\.(.+)\.[a-z0-9_]{8}" + re.escape(_PART_SUFFIX))
+    found = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            match = pattern.fullmatch(entry.name)
+            if match and match.group(1) in names and entry.is_file(follow_symlinks=False):
+                found.append(Path(entry.path))
+    return found
+
+
 def atomic_write(path, write):
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
 
@@ -391,7 +425,7 @@ def atomic_write(path, write):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_PART_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)

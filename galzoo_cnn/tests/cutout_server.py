@@ -149,7 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
             array = np.full_like(array, 12)
         if action == "small":
             array = array[: size[1] // 2]
-        if action == "garbage":
+        if isinstance(action, bytes):  # a planned answer, served as is
+            body = action
+        elif action == "garbage":
             body = b"<html>Server busy</html>"
         elif action == "bomb":
             body = bomb_png()

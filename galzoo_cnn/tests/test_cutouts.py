@@ -123,7 +123,7 @@ def test_killed_run_resumes_without_refetching(tmp_path):
     assert manifest.meta["counts"]["cached"] == len(done)
     assert manifest.meta["counts"]["ok"] == 40 - len(done)
     assert len(server.requests) == 40 - len(done)
-    assert not list(out.glob(".*.part"))
+    assert not list(out.glob(".*.galzoo-part"))
 
 
 def test_legacy_survey_endpoint(tmp_path):
@@ -173,7 +173,7 @@ def test_hips2fits_fits_cubes(tmp_path):
         centre = WCS(header).celestial.pixel_to_world(49.5, 49.5)
         assert abs(centre.ra.deg - row["ra"]) < 1e-6 and abs(centre.dec.deg - row["dec"]) < 1e-6
         assert WCS(header).celestial.proj_plane_pixel_scales()[0].to(u.arcsec).value == pytest.approx(0.396)
-    assert not list(tmp_path.glob(".*.part"))
+    assert not list(tmp_path.glob(".*.galzoo-part"))
 
 
 def test_bad_input(tmp_path):

@@ -422,7 +422,7 @@ def test_sigint_stops_fetch_and_the_rerun_resumes(tmp_path):
         assert "interrupted by SIGINT" in err and "Traceback" not in err
         assert elapsed < 5  # the queued requests were abandoned, not waited for
         done = {p.name for p in out.glob("*.jpg")}
-        assert 5 <= len(done) < 60 and not list(out.glob(".*.part"))
+        assert 5 <= len(done) < 60 and not list(out.glob(".*.galzoo-part"))
         manifest = fetch_manifest(tmp_path / "targets.ecsv", out, base_url=server.url, **FAST)
     assert manifest.meta["counts"]["cached"] == len(done)
     assert manifest.meta["counts"]["ok"] == 60 - len(done)

@@ -1,0 +1,123 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Hostile files: no input starts a program, and each damaged or disguised file costs its own row only."""
+
+import os
+import stat
+import subprocess
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from PIL import EpsImagePlugin, Image
+
+from galzoo_cnn import classify_table
+from galzoo_cnn.cutouts import CutoutError, validate_cutout
+from galzoo_cnn.datasets import load_demo_sample
+from galzoo_cnn.exceptions import UnusableImagesWarning
+from galzoo_cnn.images import READ_FORMATS, ImageError, read_image
+from galzoo_cnn.tests.cutout_server import CutoutServer, fetch_manifest
+from galzoo_cnn.tests.hostile import EPS, hostile_files
+
+FAST = dict(retries=2, backoff=0.05, timeout=2.0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    sample, image_dir = load_demo_sample()
+    return sample, image_dir
+
+
+@pytest.fixture(scope="module")
+def cutout(demo):
+    sample, image_dir = demo
+    return read_image(image_dir / sample["filename"][0])
+
+
+@pytest.fixture
+def ghostscript_recorder(tmp_path, monkeypatch):
+    """A ``gs`` first on PATH that records each call: Pillow's EPS reader would start it."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "gs_calls.log"
+    bin_dir.mkdir()
+    recorder = bin_dir / "gs"
+    recorder.write_text(f"#!/bin/sh\necho \"$@\" >> '{log}'\n"
+                        "if [ \"$1\" = --version ]; then echo 10.0; exit 0; fi\nexit 1\n")
+    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow looks gs up again, finding the recorder
+    return log
+
+
+def test_a_disguised_eps_never_starts_ghostscript(tmp_path, ghostscript_recorder):
+    evil = tmp_path / "evil.jpg"
+    evil.write_bytes(EPS)
+    with pytest.raises(ImageError, match="evil.jpg' does not decode: not a JPEG or PNG image") as err:
+        read_image(evil)
+    assert err.value.reason == "undecodable"
+    with pytest.raises(CutoutError, match="not a JPEG or PNG image"):
+        validate_cutout(EPS)
+    assert not ghostscript_recorder.exists()
+    # the recorder works: Pillow left to itself does start it on this file
+    with pytest.raises(subprocess.CalledProcessError), Image.open(evil) as image:
+        image.load()  # the recorder ran, drew nothing and failed
+    assert "-dSAFER" in ghostscript_recorder.read_text()
+
+
+def test_read_formats_are_jpeg_and_png():
+    assert READ_FORMATS == ("JPEG", "PNG")
+
+
+def test_every_hostile_file_costs_its_own_row(tmp_path, demo, cutout):
+    sample, image_dir = demo
+    files = hostile_files(cutout)
+    for name, (data, _) in files.items():
+        (tmp_path / name).write_bytes(data)
+    good = list(sample["filename"][:4])
+    for name in good:
+        (tmp_path / name).symlink_to(image_dir / name)
+    (tmp_path / "folder.jpg").mkdir()
+    names = [good[0], *files, good[1], "nul\0byte.jpg", "folder.jpg", good[2], "absent.jpg", good[3]]
+    expected = (["ok"] + [status for _, status in files.values()]
+                + ["ok", "not_a_file", "not_a_file", "ok", "missing", "ok"])
+    with pytest.warns(UnusableImagesWarning, match=f"{len(names) - 4} of {len(names)} rows not classified"):
+        out = classify_table(Table({"filename": names}), image_dir=tmp_path, progress=False, batch_size=8)
+    assert dict(zip(names, out["status"])) == dict(zip(names, expected))
+    reference = classify_table(sample[:4], image_dir=image_dir, progress=False)
+    ok = out["status"] == "ok"
+    assert list(out["predicted_class"][ok]) == list(reference["predicted_class"])
+    np.testing.assert_allclose(out["prob_spiral"][ok], reference["prob_spiral"], atol=1e-6)
+
+
+def test_hostile_answers_cost_one_row_served_or_cached(tmp_path, demo, cutout):
+    from galzoo_cnn.tests.test_faults import _ra_key, _targets
+
+    files = hostile_files(cutout)
+    targets = _targets(len(files) + 1)
+    with CutoutServer() as server:
+        for target, (data, _) in zip(targets, files.values()):
+            server.plan[_ra_key(target["ra"])] = [data] * FAST["retries"]
+        manifest = fetch_manifest(targets, tmp_path, **FAST, base_url=server.url)
+        assert list(manifest["status"]) == ["corrupt"] * len(files) + ["ok"]
+        reasons = dict(zip(files, manifest["reason"]))
+        assert "not a JPEG or PNG image" in reasons["evil_eps.jpg"]
+        assert "too large to decode safely" in reasons["icc_bomb.png"]
+        for path, (data, _) in zip(manifest["path"], files.values()):
+            (tmp_path / path).write_bytes(data)  # the cache now holds every hostile kind
+        (tmp_path / manifest["path"][-1]).write_bytes(EPS)
+        rerun = fetch_manifest(targets, tmp_path, **FAST, base_url=server.url)
+    assert list(rerun["status"]) == ["ok"] * len(targets)  # each refetched, none stopped the run
+
+
+def test_fetch_removes_only_its_own_temporary_files(tmp_path):
+    from galzoo_cnn.tests.test_faults import _targets
+
+    targets = _targets(2)
+    own = tmp_path / ".notes.txt.part"
+    own.write_text("a user's file")
+    (tmp_path / ".draft.part").mkdir()
+    stale = tmp_path / ".row0.jpg.abcd1234.galzoo-part"  # as a killed run of fetch_cutouts leaves it
+    stale.write_bytes(b"half a jpeg")
+    with CutoutServer() as server:
+        manifest = fetch_manifest(targets, tmp_path, **FAST, base_url=server.url)
+    assert list(manifest["status"]) == ["ok", "ok"]
+    assert own.read_text() == "a user's file" and (tmp_path / ".draft.part").is_dir()
+    assert not stale.exists()
