@@ -22,7 +22,7 @@ import torch
 
 from .columns import STATUSES
 from .exceptions import InputError
-from .images import ImageError, image_quality_flags, read_image, scale_intensity
+from .images import ImageError, batch_quality_flags, read_image, scale_intensity
 from .utils._lightning import make_trainer, process_shard
 from .utils._signals import interruptible
 
@@ -31,13 +31,13 @@ _PADDING = -1  # the item of a process with no rows of its own
 
 
 class _ImageRows(torch.utils.data.Dataset):
-    """Items ``(row, status code, quality flags, images)``: one scaled image per view; zeros where
-    unusable.
+    """Items ``(row, status code, flag image, images)``: one scaled image per view; zeros where unusable.
 
     ``crops`` holds one array of per-row crop fractions per view (a row's galaxy reframed to each
     model's frame; above 1 the frame is widened with sky).  ``codes`` presets the status of rows
-    that are not read (0: read the row).  The flags are measured on the image of view ``flag_view``
-    (the classifier's), as delivered: a widened frame's made-up sky is not measured.
+    that are not read (0: read the row).  The flag image is the uint8 image of view ``flag_view``
+    (the classifier's), as delivered: a widened frame's made-up sky is not measured; `_Predictor`
+    measures the quality flags of a whole batch of them at once.
     """
 
     def __init__(self, paths, size, crops, flag_view=0, transform=None, codes=None):
@@ -48,31 +48,37 @@ class _ImageRows(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.paths)
 
-    def __getitem__(self, row):
+    def _unusable(self, row, code):
         blank = torch.zeros(3, self.size, self.size)
+        return row, code, torch.zeros(3, self.size, self.size, dtype=torch.uint8), [blank for _ in self.crops]
+
+    def __getitem__(self, row):
         if row == _PADDING:
-            return row, 0, 0, [blank for _ in self.crops]
+            return self._unusable(row, 0)
         path = self.paths[row]
         if self.codes[row]:
-            return row, int(self.codes[row]), 0, [blank for _ in self.crops]
+            return self._unusable(row, int(self.codes[row]))
         if path is None:
-            return row, _CODES["no_image"], 0, [blank for _ in self.crops]
+            return self._unusable(row, _CODES["no_image"])
         crops = [float(c[row]) for c in self.crops]
         try:
-            images = [read_image(path, self.size, crop) for crop in crops]
+            images = [_chw(read_image(path, self.size, crop)) for crop in crops]
             seen = images[self.flag_view]
             if crops[self.flag_view] > 1:
-                seen = read_image(path, self.size, 1.0)
+                seen = _chw(read_image(path, self.size, 1.0))
         except FileNotFoundError:
-            return row, _CODES["missing"], 0, [blank for _ in self.crops]
+            return self._unusable(row, _CODES["missing"])
         except ImageError as err:
-            return row, _CODES[err.reason], 0, [blank for _ in self.crops]
-        flags = image_quality_flags(seen)
-        return row, _CODES["ok"], flags, [scale_intensity(self._transformed(i)) for i in images]
+            return self._unusable(row, _CODES[err.reason])
+        return row, _CODES["ok"], seen, [scale_intensity(self._transformed(i)) for i in images]
 
     def _transformed(self, image):
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
-        return tensor if self.transform is None else self.transform(tensor)
+        return image if self.transform is None else self.transform(image)
+
+
+def _chw(image):
+    """A ``(H, W, 3)`` uint8 array as a ``(3, H, W)`` tensor, without a copy."""
+    return torch.from_numpy(image).permute(2, 0, 1)
 
 
 def dihedral_views(images):
@@ -135,12 +141,15 @@ class _Predictor(L.LightningModule):
         return apply(torch.cat(views)).float().reshape(len(views), len(images), -1).mean(0)
 
     def predict_step(self, batch, batch_idx):
-        rows, codes, flags, images = batch
-        if not (codes == _CODES["ok"]).any():  # no usable image in the batch: nothing to run
-            return rows, codes, flags, [torch.zeros(len(rows), self._width(model)) for model in self.models]
+        rows, codes, seen, images = batch
+        usable = codes == _CODES["ok"]
+        if not usable.any():  # no usable image in the batch: nothing to run
+            return rows, codes, torch.zeros_like(codes), [torch.zeros(len(rows), self._width(model))
+                                                          for model in self.models]
+        flags = torch.where(usable, batch_quality_flags(seen), 0)
         probabilities = [self._outputs(model, images[k]) for model, k in zip(self.models, self.view_index)]
         finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)
-        codes = torch.where((codes == _CODES["ok"]) & ~finite, _CODES["model_error"], codes)
+        codes = torch.where(usable & ~finite, _CODES["model_error"], codes)
         return rows, codes, flags, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
                                     for p in probabilities]
 

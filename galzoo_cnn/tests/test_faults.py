@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from astropy.table import Table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,7 +38,7 @@ from galzoo_cnn.cutouts import (
 )
 from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
 from galzoo_cnn.exceptions import GalzooError, InputError, UnusableImagesWarning
-from galzoo_cnn.images import ImageError, image_quality_flags, read_image
+from galzoo_cnn.images import ImageError, batch_quality_flags, image_quality_flags, read_image
 from galzoo_cnn.labels import feature_labels, five_class_labels
 from galzoo_cnn.tests.cutout_server import CutoutServer, bomb_png, fetch_manifest
 
@@ -242,6 +243,51 @@ def test_quality_flags_on_real_sdss_cutouts(real_data):
     assert image_quality_flags(burnt) == QUALITY_FLAGS["saturated"][0]
     flat = np.full_like(galaxy, int(np.median(galaxy)))
     assert image_quality_flags(flat) & QUALITY_FLAGS["blank"][0]
+
+
+def _reference_flags(rgb):
+    """The flags' definition (columns.QUALITY_FLAGS) written out per image with NumPy, as first shipped."""
+    grey = rgb.mean(axis=2, dtype=np.float64)
+    smooth = np.lib.stride_tricks.sliding_window_view(np.pad(grey, 1, mode="edge"), (3, 3)).mean(axis=(2, 3))
+    height, width = smooth.shape
+    y, x = np.ogrid[:height, :width]
+    centre = np.hypot(y - (height - 1) / 2, x - (width - 1) / 2) <= 0.1 * min(height, width)
+    faint = np.percentile(smooth, 5)
+    peak, central = smooth.max() - faint, smooth[centre].max() - faint
+    black = rgb.max(axis=2) <= 3
+    band = max(1, round(0.05 * min(height, width)))
+    raised = {"no_central_source": central < 0.25 * peak or peak < 8, "blank": peak < 8,
+              "saturated": (rgb.max(axis=2) >= 255).mean() > 0.02,
+              "truncated": any(e.all() for e in (black[:band], black[-band:], black[:, :band],
+                                                  black[:, -band:]))}
+    return sum(QUALITY_FLAGS[name][0] for name, up in raised.items() if up)
+
+
+def test_batched_flags_equal_the_definition_on_every_real_image(real_data):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = sorted(real_data.rglob("*.jpg")) + sorted(load_demo_sample()[1].glob("*.jpg"))
+    assert len(paths) > 37_000
+    with ThreadPoolExecutor(2) as pool:  # Pillow decodes with the GIL released
+        images = np.stack(list(pool.map(read_image, paths, chunksize=256)))
+    batch = torch.from_numpy(images).permute(0, 3, 1, 2)
+    flags = torch.cat([batch_quality_flags(batch[i:i + 512]) for i in range(0, len(batch), 512)]).numpy()
+    expected = np.array([_reference_flags(image) for image in images])
+    differ = np.flatnonzero(flags != expected)
+    assert not len(differ), [(paths[i].name, flags[i], expected[i]) for i in differ[:10]]
+    assert 0 < np.count_nonzero(expected) < 100  # broken frames exist in the data and are few
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(8, 60), st.integers(8, 60), st.integers(0, 2**32 - 1), st.sampled_from(["noise", "flat", "dark"]))
+def test_batched_flags_equal_the_definition_on_any_image(height, width, seed, kind):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    if kind == "flat":
+        image = np.clip(image // 40 + 100, 0, 255).astype(np.uint8)
+    elif kind == "dark":
+        image = (image // 64).astype(np.uint8)  # levels 0-3: black for the truncation test
+    assert image_quality_flags(image) == _reference_flags(image)
 
 
 # ---------------------------------------------------------------------- value ranges (labels)
