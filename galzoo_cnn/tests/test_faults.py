@@ -279,7 +279,8 @@ def test_batched_flags_equal_the_definition_on_every_real_image(real_data):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(8, 60), st.integers(8, 60), st.integers(0, 2**32 - 1), st.sampled_from(["noise", "flat", "dark"]))
+@given(st.integers(8, 60), st.integers(8, 60), st.integers(0, 2**32 - 1),
+       st.sampled_from(["noise", "flat", "dark"]))
 def test_batched_flags_equal_the_definition_on_any_image(height, width, seed, kind):
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
