@@ -2,6 +2,7 @@
 
 Usage::
 
+    python benchmarks/bench_classify.py stages --models sample-gz2-robust densenet201 --rows 1024
     python benchmarks/bench_classify.py throughput --models sample-gz1 densenet201 --rows 2048
     python benchmarks/bench_classify.py memory --rows 1000 20000
     python benchmarks/bench_classify.py catalog --rows 20000
@@ -13,6 +14,13 @@ forward images/s on preloaded tensors (``model.predict_proba`` on
 JPEGs (the demo's 36 images, repeated): reading, decoding, cropping,
 resampling, Eq. 1, forward, softmax and writing the output columns.  The
 ratio is the share of the model's speed the whole pipeline keeps.
+
+``stages`` says where the time goes, in CPU seconds per image on
+``--threads`` torch threads (one by default: a busy shared machine then does
+not blur the figures): resolving a million rows' image paths, `read_image`
+(decode at reduced scale, crop, resample), the batched quality flags, Eq. 1,
+the model's forward, and `classify_table` end to end; then the end-to-end
+share of the forward's speed and the peak resident memory.
 
 ``memory`` classifies tables of each size in a fresh process and prints the
 peak resident memory (``ru_maxrss``): it must not grow with the rows beyond
@@ -45,7 +53,9 @@ def demo_table(rows):
 
 
 def model_for(name):
-    if name == "sample-gz1":
+    from galzoo_cnn.utils._cards import model_names
+
+    if name in model_names():
         return load_model(name)
     model = build_model("five_class", backbone=name)  # untrained: speed does not depend on weights
     model.card["name"] = name
@@ -76,6 +86,49 @@ def throughput(args):
                        num_workers=args.num_workers)
         end_to_end = len(table) / (time.perf_counter() - start)
         print(f"{name:22s} {forward:14.1f} {end_to_end:15.1f} {end_to_end / forward:6.2f}")
+
+
+def _cpu_ms(function, n_images, repeats=1):
+    """CPU milliseconds per image of ``function()`` (process time: all threads, no waiting)."""
+    function()  # warm-up
+    start = time.process_time()
+    for _ in range(repeats):
+        function()
+    return 1000 * (time.process_time() - start) / (repeats * n_images)
+
+
+def stages(args):
+    import numpy as np
+
+    from galzoo_cnn.images import batch_quality_flags, read_image, resolve_image_paths, scale_intensity
+
+    torch.set_num_threads(args.threads)
+    table, image_dir = demo_table(args.rows)
+    paths = resolve_image_paths(table, image_dir=image_dir)
+    million = Table({"filename": np.array([f"sub/{i:07d}.jpg" for i in range(1_000_000)])})
+    start = time.perf_counter()
+    resolve_image_paths(million, image_dir=image_dir)
+    print(f"torch threads {args.threads}; {args.rows} rows of real SDSS JPEGs; batch {args.batch_size}")
+    print(f"path resolution: {time.perf_counter() - start:.1f} s per million rows")
+    images = [read_image(p) for p in paths[: args.batch_size]]
+    uint8 = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    rows = [f"{'model':20s} {'read':>6s} {'flags':>6s} {'scale':>6s} {'forward':>8s} {'classify':>9s} "
+            f"{'ratio':>6s} {'peak RSS':>9s}"]
+    for name in args.models:
+        model = model_for(name)
+        read = _cpu_ms(lambda: [read_image(p, model.card["input"]["size"], model.card["input"].get("crop", 1.0))
+                                     for p in paths[:256]], 256)
+        flags = _cpu_ms(lambda: batch_quality_flags(uint8), len(uint8), repeats=5)
+        scale = _cpu_ms(lambda: scale_intensity(uint8), len(uint8), repeats=5)
+        x = scale_intensity(uint8)
+        forward = _cpu_ms(lambda: model.predict_proba(x), len(x), repeats=2)
+        end_to_end = _cpu_ms(lambda: classify_table(table, model=model, image_dir=image_dir, progress=False,
+                                                    batch_size=args.batch_size, num_workers=0), len(table))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rows.append(f"{name:20s} {read:6.3f} {flags:6.3f} {scale:6.3f} {forward:8.3f} {end_to_end:9.3f} "
+                    f"{forward / end_to_end:6.2f} {peak:6.0f} MiB")
+    print("CPU ms per image (ratio: forward / classify_table, 1 = the network's own speed)")
+    print("\n".join(rows))
 
 
 def memory_one(rows, model):
@@ -119,6 +172,11 @@ def catalog(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("stages")
+    p.add_argument("--models", nargs="+", default=["sample-gz2-robust", "densenet201"])
+    p.add_argument("--rows", type=int, default=1024)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--threads", type=int, default=1)
     p = commands.add_parser("throughput")
     p.add_argument("--models", nargs="+", default=["sample-gz1", "densenet201"])
     p.add_argument("--rows", type=int, default=2048)
@@ -133,7 +191,9 @@ def main():
     p.add_argument("rows", type=int)
     p.add_argument("model")
     args = parser.parse_args()
-    if args.command == "throughput":
+    if args.command == "stages":
+        stages(args)
+    elif args.command == "throughput":
         throughput(args)
     elif args.command == "memory":
         memory(args)
