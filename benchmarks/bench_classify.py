@@ -97,10 +97,26 @@ def _cpu_ms(function, n_images, repeats=1):
     return 1000 * (time.process_time() - start) / (repeats * n_images)
 
 
+def _stage_row(name, model, paths, uint8, table, image_dir, batch_size):
+    from galzoo_cnn.images import batch_quality_flags, read_image, scale_intensity
+
+    size, crop = model.card["input"]["size"], model.card["input"].get("crop", 1.0)
+    read = _cpu_ms(lambda: [read_image(p, size, crop) for p in paths], len(paths))
+    flags = _cpu_ms(lambda: batch_quality_flags(uint8), len(uint8), repeats=5)
+    scale = _cpu_ms(lambda: scale_intensity(uint8), len(uint8), repeats=5)
+    x = scale_intensity(uint8)
+    forward = _cpu_ms(lambda: model.predict_proba(x), len(x), repeats=2)
+    end_to_end = _cpu_ms(lambda: classify_table(table, model=model, image_dir=image_dir, progress=False,
+                                                batch_size=batch_size, num_workers=0), len(table))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return (f"{name:20s} {read:6.3f} {flags:6.3f} {scale:6.3f} {forward:8.3f} {end_to_end:9.3f} "
+            f"{forward / end_to_end:6.2f} {peak:6.0f} MiB")
+
+
 def stages(args):
     import numpy as np
 
-    from galzoo_cnn.images import batch_quality_flags, read_image, resolve_image_paths, scale_intensity
+    from galzoo_cnn.images import read_image, resolve_image_paths
 
     torch.set_num_threads(args.threads)
     table, image_dir = demo_table(args.rows)
@@ -115,18 +131,7 @@ def stages(args):
     rows = [f"{'model':20s} {'read':>6s} {'flags':>6s} {'scale':>6s} {'forward':>8s} {'classify':>9s} "
             f"{'ratio':>6s} {'peak RSS':>9s}"]
     for name in args.models:
-        model = model_for(name)
-        read = _cpu_ms(lambda: [read_image(p, model.card["input"]["size"], model.card["input"].get("crop", 1.0))
-                                     for p in paths[:256]], 256)
-        flags = _cpu_ms(lambda: batch_quality_flags(uint8), len(uint8), repeats=5)
-        scale = _cpu_ms(lambda: scale_intensity(uint8), len(uint8), repeats=5)
-        x = scale_intensity(uint8)
-        forward = _cpu_ms(lambda: model.predict_proba(x), len(x), repeats=2)
-        end_to_end = _cpu_ms(lambda: classify_table(table, model=model, image_dir=image_dir, progress=False,
-                                                    batch_size=args.batch_size, num_workers=0), len(table))
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rows.append(f"{name:20s} {read:6.3f} {flags:6.3f} {scale:6.3f} {forward:8.3f} {end_to_end:9.3f} "
-                    f"{forward / end_to_end:6.2f} {peak:6.0f} MiB")
+        rows.append(_stage_row(name, model_for(name), paths[:256], uint8, table, image_dir, args.batch_size))
     print("CPU ms per image (ratio: forward / classify_table, 1 = the network's own speed)")
     print("\n".join(rows))
 
