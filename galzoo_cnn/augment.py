@@ -19,6 +19,8 @@ Examples
 (torch.Size([3, 100, 100]), 100.0)
 """
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -178,8 +180,14 @@ class AdversarialShrink(nn.Module):
         super().__init__()
         for name, value in (("k", k), ("m", m)):
             values = value if isinstance(value, (tuple, list)) else (value,)
+            numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                          for v in values)
+            if not numbers or len(values) not in (1, 2):
+                raise InputError(f"{name}={value!r} must be a number or a range (low, high) of two numbers")
             if any(v <= 0 for v in values) or (name == "m" and any(v > 1 or v < 0.5 for v in values)):
                 raise InputError(f"{name}={value!r} is out of range (k > 0, 0.5 <= m <= 1)")
+            if len(values) == 2 and values[0] > values[1]:
+                raise InputError(f"{name}={value!r}: a range is (low, high), low first")
         self.k, self.m = k, m
 
     def forward(self, image):

@@ -33,6 +33,8 @@ Examples
 ('stat.probability', 'Probability that the galaxy is a disk galaxy with spiral arms, not edge-on')
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -51,12 +53,12 @@ from .columns import (
 )
 from .exceptions import CatalogError, InputError
 from .io import FORMATS, CatalogMetadata, get_format
-from .io._transaction import FileSetTransaction, recover
+from .io._transaction import FileSetTransaction, locked, recover
 from .tables import _degrees, as_table
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
-           "check_catalog", "recover_catalog", "CatalogMetadata", "CATALOG_FORMATS", "PROVENANCE_KEY",
-           "REFERENCES_KEY", "CatalogError", "MAX_NAME_LENGTH"]
+           "check_catalog", "check_outputs", "recover_catalog", "CatalogMetadata", "CATALOG_FORMATS",
+           "PROVENANCE_KEY", "REFERENCES_KEY", "CatalogError", "MAX_NAME_LENGTH"]
 
 #: The formats `write_catalog` writes by default (every registered one).
 CATALOG_FORMATS = tuple(FORMATS)
@@ -182,6 +184,22 @@ def _check_ascii(text, what, row=None):
                            f"ASCII: transliterate it") from None
 
 
+#: Deletes the ASCII control characters (str.translate table).
+_CONTROL_CHARACTERS = {code: None for code in [*range(32), 127]}
+
+
+def _decoded(values, name):
+    """A bytes column as text, refusing bytes that are not ASCII (naming the row)."""
+    out = []
+    for row, value in enumerate(np.asarray(values).tolist()):
+        try:
+            out.append(value.decode("ascii"))
+        except UnicodeDecodeError:
+            raise CatalogError(f"column {name!r}, row {row}: {value!r} is not ASCII text; FITS and CDS "
+                               f"files are ASCII: transliterate it") from None
+    return np.asarray(out, dtype=str)
+
+
 def _prepared_column(column, name):
     """Uniform nulls, and types every format can hold."""
     kind, mask = column.dtype.kind, np.ma.getmaskarray(column)
@@ -190,12 +208,21 @@ def _prepared_column(column, name):
     if kind == "f":
         mask = mask | ~np.isfinite(values)
     elif kind in "US":
+        if kind == "S":
+            values = _decoded(values, name)
+        # blanks around a value do not survive: FITS drops trailing ones, CDS columns are blank-padded
         text = np.char.strip(np.asarray(values).astype(str))
         mask = mask | (text == "")
         row = next((i for i, t in enumerate(text) if not mask[i] and not t.isascii()), None)
         if row is not None:
             _check_ascii(text[row], f"column {name!r}", row)
-        values = np.where(mask, "", np.asarray(values).astype(str))
+        control = np.flatnonzero(~mask & (np.char.str_len(text) != np.char.str_len(
+            np.char.translate(text, _CONTROL_CHARACTERS))))
+        if control.size:
+            raise CatalogError(f"column {name!r}, row {int(control[0])}: {str(text[control[0]])!r} holds "
+                               f"control characters (a tab, a newline...), which no catalogue format keeps "
+                               f"as they are: remove them ({control.size} row(s))")
+        values = np.where(mask, "", text)
     elif kind == "u" and column.dtype.itemsize >= 8:
         if values.size and values[~mask].max(initial=0) > np.iinfo(np.int64).max:
             raise CatalogError(f"column {name!r} holds unsigned 64-bit values above 2**63 - 1, which "
@@ -235,7 +262,11 @@ def recover_catalog(basename):
     >>> recover_catalog(tempfile.mkdtemp() + "/nothing_here")
     'clean'
     """
-    return recover(Path(basename).expanduser())
+    basename = Path(basename).expanduser()
+    if not basename.parent.is_dir():
+        return "clean"
+    with locked(basename):
+        return recover(basename)
 
 
 def write_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=False, ra_column="ra",
@@ -303,25 +334,94 @@ def write_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=False, 
     ...
     galzoo_cnn.exceptions.CatalogError: coordinate column 'ra' has 1 missing, NaN or out-of-range ...
     """
-    if isinstance(formats, str):
-        formats = [formats]
-    writers = {name: get_format(name) for name in formats}
+    writers, outputs = check_outputs(basename, formats=formats, overwrite=overwrite)
     basename = Path(basename).expanduser()
-    recover(basename)
-    outputs = {name: writer.outputs(basename) for name, writer in writers.items()}
-    existing = [str(p) for paths in outputs.values() for p in paths if p.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"{', '.join(existing)} exist(s); pass overwrite=True to replace")
     table = check_catalog(table, ra_column, dec_column, descriptions)
     metadata = catalog_metadata(table, basename, metadata=metadata, title=title, authors=authors,
                                 abstract=abstract, **(readme or {}))
     targets = [p for paths in outputs.values() for p in paths]
-    with FileSetTransaction(basename, targets) as transaction:
-        for name, writer in writers.items():
-            staged = [transaction.staged(p) for p in outputs[name]]
-            writer.write(table, staged, metadata)
-            writer.verify(table, staged)
+    basename.parent.mkdir(parents=True, exist_ok=True)
+    with locked(basename):  # a second writer of the same set is told so, at once
+        recover(basename)
+        existing = [str(p) for p in targets if p.exists()]
+        if existing and not overwrite:
+            raise FileExistsError(f"{', '.join(existing)} exist(s); pass overwrite=True to replace")
+        with FileSetTransaction(basename, targets) as transaction:
+            for name, writer in writers.items():
+                staged = [transaction.staged(p) for p in outputs[name]]
+                writer.write(table, staged, metadata)
+                writer.verify(table, staged)
     return {name: paths[0] if len(paths) == 1 else paths[0].parent for name, paths in outputs.items()}
+
+
+def check_outputs(basename, *, formats=CATALOG_FORMATS, overwrite=False):
+    """Check where `write_catalog` would write, before any work: return its writers and their files.
+
+    For a run that ends in a catalogue (``galzoo-cnn classify``), so that
+    an output it could not write is found before hours of work, not after.
+
+    Parameters
+    ----------
+    basename : str or `~pathlib.Path`
+        The catalogue's basename (see `write_catalog`).
+    formats : sequence of str
+        Registered formats, at least one.
+    overwrite : bool
+        Whether existing files of the set may be replaced.
+
+    Returns
+    -------
+    writers : dict
+        ``{format: CatalogFormat instance}``.
+    outputs : dict
+        ``{format: [paths]}``.
+
+    Raises
+    ------
+    `~galzoo_cnn.exceptions.InputError`
+        No formats, an unknown one, a basename that is empty, holds control
+        characters or names a directory; a parent path that is a file.
+    FileExistsError
+        Files of the set exist and ``overwrite`` is false.
+    PermissionError
+        The directory cannot be written.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.catalog import check_outputs
+    >>> check_outputs("cat", formats=[])
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.exceptions.InputError: formats=[] names no format; choose from ['fits', 'votable', 'cds']
+    """
+    if isinstance(formats, str):
+        formats = [formats]
+    if formats is None or not hasattr(formats, "__iter__") or not list(formats):
+        raise InputError(f"formats={formats!r} names no format; choose from {list(CATALOG_FORMATS)}")
+    writers = {name: get_format(name) for name in formats}
+    name = Path(str(basename)).name
+    if not str(basename).strip() or not name or name in (".", "..") or str(basename).endswith(("/", os.sep)):
+        raise InputError(f"catalogue basename {str(basename)!r} names no file: give e.g. 'out/catalogue'")
+    if any(ord(c) < 32 or c == "\x7f" for c in str(basename)):
+        raise InputError(f"catalogue basename {str(basename)!r} holds control characters (a newline, a tab)")
+    basename = Path(basename).expanduser()
+    outputs = {fmt: writer.outputs(basename) for fmt, writer in writers.items()}
+    ancestor = basename.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"catalogue basename {str(basename)!r}: {str(ancestor)!r} is a file, "
+                         f"not a directory")
+    try:  # a real file, not os.access: root ignores modes, and read-only mounts are only found so
+        with tempfile.NamedTemporaryFile(dir=ancestor, prefix=".galzoo-probe-"):
+            pass
+    except OSError as err:
+        raise PermissionError(f"cannot write the catalogue {str(basename)!r}: {str(ancestor)!r} "
+                              f"is not writable ({err.strerror})") from None
+    existing = [str(p) for paths in outputs.values() for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{', '.join(existing)} exist(s); pass overwrite=True to replace")
+    return writers, outputs
 
 
 def catalog_metadata(table, basename, *, metadata=None, authors=None, **fields):

@@ -50,6 +50,7 @@ from .images import MAX_FRAME_FRACTION, MIN_CROP, resolve_image_paths
 from .models import GalaxyClassifier, load_model
 from .tables import _angle, as_table, check_integer, refuse_overwrite
 from .tables import provenance as make_provenance
+from .utils._lightning import check_devices, check_workers
 
 __all__ = ["classify_table", "frame_crops", "check_pixel_scale", "STATUSES", "STATUS_COLUMN",
            "QUALITY_COLUMN", "FRAME_COLUMN"]
@@ -185,7 +186,7 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     """
     table, paths = _start_run(table, "classify", image_column=image_column, image_dir=image_dir,
                               batch_size=batch_size, num_workers=num_workers, num_nodes=num_nodes, crop=crop,
-                              device=device)
+                              device=device, devices=devices)
     models = [_as_model(conf.default_model if model is None else model)]
     if adversarial_model is not None:
         domain = _as_model(adversarial_model)
@@ -235,16 +236,18 @@ def _start_run(table, verb, *, image_column, image_dir, **options):
     return table, resolve_image_paths(table, image_column, image_dir, allow_empty=True)
 
 
-def _check_run_options(*, batch_size, num_workers, num_nodes=None, crop, device):
+def _check_run_options(*, batch_size, num_workers, num_nodes=None, crop, device, devices=None):
     """The options of a run over images, checked before any model is loaded or image read."""
     for name, value, low in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
                              ("num_nodes", num_nodes, 1)):
         if value is not None:
             check_integer(name, value, low)
+    check_workers(num_workers)
     if crop is not None and not MIN_CROP <= crop <= MAX_FRAME_FRACTION:
         raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, {MAX_FRAME_FRACTION}]: the central "
                          f"fraction of each image side the model sees (above 1: the frame widened with sky)")
-    _accelerator(device)  # a device this machine lacks fails before any model is loaded
+    accelerator, _ = _accelerator(device)  # a device this machine lacks fails before any model is loaded
+    check_devices(devices, accelerator=accelerator)
 
 
 def _row_crops(table, model, crop, *, reframe, fov_column, radius_column):

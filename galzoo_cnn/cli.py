@@ -15,6 +15,7 @@ Examples
 import argparse
 import inspect
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -29,7 +30,7 @@ from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Inter
 from .io import FORMATS
 from .samples import build_samples, query_sdss_targets
 from .tables import as_table, atomic_write, write_table_atomic
-from .utils._signals import interruptible
+from .utils._signals import die_with_parent, interruptible
 
 __all__ = ["main", "build_parser"]
 
@@ -60,6 +61,18 @@ def _default(function, name, index=None):
 def _devices(value):
     """Lightning's ``devices`` from the command line: a count ("2" -> 2), or "auto", "0,1"..."""
     return int(value) if value and value.isdigit() else value
+
+
+def _descriptions(items):
+    """``--describe NAME=TEXT`` items as a mapping; an item without ``=`` or a name is refused."""
+    descriptions = {}
+    for item in items or []:
+        name, equals, text = item.partition("=")
+        if not equals or not name.strip() or not text.strip():
+            raise InputError(f"--describe {item!r}: expected NAME=TEXT, e.g. --describe 'z=redshift of the "
+                             f"galaxy'")
+        descriptions[name.strip()] = text.strip()
+    return descriptions
 
 
 def _cmd_taxonomy(args):
@@ -220,7 +233,7 @@ def _framing_columns(args):
 def _cmd_classify(args):
     from lightning.pytorch.utilities import rank_zero_only
 
-    from .catalog import catalog_metadata, check_catalog, write_catalog
+    from .catalog import catalog_metadata, check_catalog, check_outputs, write_catalog
     from .classify import classify_table
 
     table = as_table(args.table)
@@ -229,9 +242,11 @@ def _cmd_classify(args):
         if missing:
             raise MissingColumnsError(f"--keep: no column(s) {', '.join(missing)} in {args.table}")
         table = table[list(dict.fromkeys([*args.keep, args.image_column]))]
-    descriptions = dict(item.split("=", 1) for item in args.describe or [])
+    descriptions = _descriptions(args.describe)
     readme = _readme_fields(args)
-    check_catalog(table, args.ra_column, args.dec_column, descriptions)  # fail before the long part
+    # everything that would stop the catalogue being written fails before the long part
+    check_outputs(args.output, formats=args.formats, overwrite=args.overwrite)
+    check_catalog(table, args.ra_column, args.dec_column, descriptions)
     catalog_metadata(table, args.output, title=args.title, authors=args.authors, abstract=args.abstract,
                      **readme)
     devices = _devices(args.devices)
@@ -672,6 +687,8 @@ def main(argv=None):
     >>> main(["taxonomy", "--five-class"])  # doctest: +IGNORE_OUTPUT
     0
     """
+    if os.environ.get("LOCAL_RANK") not in (None, "0"):  # a worker a DDP launcher started: dies with it
+        die_with_parent()
     args = build_parser().parse_args(argv)
     level = log.level
     log.setLevel("INFO" if args.verbose else "WARNING")

@@ -31,6 +31,10 @@ class Conf(_config.ConfigNamespace):
         25_000_000, "Largest image (width x height) read; larger files get status too_large "
                     "(a guard against decompression bombs; Pillow's own limit is about 89 million).")
 
+    max_cpu_processes = _config.ConfigItem(
+        0, "Most processes a run may start on CPU (devices x num_workers share the cores): 0 means the "
+           "number of usable cores; raise it to oversubscribe on purpose.", cfgtype="integer")
+
     sdss_data_release = _config.ConfigItem(
         9, "SDSS data release of SkyServer queries and cutouts (the paper: DR9).", cfgtype="integer")
     cutout_workers = _config.ConfigItem(8, "Cutout requests in flight at once.", cfgtype="integer")

@@ -338,8 +338,12 @@ def load_model(name_or_path, device="cpu"):
         model = GalaxyClassifier(card["objective"], card["classes"], card["backbone"], card=card)
     except (RuntimeError, KeyError) as err:  # timm: unknown backbone; an unknown objective
         raise InputError(f"model card {str(path)!r}: {err}") from None
-    with safe_open(weights, framework="pt") as stored:  # shapes from the header, before any tensor is read
-        found = {k: tuple(stored.get_slice(k).get_shape()) for k in stored.keys()}
+    try:
+        with safe_open(weights, framework="pt") as stored:  # shapes from the header, no tensor read yet
+            found = {k: tuple(stored.get_slice(k).get_shape()) for k in stored.keys()}
+    except Exception as err:  # SafetensorError (not importable by name) on a file of another format
+        raise InputError(f"weights {str(weights)!r} of model card {str(path)!r} are not a safetensors file "
+                         f"({' '.join(str(err).split())})") from None
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if found != expected:  # say how the card and the weights disagree, not torch's size mismatch
         wrong = sorted(k for k in expected.keys() & found.keys() if expected[k] != found[k])

@@ -38,14 +38,14 @@ import torch
 from astropy.table import Table
 
 from . import images as _images
-from .augment import training_transform
+from .augment import AdversarialShrink, training_transform
 from .calibration import temperature_entry
 from .columns import FEATURE_PREFIX, SPLITS
 from .exceptions import GalzooDeprecationWarning, InputError
 from .models import build_model, load_model, save_model
 from .objectives import SingleLabel, get_objective
 from .tables import as_table, require_columns, write_table_atomic
-from .utils._lightning import make_trainer, process_shard
+from .utils._lightning import check_devices, check_workers, make_trainer, process_shard
 from .utils._signals import interruptible
 
 __all__ = ["CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
@@ -85,6 +85,17 @@ def class_weights(counts, rule):
     weights = CLASS_WEIGHTS[rule](counts)
     return weights * counts.sum() / (weights * counts).sum()
 
+
+#: Kind of the `TrainConfig` fields that hold containers (checked before a run starts).
+_CONTAINER_KINDS = {
+    "class_map": (dict, "a mapping of label -> class name, e.g. {E: smooth_round}"),
+    "pixel_scale": (dict, "a mapping such as {value: 0.396, unit: arcsec}"),
+    "classes": (list, "a list of class names"),
+    "label_columns": (list, "a list of column names"),
+    "frame_fraction": (list, "a range [low, high] of frame fractions"),
+    "k": ((list, tuple), "a range [low, high] of intensity factors"),
+    "m": ((list, tuple), "a range [low, high] of shrink factors"),
+}
 
 #: Kind and range of the numeric `TrainConfig` fields (checked before a run starts).
 _VALUE_RANGES = {
@@ -196,6 +207,16 @@ class TrainConfig:
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not number or (kind is int and not float(value).is_integer()) or not valid(value):
                 raise InputError(f"training configuration: {key}={value!r}; expected {expected}")
+        for key, (kind, expected) in _CONTAINER_KINDS.items():
+            value = getattr(self, key)
+            if value is not None and not isinstance(value, kind):
+                raise InputError(f"training configuration: {key}={value!r}; expected {expected}")
+        try:
+            AdversarialShrink(k=tuple(self.k), m=tuple(self.m))  # the ranges, checked where they are defined
+            check_devices(self.devices, accelerator=self.accelerator)
+            check_workers(self.num_workers)
+        except InputError as err:
+            raise InputError(f"training configuration: {err}") from None
         if self.test_fraction + self.val_fraction >= 1:
             raise InputError(f"training configuration: test_fraction + val_fraction = "
                              f"{self.test_fraction + self.val_fraction:g} leaves no training rows")

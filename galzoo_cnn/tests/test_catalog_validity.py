@@ -3,15 +3,19 @@
 
 import hashlib
 import io
+import json
+import os
 import random
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -283,3 +287,180 @@ def test_a_real_cutout_manifest_is_a_valid_catalogue(tmp_path):
     assert _validators(paths) == []
     readme = (paths["cds"] / "ReadMe").read_text()
     assert "cached (already there)" in readme and "Cutout download status" in readme
+
+
+#: Writes the 200-row set over the 20-row one in a forked child that dies (os._exit, like SIGKILL: no
+#: clean-up of any kind runs) at file-system step N of the write: each rename, unlink or rmdir,
+#: including those of shutil.rmtree.  The parent then recovers (or writes again) and reports which
+#: set is in place.  One process imports once; each step costs a fork.
+_STEP_KILLER = textwrap.dedent("""
+    import hashlib, json, os, sys
+    from pathlib import Path
+    from galzoo_cnn.catalog import recover_catalog, write_catalog
+    from galzoo_cnn.datasets import load_gz2_sample
+    from galzoo_cnn.labels import five_class_labels
+
+    base, then = Path(sys.argv[1]), sys.argv[2]
+    table = five_class_labels(load_gz2_sample("hart2016"))
+    cds = base.parent / f"{base.name}_cds"
+    files = [base.parent / f"{base.name}.fits", base.parent / f"{base.name}.vot", cds / "ReadMe",
+             cds / f"{base.name}.dat"]
+
+    def digest():
+        return [hashlib.sha256(f.read_bytes()).hexdigest() if f.exists() else None for f in files]
+
+    def rows():
+        from astropy.table import Table
+        return [len(Table.read(files[0], hdu=1)), len(Table.read(files[1])),
+                len(files[3].read_text().splitlines())]
+
+    def killing_at(step):
+        count = [0]
+        def wrap(function):
+            def counted(*args, **kwargs):
+                if count[0] == step:
+                    os._exit(9)
+                count[0] += 1
+                return function(*args, **kwargs)
+            return counted
+        for name in ("replace", "rename", "unlink", "remove", "rmdir"):
+            setattr(os, name, wrap(getattr(os, name)))
+
+    write_catalog(table[:20], base, overwrite=True)
+    old = digest()
+    outcomes = []
+    for step in range(500):
+        pid = os.fork()
+        if pid == 0:
+            killing_at(step)
+            write_catalog(table[:40], base, overwrite=True)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        finished = os.waitstatus_to_exitcode(status) == 0
+        if not finished:
+            if then == "recover":
+                recover_catalog(base)
+            else:
+                write_catalog(table[:20], base, overwrite=True)  # the old set again, written afresh
+        now = digest()
+        leftovers = sorted(p.name for p in base.parent.iterdir() if p.name.startswith("."))
+        outcomes.append({"step": step, "finished": finished, "old": now == old, "rows": rows(),
+                         "per_file_old": [a == b for a, b in zip(now, old)], "leftovers": leftovers})
+        if finished:
+            break
+        write_catalog(table[:20], base, overwrite=True)
+        old = digest()
+    print(json.dumps(outcomes))
+""")
+
+
+def _tmpfs_dir():
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+@pytest.mark.parametrize("then", ["recover", "write"])
+@pytest.mark.parametrize("filesystem", ["disk", "tmpfs"])
+def test_a_kill_at_every_step_of_a_commit_leaves_one_whole_set(tmp_path, filesystem, then):
+    if filesystem == "tmpfs":
+        if _tmpfs_dir() is None:
+            pytest.skip("no writable /dev/shm (tmpfs) on this machine")
+        root = Path(tempfile.mkdtemp(dir=_tmpfs_dir()))
+    else:
+        root = tmp_path
+    try:
+        out = subprocess.run([sys.executable, "-c", _STEP_KILLER, str(root / "cat"), then], check=True,
+                             timeout=900, capture_output=True, text=True).stdout
+    finally:
+        if filesystem == "tmpfs":
+            shutil.rmtree(root)
+    outcomes = json.loads(out.splitlines()[-1])
+    assert outcomes[-1]["finished"] and len(outcomes) > 10  # every step of the write was a kill point
+    for outcome in outcomes[:-1]:
+        assert outcome["leftovers"] == [], outcome  # no staging, backup or lock left behind
+        if then == "write":  # the fresh write of the 20-row set lands whole, whatever the kill left
+            assert outcome["rows"] == [20, 20, 20], outcome
+            continue
+        files_old = outcome["per_file_old"]
+        # after recovery: all four files old (rolled back) or none old (completed), never a mix
+        assert all(files_old) or not any(files_old), outcome
+        assert outcome["rows"] == ([20] * 3 if all(files_old) else [40] * 3), outcome
+    if then == "recover":
+        kinds = {o["old"] for o in outcomes[:-1]}
+        assert kinds == {True, False}  # early kills roll back, kills after the commit complete it
+
+
+_RACER = textwrap.dedent("""
+    import sys, time
+    from galzoo_cnn.catalog import CatalogError, write_catalog
+    from galzoo_cnn.datasets import load_gz2_sample
+    from galzoo_cnn.labels import five_class_labels
+    table = five_class_labels(load_gz2_sample("hart2016"))[:int(sys.argv[2])]
+    start = float(sys.argv[3])
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        write_catalog(table, sys.argv[1], overwrite=True)
+    except CatalogError as err:
+        print("refused:", err)
+    else:
+        print("written")
+""")
+
+
+def test_concurrent_writers_end_with_one_set_and_clear_errors(tmp_path):
+    base = tmp_path / "cat"
+    refusals = 0
+    for round_ in range(10):
+        start = time.time() + 4  # the four processes import first, then start together
+        processes = [subprocess.Popen([sys.executable, "-c", _RACER, str(base), str(20 + 10 * k), str(start)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for k in range(4)]
+        results = [((out.strip().splitlines()[-1:] or [""])[0], err) for out, err in
+                   (p.communicate(timeout=300) for p in processes)]
+        for (out, err), process in zip(results, processes):
+            assert process.returncode == 0, err  # no crash, no traceback
+            assert out.startswith("written") or "is being written by another process" in out, out
+        written = [k for k, (out, _) in enumerate(results) if out.startswith("written")]
+        refusals += len(results) - len(written)
+        assert written, f"round {round_}: every writer refused"
+        rows = {len(Table.read(f"{base}.fits", hdu=1)), len(Table.read(f"{base}.vot")),
+                len((tmp_path / "cat_cds" / "cat.dat").read_text().splitlines())}
+        assert len(rows) == 1 and rows.pop() in {20 + 10 * k for k in written}, f"round {round_}: mixed set"
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert refusals  # the writers did overlap: the lock, not luck, kept the sets whole
+
+
+def test_a_planted_journal_is_refused_and_touches_nothing(tmp_path):
+    table = five_class_labels(load_gz2_sample("hart2016"))[:10]
+    out = tmp_path / "out"
+    write_catalog(table, out / "cat")
+    outside = tmp_path / "precious.txt"
+    outside.write_text("a file outside the output directory")
+    backup = out / ".cat.galzoo-old"
+    backup.mkdir()
+    journals = [
+        [{"target": str(outside), "backup": None}],  # the first version's layout, pointing outside
+        {"format": "galzoo_cnn file-set journal 2", "set": "cat",
+         "entries": [{"target": "../precious.txt", "backup": None}]},
+        {"format": "galzoo_cnn file-set journal 2", "set": "cat",
+         "entries": [{"target": str(outside), "backup": None}]},
+        {"format": "galzoo_cnn file-set journal 2", "set": "cat",
+         "entries": [{"target": "cat.fits", "backup": "../../precious.txt"}]},
+        {"format": "galzoo_cnn file-set journal 2", "set": "other",
+         "entries": [{"target": "cat.fits", "backup": None}]},
+    ]
+    before = _digest([out / "cat.fits", out / "cat.vot"])
+    for journal in journals:
+        (backup / "JOURNAL.json").write_text(json.dumps(journal))
+        with pytest.raises(CatalogError, match="was not written by galzoo_cnn for .*nothing was changed"):
+            recover_catalog(out / "cat")
+        with pytest.raises(CatalogError, match="was not written by galzoo_cnn"):
+            write_catalog(table, out / "cat", overwrite=True)
+        assert outside.read_text() == "a file outside the output directory"
+        assert _digest([out / "cat.fits", out / "cat.vot"]) == before
+    (backup / "JOURNAL.json").unlink()
+    backup.rmdir()
+    backup.symlink_to(tmp_path, target_is_directory=True)  # a link where the backup directory goes
+    with pytest.raises(CatalogError, match="not a directory galzoo_cnn made"):
+        recover_catalog(out / "cat")
+    assert outside.exists() and (out / "cat.fits").exists()

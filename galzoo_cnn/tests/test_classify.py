@@ -16,6 +16,10 @@ from galzoo_cnn import classify_table
 from galzoo_cnn.datasets import load_demo_sample
 from galzoo_cnn.images import ImageError
 from galzoo_cnn.models import build_model, load_model
+from galzoo_cnn.utils._lightning import usable_cores
+
+#: DDP on CPU starts one process a device: refused (conf.max_cpu_processes) with fewer usable cores.
+TWO_CORES = pytest.mark.skipif(usable_cores() < 2, reason="DDP with two CPU processes needs two usable cores")
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +181,7 @@ def test_adversarial_score_from_a_domain_model(demo, classified):
     np.testing.assert_allclose(result["prob_spiral"], classified["prob_spiral"][:6], atol=1e-6)
 
 
+@TWO_CORES
 @pytest.mark.parametrize("n_rows", [11, 1])
 def test_two_process_ddp_inference_merges_rows_in_input_order(demo, classified, tmp_path, n_rows):
     """The CLI under Lightning's DDP with two CPU processes (gloo): each takes every other row; with

@@ -6,6 +6,7 @@ must cost one row, a signal must stop a run cleanly, a user error must be one li
 status 2, and values outside their range must be refused with the column, row and value named.
 """
 
+import hashlib
 import json
 import os
 import select
@@ -386,7 +387,66 @@ def _user_errors(tmp_path):
                    "size=0 must be an integer >= 1"),
         "missing table": (["labels", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "l.ecsv")],
                           "does not exist"),
+        **_second_round_user_errors(tmp_path, classify),
     }
+
+
+def _card_case(tmp_path, name, change):
+    return _model_copy(tmp_path, name, change)
+
+
+def _second_round_user_errors(tmp_path, classify):
+    """The second hostile-input probe's CLI cases: each one line, exit 2, before any work."""
+    (tmp_path / "model.pt").write_bytes(b"PK\x03\x04 a zip of pickles, never to be opened")
+    config = f"table: {tmp_path / 'in.ecsv'}\noutput: {tmp_path / 'run'}\nlabel_column: label\n"
+    yaml_cases = {"pixel_scale as a string": ("pixel_scale: '0.396 arcsec'\n", "pixel_scale='0.396 arcsec'"),
+                  "class_map as a list": ("class_map: [E, S]\n", "class_map=['E', 'S']"),
+                  "k reversed": ("k: [1.0, 0.6]\n", "a range is (low, high), low first"),
+                  "devices 99 in a config": ("accelerator: cpu\ndevices: 99\n", "devices=99 would start 99")}
+    cases = {}
+    for case, (line, message) in yaml_cases.items():
+        path = tmp_path / f"{case.replace(' ', '_')}.yaml"
+        path.write_text(config + line)
+        cases[case] = (["train", "--config", str(path)], message)
+    cards = {
+        "size 0": (lambda c: c["input"].update(size=0), "input 'size' is 0"),
+        "size negative": (lambda c: c["input"].update(size=-3), "input 'size' is -3"),
+        "size a string": (lambda c: c["input"].update(size="100"), "input 'size' is '100'"),
+        "classes a string": (lambda c: c.update(classes="spiral"), "'classes' is 'spiral'"),
+        "weights upwards": (lambda c: c.update(weights="../.."), "'weights' is '../..'"),
+        "weights a device": (lambda c: c.update(weights="/dev/zero"), "'weights' is '/dev/zero'"),
+        "weights a dot": (lambda c: c.update(weights="."), "'weights' is '.'"),
+        "weights null": (lambda c: c.update(weights=None), "'weights' is None"),
+        "weights a pickle": (lambda c: c.update(weights="model.pt"), "'weights' is 'model.pt'"),
+    }
+    for case, (change, message) in cards.items():
+        cases[f"card {case}"] = (classify + ["--model", _card_case(tmp_path, case.replace(" ", "_"), change)],
+                                 message)
+    fake = _model_copy(tmp_path, "zip", lambda c: c.update(weights="zip.safetensors"))
+    (tmp_path / "zip.safetensors").write_bytes((tmp_path / "model.pt").read_bytes())
+    card = json.loads(Path(fake).read_text())
+    card["weights_sha256"] = hashlib.sha256((tmp_path / "zip.safetensors").read_bytes()).hexdigest()
+    Path(fake).write_text(json.dumps(card))
+    cases["weights not safetensors"] = (classify + ["--model", fake], "are not a safetensors file")
+    (tmp_path / "exists.fits").write_text("")
+    (tmp_path / "a_file").write_text("")
+    output = classify.index("-o") + 1
+    cases.update({
+        "devices -1": (classify + ["--devices", "-1"], "devices='-1' is not a number of devices >= 1"),
+        "devices abc": (classify + ["--devices", "abc"], "devices='abc' is not a number of devices"),
+        "devices 0": (classify + ["--devices", "0"], "devices=0 is not a number of devices >= 1"),
+        "devices 99 on CPU": (classify + ["--device", "cpu", "--devices", "99"], "devices=99 would start 99"),
+        "workers 99": (classify + ["--num-workers", "99"], "num_workers=99 would start 99"),
+        "describe without =": (classify + ["--describe", "z"], "--describe 'z': expected NAME=TEXT"),
+        "empty model name": (classify + ["--model", ""], "the model name is empty"),
+        "output exists": (classify[:output] + [str(tmp_path / "exists")] + classify[output + 1:],
+                          "exists.fits exist(s); pass overwrite=True"),
+        "output under a file": (classify[:output] + [str(tmp_path / "a_file" / "cat")]
+                                + classify[output + 1:], "is a file, not a directory"),
+        "output with a newline": (classify[:output] + [str(tmp_path / "ca\nt")] + classify[output + 1:],
+                                  "holds control characters"),
+    })
+    return cases
 
 
 def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):

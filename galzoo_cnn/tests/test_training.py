@@ -15,8 +15,12 @@ from safetensors.torch import load_file
 from galzoo_cnn.exceptions import GalzooDeprecationWarning
 from galzoo_cnn.models import build_model, load_model
 from galzoo_cnn.training import LitClassifier, SeededSampler, TrainConfig, split_table, train
+from galzoo_cnn.utils._lightning import usable_cores
 
 CLASS_MAP = {"spiral_clockwise": "spiral", "spiral_anticlockwise": "spiral", "dont_know": None}
+
+#: DDP on CPU starts one process a device: refused (conf.max_cpu_processes) with fewer usable cores.
+TWO_CORES = pytest.mark.skipif(usable_cores() < 2, reason="DDP with two CPU processes needs two usable cores")
 
 
 @pytest.fixture
@@ -114,6 +118,7 @@ def test_bad_configuration(tmp_path, config):
         train(bad_label, progress=False)
 
 
+@TWO_CORES
 def test_ddp_on_cpu_with_two_processes(config, tmp_path):
     """The CLI under Lightning's DDP with two CPU processes (gloo)."""
     import yaml

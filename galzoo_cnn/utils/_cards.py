@@ -6,6 +6,8 @@ from the default model's card, `galzoo_cnn.models` loads models from them.
 """
 
 import json
+import math
+import re
 from importlib.resources import files
 from pathlib import Path
 
@@ -34,7 +36,11 @@ def model_names():
 
 def card_path(name_or_path):
     """The card file of a model name or of a card / weights path."""
+    if not str(name_or_path).strip():
+        raise InputError(f"the model name is empty; give a model name ({model_names()}) or a card's path")
     path = Path(str(name_or_path)).expanduser()
+    if not path.name or path.name in (".", ".."):
+        raise InputError(f"model {str(name_or_path)!r} is a directory, not a model name or a card's path")
     if path.suffix in (".json", ".safetensors"):
         path = path.with_suffix(".json")
     elif not path.name.endswith(".json"):
@@ -63,7 +69,44 @@ def read_card(path):
         raise InputError(f"model card {str(path)!r} lacks the key(s) {', '.join(missing)}")
     if not isinstance(card["input"], dict) or "size" not in card["input"]:
         raise InputError(f"model card {str(path)!r}: 'input' must give the image 'size'")
+    for where, value, valid, expected in _card_checks(card):
+        if not valid(value):
+            raise InputError(f"model card {str(path)!r}: {where} is {value!r}; expected {expected}")
     return card
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _card_checks(card):
+    """``(where, value, valid, expected)`` for each value of a card that code relies on."""
+    card_input = card["input"]
+    yield ("'weights'", card["weights"],
+           lambda v: isinstance(v, str) and v.endswith(".safetensors") and Path(v).name == v
+           and v not in (".safetensors",) and "\\" not in v,
+           "the name of a .safetensors file beside the card (no directory part)")
+    yield ("'weights_sha256'", card["weights_sha256"],
+           lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,
+           "64 lower-case hex digits")
+    yield ("'classes'", card["classes"],
+           lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(c, str) and c for c in v)
+           and len(set(v)) == len(v), "a list of distinct non-empty class names")
+    yield ("'backbone'", card["backbone"], lambda v: isinstance(v, str) and v != "", "a timm model name")
+    yield ("'objective'", card["objective"], lambda v: isinstance(v, str) and v != "", "an objective name")
+    yield ("input 'size'", card_input["size"],
+           lambda v: isinstance(v, int) and not isinstance(v, bool) and 8 <= v <= 4096,
+           "an integer number of pixels in [8, 4096]")
+    for key, low, high in (("crop", 0.0, 2.0), ("frame_r90", 0.0, 1000.0)):
+        if card_input.get(key) is not None:
+            yield (f"input {key!r}", card_input[key], lambda v, lo=low, hi=high: _number(v) and lo < v <= hi,
+                   f"a number in ({low:g}, {high:g}]")
+    calibration = card.get("calibration")
+    if calibration is not None:
+        yield ("'calibration'", calibration, lambda v: isinstance(v, dict), "a mapping")
+        if isinstance(calibration, dict) and calibration.get("temperature") is not None:
+            yield ("calibration 'temperature'", calibration["temperature"], lambda v: _number(v) and v > 0,
+                   "a positive number")
 
 
 def frame_r90(card):

@@ -1,6 +1,8 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """One way to build a Lightning ``Trainer``: user-facing errors for impossible settings."""
 
+import os
+
 import lightning as L
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
@@ -8,12 +10,97 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from ..exceptions import InputError
 
 
+def usable_cores():
+    """CPU cores this process may run on (its affinity mask, not the machine's count).
+
+    Examples
+    --------
+    >>> from galzoo_cnn.utils._lightning import usable_cores
+    >>> usable_cores() >= 1
+    True
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def max_cpu_processes():
+    """The most processes a run may start on CPU: ``conf.max_cpu_processes``, or the usable cores."""
+    from ..config import conf
+
+    return int(conf.max_cpu_processes) or usable_cores()
+
+
+def check_devices(devices, *, accelerator="auto"):
+    """Lightning's ``devices`` checked where it enters: a count >= 1, ``'auto'``, or GPU indices.
+
+    On CPU each device is a process: more than `max_cpu_processes` would
+    fight for the cores and can exhaust the memory (each holds the model),
+    so they are refused with the limit named.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.utils._lightning import check_devices
+    >>> check_devices("2", accelerator="gpu"), check_devices("0,1", accelerator="gpu")
+    (2, '0,1')
+    >>> check_devices(-1)
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.exceptions.InputError: devices=-1 is not a number of devices >= 1; use 'auto' for all of them
+    """
+    if devices is None or devices == "auto":
+        return devices
+    value = devices.strip() if isinstance(devices, str) else devices
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, str):
+        indices = [part.strip() for part in value.split(",") if part.strip()]
+        if not indices or not all(part.isdigit() for part in indices):
+            raise InputError(f"devices={devices!r} is not a number of devices, 'auto' or a list of GPU "
+                             f"indices such as '0,1'")
+        return value
+    if isinstance(value, (list, tuple)):
+        if not value or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in value):
+            raise InputError(f"devices={devices!r}: a list of devices holds GPU indices >= 0")
+        return value
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InputError(f"devices={devices!r} is not a number of devices >= 1; use 'auto' for all of them")
+    on_cpu = accelerator == "cpu" or (accelerator in (None, "auto") and not torch.cuda.is_available())
+    if on_cpu and value > max_cpu_processes():
+        raise InputError(f"devices={value} would start {value} processes on CPU, where {max_cpu_processes()} "
+                         f"core(s) are usable; use devices <= {max_cpu_processes()} (or raise "
+                         f"conf.max_cpu_processes to oversubscribe on purpose)")
+    return value
+
+
+def check_workers(num_workers):
+    """``num_workers`` (image-decoding processes) checked: an integer in [0, `max_cpu_processes`].
+
+    Examples
+    --------
+    >>> from galzoo_cnn.utils._lightning import check_workers
+    >>> check_workers(0)
+    0
+    """
+    if num_workers is None:
+        return None
+    if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
+        raise InputError(f"num_workers={num_workers!r} must be an integer >= 0")
+    if num_workers > max_cpu_processes():
+        limit = max_cpu_processes()
+        raise InputError(f"num_workers={num_workers} would start {num_workers} decoding processes where "
+                         f"{limit} core(s) are usable; use num_workers <= {limit} (or raise "
+                         f"conf.max_cpu_processes)")
+    return num_workers
+
+
 def make_trainer(**options):
     """``lightning.Trainer(**options)``; settings this machine cannot run raise `InputError`.
 
-    Lightning refuses, for instance, ``accelerator='gpu'`` without a GPU or
-    ``devices=[3]`` on a one-GPU machine; the message names the settings.
+    ``devices`` is checked first (`check_devices`); Lightning refuses, for
+    instance, ``accelerator='gpu'`` without a GPU or ``devices=[3]`` on a
+    one-GPU machine; the message names the settings.
     """
+    if "devices" in options:
+        options["devices"] = check_devices(options["devices"], accelerator=options.get("accelerator", "auto"))
     try:
         return L.Trainer(**options)
     except (MisconfigurationException, RuntimeError, ValueError) as err:

@@ -27,7 +27,11 @@ def interruptible():
         yield
         return
 
-    stopping = []
+    previous = {stop: signal.getsignal(stop) for stop in STOP_SIGNALS}
+    # blocks inside blocks share one record of the stop: after an inner block has raised, the outer
+    # block's handler (restored by the inner one) must ignore the repeated signal too, until the
+    # whole clean-up has run
+    stopping = getattr(previous[signal.SIGINT], "stopping", [])
 
     def _raise(signum, frame):
         # a second Ctrl-C must not interrupt the clean-up: this handler ignores it, rather than installing
@@ -38,7 +42,7 @@ def interruptible():
         stopping.append(signum)
         raise Interrupted(signum)
 
-    previous = {stop: signal.getsignal(stop) for stop in STOP_SIGNALS}
+    _raise.stopping = stopping
     try:  # handlers set inside the try: a signal arriving between the two calls still restores both
         for stop in STOP_SIGNALS:
             signal.signal(stop, _raise)
@@ -46,3 +50,37 @@ def interruptible():
     finally:
         for stop, handler in previous.items():
             signal.signal(stop, handler)
+
+
+def die_with_parent(signum=signal.SIGTERM):
+    """Have the kernel send ``signum`` to this process when its parent exits (Linux; elsewhere nothing).
+
+    For the worker processes a launcher starts (Lightning's DDP launcher runs
+    the command again per device): killed with its parent, a worker is never
+    left behind to hold cores and memory.  Returns whether it was set.
+
+    Examples
+    --------
+    First thing in a worker process's entry point::
+
+        from galzoo_cnn.utils._signals import die_with_parent
+        die_with_parent()
+    """
+    import ctypes
+    import ctypes.util
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        if libc.prctl(pr_set_pdeathsig, int(signum), 0, 0, 0) != 0:
+            return False
+    except OSError:
+        return False
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os.kill(os.getpid(), signum)
+    return True
