@@ -24,10 +24,12 @@ import base64
 import html
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 from astropy import units as u
+from astropy.table import Table
 
 from .classify import _as_model, classify_table
 from .columns import FIVE_CLASS_COLUMN
@@ -280,10 +282,59 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
 
 
 def _table_html(path):
-    """The ``<table>`` element of an astropy HTML table file."""
-    text = Path(path).read_text()
-    start, end = text.find("<table"), text.rfind("</table>")
-    return text[start:end + len("</table>")] if start >= 0 else f"<pre>{html.escape(text)}</pre>"
+    """An HTML ``<table>`` built from an ECSV table, every name and value escaped: the report never
+    copies markup from the evaluation directory, which may have been edited since it was written."""
+    try:
+        table = Table.read(path, format="ascii.ecsv")
+    except Exception as err:  # astropy raises many kinds on an edited file
+        raise InputError(f"table {str(path)!r} does not read as ECSV ({type(err).__name__}: {err}): the "
+                         f"directory was edited; write the evaluation again") from None
+    head = "".join(f"<th>{html.escape(str(name))}</th>" for name in table.colnames)
+    rows = []
+    for row in table:
+        cells = (html.escape(f"{value:.4g}" if isinstance(value, (float, np.floating)) else str(value))
+                 for value in row)
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _inside(evaluation_dir, name, suffix, what):
+    """The file ``<name><suffix>`` of the evaluation directory; a name that is not a plain file name,
+    or a file (or link) leading outside the directory, is refused."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name):
+        raise InputError(f"{SUMMARY_FILE} in {str(evaluation_dir)!r} names the {what} {name!r}, not a plain "
+                         f"file name: the directory was edited; write the evaluation again")
+    path = evaluation_dir / f"{name}{suffix}"
+    root = evaluation_dir.resolve()
+    if root not in path.resolve().parents or not path.is_file():
+        raise InputError(f"{what} {str(path)!r} is not a file inside {str(evaluation_dir)!r}: the directory "
+                         f"was edited; write the evaluation again")
+    return path
+
+
+def _check_summary(summary, summary_path):
+    """Refuse, naming the key, values of the summary the report formats as numbers."""
+    headline = summary["headline"]
+    numbers = {"n_rows": summary["n_rows"], **{f"headline {k}": headline.get(k)
+                                                for k in ("accuracy", "n", "mean_roc_auc", "n_features")
+                                                if k in headline}}
+    interval = headline.get("accuracy_interval")
+    if interval is not None and interval != [None, None]:  # [None, None]: no bootstrap
+        if not isinstance(interval, list) or len(interval) != 2:
+            raise InputError(f"{summary_path}: headline accuracy_interval is {interval!r}, not [low, high]")
+        numbers.update({"headline accuracy_interval": interval[0],
+                        "headline accuracy_interval ": interval[1]})
+    for key, value in numbers.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise InputError(f"{summary_path}: {key.strip()} is {value!r}, not a number: the file was "
+                             f"edited; write the evaluation again")
+    if "accuracy" not in headline and "mean_roc_auc" not in headline:
+        raise InputError(f"{summary_path}: the headline has neither accuracy nor mean_roc_auc")
+    for key in ("tables", "figures"):
+        if not isinstance(summary[key], list):
+            raise InputError(f"{summary_path}: {key} is {summary[key]!r}, not a list of names")
+    if not isinstance(summary["captions"], dict) or not isinstance(summary["model"], dict):
+        raise InputError(f"{summary_path}: captions and model must be JSON objects")
 
 
 _STYLE = """
@@ -359,23 +410,25 @@ def write_report(evaluation_dir, output=None, *, title=None):
     if missing:
         raise InputError(f"{summary_path} lacks the key(s) {', '.join(missing)}: not written by "
                          f"evaluate_model")
+    _check_summary(summary, summary_path)
     card = summary["model"]
     title = title or f"Evaluation of {card.get('name') or card.get('backbone')}"
     parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
              f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              f"<p class='headline'>{_headline_text(summary['headline'])}</p>",
-             f"<p>{summary['n_rows']} rows; status: {html.escape(str(summary['status_counts']))}. Model "
+             f"<p>{int(summary['n_rows'])} rows; status: {html.escape(str(summary['status_counts']))}. Model "
              f"objective {html.escape(str(card.get('objective')))}, backbone "
              f"{html.escape(str(card.get('backbone')))}. Metrics as in Khramtsov et al. 2022, Sect. 5.</p>"]
     for name in summary["tables"]:
         parts.append(f"<h2>Table: {html.escape(name.replace('_', ' '))}</h2>")
-        parts.append(f"<div class='scroll'>{_table_html(evaluation_dir / f'{name}.html')}</div>")
+        table = _table_html(_inside(evaluation_dir, name, ".ecsv", "table"))
+        parts.append(f"<div class='scroll'>{table}</div>")
     for name in summary["figures"]:
-        data = base64.b64encode((evaluation_dir / f"{name}.png").read_bytes()).decode()
+        data = base64.b64encode(_inside(evaluation_dir, name, ".png", "figure").read_bytes()).decode()
         parts.append(f"<h2>Figure: {html.escape(name)}</h2><figure><img alt='{html.escape(name)}' "
                      f"src='data:image/png;base64,{data}'><figcaption>"
-                     f"{html.escape(summary['captions'].get(name, ''))}</figcaption></figure>")
+                     f"{html.escape(str(summary['captions'].get(name, '')))}</figcaption></figure>")
     for heading, content in (("Model card", card), ("Provenance", summary["provenance"])):
         parts.append(f"<h2>{heading}</h2><details><summary>{heading} (JSON)</summary><pre>"
                      f"{html.escape(json.dumps(content, indent=1))}</pre></details>")

@@ -200,3 +200,58 @@ def test_grouped_evaluation_on_real_gz1_images(gz1_images, tmp_path):
     assert metrics.meta["n"] == len(pairs)
     assert metrics.meta["accuracy"] == pytest.approx(np.mean([t == p for t, p in pairs]))
     assert metrics["class"].tolist() == ["smooth", "edge_on", "spiral"]
+
+
+def _tampered(evaluation, tmp_path, edit):
+    """A copy of the evaluation directory whose summary.json ``edit`` changes."""
+    _, output = evaluation
+    copy = tmp_path / "tampered"
+    shutil.copytree(output, copy)
+    summary = json.loads((copy / "summary.json").read_text())
+    edit(summary, copy)
+    (copy / "summary.json").write_text(json.dumps(summary))
+    return copy
+
+
+def test_a_tampered_evaluation_reads_nothing_outside_and_runs_no_script(evaluation, tmp_path, capsys):
+    secret = tmp_path / "secret.ecsv"
+    Table({"secret": ["outside the evaluation"]}).write(secret)
+    script = "<script>alert('x')</script>"
+    refused = {
+        "table upwards": (lambda s, d: s["tables"].append("../secret"), "not a plain file name"),
+        "table absolute": (lambda s, d: s["tables"].append(str(secret.with_suffix(""))),
+                           "not a plain file name"),
+        "figure upwards": (lambda s, d: s["figures"].append("../../../../etc/hostname"),
+                           "not a plain file name"),
+        "table through a link": (lambda s, d: (d / "link.ecsv").symlink_to(secret)
+                                 or s["tables"].append("link"), "is not a file inside"),
+        "n_rows markup": (lambda s, d: s.update(n_rows=script), "n_rows is \"<script>"),
+        "accuracy a string": (lambda s, d: s["headline"].update(accuracy="0.9"),
+                              "headline accuracy is '0.9'"),
+    }
+    for case, (edit, message) in refused.items():
+        directory = _tampered(evaluation, tmp_path, edit)
+        with pytest.raises(InputError, match=message):
+            write_report(directory)
+        assert main(["report", str(directory)]) == 2, case
+        err = capsys.readouterr().err
+        assert message.replace("\\", "") in err and len(err.strip().splitlines()) == 1, (case, err)
+        assert not (directory / "report.html").exists()
+        shutil.rmtree(directory)
+
+    def inject(summary, directory):  # markup in every string the report shows
+        name = summary["tables"][0]
+        (directory / f"{name}.html").write_text(f"<table><tr><td>{script}</td></tr></table>")
+        table = Table.read(directory / f"{name}.ecsv")
+        first = table.colnames[0]
+        table[first] = [script, *map(str, table[first][1:])]
+        table.write(directory / f"{name}.ecsv", overwrite=True)
+        summary["captions"][summary["figures"][0]] = script
+        summary["headline"]["truth_column"] = script
+        summary["model"]["backbone"] = script
+
+    page = write_report(_tampered(evaluation, tmp_path, inject)).read_text()
+    parser = _Links()
+    parser.feed(page)
+    assert "script" not in parser.tags and "&lt;script&gt;" in page
+    assert "outside the evaluation" not in page
