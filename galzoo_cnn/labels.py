@@ -45,7 +45,7 @@ def _check_votes(table, fraction_columns, count_columns):
     """Refuse vote fractions outside [0, 1] and negative vote counts, naming column, row and value."""
     for name in dict.fromkeys(fraction_columns):
         values = _floats(table, name)
-        bad = np.isfinite(values) & ((values < 0) | (values > 1))
+        bad = ~np.isnan(values) & ((values < 0) | (values > 1))  # NaN is a missing value; +-inf is not
         if bad.any():
             row = int(np.argmax(bad))
             hint = ("; the column looks like percentages: divide it by 100"
@@ -54,11 +54,11 @@ def _check_votes(table, fraction_columns, count_columns):
                              f"({int(bad.sum())} such rows){hint}")
     for name in dict.fromkeys(count_columns):
         values = _floats(table, name)
-        bad = values < 0
+        bad = ~np.isnan(values) & ((values < 0) | ~np.isfinite(values))
         if bad.any():
             row = int(np.argmax(bad))
-            raise InputError(f"column {name!r}, row {row}: negative vote count {values[row]:g} "
-                             f"({int(bad.sum())} such rows)")
+            raise InputError(f"column {name!r}, row {row}: vote count {values[row]:g} is not a finite "
+                             f"number >= 0 ({int(bad.sum())} such rows)")
 
 
 def _check_threshold(name, value):
@@ -110,7 +110,8 @@ def min_votes_per_row(table, min_votes=None, depth="auto"):
     array([20, 10])
     """
     if min_votes is not None:
-        if int(min_votes) != min_votes or min_votes < 0:
+        if not isinstance(min_votes, (int, float, np.integer, np.floating)) or isinstance(min_votes, bool) \
+                or not np.isfinite(min_votes) or int(min_votes) != min_votes or min_votes < 0:
             raise InputError(f"min_votes={min_votes!r} must be a non-negative integer")
         return np.full(len(table), int(min_votes))
     depths = _row_depths(table, depth)
@@ -145,8 +146,16 @@ class _CatalogueVotes:
         for t in dict.fromkeys(a.task for a in answers):
             columns += _task_columns(t, self.fractions)
         taxonomy.require_columns(self.table, list(dict.fromkeys(columns)), purpose=purpose)
-        _check_votes(self.table, [c for c in columns if not c.endswith("_count")],
-                     [c for c in columns if c.endswith("_count")])
+        self.check_values()
+
+    def check_values(self):
+        """Every vote column the table has, not only those needed: a value out of range anywhere means
+        the columns are not what their names say."""
+        present = set(self.table.colnames)
+        fraction_columns = [a.column(self.fractions) for a in taxonomy.GZ2_ANSWERS]
+        count_columns = [a.column("count") for a in taxonomy.GZ2_ANSWERS]
+        _check_votes(self.table, [c for c in fraction_columns if c in present],
+                     [c for c in count_columns if c in present])
 
     def has(self, task_code):
         return True
@@ -348,7 +357,7 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
         counts = [a.column("count") for t in tasks for a in taxonomy.task(t).answers]
         taxonomy.require_columns(table, list(dict.fromkeys([a.column(fractions) for a in features] + counts)),
                                  purpose="five_class_labels")
-        _check_votes(table, [a.column(fractions) for a in features], counts)
+        votes.check_values()
     table.remove_columns(refuse_overwrite(table, [FIVE_CLASS_COLUMN, CRITERIA_COLUMN], overwrite=overwrite,
                                           earlier="an earlier five_class_labels"))
 

@@ -443,8 +443,24 @@ def _degrees(column, name):
 
 
 def _floats(table, name):
-    """A column as a float array, masked entries as NaN (so every comparison with them is False)."""
-    return np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
+    """A column as a float array, masked entries as NaN (so every comparison with them is False).
+
+    Text that is not a number ("n/a" in a CSV column) raises `InputError` naming the column and row.
+    """
+    column = table[name]
+    try:
+        return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
+    except (TypeError, ValueError):
+        pass
+    values, mask = np.asarray(column), np.ma.getmaskarray(column)
+    for row, value in enumerate(values.tolist()):
+        if mask[row]:
+            continue
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"column {name!r}, row {row}: {value!r} is not a number") from None
+    raise InputError(f"column {name!r} ({column.dtype}) does not hold numbers")
 
 
 def _angle(column, name, unit):

@@ -41,6 +41,7 @@ from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
 from galzoo_cnn.exceptions import GalzooError, InputError, UnusableImagesWarning
 from galzoo_cnn.images import ImageError, batch_quality_flags, image_quality_flags, read_image
 from galzoo_cnn.labels import feature_labels, five_class_labels
+from galzoo_cnn.taxonomy import GZ2_ANSWERS
 from galzoo_cnn.tests.cutout_server import CutoutServer, bomb_png, fetch_manifest
 
 FAST = dict(retries=3, backoff=0.05, timeout=1.0, progress=False)
@@ -300,16 +301,39 @@ def hart():
     return load_gz2_sample("hart2016")[:40]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.floats(allow_nan=False, allow_infinity=False).filter(lambda v: not 0 <= v <= 1),
-       st.integers(0, 39))
-def test_vote_fractions_outside_0_1_are_refused_naming_row_and_column(hart, value, row):
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.floats(allow_nan=False).filter(lambda v: not 0 <= v <= 1), st.integers(0, 39),
+       st.sampled_from([a.column("debiased") for a in GZ2_ANSWERS]), st.sampled_from(["five", "features"]))
+def test_vote_fractions_outside_0_1_are_refused_in_every_column(hart, value, row, column, labels):
+    """Any answer's column, needed by the labels or not (star_or_artifact, bar...), and +-inf too."""
     table = hart.copy()
-    column = "t01_smooth_or_features_a01_smooth_debiased"
     table[column] = table[column].astype(float)
     table[column][row] = value
     with pytest.raises(InputError, match=f"column '{column}', row {row}: vote fraction"):
+        (five_class_labels if labels == "five" else feature_labels)(table)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from([float("inf"), -1.0, -1e308, 1e308 * 10]), st.integers(0, 39),
+       st.sampled_from([a.column("count") for a in GZ2_ANSWERS]))
+def test_vote_counts_that_are_not_finite_and_non_negative_are_refused(hart, value, row, column):
+    table = hart.copy()
+    table[column] = table[column].astype(float)
+    table[column][row] = value
+    with pytest.raises(InputError, match=f"column '{column}', row {row}: vote count"):
         five_class_labels(table)
+
+
+def test_text_in_a_vote_column_and_nan_min_votes_are_named(hart):
+    table = hart.copy()
+    column = "t01_smooth_or_features_a01_smooth_debiased"
+    table[column] = table[column].astype(str)
+    table[column][7] = "n/a"
+    with pytest.raises(InputError, match=f"column '{column}', row 7: 'n/a' is not a number"):
+        five_class_labels(table)
+    for bad in (float("nan"), float("inf"), -1, 2.5, "20"):
+        with pytest.raises(InputError, match="min_votes=.* must be a non-negative integer"):
+            feature_labels(hart, min_votes=bad)
 
 
 def test_percentages_and_negative_counts_are_named(hart):
@@ -320,7 +344,7 @@ def test_percentages_and_negative_counts_are_named(hart):
         five_class_labels(table)
     table = hart.copy()
     table["t04_spiral_a08_spiral_count"][5] = -3
-    with pytest.raises(InputError, match="'t04_spiral_a08_spiral_count', row 5: negative vote count -3"):
+    with pytest.raises(InputError, match="'t04_spiral_a08_spiral_count', row 5: vote count -3 is not a"):
         feature_labels(table)
 
 
