@@ -93,6 +93,8 @@ def _with_coordinates(table, ra_column, dec_column):
                                f"position")
         if column.dtype == np.float32:  # float32 degrees: no float64 noise digits
             values = np.array([float(str(v)) for v in np.asarray(column, dtype=np.float32)])
+        if name == ra_column:
+            values = np.where(values == 360, 0.0, values)  # the same meridian, in the range [0, 360)
         table[name] = values
         table[name].unit = u.deg
     return table

@@ -41,6 +41,7 @@ import email.utils
 import hashlib
 import http.client
 import io
+import math
 import os
 import random
 import re
@@ -770,7 +771,7 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
     data_release = conf.sdss_data_release if data_release is None else data_release
     max_workers = conf.cutout_workers if max_workers is None else max_workers
     retries = conf.cutout_retries if retries is None else retries
-    service = _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline)
+    service = _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline, data_release)
     clashing = refuse_overwrite(table, ADDED_COLUMNS, overwrite=overwrite, what="column(s)",
                                 earlier="an earlier fetch_cutouts")  # removed at the end: the id may be one
     ext = service.extension
@@ -796,6 +797,9 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
         path = directory / name
         if not (np.isfinite(ra[i]) and np.isfinite(dec[i])):
             rows[i] = ("failed", "no finite coordinates", 0, 0, "")
+        elif not (0 <= ra[i] <= 360 and -90 <= dec[i] <= 90):
+            rows[i] = ("failed", f"coordinates out of range (ra {ra[i]:g}, dec {dec[i]:g}; ra in [0, 360], "
+                                 f"dec in [-90, 90] degrees)", 0, 0, "")
         elif not np.isfinite(scales[i]):
             rows[i] = ("failed", "no finite pixel scale", 0, 0, "")
         elif (data := _valid_file_bytes(service, path, size, max_dead_fraction,
@@ -877,14 +881,16 @@ def read_manifest(directory):
     return as_table(path)
 
 
-def _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline):
+def _check_fetch_options(survey, size, bands, max_workers, retries, timeout, deadline, data_release):
     """The survey's service; options that cannot work raise before a directory is made or a request sent."""
     service = _service(survey)
-    for name, value in (("size", size), ("max_workers", max_workers), ("retries", retries)):
+    for name, value in (("size", size), ("max_workers", max_workers), ("retries", retries),
+                        ("data_release", data_release)):
         check_integer(name, value, 1)
     for name, value in (("timeout", timeout), ("deadline", deadline)):
-        if value is not None and not (isinstance(value, (int, float)) and value > 0):
-            raise InputError(f"{name}={value!r} must be a positive number of seconds")
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                      and math.isfinite(value) and value > 0):
+            raise InputError(f"{name}={value!r} must be a positive, finite number of seconds")
     if bands is not None:
         if not service.takes_bands:
             takers = [name for name, svc in SURVEYS.items() if svc.takes_bands]

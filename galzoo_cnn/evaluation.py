@@ -39,7 +39,7 @@ from . import taxonomy
 from .calibration import CALIBRATION_BINS, temperature_entry
 from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
-from .tables import as_table, provenance, require_columns
+from .tables import as_table, positive_angle, provenance, require_columns
 
 __all__ = ["calibrate_model", "labelled_probabilities", "class_metrics", "confusion_table", "paired_labels",
            "feature_metrics", "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table",
@@ -523,7 +523,7 @@ def match_labels(table, labelled, *, id_column=None, radius=1 * u.arcsec, ra_col
     clashing = [c for c in labels if c in table.colnames]
     if clashing:
         raise InputError(f"both tables have the column(s) {clashing}: remove them from one")
-    match = _match_rows(table, labelled, id_column, radius, ra_column, dec_column)
+    match = _match_rows(table, labelled, id_column, positive_angle(radius, "radius"), ra_column, dec_column)
     matched = table[match >= 0]
     rows = match[match >= 0]
     for name in labels:
@@ -580,7 +580,7 @@ def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_cl
     other = as_table(other_table, copy=False)
     require_columns(cnn, class_column, "class")
     require_columns(other, other_column, "class")
-    match = _match_rows(cnn, other, id_column, radius, ra_column, dec_column)
+    match = _match_rows(cnn, other, id_column, positive_angle(radius, "radius"), ra_column, dec_column)
     mine = np.ma.filled(np.ma.asarray(cnn[class_column]).astype(str), "")
     theirs = np.full(len(cnn), "", dtype=object)
     matched = match >= 0

@@ -40,7 +40,7 @@ from astropy.table import MaskedColumn
 from .columns import PROVENANCE_KEY, describe_columns
 from .config import conf
 from .exceptions import DuplicateMatchWarning, InputError, ServiceError
-from .tables import _degrees, as_table, provenance, require_columns
+from .tables import _degrees, as_table, positive_angle, provenance, require_columns
 from .utils._optional import astroquery
 
 __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",
@@ -453,7 +453,7 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
     >>> build_samples(targets, gz2)["sample"].tolist()
     ['training', 'inference']
     """
-    radius = u.Quantity(radius, u.arcsec)
+    radius = positive_angle(radius, "radius")
     inputs = [targets, gz2, decals]  # files among them are hashed into the provenance
     targets = as_table(targets)
     coords = sky_coordinates(targets, ra_column, dec_column)

@@ -24,7 +24,8 @@ from astropy.table import QTable, Table
 from .exceptions import InputError, InputTypeError, MissingColumnsError
 
 __all__ = ["as_table", "require_columns", "refuse_overwrite", "check_integer", "write_table_atomic",
-           "atomic_write", "stale_parts", "fits_safe_meta", "provenance", "file_sha256", "TABLE_FORMATS"]
+           "atomic_write", "stale_parts", "positive_angle", "fits_safe_meta", "provenance", "file_sha256",
+           "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -476,6 +477,28 @@ def _angle(column, name, unit):
         raise InputError(f"column {name!r} holds {column.dtype} values; give decimal {unit.long_names[0]}s "
                          f"(or convert sexagesimal strings with SkyCoord first)")
     return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
+
+
+def positive_angle(value, name, unit=u.arcsec):
+    """One positive, finite angle as a Quantity (plain numbers are ``unit``); anything else raises.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.tables import positive_angle
+    >>> positive_angle(2, "radius")
+    <Quantity 2. arcsec>
+    >>> positive_angle(-1, "radius")
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.exceptions.InputError: radius=<Quantity -1. arcsec> must be one positive, finite angle
+    """
+    try:
+        angle = u.Quantity(value, unit)
+    except (TypeError, ValueError, u.UnitsError):
+        raise InputError(f"{name}={value!r} is not an angle (e.g. 1 * u.arcsec)") from None
+    if not angle.isscalar or not np.isfinite(angle.value) or angle.value <= 0:
+        raise InputError(f"{name}={angle!r} must be one positive, finite angle")
+    return angle
 
 
 def _current_umask():

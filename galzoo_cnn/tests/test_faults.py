@@ -101,6 +101,19 @@ def test_retry_after_as_an_http_date_is_honoured(tmp_path):
     assert elapsed >= 0.9  # waited for the date (2 s ahead, to the second), not the 0.05 s back-off
 
 
+def test_coordinates_outside_the_sky_are_failed_rows_without_a_request(tmp_path):
+    targets = _targets(6)
+    targets["ra"] = targets["ra"].astype(float)
+    targets["dec"] = targets["dec"].astype(float)
+    targets["dec"][0], targets["dec"][1], targets["ra"][2], targets["ra"][3] = 95.0, -91.0, -10.0, 400.0
+    with CutoutServer() as server:
+        manifest = fetch_manifest(targets, tmp_path, **FAST, base_url=server.url)
+        requested = {float(q["ra"]) for q in server.queries}
+    assert list(manifest["status"]) == ["failed"] * 4 + ["ok"] * 2
+    assert all("coordinates out of range" in r for r in manifest["reason"][:4])
+    assert requested == {float(ra) for ra in targets["ra"][4:]}
+
+
 def test_long_and_unsafe_ids_get_hashed_names_and_resume(tmp_path):
     targets = _targets(3)
     targets["name"] = ["x" * 250, "NGC 1234", "../../etc/passwd"]
@@ -124,7 +137,10 @@ def test_long_and_unsafe_ids_get_hashed_names_and_resume(tmp_path):
     (dict(survey="hips", bands="CDS/P/SDSS9/g"), "bands must be a list of HiPS survey names"),
     (dict(max_workers=0), "max_workers=0 must be an integer >= 1"),
     (dict(retries=0), "retries=0 must be an integer >= 1"),
-    (dict(timeout=-1), "timeout=-1 must be a positive number of seconds"),
+    (dict(timeout=-1), "timeout=-1 must be a positive, finite number of seconds"),
+    (dict(timeout=float("inf")), "timeout=inf must be a positive, finite number of seconds"),
+    (dict(deadline=float("nan")), "deadline=nan must be a positive, finite number of seconds"),
+    (dict(data_release="nine"), "data_release='nine' must be an integer >= 1"),
     (dict(survey="panstarrs"), "unknown survey 'panstarrs'"),
 ])
 def test_fetch_options_are_refused_before_anything_is_made(tmp_path, options, message):
@@ -651,3 +667,26 @@ batch_size: 4
     assert "interrupted by SIGTERM" in err and "Traceback" not in err
     assert elapsed < 20 and last.exists()  # the resumable state is kept
     assert not (tmp_path / "run" / "tiny.json").exists()  # no model card for an unfinished run
+
+
+def test_match_radii_must_be_positive_finite_angles():
+    from astropy import units as u
+
+    from galzoo_cnn.evaluation import match_labels
+    from galzoo_cnn.samples import build_samples
+
+    targets = _targets(3)
+    labelled = targets.copy()
+    labelled["label_bar"] = [True, False, True]
+    for radius in (-1 * u.arcsec, 0 * u.arcsec, float("nan") * u.arcsec, [1, 2] * u.arcsec, 1 * u.kg):
+        with pytest.raises(InputError, match="radius="):
+            build_samples(targets, load_gz2_sample("hart2016"), radius=radius)
+        with pytest.raises(InputError, match="radius="):
+            match_labels(targets, labelled, radius=radius)
+
+
+def test_ra_of_360_degrees_is_written_as_0():
+    from galzoo_cnn.catalog import check_catalog
+
+    prepared = check_catalog(Table({"ra": [360.0, 359.5], "dec": [0.0, 1.0]}))
+    assert prepared["ra"].tolist() == [0.0, 359.5]
