@@ -45,6 +45,7 @@ import math
 import os
 import random
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -500,6 +501,7 @@ class _Fetcher:
         self.rng = random.Random()
         self.lock = threading.Lock()
         self.stop = threading.Event()  # set when the run is interrupted: no new attempt starts
+        self.watches = set()  # the requests in flight, cut by halt()
 
     def _sleep(self, attempt, retry_after=None):
         if retry_after is not None:
@@ -511,22 +513,54 @@ class _Fetcher:
         self.stop.wait(min(delay, _MAX_RETRY_WAIT))
 
     def _read(self, url):
-        """The body of ``url``, within ``timeout`` per socket read and ``deadline`` for the whole answer
-        (a server dripping bytes never holds a request longer), at most `_MAX_CUTOUT_BYTES`."""
+        """The body of ``url``, within ``timeout`` per socket read and ``deadline`` for the whole answer,
+        status line and headers included (a server dripping bytes never holds a request longer), at most
+        `_MAX_CUTOUT_BYTES`."""
+        watch = _Watch()
+        timer = threading.Timer(self.deadline, watch.cut)
+        timer.daemon = True
+        with self.lock:
+            self.watches.add(watch)
+        timer.start()
         start = time.monotonic()
         request = urllib.request.Request(url, headers={"User-Agent": "galzoo_cnn"})
         chunks, total = [], 0
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            while chunk := response.read1(65536):
-                chunks.append(chunk)
-                total += len(chunk)
-                if total > _MAX_CUTOUT_BYTES:
-                    raise _TooLarge(f"corrupt: answer larger than {_MAX_CUTOUT_BYTES // 2**20} MiB")
-                if time.monotonic() - start > self.deadline:
-                    raise _Deadline(f"no complete answer within the deadline of {self.deadline:g} s")
-                if self.stop.is_set():
-                    raise _Stopped()
+        try:
+            opener = urllib.request.build_opener(_WatchedHTTPHandler(watch), _WatchedHTTPSHandler(watch))
+            with opener.open(request, timeout=self.timeout) as response:
+                while chunk := response.read1(65536):
+                    chunks.append(chunk)
+                    total += len(chunk)
+                    if total > _MAX_CUTOUT_BYTES:
+                        raise _TooLarge(f"corrupt: answer larger than {_MAX_CUTOUT_BYTES // 2**20} MiB")
+                    if time.monotonic() - start > self.deadline:
+                        raise _Deadline(f"no complete answer within the deadline of {self.deadline:g} s")
+                    if self.stop.is_set():
+                        raise _Stopped()
+        except (_TooLarge, _Deadline, _Stopped):
+            raise
+        except Exception:
+            # a cut socket surfaces as whatever the read in progress raises: say why it was cut
+            if self.stop.is_set():
+                raise _Stopped() from None
+            if watch.expired:
+                raise _Deadline(f"no complete answer within the deadline of {self.deadline:g} s") from None
+            raise
+        finally:
+            timer.cancel()
+            with self.lock:
+                self.watches.discard(watch)
+        if watch.expired:  # cut between two reads: what arrived may look complete but is not
+            raise _Deadline(f"no complete answer within the deadline of {self.deadline:g} s")
         return b"".join(chunks)
+
+    def halt(self):
+        """Stop the run: no new attempt starts, and the requests in flight are cut at once."""
+        self.stop.set()
+        with self.lock:
+            watches = list(self.watches)
+        for watch in watches:
+            watch.cut()
 
     def fetch(self, urls, path):
         """Download ``urls`` (one, or one per band) into ``path``; return (status, reason, attempts,
@@ -624,6 +658,72 @@ def _retry_after(value, now=None):
     if when.tzinfo is None:  # an HTTP-date is always GMT
         when = when.replace(tzinfo=datetime.timezone.utc)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class _Watch:
+    """The sockets of one request, shut down together when its deadline passes or the run stops: a
+    socket timeout bounds each read, not a server that sends its status line or headers a byte at a
+    time, or ``100 Continue`` forever."""
+
+    def __init__(self):
+        self.sockets, self.expired = [], False
+        self.lock = threading.Lock()
+
+    def add(self, sock):
+        with self.lock:
+            self.sockets.append(sock)
+            expired = self.expired
+        if expired:
+            self.cut()
+
+    def cut(self):
+        with self.lock:
+            self.expired = True
+            sockets = list(self.sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _WatchedConnection(http.client.HTTPConnection):
+    def __init__(self, *args, watch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.watch = watch
+
+    def connect(self):
+        super().connect()
+        self.watch.add(self.sock)
+
+
+class _WatchedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, watch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.watch = watch
+
+    def connect(self):
+        super().connect()
+        self.watch.add(self.sock)
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watch):
+        super().__init__()
+        self.watch = watch
+
+    def http_open(self, req):
+        return self.do_open(lambda *a, **k: _WatchedConnection(*a, watch=self.watch, **k), req)
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watch):
+        super().__init__()
+        self.watch = watch
+
+    def https_open(self, req):
+        return self.do_open(lambda *a, **k: _WatchedHTTPSConnection(*a, watch=self.watch, **k), req,
+                            context=self._context)
 
 
 class _Stopped(Exception):
@@ -815,7 +915,7 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
                 service.band_urls(ra[i], dec[i], size, scales[i], base_url=base_url,
                                   data_release=data_release, bands=bands)))
     except BaseException:  # an interrupt: abandon what is queued or in flight; finished files stay
-        fetcher.stop.set()
+        fetcher.halt()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()

@@ -113,6 +113,25 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep the test output clean
         pass
 
+    def _stall_before_the_body(self, action):
+        """Each read gets a byte in time, the headers never end: a status line and endless headers one
+        byte at a time, or ``100 Continue`` forever (until the client hangs up)."""
+        try:
+            if action == "drip_headers":
+                head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Padding-%d: x\r\n" % k for k in range(10_000))
+                for k in range(len(head)):
+                    self.wfile.write(head[k:k + 1])
+                    self.wfile.flush()
+                    time.sleep(self.server.drip)
+            else:
+                for _ in range(100_000):
+                    self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self.wfile.flush()
+                    time.sleep(self.server.drip)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query))
@@ -139,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
                              email.utils.formatdate(time.time() + 2, usegmt=True))
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if action in ("drip_headers", "continue_forever"):
+            self._stall_before_the_body(action)
             return
         if action == "timeout":
             time.sleep(self.server.stall)

@@ -90,6 +90,41 @@ def test_dripping_server_is_cut_at_the_deadline(tmp_path):
     assert elapsed < 6  # every read arrived within the 1 s timeout: only the deadline stops it
 
 
+@pytest.mark.parametrize("action", ["drip_headers", "continue_forever"])
+def test_a_server_dripping_its_headers_is_cut_at_the_deadline(tmp_path, action):
+    targets = _targets(2)
+    with CutoutServer(drip=0.25) as server:
+        server.plan[_ra_key(targets["ra"][0])] = [action] * 5
+        start = time.perf_counter()
+        manifest = fetch_manifest(targets, tmp_path, retries=2, backoff=0.05, timeout=2.0, deadline=3.0,
+                                  progress=False, base_url=server.url)
+        elapsed = time.perf_counter() - start
+    assert list(manifest["status"]) == ["failed", "ok"]
+    assert "deadline of 3 s" in manifest["reason"][0]
+    assert elapsed < 2 * 3.0 + 5  # two attempts of at most the deadline each, not the 135 s it took
+
+
+def test_sigterm_stops_fetch_while_a_request_waits_for_headers(tmp_path):
+    targets = _targets(3)
+    targets.write(tmp_path / "targets.ecsv")
+    with CutoutServer(drip=0.25) as server:
+        for ra in targets["ra"]:
+            server.plan[_ra_key(ra)] = ["drip_headers"] * 5
+        process = subprocess.Popen(
+            [sys.executable, "-m", "galzoo_cnn.cli", "fetch", str(tmp_path / "targets.ecsv"), "--image-dir",
+             str(tmp_path / "cutouts"), "--base-url", server.url, "--timeout", "5", "--deadline", "120",
+             "--no-progress"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for(process, lambda: len(server.requests) >= 3, timeout=60, what="three requests in flight")
+        time.sleep(1.0)
+        start = time.perf_counter()
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+        stopped_in = time.perf_counter() - start
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert stopped_in < 5, f"stopped {stopped_in:.1f} s after SIGTERM"
+    assert "Traceback" not in err and not list((tmp_path / "cutouts").glob(".*.galzoo-part"))
+
+
 def test_retry_after_as_an_http_date_is_honoured(tmp_path):
     targets = _targets(1)
     with CutoutServer() as server:
