@@ -14,6 +14,7 @@ code and never reaches the network.
 import contextlib
 import logging
 import os
+import signal
 import warnings
 
 import lightning as L
@@ -21,10 +22,10 @@ import numpy as np
 import torch
 
 from .columns import STATUSES
-from .exceptions import InputError
+from .exceptions import InputError, Interrupted
 from .images import ImageError, batch_quality_flags, read_image, scale_intensity
 from .utils._lightning import make_trainer, process_shard
-from .utils._signals import interruptible
+from .utils._signals import interruptible, quiet_worker
 
 _CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
 _PADDING = -1  # the item of a process with no rows of its own
@@ -290,7 +291,8 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     loader = torch.utils.data.DataLoader(
         _ImageRows(paths, sizes.pop(), views, view_index[0], transform, codes),
         batch_size=batch_size, sampler=_ShardSampler(len(paths)),
-        num_workers=_default_workers() if num_workers is None else num_workers, pin_memory=on_gpu)
+        num_workers=_default_workers() if num_workers is None else num_workers, pin_memory=on_gpu,
+        worker_init_fn=quiet_worker)
     with _quiet_lightning():
         trainer = make_trainer(
             accelerator=accelerator, devices=devices or default_devices, num_nodes=num_nodes,
@@ -299,8 +301,9 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
             enable_model_summary=False, use_distributed_sampler=False, enable_checkpointing=False)
     # Ctrl-C as Interrupted: Lightning would turn a KeyboardInterrupt into sys.exit and ignore SIGINT after
     with _quiet_lightning(), interruptible():
-        trainer.predict(predictor, loader,
-                        return_predictions=False)
+        trainer.predict(predictor, loader, return_predictions=False)
+    if trainer.interrupted:  # a KeyboardInterrupt Lightning ended quietly (one before our handlers)
+        raise Interrupted(signal.SIGINT)
     return collector.codes, collector.flags, collector.probabilities, str(trainer.precision)
 
 

@@ -13,9 +13,11 @@ Examples
 """
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -30,7 +32,7 @@ from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Inter
 from .io import FORMATS
 from .samples import build_samples, query_sdss_targets
 from .tables import as_table, atomic_write, write_table_atomic
-from .utils._signals import die_with_parent, interruptible
+from .utils._signals import STOP_SIGNALS, die_with_parent, interruptible
 
 __all__ = ["main", "build_parser"]
 
@@ -696,8 +698,9 @@ def main(argv=None):
         with interruptible():
             return args.func(args)
     except Interrupted as err:
-        print(f"galzoo-cnn {args.command}: {err}; finished files are kept, nothing partial was written",
-              file=sys.stderr)
+        with _stop_signals_ignored():  # a second Ctrl-C must not cut the message short
+            print(f"galzoo-cnn {args.command}: {err}; finished files are kept, nothing partial was written",
+                  file=sys.stderr)
         return EXIT_INTERRUPTED + err.signum
     except (GalzooError, OSError) as err:  # OSError: the user's files (missing, unreadable, no space)
         print(f"galzoo-cnn {args.command}: error: {_one_line(err)}", file=sys.stderr)
@@ -713,5 +716,34 @@ def _one_line(err):
     return text or type(err).__name__
 
 
+@contextlib.contextmanager
+def _stop_signals_ignored():
+    previous = {stop: signal.signal(stop, signal.SIG_IGN) for stop in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+
+
+def console_main():
+    """The ``galzoo-cnn`` program: `main` on the command line, then exit with its status.
+
+    After a stop by a signal the process only exits: a repeated Ctrl-C (impatient users press it
+    twice) is ignored rather than killing the interpreter during its shutdown (exit -2, clean-up of
+    worker processes cut short).
+    """
+    try:
+        status = main()
+    except KeyboardInterrupt:  # Ctrl-C before the run's own handlers were in place (while importing)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("galzoo-cnn: interrupted by SIGINT; nothing was written", file=sys.stderr)
+        status = EXIT_INTERRUPTED + signal.SIGINT
+    if status >= EXIT_INTERRUPTED:
+        for stop in STOP_SIGNALS:
+            signal.signal(stop, signal.SIG_IGN)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

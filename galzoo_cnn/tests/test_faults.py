@@ -43,7 +43,10 @@ from galzoo_cnn.images import ImageError, batch_quality_flags, image_quality_fla
 from galzoo_cnn.labels import feature_labels, five_class_labels
 from galzoo_cnn.taxonomy import GZ2_ANSWERS
 from galzoo_cnn.tests.cutout_server import CutoutServer, bomb_png, fetch_manifest
+from galzoo_cnn.utils._lightning import usable_cores
 
+#: DDP on CPU and decoding workers need cores of their own (conf.max_cpu_processes).
+TWO_CORES = pytest.mark.skipif(usable_cores() < 2, reason="needs two usable CPU cores")
 FAST = dict(retries=3, backoff=0.05, timeout=1.0, progress=False)
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
 #: Off-centre frame of the demo set (Hart et al. 2016 GZ2 galaxy at the frame's edge).
@@ -725,3 +728,76 @@ def test_ra_of_360_degrees_is_written_as_0():
 
     prepared = check_catalog(Table({"ra": [360.0, 359.5], "dec": [0.0, 1.0]}))
     assert prepared["ra"].tolist() == [0.0, 359.5]
+
+
+def _group_run(command, cwd):
+    """A command in a session of its own: signals can go to its whole process group, as a terminal's do."""
+    return subprocess.Popen(command, env=ENV, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def _group_gone(pgid, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _many_rows(tmp_path, n=3000):
+    sample, image_dir = load_demo_sample()
+    rows = Table({"filename": np.resize(np.asarray(sample["filename"]), n), "ra": np.full(n, 150.0),
+                  "dec": np.full(n, 2.0)})
+    rows.write(tmp_path / "in.ecsv")
+    return [sys.executable, "-m", "galzoo_cnn.cli", "classify", str(tmp_path / "in.ecsv"), "--image-dir",
+            str(image_dir), "-o", str(tmp_path / "cat"), "--device", "cpu", "--batch-size", "16"]
+
+
+@TWO_CORES
+def test_ctrl_c_twice_to_the_group_with_workers_stops_cleanly(tmp_path):
+    process = _group_run(_many_rows(tmp_path) + ["--num-workers", "2"], tmp_path)
+    _stream_until(process, "Predicting")
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGINT)
+    time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGINT)  # the impatient second Ctrl-C, during the clean-up
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGINT, err[-2000:]
+    assert "Traceback" not in err and err.count("interrupted by SIGINT") == 1, err[-2000:]
+    assert _group_gone(process.pid), "worker processes outlived the run"
+    assert not list(tmp_path.glob("cat*")) and not list(tmp_path.glob(".*"))
+
+
+@TWO_CORES
+def test_sigterm_to_the_parent_of_a_two_process_run_leaves_no_process(tmp_path):
+    process = _group_run(_many_rows(tmp_path, 6000) + ["--devices", "2", "--strategy", "ddp"], tmp_path)
+    _stream_until(process, "Predicting")
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)  # the parent only, as a batch scheduler or `kill` does
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert _group_gone(process.pid), "a DDP process outlived its parent"
+    assert not list(tmp_path.glob("cat*"))
+
+
+def test_ctrl_c_at_any_moment_of_training_start_up_writes_no_model_card(gz1_images, tmp_path):
+    _, directory = gz1_images
+    config = tmp_path / "tiny.yaml"
+    config.write_text(f"table: {directory / 'labels.csv'}\nimage_dir: {directory}\n"
+                      f"output: {tmp_path / 'run'}\nname: tiny\nbackbone: test_resnet\n"
+                      "label_column: gz1_class\n"
+                      "classes: [elliptical, spiral, edge_on, merger]\n"
+                      "class_map: {spiral_clockwise: spiral, spiral_anticlockwise: spiral, dont_know: null}\n"
+                      "test_fraction: 0.25\nval_fraction: 0.34\nepochs: 500\nbatch_size: 4\n")
+    command = [sys.executable, "-m", "galzoo_cnn.cli", "train", "--config", str(config), "--no-progress"]
+    for delay in (0.5, 2.0, 4.0, 7.0):
+        process = _group_run(command, tmp_path)
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 128 + signal.SIGINT, (delay, err[-2000:])
+        assert "Traceback" not in err, (delay, err[-2000:])
+        assert not list((tmp_path / "run").glob("tiny.*")), f"a model card after a Ctrl-C at {delay} s"

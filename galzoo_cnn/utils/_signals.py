@@ -84,3 +84,33 @@ def die_with_parent(signum=signal.SIGTERM):
     if os.getppid() != parent:  # the parent died before the request was in place
         os.kill(os.getpid(), signum)
     return True
+
+
+def quiet_worker(worker_id=None):
+    """``worker_init_fn`` of the package's DataLoaders: a worker leaves stopping to the main process.
+
+    A forked worker inherits the handler `interruptible` installed, so a
+    Ctrl-C sent to the whole process group (what a terminal does) made each
+    worker raise `~galzoo_cnn.exceptions.Interrupted` and die with a
+    traceback.  Workers ignore SIGINT (the main process stops and shuts them
+    down), take SIGTERM's default, die with their parent, and say nothing of
+    the connections to the main process that its stop breaks.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.utils._signals import quiet_worker
+    >>> loader = torch.utils.data.DataLoader(range(4), num_workers=0, worker_init_fn=quiet_worker)
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent()
+    threading.excepthook = _quiet_about_lost_peers
+
+
+def _quiet_about_lost_peers(args):
+    """A worker's threads (multiprocessing's resource sharer hands batches' shared memory to the main
+    process) lose their peer when the main process stops mid-batch: that is the stop, not an error."""
+    if issubclass(args.exc_type, (ConnectionError, EOFError)):
+        return
+    threading.__excepthook__(args)
