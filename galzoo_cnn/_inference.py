@@ -24,7 +24,7 @@ import torch
 from .columns import STATUSES
 from .exceptions import InputError, Interrupted
 from .images import ImageError, batch_quality_flags, read_image, scale_intensity
-from .utils._lightning import make_trainer, process_shard
+from .utils._lightning import check_batch_size, make_trainer, process_shard
 from .utils._signals import interruptible, quiet_worker
 
 _CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
@@ -285,6 +285,9 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     if len(sizes) > 1:
         raise InputError(f"the models take images of different sizes {sorted(sizes)}")
     views, view_index = _views(crops, len(paths))
+    size = next(iter(sizes))
+    # uint8 from the reader (one per view and the flag image) and float32 for the network, per image
+    check_batch_size(batch_size, 3 * size * size * ((len(views) + 1) + 4 * len(views) * (8 if tta else 1)))
     on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
     predictor = _Predictor(models, view_index, embed, tta)
     collector = _Collector(len(paths), [predictor._width(m) for m in models], strict, paths)

@@ -34,6 +34,7 @@ Examples
 """
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -146,8 +147,13 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
     if len(table) == 0:
         raise CatalogError("the table is empty: nothing to write")
     table = _with_coordinates(table, ra_column, dec_column)
+    folded = {}
     for name in table.colnames:
         _check_name(name)
+        if name.lower() in folded:  # FITS and CDS labels are read without regard to case
+            raise CatalogError(f"columns {folded[name.lower()]!r} and {name!r} differ only in case, which "
+                               f"FITS and CDS readers do not tell apart: rename one")
+        folded[name.lower()] = name
         column = table[name]
         if column.dtype.kind == "O":
             raise CatalogError(f"column {name!r} holds Python objects; give it a numeric or string type")
@@ -175,6 +181,12 @@ def _check_name(name):
     _check_ascii(name, "column name")
     if not name.strip() or any(c in name for c in " \t,|"):
         raise CatalogError(f"column name {name!r} is empty or holds blanks, commas or bars: rename it")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+        suggestion = re.sub(r"\W+", "_", name).strip("_")
+        suggestion = suggestion if suggestion[:1].isalpha() else f"c_{suggestion}"
+        raise CatalogError(f"column name {name!r} is not letters, digits and underscores starting with a "
+                           f"letter, which is all that FITS, VOTable and CDS names share (VOTable would "
+                           f"rename it): rename it, e.g. to {suggestion!r}")
 
 
 def _check_ascii(text, what, row=None):
@@ -406,6 +418,10 @@ def check_outputs(basename, *, formats=CATALOG_FORMATS, overwrite=False):
         raise InputError(f"catalogue basename {str(basename)!r} names no file: give e.g. 'out/catalogue'")
     if any(ord(c) < 32 or c == "\x7f" for c in str(basename)):
         raise InputError(f"catalogue basename {str(basename)!r} holds control characters (a newline, a tab)")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name):
+        raise InputError(f"catalogue name {name!r} (the last part of the basename) must be letters, digits "
+                         f"and _.+- starting with a letter or digit: it names the files, the VOTable's table "
+                         f"and the CDS data file that VizieR ingests")
     basename = Path(basename).expanduser()
     outputs = {fmt: writer.outputs(basename) for fmt, writer in writers.items()}
     ancestor = basename.parent

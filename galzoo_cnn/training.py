@@ -87,6 +87,9 @@ def class_weights(counts, rule):
     return weights * counts.sum() / (weights * counts).sum()
 
 
+#: `TrainConfig` fields whose values may be of more than one kind (checked by their own rules).
+_MIXED_KINDS = ("devices", "pretrained")
+
 #: Kind of the `TrainConfig` fields that hold containers (checked before a run starts).
 _CONTAINER_KINDS = {
     "class_map": (dict, "a mapping of label -> class name, e.g. {E: smooth_round}"),
@@ -201,6 +204,14 @@ class TrainConfig:
 
     def _check_values(self):
         """Refuse values of the wrong kind or range, naming the key, before any work starts."""
+        for field in dataclasses.fields(self):
+            value, default = getattr(self, field.name), field.default
+            if default is None or default is dataclasses.MISSING or field.name in _MIXED_KINDS:
+                continue
+            kind = bool if isinstance(default, bool) else str if isinstance(default, str) else None
+            if value is None or (kind is not None and not isinstance(value, kind)):
+                expected = {bool: "true or false", str: "a string"}.get(kind, f"a value like {default!r}")
+                raise InputError(f"training configuration: {field.name}={value!r}; expected {expected}")
         for key, (kind, valid, expected) in _VALUE_RANGES.items():
             value = getattr(self, key)
             if value is None:
@@ -227,12 +238,12 @@ class TrainConfig:
         missing = [k for k in ("table", "output") if getattr(self, k) is None]
         if missing:
             raise InputError(f"the training configuration needs {' and '.join(missing)}")
-        if self.class_weights not in CLASS_WEIGHTS:
+        self._check_values()  # kinds first: the checks below compare values
+        if not isinstance(self.class_weights, (str, type(None))) or self.class_weights not in CLASS_WEIGHTS:
             raise InputError(f"class_weights={self.class_weights!r}; expected one of {tuple(CLASS_WEIGHTS)}")
         if self.scheduler not in ("plateau", "cosine"):
             raise InputError(f"scheduler={self.scheduler!r}; expected 'plateau' or 'cosine'")
         objective = get_objective(self.objective)
-        self._check_values()
         values = {k: v for k, v in objective.defaults.items() if getattr(self, k) is None}
         values["label_column"], values["label_columns"] = objective.label_columns(self.label_column,
                                                                                   self.label_columns)

@@ -2,6 +2,7 @@
 """The VOTable 1.4 catalogue: FIELDs with unit, UCD and DESCRIPTION; COOSYS; INFOs; BINARY2."""
 
 import io
+import re
 
 from ..exceptions import CatalogError
 from . import CatalogFormat, register_format
@@ -32,6 +33,7 @@ class VOTableCatalog(CatalogFormat):
         resource.coordinate_systems.append(CooSys(ID="icrs", system="ICRS"))
         element = vot.get_first_table()
         element.name = metadata.name
+        element.ID = _xml_id(metadata.name)  # else astropy makes one from the name, invalid for '1cat', 'a b'
         element.description = " ".join(t for t in (metadata.title + ".", metadata.description) if t)
         for field in element.fields:
             if field.datatype == "bit":  # astropy's choice for numpy bool; VOTable's logical is boolean
@@ -56,3 +58,16 @@ class VOTableCatalog(CatalogFormat):
             raise CatalogError(f"the VOTable does not validate:\n{report.getvalue()}")
         reread = votable.parse_single_table(str(paths[0])).to_table()
         compare_tables(table, reread, "VOTable", paths[0])
+
+
+def _xml_id(name):
+    """A valid XML ID (letters, digits, ``_.-``, not starting with a digit, ``.`` or ``-``) from ``name``.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.io.votable import _xml_id
+    >>> _xml_id("1cat & dog"), _xml_id("galzoo_catalogue")
+    ('t_1cat_dog', 'galzoo_catalogue')
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+    return safe if re.match(r"[A-Za-z_]", safe) else f"t_{safe}"

@@ -38,7 +38,7 @@ from galzoo_cnn.cutouts import (
     validate_cutout,
 )
 from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
-from galzoo_cnn.exceptions import GalzooError, InputError, UnusableImagesWarning
+from galzoo_cnn.exceptions import CatalogError, GalzooError, InputError, UnusableImagesWarning
 from galzoo_cnn.images import ImageError, batch_quality_flags, image_quality_flags, read_image
 from galzoo_cnn.labels import feature_labels, five_class_labels
 from galzoo_cnn.taxonomy import GZ2_ANSWERS
@@ -516,6 +516,9 @@ def _second_round_user_errors(tmp_path, classify):
         "devices 99 on CPU": (classify + ["--device", "cpu", "--devices", "99"], "devices=99 would start 99"),
         "workers 99": (classify + ["--num-workers", "99"], "num_workers=99 would start 99"),
         "describe without =": (classify + ["--describe", "z"], "--describe 'z': expected NAME=TEXT"),
+        "batch of 10^9": (classify + ["--batch-size", "1000000000"], "batch_size=1000000000 would hold"),
+        "catalogue name with a blank": (classify[:output] + [str(tmp_path / "my cat")]
+                                        + classify[output + 1:], "catalogue name 'my cat'"),
         "empty model name": (classify + ["--model", ""], "the model name is empty"),
         "output exists": (classify[:output] + [str(tmp_path / "exists")] + classify[output + 1:],
                           "exists.fits exist(s); pass overwrite=True"),
@@ -721,6 +724,32 @@ def test_match_radii_must_be_positive_finite_angles():
             build_samples(targets, load_gz2_sample("hart2016"), radius=radius)
         with pytest.raises(InputError, match="radius="):
             match_labels(targets, labelled, radius=radius)
+
+
+def test_catalogue_outputs_are_checked_before_anything_is_written(tmp_path):
+    from galzoo_cnn.catalog import write_catalog
+
+    table = Table({"ra": [1.0, 2.0], "dec": [3.0, 4.0], "objid": ["a", "b"]})
+    descriptions = {"objid": "identifier"}
+    for formats in (None, [], ()):
+        with pytest.raises(InputError, match="names no format"):
+            write_catalog(table, tmp_path / "cat", formats=formats, descriptions=descriptions)
+    for base in ("a b", ".hidden", "-dash", "new\nline"):
+        with pytest.raises(InputError, match="catalogue"):
+            write_catalog(table, tmp_path / base, descriptions=descriptions)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InputError, match="is a file, not a directory"):
+        write_catalog(table, tmp_path / "file" / "cat", descriptions=descriptions)
+    for bad in ("tab\there", "esc\x1b[31m", "new\nline", "c\rr"):
+        ids = Table({"ra": [1.0, 2.0], "dec": [3.0, 4.0], "objid": ["fine", bad]})
+        with pytest.raises(CatalogError, match="column 'objid', row 1: .* holds control characters"):
+            write_catalog(ids, tmp_path / "cat", descriptions=descriptions)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # nothing written, nothing left
+    odd = Table({"ra": [1.0, 2.0, 3.0], "dec": [3.0, 4.0, 5.0], "objid": ["a|b", "   ", " padded "]})
+    paths = write_catalog(odd, tmp_path / "cat", descriptions=descriptions)
+    back = Table.read(paths["cds"] / "cat.dat", format="ascii.cds", readme=str(paths["cds"] / "ReadMe"))
+    assert back["objid"].tolist()[0] == "a|b" and back["objid"].mask.tolist() == [False, True, False]
+    assert Table.read(paths["fits"], hdu=1)["objid"].tolist() == ["a|b", "", "padded"]
 
 
 def test_ra_of_360_degrees_is_written_as_0():

@@ -92,6 +92,37 @@ def check_workers(num_workers):
     return num_workers
 
 
+def physical_memory():
+    """Bytes of memory this machine has (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_batch_size(batch_size, bytes_per_image):
+    """Refuse a batch whose input tensors alone would take over a quarter of the machine's memory.
+
+    The network's activations need several times more, so such a batch can
+    only end in the kernel's out-of-memory killer, after the model is loaded
+    and images are read.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.utils._lightning import check_batch_size
+    >>> check_batch_size(256, 3 * 100 * 100 * 5)
+    256
+    """
+    memory = physical_memory()
+    if memory and batch_size * bytes_per_image > memory / 4:
+        most = max(1, int(memory / 4 // bytes_per_image))
+        held = batch_size * bytes_per_image / 2**30
+        raise InputError(f"batch_size={batch_size} would hold {held:.1f} GiB of images at once, over a "
+                         f"quarter of this machine's {memory / 2**30:.0f} GiB; use "
+                         f"batch_size <= {most} (256 is plenty on a CPU)")
+    return batch_size
+
+
 def make_trainer(**options):
     """``lightning.Trainer(**options)``; settings this machine cannot run raise `InputError`.
 
