@@ -24,7 +24,7 @@ import torch
 from .columns import STATUSES
 from .exceptions import InputError, Interrupted
 from .images import ImageError, batch_quality_flags, read_image, scale_intensity
-from .utils._lightning import check_batch_size, make_trainer, process_shard
+from .utils._lightning import check_batch_size, check_workers, make_trainer, process_shard
 from .utils._signals import interruptible, quiet_worker
 
 _CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
@@ -294,7 +294,8 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     loader = torch.utils.data.DataLoader(
         _ImageRows(paths, sizes.pop(), views, view_index[0], transform, codes),
         batch_size=batch_size, sampler=_ShardSampler(len(paths)),
-        num_workers=_default_workers() if num_workers is None else num_workers, pin_memory=on_gpu,
+        num_workers=_default_workers() if num_workers is None else check_workers(num_workers),
+        pin_memory=on_gpu,
         worker_init_fn=quiet_worker)
     with _quiet_lightning():
         trainer = make_trainer(

@@ -50,7 +50,7 @@ from .images import MAX_FRAME_FRACTION, MIN_CROP, resolve_image_paths
 from .models import GalaxyClassifier, load_model
 from .tables import _angle, as_table, check_integer, refuse_overwrite
 from .tables import provenance as make_provenance
-from .utils._lightning import check_devices, check_workers
+from .utils._lightning import check_devices
 
 __all__ = ["classify_table", "frame_crops", "check_pixel_scale", "STATUSES", "STATUS_COLUMN",
            "QUALITY_COLUMN", "FRAME_COLUMN"]
@@ -242,7 +242,6 @@ def _check_run_options(*, batch_size, num_workers, num_nodes=None, crop, device,
                              ("num_nodes", num_nodes, 1)):
         if value is not None:
             check_integer(name, value, low)
-    check_workers(num_workers)
     if crop is not None and not MIN_CROP <= crop <= MAX_FRAME_FRACTION:
         raise InputError(f"crop={crop!r} must lie in [{MIN_CROP}, {MAX_FRAME_FRACTION}]: the central "
                          f"fraction of each image side the model sees (above 1: the frame widened with sky)")

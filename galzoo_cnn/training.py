@@ -87,8 +87,10 @@ def class_weights(counts, rule):
     return weights * counts.sum() / (weights * counts).sum()
 
 
-#: `TrainConfig` fields whose values may be of more than one kind (checked by their own rules).
+#: `TrainConfig` fields whose values may be of more than one kind (checked by their own rules), and
+#: those that may be None although their default is not (multi-label objectives have no label column).
 _MIXED_KINDS = ("devices", "pretrained")
+_MAY_BE_NONE = ("label_column",)
 
 #: Kind of the `TrainConfig` fields that hold containers (checked before a run starts).
 _CONTAINER_KINDS = {
@@ -206,7 +208,8 @@ class TrainConfig:
         """Refuse values of the wrong kind or range, naming the key, before any work starts."""
         for field in dataclasses.fields(self):
             value, default = getattr(self, field.name), field.default
-            if default is None or default is dataclasses.MISSING or field.name in _MIXED_KINDS:
+            if default is None or default is dataclasses.MISSING or field.name in _MIXED_KINDS \
+                    or (value is None and field.name in _MAY_BE_NONE):
                 continue
             kind = bool if isinstance(default, bool) else str if isinstance(default, str) else None
             if value is None or (kind is not None and not isinstance(value, kind)):
@@ -226,7 +229,6 @@ class TrainConfig:
         try:
             AdversarialShrink(k=tuple(self.k), m=tuple(self.m))  # the ranges, checked where they are defined
             check_devices(self.devices, accelerator=self.accelerator)
-            check_workers(self.num_workers)
         except InputError as err:
             raise InputError(f"training configuration: {err}") from None
         if self.test_fraction + self.val_fraction >= 1:
@@ -581,11 +583,13 @@ def train(config, callbacks=(), progress=True):
     if config.class_weights is not None:
         weights = class_weights(np.bincount(train_set.targets, minlength=len(classes)), config.class_weights)
 
+    workers = check_workers(config.num_workers)
+
     def loader(ds, shuffle):
         return torch.utils.data.DataLoader(
             _SeededDataset(ds), batch_size=config.batch_size,
-            sampler=SeededSampler(len(ds), config.seed, shuffle), num_workers=config.num_workers,
-            persistent_workers=config.num_workers > 0, worker_init_fn=quiet_worker)
+            sampler=SeededSampler(len(ds), config.seed, shuffle), num_workers=workers,
+            persistent_workers=workers > 0, worker_init_fn=quiet_worker)
 
     model = build_model(config.objective, config.backbone, classes, config.pretrained)
     if config.init_from:

@@ -514,7 +514,6 @@ def _second_round_user_errors(tmp_path, classify):
         "devices abc": (classify + ["--devices", "abc"], "devices='abc' is not a number of devices"),
         "devices 0": (classify + ["--devices", "0"], "devices=0 is not a number of devices >= 1"),
         "devices 99 on CPU": (classify + ["--device", "cpu", "--devices", "99"], "devices=99 would start 99"),
-        "workers 99": (classify + ["--num-workers", "99"], "num_workers=99 would start 99"),
         "describe without =": (classify + ["--describe", "z"], "--describe 'z': expected NAME=TEXT"),
         "batch of 10^9": (classify + ["--batch-size", "1000000000"], "batch_size=1000000000 would hold"),
         "catalogue name with a blank": (classify[:output] + [str(tmp_path / "my cat")]
@@ -830,3 +829,15 @@ def test_ctrl_c_at_any_moment_of_training_start_up_writes_no_model_card(gz1_imag
         assert process.returncode == 128 + signal.SIGINT, (delay, err[-2000:])
         assert "Traceback" not in err, (delay, err[-2000:])
         assert not list((tmp_path / "run").glob("tiny.*")), f"a model card after a Ctrl-C at {delay} s"
+
+
+def test_more_workers_than_cores_are_lowered_with_a_message(caplog):
+    from astropy import log
+
+    from galzoo_cnn.utils._lightning import check_workers
+
+    with log.log_to_list() as messages:
+        assert check_workers(usable_cores() + 97) == usable_cores()
+    assert any("lowered to" in m.getMessage() for m in messages)
+    with pytest.raises(InputError, match="num_workers=-1 must be an integer >= 0"):
+        check_workers(-1)

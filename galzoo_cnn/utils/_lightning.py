@@ -72,7 +72,12 @@ def check_devices(devices, *, accelerator="auto"):
 
 
 def check_workers(num_workers):
-    """``num_workers`` (image-decoding processes) checked: an integer in [0, `max_cpu_processes`].
+    """``num_workers`` (image-decoding processes) checked: an integer >= 0, lowered to `max_cpu_processes`.
+
+    More decoding processes than cores only compete for them (and each
+    holds a copy of the dataset): a configuration written for a large
+    machine runs on a small one with as many workers as it has cores, and
+    says so in the log.
 
     Examples
     --------
@@ -84,11 +89,13 @@ def check_workers(num_workers):
         return None
     if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
         raise InputError(f"num_workers={num_workers!r} must be an integer >= 0")
-    if num_workers > max_cpu_processes():
-        limit = max_cpu_processes()
-        raise InputError(f"num_workers={num_workers} would start {num_workers} decoding processes where "
-                         f"{limit} core(s) are usable; use num_workers <= {limit} (or raise "
-                         f"conf.max_cpu_processes)")
+    limit = max_cpu_processes()
+    if num_workers > limit:
+        from astropy import log
+
+        log.warning(f"num_workers={num_workers} lowered to {limit}: {limit} CPU core(s) are usable here "
+                    f"(raise conf.max_cpu_processes to use more)")
+        return limit
     return num_workers
 
 
