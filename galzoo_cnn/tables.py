@@ -381,6 +381,13 @@ def stale_parts(directory, names):
     (``.<name>.<8 random characters>.galzoo-part``) for one of ``names``:
     a user's own ``*.part`` file, or a directory so named, is never one.
 
+    Parameters
+    ----------
+    directory : str or `~pathlib.Path`
+        Where the files were written.
+    names : iterable of str
+        The names of the files whose temporaries are looked for.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -481,6 +488,15 @@ def _angle(column, name, unit):
 
 def positive_angle(value, name, unit=u.arcsec):
     """One positive, finite angle as a Quantity (plain numbers are ``unit``); anything else raises.
+
+    Parameters
+    ----------
+    value : `~astropy.units.Quantity` or float
+        The angle.
+    name : str
+        The option's name, for the message.
+    unit : `~astropy.units.Unit`
+        Unit of plain numbers.
 
     Examples
     --------
