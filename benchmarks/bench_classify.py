@@ -26,8 +26,10 @@ share of the forward's speed and the peak resident memory.
 peak resident memory (``ru_maxrss``): it must not grow with the rows beyond
 the output columns themselves.
 
-``catalog`` times `galzoo_cnn.write_catalog` (write and validate) for each
-format on a classification-shaped table of ``--rows`` rows.
+``catalog`` times `galzoo_cnn.write_catalog` (write and read back) for each
+format on a table shaped as the paper's catalogue (``--rows``, default its
+316 000 galaxies; ~85 columns), and STILTS writing the same table from FITS
+to VOTable BINARY2 and to text where STILTS is installed.
 """
 
 import argparse
@@ -150,28 +152,56 @@ def memory(args):
         subprocess.run([sys.executable, __file__, "_memory_one", str(rows), args.model], check=True)
 
 
-def catalog(args):
-    import tempfile
-
+def paper_table(n, seed=0):
+    """A catalogue shaped as the paper's: ids, coordinates, z, five probabilities and the class, 34
+    feature probabilities and flags, quality flags and status (~85 columns), float32 model outputs."""
     import numpy as np
     from astropy.table import MaskedColumn
 
-    from galzoo_cnn import write_catalog
-    from galzoo_cnn.taxonomy import FIVE_CLASSES
+    from galzoo_cnn.columns import FEATURE_PREFIX
+    from galzoo_cnn.taxonomy import DETAILED_FEATURES, FIVE_CLASSES
 
-    n, rng = args.rows, np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     table = Table({"objid": np.arange(n, dtype=np.int64) + 587722983371178200,
                    "ra": rng.uniform(0, 360, n), "dec": rng.uniform(-10, 70, n),
-                   "z": rng.uniform(0.003, 0.1, n)})
-    for name in FIVE_CLASSES:
-        table[f"prob_{name}"] = rng.random(n).astype(np.float32)
-    table["predicted_class"] = MaskedColumn(rng.choice(FIVE_CLASSES, n), mask=rng.random(n) < 0.01)
+                   "z": np.round(rng.uniform(0.003, 0.1, n), 5)})
+    logits = rng.normal(0, 3, (n, len(FIVE_CLASSES)))
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    for k, name in enumerate(FIVE_CLASSES):
+        table[f"prob_{name}"] = p[:, k].astype(np.float32)
+    table["predicted_class"] = MaskedColumn(np.asarray(FIVE_CLASSES)[p.argmax(1)], mask=rng.random(n) < 0.01)
+    for name in DETAILED_FEATURES:
+        table[f"prob_{name}"] = rng.beta(0.3, 1.5, n).astype(np.float32)
+        table[f"{FEATURE_PREFIX}{name}"] = table[f"prob_{name}"] > 0.5
+    table["quality_flags"] = rng.choice([0, 0, 0, 1, 8], n).astype(np.int16)
     table["status"] = "ok"
+    return table
+
+
+def catalog(args):
+    """Write the paper-shaped catalogue in each format (written and read back), then STILTS beside it."""
+    import shutil
+    import tempfile
+
+    from galzoo_cnn import write_catalog
+
+    table = paper_table(args.rows)
     directory = tempfile.mkdtemp()
+    print(f"{len(table)} rows x {len(table.colnames)} columns")
     for fmt in ("fits", "votable", "cds"):
         start = time.perf_counter()
-        write_catalog(table, f"{directory}/catalogue", formats=[fmt])
-        print(f"{n} rows  {fmt:8s} {time.perf_counter() - start:6.2f} s (written and validated)")
+        write_catalog(table, f"{directory}/catalogue_{fmt}", formats=[fmt])
+        print(f"  galzoo_cnn {fmt:8s} {time.perf_counter() - start:7.1f} s (written and read back)")
+    stilts = shutil.which("stilts")
+    if stilts is None:
+        print("  STILTS is not installed: no comparison")
+        return
+    source = f"{directory}/catalogue_fits.fits"
+    for ofmt, ext in (("votable(format=BINARY2)", "vot"), ("ascii", "txt")):
+        start = time.perf_counter()
+        subprocess.run([stilts, "tcopy", f"in={source}", f"out={directory}/stilts.{ext}", f"ofmt={ofmt}"],
+                       check=True, capture_output=True)
+        print(f"  STILTS tcopy FITS -> {ofmt:24s} {time.perf_counter() - start:7.1f} s (written only)")
 
 
 def main():
@@ -191,7 +221,7 @@ def main():
     p.add_argument("--rows", dest="rows_list", type=int, nargs="+", default=[1000, 20000])
     p.add_argument("--model", default="sample-gz1")
     p = commands.add_parser("catalog")
-    p.add_argument("--rows", type=int, default=20000)
+    p.add_argument("--rows", type=int, default=316_000)
     p = commands.add_parser("_memory_one")
     p.add_argument("rows", type=int)
     p.add_argument("model")

@@ -13,8 +13,8 @@ def compare_tables(table, reread, what, path, atol=None):
 
     Nulls: a masked cell must come back masked (or NaN), and only those;
     the prepared tables hold no empty strings (they are nulls), so an empty
-    string read back counts as a null.  ``atol``: ``{column: tolerance}``
-    for the formats that round (CDS).
+    string read back counts as a null.  ``atol``: ``{column: tolerance}`` for the
+    formats that write decimals (CDS: float64 to 15 significant digits).
     """
     if list(reread.colnames) != list(table.colnames) or len(reread) != len(table):
         raise CatalogError(f"{what} file {str(path)!r} reads back as {len(reread)} rows x "
@@ -35,9 +35,8 @@ def compare_tables(table, reread, what, path, atol=None):
         a = np.asarray(mine)[~mask]
         b = np.asarray(np.ma.filled(theirs, theirs.dtype.type()))[~mask]
         if numeric:
-            rtol = 1e-6 if atol is not None else 0.0  # CDS writes float32 with 7 significant digits
-            same = np.allclose(a.astype(float), b.astype(float), rtol=rtol,
-                               atol=(atol or {}).get(name, 0.0), equal_nan=True)
+            same = np.allclose(a.astype(float), b.astype(float), rtol=0.0, atol=(atol or {}).get(name, 0.0),
+                               equal_nan=True)
         else:
             same = np.array_equal(a.astype(str), np.char.rstrip(b.astype(str)))
         if not same:

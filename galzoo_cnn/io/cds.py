@@ -22,7 +22,7 @@ from ..exceptions import CatalogError
 from . import CatalogFormat, register_format
 from ._verify import compare_tables
 
-__all__ = ["CDSCatalog", "readme_header"]
+__all__ = ["CDSCatalog", "CDSField", "cds_field", "float64_tolerance", "readme_header"]
 
 _WIDTH = 80
 
@@ -98,22 +98,26 @@ class CDSCatalog(CatalogFormat):
         from cdspyreadme import CDSTablesMaker
 
         readme_path, data_path = map(Path, paths)
-        cds, _ = _cds_table(table)
+        cds = _cds_table(table)
+        fields = {name: cds_field(cds[name]) for name in cds.colnames}
         with tempfile.TemporaryDirectory(dir=readme_path.parent) as folder:
             workdir = Path(folder)
             maker = CDSTablesMaker(outfolder=str(workdir))
             data_name = f"{metadata.name}.dat"  # the final name, which the ReadMe lists
-            cds_table = maker.addTable(cds, name=data_name, description=metadata.title)
+            # cdspyreadme reads each column cell by cell (its integer ranges through Python's min and max):
+            # it is given only the rows that hold each column's extremes and nulls, which decide what it
+            # writes, and told the true number of records
+            cds_table = maker.addTable(cds[_telling_rows(cds)], name=data_name, description=metadata.title)
+            cds_table.nlines = len(cds)
+            cds_table.init_meta_columns()
             for name in cds.colnames:
                 column = cds_table.get_column(name)
-                fortran = cds[name].meta.get("fortran")
-                if fortran:
-                    column.set_format(fortran)
+                column.set_format(fields[name].fortran)  # every width ours: the data file is written below
+                column.parse()
                 column.name = cds[name].meta["label"]
                 note = column_notes(cds[name].meta["source"], table)
                 if note:
                     column.note = _wrap_note(note)
-            maker.writeCDSTables()
             template = workdir / "ReadMe.template"
             template.write_text(_TEMPLATE)
             maker.setReadmeTemplate(str(template), _template_values(metadata))
@@ -128,7 +132,7 @@ class CDSCatalog(CatalogFormat):
             text = io.StringIO()
             maker.makeReadMe(out=text)
             readme_path.write_text(_tidy(text.getvalue()))
-            (workdir / data_name).replace(data_path)
+        _write_data(data_path, [fields[name] for name in cds.colnames], len(cds))
 
     def verify(self, table, paths):
         readme_path, data_path = map(Path, paths)
@@ -137,16 +141,20 @@ class CDSCatalog(CatalogFormat):
         if long_lines:
             raise CatalogError(f"the CDS ReadMe has lines longer than {_WIDTH} characters: "
                                f"{long_lines[:10]}")
-        cds, tolerance = _cds_table(table)
+        cds = _cds_table(table)
         reread = Table.read(data_path, format="ascii.cds", readme=str(readme_path))
         reread.rename_columns(reread.colnames, cds.colnames)
-        compare_tables(cds, reread, "CDS", data_path, atol=tolerance)
+        atol = {}
+        for name in cds.colnames:  # a float32 column is read as float64: compare in its own type
+            if cds[name].dtype.kind == "f" and reread[name].dtype.kind == "f":
+                reread[name] = reread[name].astype(cds[name].dtype)
+                atol[name] = float64_tolerance(cds[name])
+        compare_tables(cds, reread, "CDS", data_path, atol=atol)
 
 
 def _cds_table(table):
-    """The table as CDS writes it: booleans 0 / 1, RA in [0, 360), labels and formats in ``meta``."""
+    """The table as CDS writes it: booleans 0 / 1, RA in [0, 360), labels in ``meta``."""
     cds = Table(table, copy=True)
-    tolerance = {}
     for name in cds.colnames:
         column = cds[name]
         description = column.info.description or ""
@@ -162,9 +170,8 @@ def _cds_table(table):
         if label != name and not _is_vote_column(name, label):  # vote columns: see their Note
             column.info.description = f"{column.info.description} ({name})"
         column.info.description = _range(column) + column.info.description
-        fortran, tolerance[name] = _fortran_format(column)
-        column.info.meta = {"label": label, "source": name, "fortran": fortran}
-    return cds, tolerance
+        column.info.meta = {"label": label, "source": name}
+    return cds
 
 
 def _is_vote_column(name, label):
@@ -185,15 +192,183 @@ def _range(column):
     return f"[{np.floor(low * 100) / 100:g}/{np.ceil(high * 100) / 100:g}] "
 
 
-def _fortran_format(column):
-    """CDS Fortran format of a float column with a registry format, and its rounding tolerance."""
-    fmt = column.info.format
-    if column.dtype.kind != "f" or not fmt or not fmt.lstrip(".").rstrip("f").isdigit():
-        return None, 0.0
-    decimals = int(fmt.lstrip(".").rstrip("f"))
-    values = np.ma.compressed(np.ma.masked_invalid(np.ma.asarray(column, dtype=float)))
-    width = max([len(f"{v:.{decimals}f}") for v in (values.min(), values.max())] if values.size else [1])
-    return f"F{max(width, decimals + 2)}.{decimals}", 0.5001 * 10.0 ** -decimals
+#: Rows formatted at a time: memory stays flat whatever the length of the table.
+_CHUNK = 20_000
+
+#: Most decimals of an F format; values that need more (a probability of 1e-13) make the column E.
+_MAX_DECIMALS = 12
+
+
+
+
+class CDSField:
+    """One column of the CDS data file: its Fortran format and its fixed-width cells.
+
+    Every float32 value is written so that it reads back exactly as the same
+    float32, float64 values to 15 significant digits (`float64_tolerance`):
+    a float column takes the fewest decimals (F) or significant digits (E)
+    with which all its values survive the round trip, F where that fits in
+    `_MAX_DECIMALS` decimals; nulls (masked, NaN) are blank.
+
+    Attributes
+    ----------
+    fortran : str
+        The format of the ReadMe's byte-by-byte description (``F12.9``, ``E15.8``, ``I5``, ``A12``).
+    width : int
+        Characters of every cell.
+    """
+
+    def __init__(self, values, mask, fortran, template):
+        self.values, self.mask = values, mask
+        self.fortran, self.template = fortran, template
+        self.width = int(re.match(r"[A-Z](\d+)", fortran).group(1))
+
+    def cells(self, start, stop):
+        """The cells of rows ``start:stop``: strings of exactly `width` characters."""
+        blank = " " * self.width
+        template = self.template
+        return [blank if null else template % value
+                for value, null in zip(self.values[start:stop].tolist(), self.mask[start:stop].tolist())]
+
+
+def cds_field(column):
+    """The `CDSField` of a prepared column (integers, floats, text; booleans already 0 / 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.table import MaskedColumn
+    >>> from galzoo_cnn.io.cds import cds_field
+    >>> probabilities = MaskedColumn(np.array([1e-5, 0.5, 0.99999], np.float32), mask=[0, 0, 1])
+    >>> field = cds_field(probabilities)
+    >>> field.fortran, field.cells(0, 3)
+    ('F7.5', ['0.00001', '0.50000', '       '])
+    >>> cds_field(MaskedColumn(np.array([1.2e-9, 0.25], np.float32))).fortran   # still exact in F
+    'F12.10'
+    >>> cds_field(MaskedColumn(np.array([1.5e-20, 3e-19]))).cells(0, 2)          # beyond 15 decimals: E
+    ['1.5E-20', '3.0E-19']
+    """
+    mask = np.ma.getmaskarray(column)
+    values = np.ma.getdata(column)
+    kind = values.dtype.kind
+    if kind in "iu":
+        present = values[~mask]
+        width = max(len(str(present.min())), len(str(present.max()))) if present.size else 1
+        return CDSField(values.astype(np.int64), mask, f"I{width}", f"%{width}d")
+    if kind == "f":
+        return _float_field(values, mask | ~np.isfinite(values))
+    text = np.asarray(values).astype(str)
+    width = max(1, int(np.char.str_len(text[~mask]).max(initial=1)))
+    return CDSField(text, mask, f"A{width}", f"%-{width}s")
+
+
+def _round_trips(values, template):
+    """Rows of ``values`` (a float dtype) that ``template % value`` does not give back exactly."""
+    text = [template % value for value in values.tolist()]
+    return np.flatnonzero(np.array(text, dtype=np.float64).astype(values.dtype) != values)
+
+
+def _fewest(values, templates):
+    """The first of ``templates`` with which every value round-trips (None if none): chosen on a sample,
+    then checked on every value, the failures deciding the next try."""
+    rng = np.random.default_rng(0)
+    probe = values if values.size <= 4096 else np.concatenate(
+        [rng.choice(values, 4096, replace=False), values[[values.argmin(), values.argmax()]]])
+    start = 0
+    while True:
+        chosen = next((k for k in range(start, len(templates)) if not _round_trips(probe, templates[k]).size),
+                      None)
+        if chosen is None:
+            return None
+        failed = _round_trips(values, templates[chosen])
+        if not failed.size:
+            return chosen
+        probe, start = values[failed], chosen + 1
+
+
+def _float_field(values, null):
+    finite = values[~null]
+    if not finite.size:
+        return CDSField(values, null, "F3.1", "%3.1f")
+    if values.dtype.itemsize > 4:
+        return _float64_field(values, null, finite)
+    decimals = _fewest(finite, [f"%.{d}f" for d in range(1, _MAX_DECIMALS + 1)])
+    if decimals is not None:
+        decimals += 1
+        width = max(len(f"%.{decimals}f" % v) for v in (finite.min(), finite.max()))
+        if width <= 20:
+            return CDSField(values, null, f"F{width}.{decimals}", f"%{width}.{decimals}f")
+    return _e_field(values, null, finite, digits=9)  # 9 significant digits hold any float32
+
+
+def _float64_field(values, null, finite):
+    """float64: 15 significant digits of the column's largest value (`float64_tolerance`), in as few
+    decimals as the values need; E notation (15 significant digits each) when that is more than
+    `_MAX_DECIMALS` or the numbers are huge."""
+    decimals = 14 - _exponent(finite)
+    if not 0 <= decimals <= _MAX_DECIMALS + 3:
+        return _e_field(values, null, np.array([float(f"{v:.15g}") for v in finite.tolist()]), digits=15)
+    values = np.round(np.where(null, 0.0, values), decimals)
+    finite = values[~null]
+    fewest = _fewest(finite, [f"%.{d}f" for d in range(decimals + 1)])
+    width = max(len(f"%.{fewest}f" % v) for v in (finite.min(), finite.max()))
+    return CDSField(values, null, f"F{width}.{fewest}", f"%{width}.{fewest}f")
+
+
+def _exponent(values):
+    top = float(np.abs(values).max())
+    return int(np.floor(np.log10(top))) if top > 0 else 0
+
+
+def float64_tolerance(column):
+    """How far a float64 column's CDS values may lie from the FITS ones: a unit in the 15th
+    significant digit of its largest value (0 for other columns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galzoo_cnn.io.cds import float64_tolerance
+    >>> float64_tolerance(np.array([179.04298400878906, -2.0]))
+    1e-12
+    """
+    values = np.ma.compressed(np.ma.masked_invalid(np.ma.asarray(column)))
+    if values.dtype.kind != "f" or values.dtype.itemsize <= 4 or not values.size:
+        return 0.0
+    return float(10.0 ** (_exponent(values) - 14))
+
+
+def _e_field(values, null, finite, digits):
+    significant = _fewest(finite, [f"%.{p - 1}E" for p in range(1, digits + 1)]) + 1
+    if values.dtype.itemsize > 4:
+        values = np.where(null, 0.0, values)
+        values[~null] = finite
+    extremes = (finite.min(), finite.max(), finite[np.abs(finite).argmin()], finite[np.abs(finite).argmax()])
+    width = max(len(f"%.{significant - 1}E" % v) for v in extremes)
+    return CDSField(values, null, f"E{width}.{significant - 1}", f"%{width}.{significant - 1}E")
+
+
+def _telling_rows(table):
+    """Indices of the rows holding each column's smallest and largest value and its first null."""
+    rows = {0}
+    for name in table.colnames:
+        column = table[name]
+        mask = np.ma.getmaskarray(column)
+        if mask.any():
+            rows.add(int(np.argmax(mask)))
+        if column.dtype.kind in "iuf" and not mask.all():
+            values = np.ma.masked_invalid(np.ma.asarray(column, dtype=float))
+            rows.update((int(values.argmin()), int(values.argmax())))
+    return sorted(rows)
+
+
+def _write_data(path, fields, n_rows):
+    """The fixed-width data file: the fields' cells, one blank between columns, `_CHUNK` rows at a time."""
+    with open(path, "w", encoding="ascii", newline="\n") as out:
+        for start in range(0, n_rows, _CHUNK):
+            stop = min(start + _CHUNK, n_rows)
+            columns = [field.cells(start, stop) for field in fields]
+            out.write("\n".join(" ".join(row) for row in zip(*columns)))
+            out.write("\n")
 
 
 def _tidy(readme):

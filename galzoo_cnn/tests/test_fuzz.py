@@ -192,14 +192,14 @@ COLUMNS = st.one_of(  # one kind of value a column, as tables hold them
     st.lists(st.integers(-2**63, 2**63 - 1), min_size=3, max_size=3).map(np.array),
     st.lists(st.floats(width=64), min_size=3, max_size=3).map(np.array),
     st.lists(st.floats(width=32), min_size=3, max_size=3).map(lambda v: np.array(v, dtype=np.float32)),
-    st.lists(st.text(max_size=10), min_size=3, max_size=3).map(lambda v: np.array(v, dtype=str)),
+    st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=10) | st.text(max_size=10),
+             min_size=3, max_size=3).map(lambda v: np.array(v, dtype=str)),
     st.lists(st.booleans(), min_size=3, max_size=3).map(np.array))
 
 
-@fuzz(60)
-@given(st.dictionaries(COLUMN_NAMES, COLUMNS, min_size=1, max_size=3),
-       st.sampled_from(["fits", "votable", "cds"]))
-def test_any_catalogue_table_is_written_whole_or_refused(tmp_path, columns, fmt):
+@fuzz(80)
+@given(st.dictionaries(COLUMN_NAMES, COLUMNS, min_size=1, max_size=3))
+def test_any_catalogue_table_is_written_whole_or_refused(tmp_path, columns):
     table = Table({"ra": [10.0, 20.0, 30.0], "dec": [-5.0, 0.0, 5.0]})
     for name, cells in columns.items():
         if name in table.colnames:
@@ -211,9 +211,8 @@ def test_any_catalogue_table_is_written_whole_or_refused(tmp_path, columns, fmt)
     descriptions = {name: "a fuzzed column" for name in columns}
     try:
         check_catalog(table, descriptions=descriptions)
-        paths = write_catalog(table, tmp_path / "cat", descriptions=descriptions, overwrite=True,
-                              formats=[fmt])
+        paths = write_catalog(table, tmp_path / "cat", descriptions=descriptions, overwrite=True)
     except GalzooError:
         assert not list(tmp_path.glob(".*")), "temporaries left after a refusal"
         return
-    assert paths.keys() == {fmt}  # written, and read back as written by the writer's own check
+    assert paths.keys() == {"fits", "votable", "cds"}  # each read back as written by the writer's check
