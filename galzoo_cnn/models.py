@@ -15,7 +15,6 @@ Examples
 ('completely_round', 'rounded_in_between', 'cigar_shaped', 'edge_on', 'spiral')
 """
 
-import json
 from pathlib import Path
 
 import timm
@@ -29,6 +28,7 @@ from .images import IMAGE_SIZE
 from .objectives import get_objective
 from .tables import atomic_write, file_sha256
 from .utils._cards import card_path, frame_r90, model_names, read_card
+from .utils._json import dumps as strict_json
 
 __all__ = ["GalaxyClassifier", "build_model", "save_model", "load_model",
            "available_models", "models_table", "PAPER_BACKBONES"]
@@ -234,7 +234,7 @@ def save_model(model, path, **card):
     full_card = dict(model.card, **card, package_version=__version__, weights=weights.name,
                      weights_sha256=file_sha256(weights))
     card_path = stem.with_name(stem.name + ".json")
-    atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(full_card, indent=2) + "\n"))
+    atomic_write(card_path, lambda tmp: Path(tmp).write_text(strict_json(full_card, indent=2) + "\n"))
     model.card = full_card
     return card_path
 

@@ -40,6 +40,7 @@ from .io._transaction import FileSetTransaction
 from .objectives import MultiLabel, SingleLabel
 from .plots import FIGURE_FORMATS
 from .tables import as_table, require_columns
+from .utils._json import dumps as strict_json
 
 __all__ = ["evaluate_model", "write_report", "SUMMARY_FILE"]
 
@@ -271,7 +272,7 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     for name, rendered in images.items():
         for fmt, data in rendered.items():
             targets[output / f"{name}.{fmt}"] = (lambda p, d=data: Path(p).write_bytes(d))
-    targets[output / SUMMARY_FILE] = lambda p: Path(p).write_text(json.dumps(summary, indent=1, default=str))
+    targets[output / SUMMARY_FILE] = lambda p: Path(p).write_text(strict_json(summary, indent=1))
     output.mkdir(parents=True, exist_ok=True)
     with FileSetTransaction(output / "evaluation", list(targets)) as transaction:
         for target, write in targets.items():

@@ -141,3 +141,15 @@ def test_a_card_that_does_not_match_its_weights_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"does not match its weights .*head\.2\.bias is \(4,\) in the "
                                          r"weights, \(5,\) for the card's mobilenetv3_small_100 with 5"):
         load(tmp_path / "edited.json")
+
+
+def test_model_cards_are_strict_json():
+    import json
+
+    from galzoo_cnn.utils._cards import card_path, model_names
+
+    def refuse(name):
+        raise AssertionError(f"{name} in a model card: strict JSON parsers refuse it")
+
+    for name in model_names():
+        json.loads(card_path(name).read_text(), parse_constant=refuse)
