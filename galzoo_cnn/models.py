@@ -23,7 +23,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .exceptions import InputError
+from .exceptions import GalzooError, InputError
 from .images import IMAGE_SIZE
 from .objectives import get_objective
 from .tables import atomic_write, file_sha256
@@ -336,7 +336,7 @@ def load_model(name_or_path, device="cpu"):
                          f"the file is corrupt or was replaced")
     try:
         model = GalaxyClassifier(card["objective"], card["classes"], card["backbone"], card=card)
-    except (RuntimeError, KeyError) as err:  # timm: unknown backbone; an unknown objective
+    except (RuntimeError, KeyError, GalzooError) as err:  # timm: unknown backbone; an unknown objective
         raise InputError(f"model card {str(path)!r}: {err}") from None
     try:
         with safe_open(weights, framework="pt") as stored:  # shapes from the header, no tensor read yet

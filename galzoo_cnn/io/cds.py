@@ -113,7 +113,8 @@ class CDSCatalog(CatalogFormat):
             for name in cds.colnames:
                 column = cds_table.get_column(name)
                 column.set_format(fields[name].fortran)  # every width ours: the data file is written below
-                column.parse()
+                with np.errstate(all="ignore"):  # its ranges take abs() of int64's minimum, which overflows
+                    column.parse()
                 column.name = cds[name].meta["label"]
                 note = column_notes(cds[name].meta["source"], table)
                 if note:
@@ -130,7 +131,8 @@ class CDSCatalog(CatalogFormat):
             for catalogue, title in metadata.see_also:
                 maker.putRef(catalogue, title)
             text = io.StringIO()
-            maker.makeReadMe(out=text)
+            with np.errstate(all="ignore"):
+                maker.makeReadMe(out=text)
             readme_path.write_text(_tidy(text.getvalue()))
         _write_data(data_path, [fields[name] for name in cds.colnames], len(cds))
 
@@ -310,7 +312,8 @@ def _float64_field(values, null, finite):
         return _e_field(values, null, np.array([float(f"{v:.15g}") for v in finite.tolist()]), digits=15)
     values = np.round(np.where(null, 0.0, values), decimals)
     finite = values[~null]
-    fewest = _fewest(finite, [f"%.{d}f" for d in range(decimals + 1)])
+    candidates = list(range(1, max(decimals, 1) + 1))  # a decimal point always: 10.0, not 10
+    fewest = candidates[_fewest(finite, [f"%.{d}f" for d in candidates])]
     width = max(len(f"%.{fewest}f" % v) for v in (finite.min(), finite.max()))
     return CDSField(values, null, f"F{width}.{fewest}", f"%{width}.{fewest}f")
 
