@@ -23,7 +23,14 @@ import torch
 
 from .columns import STATUSES
 from .exceptions import InputError, Interrupted
-from .images import ImageError, batch_quality_flags, read_image, scale_intensity
+from .images import (
+    ImageError,
+    batch_quality_flags,
+    decode_jpegs,
+    jpeg_for_device,
+    read_image,
+    scale_intensity,
+)
 from .utils._lightning import check_batch_size, check_workers, make_trainer, process_shard
 from .utils._signals import interruptible, quiet_worker
 
@@ -32,27 +39,31 @@ _PADDING = -1  # the item of a process with no rows of its own
 
 
 class _ImageRows(torch.utils.data.Dataset):
-    """Items ``(row, status code, flag image, images)``: one uint8 image per view; zeros where unusable.
+    """Items ``(row, status code, flag image, images, jpeg)``: one uint8 image per view; zeros where
+    unusable.
 
     ``crops`` holds one array of per-row crop fractions per view (a row's galaxy reframed to each
     model's frame; above 1 the frame is widened with sky).  ``codes`` presets the status of rows
     that are not read (0: read the row).  The flag image is the uint8 image of view ``flag_view``
     (the classifier's), as delivered: a widened frame's made-up sky is not measured; `_Predictor`
     measures the quality flags of a whole batch of them at once, and applies Eq. 1 to the batch on
-    its device: uint8 images are a quarter of the float32 bytes to collate and copy.
+    its device: uint8 images are a quarter of the float32 bytes to collate and copy.  With
+    ``device_decode``, a plain JPEG is passed on as its bytes (``jpeg``; ``b""`` otherwise) for
+    `_Predictor` to decode on its device (`~galzoo_cnn.images.decode_jpegs`).
     """
 
-    def __init__(self, paths, size, crops, flag_view=0, transform=None, codes=None):
+    def __init__(self, paths, size, crops, flag_view=0, transform=None, codes=None, device_decode=False):
         self.paths, self.size, self.crops, self.flag_view = paths, size, crops, flag_view
         self.transform = transform
         self.codes = np.zeros(len(paths), dtype=np.int32) if codes is None else codes
+        self.device_decode = device_decode and transform is None
 
     def __len__(self):
         return len(self.paths)
 
     def _unusable(self, row, code):
         blank = torch.zeros(3, self.size, self.size, dtype=torch.uint8)
-        return row, code, blank, [blank for _ in self.crops]
+        return row, code, blank, [blank for _ in self.crops], b"", ()
 
     def __getitem__(self, row):
         if row == _PADDING:
@@ -63,6 +74,9 @@ class _ImageRows(torch.utils.data.Dataset):
         if path is None:
             return self._unusable(row, _CODES["no_image"])
         crops = [float(c[row]) for c in self.crops]
+        if self.device_decode and (jpeg := jpeg_for_device(path, crops)) is not None:
+            blank = torch.zeros(3, self.size, self.size, dtype=torch.uint8)
+            return row, _CODES["ok"], blank, [blank for _ in self.crops], jpeg, tuple(crops)
         try:
             images = [_chw(read_image(path, self.size, crop)) for crop in crops]
             seen = images[self.flag_view]
@@ -72,10 +86,18 @@ class _ImageRows(torch.utils.data.Dataset):
             return self._unusable(row, _CODES["missing"])
         except ImageError as err:
             return self._unusable(row, _CODES[err.reason])
-        return row, _CODES["ok"], seen, [self._transformed(i) for i in images]
+        return row, _CODES["ok"], seen, [self._transformed(i) for i in images], b"", ()
 
     def _transformed(self, image):
         return image if self.transform is None else self.transform(image)
+
+
+def _collate(items):
+    """A batch of `_ImageRows` items; the JPEG bytes and their crops stay Python objects (Lightning moves
+    tensors to the device, and nvJPEG reads its input from host memory)."""
+    rows, codes, seen, images, jpegs, crops = zip(*items)
+    return (torch.tensor(rows), torch.tensor(codes), torch.stack(seen),
+            [torch.stack(view) for view in zip(*images)], list(jpegs), list(crops))
 
 
 def _chw(image):
@@ -126,10 +148,10 @@ class _Predictor(L.LightningModule):
     (or, with ``embed``, the pooled features).  With ``tta`` each output is the mean over the eight
     dihedral views of the image (`dihedral_views`)."""
 
-    def __init__(self, models, view_index, embed=False, tta=False):
+    def __init__(self, models, view_index, embed=False, tta=False, flag_view=0):
         super().__init__()
         self.models = torch.nn.ModuleList(models)
-        self.view_index = view_index
+        self.view_index, self.flag_view = view_index, flag_view
         self.embed, self.tta = embed, tta
 
     def _width(self, model):
@@ -143,11 +165,14 @@ class _Predictor(L.LightningModule):
         return apply(torch.cat(views)).float().reshape(len(views), len(images), -1).mean(0)
 
     def predict_step(self, batch, batch_idx):
-        rows, codes, seen, images = batch
+        rows, codes, seen, images, jpegs, crops = batch
         usable = codes == _CODES["ok"]
         if not usable.any():  # no usable image in the batch: nothing to run
             return rows, codes, torch.zeros_like(codes), [torch.zeros(len(rows), self._width(model))
                                                           for model in self.models]
+        if any(jpegs):
+            codes = self._decode_on_device(jpegs, crops, seen, images, codes)
+            usable = codes == _CODES["ok"]
         flags = torch.where(usable, batch_quality_flags(seen), 0)
         scaled = [scale_intensity(view) for view in images]  # Eq. 1, once per view, on the device
         probabilities = [self._outputs(model, scaled[k]) for model, k in zip(self.models, self.view_index)]
@@ -155,6 +180,21 @@ class _Predictor(L.LightningModule):
         codes = torch.where(usable & ~finite, _CODES["model_error"], codes)
         return rows, codes, flags, [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0)
                                     for p in probabilities]
+
+    def _decode_on_device(self, jpegs, crops, seen, images, codes):
+        """Decode the batch's JPEG rows on the model's device into ``seen`` and ``images``; a file that
+        fails gets status ``undecodable``."""
+        which = [i for i, jpeg in enumerate(jpegs) if jpeg]
+        decoded, failed = decode_jpegs([jpegs[i] for i in which], [crops[i] for i in which],
+                                       size=seen.shape[-1], device=seen.device)
+        index = torch.tensor(which, device=seen.device)
+        for k, view in enumerate(images):
+            view[index] = decoded[:, k]
+        seen[index] = decoded[:, self.flag_view]
+        if failed:
+            codes = codes.clone()
+            codes[torch.tensor([which[i] for i in failed], device=codes.device)] = _CODES["undecodable"]
+        return codes
 
 
 class _Collector(L.pytorch.callbacks.Callback):
@@ -238,7 +278,7 @@ def _quiet_lightning():
 
 def predict_images(models, paths, crops, *, batch_size=256, device=None, num_workers=None, progress=False,
                    strict=False, devices=None, num_nodes=1, strategy="auto", precision=None, transform=None,
-                   embed=False, tta=False, codes=None):
+                   embed=False, tta=False, codes=None, decode="auto"):
     """Probabilities of every model for the image of every path (or, with ``embed``, its features).
 
     Parameters
@@ -267,6 +307,13 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     codes : numpy.ndarray, optional
         Status codes fixed before any image is read (0: read the row), e.g.
         ``bad_framing``.
+    decode : {'auto', 'cpu', 'device'}
+        Where JPEGs are decoded: ``'device'`` on the model's device in
+        batches (`~galzoo_cnn.images.decode_jpegs`, nvJPEG on a GPU; other
+        files, widened frames and ``transform`` still go through
+        `~galzoo_cnn.images.read_image`), ``'cpu'`` by
+        `~galzoo_cnn.images.read_image` in the loader; ``'auto'``: the
+        device on a GPU, the CPU otherwise.
 
     Returns
     -------
@@ -289,10 +336,14 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     # uint8 from the reader (one per view and the flag image) and float32 for the network, per image
     check_batch_size(batch_size, 3 * size * size * ((len(views) + 1) + 4 * len(views) * (8 if tta else 1)))
     on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
-    predictor = _Predictor(models, view_index, embed, tta)
+    if decode not in ("auto", "cpu", "device"):
+        raise InputError(f"decode={decode!r}; expected 'auto', 'cpu' or 'device'")
+    device_decode = decode == "device" or (decode == "auto" and on_gpu)
+    predictor = _Predictor(models, view_index, embed, tta, flag_view=view_index[0])
     collector = _Collector(len(paths), [predictor._width(m) for m in models], strict, paths)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(paths, sizes.pop(), views, view_index[0], transform, codes),
+        _ImageRows(paths, sizes.pop(), views, view_index[0], transform, codes, device_decode),
+        collate_fn=_collate,
         batch_size=batch_size, sampler=_ShardSampler(len(paths)),
         num_workers=_default_workers() if num_workers is None else check_workers(num_workers),
         pin_memory=on_gpu,

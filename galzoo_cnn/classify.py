@@ -76,7 +76,8 @@ def _as_model(model, device="cpu"):
 def classify_table(table, *, model=None, image_column="filename", image_dir=None, batch_size=256,
                    device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
                    crop=None, reframe=True, fov_column="cutout_fov", radius_column="petroR90_r", tta=False,
-                   devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False):
+                   devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False,
+                   decode="auto"):
     """Classify the galaxy image of every row of ``table``.
 
     Parameters
@@ -134,6 +135,13 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
         Replace output columns the input table already has (e.g. when
         classifying an earlier output again); otherwise they raise, so that
         no earlier result is lost.
+    decode : {'auto', 'cpu', 'device'}
+        Where JPEG files are decoded: ``'device'`` in batches on the model's
+        device (nvJPEG on a GPU, `~galzoo_cnn.images.decode_jpegs`; a few
+        levels from the CPU reader's pixels), ``'cpu'`` by
+        `~galzoo_cnn.images.read_image` in the loader; ``'auto'`` (default):
+        the device on a GPU, the CPU elsewhere.  Other formats and frames
+        widened with sky are always read on the CPU.
 
     Warns
     -----
@@ -202,7 +210,7 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     codes, flags, probabilities, used_precision = predict_images(
         models, paths, crops, batch_size=batch_size, device=device, num_workers=num_workers,
         progress=progress, strict=strict, devices=devices, num_nodes=num_nodes, strategy=strategy,
-        precision=precision, tta=tta, codes=preset)
+        precision=precision, tta=tta, codes=preset, decode=decode)
 
     status = status_names(codes)
     ok = status == "ok"

@@ -259,7 +259,8 @@ def _cmd_classify(args):
                             device=args.device, num_workers=args.num_workers, progress=not args.no_progress,
                             strict=args.strict, adversarial_model=args.adversarial_model, crop=args.crop,
                             reframe=not args.no_reframe, tta=args.tta, devices=devices,
-                            precision=args.precision, overwrite=args.overwrite, **_framing_columns(args),
+                            precision=args.precision, overwrite=args.overwrite, decode=args.decode,
+                            **_framing_columns(args),
                             **given)
     if rank_zero_only.rank != 0:  # every process has the merged table; one writes it
         return 0
@@ -594,6 +595,9 @@ def build_parser():
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: a GPU if there is one)")
     p.add_argument("--num-workers", type=int, help="image-decoding processes")
     p.add_argument("--devices", help="Lightning devices, e.g. 4 (multi-GPU inference)")
+    p.add_argument("--decode", choices=("auto", "cpu", "device"), default="auto",
+                   help="where JPEGs are decoded: on the GPU in batches (device), in the loader (cpu); "
+                        "auto: the GPU when there is one")
     p.add_argument("--num-nodes", type=int, help="Lightning num_nodes (default 1)")
     p.add_argument("--strategy", help="Lightning strategy, e.g. ddp (default: auto)")
     p.add_argument("--precision", help="Lightning precision (default: 16-mixed on GPU, else 32-true)")
