@@ -758,10 +758,16 @@ def test_ra_of_360_degrees_is_written_as_0():
     assert prepared["ra"].tolist() == [0.0, 359.5]
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _group_run(command, cwd):
-    """A command in a session of its own: signals can go to its whole process group, as a terminal's do."""
+    """A command in a session of its own: signals can go to its whole process group, as a terminal's do.
+    SIGINT is reset to its default: a shell that started the tests in the background left it ignored,
+    and Python keeps an inherited SIG_IGN."""
     return subprocess.Popen(command, env=ENV, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_default_sigint)
 
 
 def _group_gone(pgid, timeout=30):
