@@ -46,6 +46,22 @@ from galzoo_cnn.datasets import load_demo_sample
 from galzoo_cnn.models import build_model, load_model
 
 
+def machine():
+    """One line naming the machine the figures come from."""
+    import os
+    import platform
+
+    model = platform.processor()
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+        model = names[0] if names else model
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"machine: {model}, {cores} usable cores, {memory:.0f} GiB, {gpu}; torch {torch.__version__}"
+
+
 def demo_table(rows):
     sample, image_dir = load_demo_sample()
     names = [str(sample["filename"][i % len(sample)]) for i in range(rows)]
@@ -226,6 +242,8 @@ def main():
     p.add_argument("rows", type=int)
     p.add_argument("model")
     args = parser.parse_args()
+    if not args.command.startswith("_"):
+        print(machine())
     if args.command == "stages":
         stages(args)
     elif args.command == "throughput":

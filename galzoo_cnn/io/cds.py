@@ -236,6 +236,11 @@ class CDSField:
 def cds_field(column):
     """The `CDSField` of a prepared column (integers, floats, text; booleans already 0 / 1).
 
+    Parameters
+    ----------
+    column : `~astropy.table.Column` or `~astropy.table.MaskedColumn`
+        A column as `~galzoo_cnn.catalog.check_catalog` prepares it.
+
     Examples
     --------
     >>> import numpy as np
@@ -326,6 +331,11 @@ def _exponent(values):
 def float64_tolerance(column):
     """How far a float64 column's CDS values may lie from the FITS ones: a unit in the 15th
     significant digit of its largest value (0 for other columns).
+
+    Parameters
+    ----------
+    column : array-like
+        The column's values (masked or NaN entries ignored).
 
     Examples
     --------
