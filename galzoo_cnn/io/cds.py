@@ -115,6 +115,10 @@ class CDSCatalog(CatalogFormat):
                 column.set_format(fields[name].fortran)  # every width ours: the data file is written below
                 with np.errstate(all="ignore"):  # its ranges take abs() of int64's minimum, which overflows
                     column.parse()
+                # limits and the null flag are in our description, in the CDS order ("[0/1]? text")
+                column.min = column.max = None
+                column.hasNull = False
+                column.description = cds[name].info.description
                 column.name = cds[name].meta["label"]
                 note = column_notes(cds[name].meta["source"], table)
                 if note:
@@ -163,7 +167,7 @@ def _cds_table(table):
         if column.dtype.kind == "b":  # no logical type: 0 / 1 (int32: cdspyreadme's null is -999999)
             column = cds[name] = MaskedColumn(np.asarray(column, dtype=np.int32),
                                               mask=np.ma.getmaskarray(column),
-                                              description=f"[0/1] {description} (1 true, 0 false)")
+                                              description=f"{description} (1 true, 0 false)")
         elif column.dtype.kind == "f" and column.info.meta.get("ucd", "").startswith("pos.eq.ra"):
             values = np.asarray(column, dtype=float)  # 359.9999999 would print as 360.000000
             column[:] = np.where(np.round(values, 6) >= 360, 0.0, values)
@@ -171,7 +175,11 @@ def _cds_table(table):
         label = cds_label(name)
         if label != name and not _is_vote_column(name, label):  # vote columns: see their Note
             column.info.description = f"{column.info.description} ({name})"
-        column.info.description = _range(column) + column.info.description
+        limits = "[0/1]" if table[name].dtype.kind == "b" else _range(column)
+        null = bool(np.ma.getmaskarray(column).any()
+                    or (column.dtype.kind == "f" and not np.isfinite(np.ma.filled(column, 0.0)).all()))
+        # the CDS syntax: limits, then "?" where the column has nulls, then the explanation
+        column.info.description = f"{limits}{'?' if null else ''} {column.info.description}".lstrip()
         column.info.meta = {"label": label, "source": name}
     return cds
 
@@ -181,17 +189,20 @@ def _is_vote_column(name, label):
 
 
 def _range(column):
-    """``[min/max] `` where cdspyreadme leaves it out (formats we set, and a bound of 0)."""
-    if column.dtype.kind not in "fiu" or (column.info.description or "").startswith("["):
+    """``[min/max]`` of a numeric column (floats widened to two decimals; one value: ``[value]``)."""
+    if column.dtype.kind not in "fiu":
         return ""
     values = np.ma.compressed(np.ma.masked_invalid(np.ma.asarray(column, dtype=float)))
     if not values.size:
         return ""
     low, high = values.min(), values.max()
     if column.dtype.kind in "iu":
-        # cdspyreadme writes integer ranges itself unless a bound is 0 (or they are huge)
-        return f"[{int(low)}/{int(high)}] " if (low == 0 or high == 0) and abs(high) < 1e9 else ""
-    return f"[{np.floor(low * 100) / 100:g}/{np.ceil(high * 100) / 100:g}] "
+        if max(abs(low), abs(high)) >= 1e9:  # identifiers: a range says nothing
+            return ""
+        low, high = f"{int(low)}", f"{int(high)}"
+    else:
+        low, high = f"{np.floor(low * 100) / 100:g}", f"{np.ceil(high * 100) / 100:g}"
+    return f"[{low}]" if low == high else f"[{low}/{high}]"
 
 
 #: Rows formatted at a time: memory stays flat whatever the length of the table.

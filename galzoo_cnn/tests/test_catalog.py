@@ -252,3 +252,18 @@ def test_undescribed_columns_are_refused_unless_described(tmp_path):
     paths = write_catalog(table, tmp_path / "x", formats=["votable"],
                           descriptions={"my_mass": "Stellar mass from my SED fit"})
     assert "Stellar mass from my SED fit" in paths["votable"].read_text()
+
+
+def test_cds_limits_and_nulls_follow_the_cds_syntax_once(tmp_path):
+    table = Table({"ra": [10.0, 20.0, 30.0], "dec": [-5.0, 0.0, 5.0],
+                   "flag_ring": MaskedColumn([True, False, True], mask=[0, 1, 0]),
+                   "myval": MaskedColumn([1.5, 2.5, 2.0], mask=[0, 0, 1]),
+                   "n": MaskedColumn([0, 5, 3], mask=[0, 0, 1])})
+    descriptions = {"myval": "a value", "n": "a count"}
+    directory = write_catalog(table, tmp_path / "cat", descriptions=descriptions)["cds"]
+    readme = (directory / "ReadMe").read_text()
+    for text in ("[0/1]? Model's verdict", "[1.5/2.5]? a value", "[0/5]? a count"):
+        assert text in readme
+    assert "? [" not in readme and "] [" not in readme  # the CDS order, one range a column
+    reread = Table.read(directory / "cat.dat", format="ascii.cds", readme=str(directory / "ReadMe"))
+    assert reread["flag_ring"].mask.tolist() == [False, True, False]
