@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
-from astropy.table import MaskedColumn, QTable, Table
+from astropy.table import Column, MaskedColumn, QTable, Table
+from astropy.time import Time
 
 from . import taxonomy
 from .columns import (
@@ -49,6 +50,7 @@ from .columns import (
     REFERENCES_KEY,
     ColumnSpec,
     catalog_columns,
+    cds_label,
     column_spec,
     describe_columns,
 )
@@ -72,10 +74,17 @@ def _with_coordinates(table, ra_column, dec_column):
     """``table`` with finite ICRS ``ra`` / ``dec`` columns in degrees; errors name the rows."""
     coords = [n for n in table.colnames if isinstance(table[n], SkyCoord)]
     if coords and ra_column not in table.colnames:
-        icrs = table[coords[0]].icrs
+        icrs = table[coords.pop(0)].icrs
         table[ra_column], table[dec_column] = icrs.ra.deg, icrs.dec.deg
-    for name in coords:
+        table.remove_column([n for n in table.colnames if isinstance(table[n], SkyCoord)][0])
+    for name in coords:  # other positions become two more columns (ICRS degrees), never dropped
+        icrs, where = table[name].icrs, table.colnames.index(name)
+        description = table[name].info.description or f"position {name}"
         table.remove_column(name)
+        for axis, values, ucd in (("ra", icrs.ra.deg, "pos.eq.ra"), ("dec", icrs.dec.deg, "pos.eq.dec")):
+            table.add_column(Column(values, unit=u.deg, description=f"{axis.upper()} (ICRS) of {description}",
+                                    meta={"ucd": ucd}), name=f"{name}_{axis}", index=where)
+            where += 1
     missing = [c for c in (ra_column, dec_column) if c not in table.colnames]
     if missing:
         raise CatalogError(f"a catalogue needs coordinates: no column {' or '.join(map(repr, missing))} "
@@ -154,7 +163,14 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
             raise CatalogError(f"columns {folded[name.lower()]!r} and {name!r} differ only in case, which "
                                f"FITS and CDS readers do not tell apart: rename one")
         folded[name.lower()] = name
+        if isinstance(table[name], Time):  # a faithful conversion: the epoch as MJD, in days
+            time = table[name]
+            table[name] = Column(time.mjd, unit=u.d, meta={"ucd": "time.epoch"},
+                                 description=f"{time.info.description or name} (MJD, {time.scale.upper()})")
         column = table[name]
+        if getattr(column, "dtype", None) is None:
+            raise CatalogError(f"column {name!r} is a {type(column).__name__}, which no catalogue format "
+                               f"holds: give its values as numbers or strings")
         if column.dtype.kind == "O":
             raise CatalogError(f"column {name!r} holds Python objects; give it a numeric or string type")
         if column.ndim > 1:
@@ -171,6 +187,13 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
                            f"column must be explained; pass descriptions={{name: text}} or drop them")
     for name in table.colnames:
         _check_ascii(table[name].info.description, f"the description of column {name!r}")
+    labels = {}
+    for name in table.colnames:  # two columns may map to one CDS label (ra and RAdeg)
+        label = cds_label(name)
+        if label in labels:
+            raise CatalogError(f"columns {labels[label]!r} and {name!r} would both be labelled {label!r} in "
+                               f"the CDS ReadMe: drop or rename one")
+        labels[label] = name
     return table
 
 

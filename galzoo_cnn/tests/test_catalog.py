@@ -267,3 +267,24 @@ def test_cds_limits_and_nulls_follow_the_cds_syntax_once(tmp_path):
     assert "? [" not in readme and "] [" not in readme  # the CDS order, one range a column
     reread = Table.read(directory / "cat.dat", format="ascii.cds", readme=str(directory / "ReadMe"))
     assert reread["flag_ring"].mask.tolist() == [False, True, False]
+
+
+def test_times_and_extra_positions_are_written_and_label_clashes_refused(tmp_path):
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.time import Time
+
+    table = Table({"ra": [10.0, 20.0], "dec": [-5.0, 0.0]})
+    table["obs_time"] = Time(["2020-01-01", "2021-06-01"])
+    table["obs_time"].info.description = "Time of observation"
+    table["neighbour"] = SkyCoord([11, 21] * u.deg, [-4, 1] * u.deg)
+    table["neighbour"].info.description = "the nearest neighbour"
+    paths = write_catalog(table, tmp_path / "cat")
+    back = Table.read(paths["fits"], hdu=1)
+    assert back.colnames == ["ra", "dec", "obs_time", "neighbour_ra", "neighbour_dec"]  # nothing dropped
+    assert back["obs_time"].tolist() == [58849.0, 59366.0] and str(back["obs_time"].unit) == "d"
+    assert back["neighbour_dec"].tolist() == [-4.0, 1.0]
+    readme = " ".join((paths["cds"] / "ReadMe").read_text().split())  # explanations wrap over lines
+    assert "Time of observation (MJD, UTC)" in readme and "the nearest neighbour" in readme
+    with pytest.raises(CatalogError, match="'ra' and 'RAdeg' would both be labelled 'RAdeg'"):
+        check_catalog(Table({"ra": [1.0], "dec": [2.0], "RAdeg": [3.0]}), descriptions={"RAdeg": "x"})
