@@ -50,15 +50,28 @@ _TABLE_FORMATS = {"ecsv": "ascii.ecsv", "tex": "ascii.latex", "html": "ascii.htm
 
 
 def _latex_safe(table):
-    """A copy whose column names and strings have LaTeX's special underscore escaped."""
-    from astropy.table import Table
+    """A copy whose column names and strings have LaTeX's special underscore escaped, and whose NaN
+    values are masked (written ``--``)."""
+    from astropy.table import MaskedColumn, Table
 
     safe = Table(table, copy=True)
     for name in safe.colnames:
         if safe[name].dtype.kind in "US":
             safe[name] = [str(v).replace("_", r"\_") for v in safe[name]]
+        elif safe[name].dtype.kind == "f":
+            values = np.ma.getdata(safe[name])
+            safe[name] = MaskedColumn(values, mask=np.ma.getmaskarray(safe[name]) | np.isnan(values),
+                                      format=safe[name].info.format)
         safe.rename_column(name, name.replace("_", r"\_"))
     return safe
+
+
+def _write_latex(table, path, caption):
+    """A LaTeX table with its caption; missing values as ``--``."""
+    from astropy.io import ascii
+
+    _latex_safe(table).write(path, format="ascii.latex", fill_values=[(ascii.masked, "--")],
+                             latexdict={"caption": caption.replace("_", r"\_")})
 
 
 def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, rule, images):
@@ -266,9 +279,11 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
                "status_counts": classified.meta.get("provenance", {}).get("status_counts", "")}
     targets = {output / "classified.ecsv": lambda p: classified.write(p, format="ascii.ecsv")}
     for name, result in tables.items():
+        caption = f"{name.replace('_', ' ').capitalize()} of {classifier.card.get('name', 'the model')}."
         for suffix, fmt in _TABLE_FORMATS.items():
-            shown = _latex_safe(result) if suffix == "tex" else result
-            targets[output / f"{name}.{suffix}"] = (lambda p, t=shown, f=fmt: t.write(p, format=f))
+            targets[output / f"{name}.{suffix}"] = (
+                (lambda p, t=result, c=caption: _write_latex(t, p, c)) if suffix == "tex"
+                else (lambda p, t=result, f=fmt: t.write(p, format=f)))
     for name, rendered in images.items():
         for fmt, data in rendered.items():
             targets[output / f"{name}.{fmt}"] = (lambda p, d=data: Path(p).write_bytes(d))

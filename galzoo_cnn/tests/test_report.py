@@ -2,6 +2,7 @@
 """evaluate_model / write_report and their commands on real GZ2 images; the report in a real browser."""
 
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -62,6 +63,9 @@ def test_evaluation_files_hold_what_the_classifier_did(evaluation):
     assert confusion["spiral"][confusion["true_class"] == "spiral"][0] == np.sum(
         (truth == "spiral") & (predicted == "spiral"))
     summary = json.loads((output / "summary.json").read_text(), parse_constant=_no_constant)
+    for tex in output.glob("*.tex"):  # captioned, and missing values as --, not nan
+        text = tex.read_text()
+        assert "\\caption{" in text and not re.search(r"\bnan\b", text, re.IGNORECASE)
     assert summary["model"]["name"] == "sample-gz2-robust"  # the default model
     assert summary["figures"] == ["confusion", "reliability", "mistakes"]
     # the reliability table and the headline's ECE recomputed from the classified rows
