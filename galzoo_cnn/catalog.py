@@ -465,6 +465,17 @@ def check_outputs(basename, *, formats=CATALOG_FORMATS, overwrite=False):
     return writers, outputs
 
 
+def _default_abstract(table, version):
+    """What the table is: a CNN's classification, Galaxy Zoo labels, or a galaxy table."""
+    if any(name.startswith("prob_") for name in table.colnames):
+        return (f"Galaxy morphology from a convolutional neural network (galzoo_cnn {version}), after "
+                f"Khramtsov et al. (2022).")
+    if any(name in ("gz2_five_class", "gz2_class") or name.startswith("label_") for name in table.colnames):
+        return (f"Galaxy Zoo morphological labels of galaxies from the volunteers' votes (galzoo_cnn "
+                f"{version}), as defined by Khramtsov et al. (2022).")
+    return f"A table of galaxies written by galzoo_cnn {version}."
+
+
 def catalog_metadata(table, basename, *, metadata=None, authors=None, **fields):
     """The `~galzoo_cnn.io.CatalogMetadata` of a catalogue: the table's meta plus what is given.
 
@@ -486,9 +497,8 @@ def catalog_metadata(table, basename, *, metadata=None, authors=None, **fields):
                          f"{[f.name for f in dataclasses.fields(CatalogMetadata)]}")
     base = metadata or CatalogMetadata(
         name=Path(basename).name, provenance=dict(table.meta.get(PROVENANCE_KEY) or {}),
-        references=list(table.meta.get(REFERENCES_KEY) or []),
-        abstract=f"Galaxy morphology from a convolutional neural network (galzoo_cnn {__version__}), "
-                 f"after Khramtsov et al. (2022).")
+        references=list(dict.fromkeys(table.meta.get(REFERENCES_KEY) or [])),
+        abstract=_default_abstract(table, __version__))
     if isinstance(authors, str):
         authors = [a.strip() for a in authors.split(",") if a.strip()]
     given = {k: v for k, v in dict(fields, authors=authors).items() if v is not None}

@@ -28,7 +28,7 @@ from astropy.table import Table
 from ..exceptions import InputError
 
 __all__ = ["CatalogFormat", "CatalogMetadata", "register_format", "get_format", "catalog_formats",
-           "FORMATS"]
+           "FORMATS", "ADC_KEYWORDS"]
 
 #: The registered formats, by name (filled by `register_format`).
 FORMATS = {}
@@ -96,6 +96,10 @@ def catalog_formats():
     return Table(rows=rows, names=("name", "outputs", "description"), dtype=(str, str, str))
 
 
+#: Default ``ADC_Keywords`` of a galaxy morphology catalogue (as VizieR's J/MNRAS/435/2835, Galaxy Zoo 2).
+ADC_KEYWORDS = ("Galaxies", "Morphology", "Surveys")
+
+
 @dataclasses.dataclass
 class CatalogMetadata:
     """What a catalogue says about itself, the same in every format.
@@ -117,6 +121,10 @@ class CatalogMetadata:
         Year of publication (default: this year).
     keywords : str
         Journal keywords separated by ``;``.
+    adc_keywords : list of str
+        Keywords of the CDS ReadMe's ``ADC_Keywords`` line, from the ADC's
+        list (https://cdsarc.cds.unistra.fr/doc/adc_keywords.htx); default
+        `ADC_KEYWORDS`, those of the Galaxy Zoo 2 catalogue in VizieR.
     acknowledgements : str
         For the ReadMe.
     provenance : dict
@@ -141,6 +149,7 @@ class CatalogMetadata:
     catalogue: str = ""
     date: str = dataclasses.field(default_factory=lambda: str(datetime.date.today().year))
     keywords: str = "galaxies: general; galaxies: structure; methods: data analysis"
+    adc_keywords: list = dataclasses.field(default_factory=lambda: list(ADC_KEYWORDS))
     acknowledgements: str = ""
     provenance: dict = dataclasses.field(default_factory=dict)
     references: list = dataclasses.field(default_factory=list)

@@ -31,6 +31,7 @@ _TEMPLATE = """$header
 $title
     $authors
 $bibcode================================================================================
+ADC_Keywords: $adc_keywords
 Keywords: $keywords
 
 Abstract:
@@ -407,7 +408,9 @@ def _wrap_note(text):
 def _description(metadata):
     """The data's description, then the provenance the FITS keywords and VOTable INFOs carry (but the
     software and the date, which the ReadMe gives in its own lines)."""
-    text = metadata.description or metadata.abstract or metadata.title
+    # not the abstract again: what the file holds
+    text = metadata.description or (f"One row a galaxy, {len(metadata.columns)} columns (byte-by-byte "
+                                    f"description below).")
     shown = {k: v for k, v in metadata.provenance.items() if k not in ("software", "date")}
     if shown:
         text += " Provenance: " + "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in shown.items()) + "."
@@ -427,6 +430,7 @@ def _template_values(metadata):
     return {
         "header": readme_header(metadata.catalogue, metadata.title, authors[0], len(authors),
                                 metadata.date),
+        "adc_keywords": " ; ".join(metadata.adc_keywords),
         "bibcode": f"    ={metadata.bibcode}\n" if metadata.bibcode else "",
         "references": "\n".join(textwrap.fill(r, width=_WIDTH, initial_indent="  ",
                                               subsequent_indent="    ") for r in references) or "  (none)",

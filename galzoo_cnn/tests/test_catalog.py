@@ -288,3 +288,16 @@ def test_times_and_extra_positions_are_written_and_label_clashes_refused(tmp_pat
     assert "Time of observation (MJD, UTC)" in readme and "the nearest neighbour" in readme
     with pytest.raises(CatalogError, match="'ra' and 'RAdeg' would both be labelled 'RAdeg'"):
         check_catalog(Table({"ra": [1.0], "dec": [2.0], "RAdeg": [3.0]}), descriptions={"RAdeg": "x"})
+
+
+def test_readme_front_matter_fits_the_table(tmp_path):
+    from galzoo_cnn.datasets import load_gz2_sample
+
+    labels = five_class_labels(load_gz2_sample("hart2016"))[["dr8objid", "ra", "dec", "gz2_five_class"]][:5]
+    paths = write_catalog(labels, tmp_path / "labels", readme={"adc_keywords": ["Galaxies", "Morphology"]})
+    readme = (paths["cds"] / "ReadMe").read_text()
+    assert "ADC_Keywords: Galaxies ; Morphology\n" in readme
+    flat = " ".join(readme.split())
+    assert "Galaxy Zoo morphological labels" in flat and "convolutional neural network" not in flat
+    abstract = flat.split("Abstract: ")[1].split(" Description: ")[0]
+    assert abstract not in flat.split(" Description: ")[1]  # the description does not repeat it
