@@ -61,13 +61,17 @@ from .tables import _degrees, as_table
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
            "check_catalog", "check_outputs", "recover_catalog", "CatalogMetadata", "CATALOG_FORMATS",
-           "PROVENANCE_KEY", "REFERENCES_KEY", "CatalogError", "MAX_NAME_LENGTH"]
+           "PROVENANCE_KEY", "REFERENCES_KEY", "MAX_LABEL_LENGTH", "CatalogError", "MAX_NAME_LENGTH"]
 
 #: The formats `write_catalog` writes by default (every registered one).
 CATALOG_FORMATS = tuple(FORMATS)
 
 #: Longest column name every format holds (a FITS TTYPEn value).
 MAX_NAME_LENGTH = 68
+
+#: Longest CDS label (the column's name, or its CDS form) the ReadMe's 80-character lines hold beside
+#: the byte positions, format and unit of a wide table.
+MAX_LABEL_LENGTH = 40
 
 
 def _with_coordinates(table, ra_column, dec_column):
@@ -190,6 +194,9 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
     labels = {}
     for name in table.colnames:  # two columns may map to one CDS label (ra and RAdeg)
         label = cds_label(name)
+        if len(label) > MAX_LABEL_LENGTH:
+            raise CatalogError(f"column {name!r} has a CDS label of {len(label)} characters; the ReadMe's "
+                               f"80-character lines hold labels of up to {MAX_LABEL_LENGTH}: rename it")
         if label in labels:
             raise CatalogError(f"columns {labels[label]!r} and {name!r} would both be labelled {label!r} in "
                                f"the CDS ReadMe: drop or rename one")

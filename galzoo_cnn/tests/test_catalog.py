@@ -301,3 +301,13 @@ def test_readme_front_matter_fits_the_table(tmp_path):
     assert "Galaxy Zoo morphological labels" in flat and "convolutional neural network" not in flat
     abstract = flat.split("Abstract: ")[1].split(" Description: ")[0]
     assert abstract not in flat.split(" Description: ")[1]  # the description does not repeat it
+
+
+def test_a_name_too_long_for_the_readme_is_refused_up_front(tmp_path):
+    name = "x" * 46  # accepted by FITS (68), but no ReadMe line holds it
+    with pytest.raises(CatalogError, match="CDS label of 46 characters"):
+        write_catalog(Table({"ra": [1.0], "dec": [2.0], name: [1.5]}), tmp_path / "cat",
+                      descriptions={name: "a value"})
+    assert not list(tmp_path.iterdir())
+    forty = "y" * 40
+    write_catalog(Table({"ra": [1.0], "dec": [2.0], forty: [1.5]}), tmp_path / "cat", descriptions={forty: "v"})
