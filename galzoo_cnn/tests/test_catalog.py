@@ -310,4 +310,5 @@ def test_a_name_too_long_for_the_readme_is_refused_up_front(tmp_path):
                       descriptions={name: "a value"})
     assert not list(tmp_path.iterdir())
     forty = "y" * 40
-    write_catalog(Table({"ra": [1.0], "dec": [2.0], forty: [1.5]}), tmp_path / "cat", descriptions={forty: "v"})
+    write_catalog(Table({"ra": [1.0], "dec": [2.0], forty: [1.5]}), tmp_path / "cat",
+                  descriptions={forty: "v"})
