@@ -203,11 +203,15 @@ def catalog(args):
 
     table = paper_table(args.rows)
     directory = tempfile.mkdtemp()
-    print(f"{len(table)} rows x {len(table.colnames)} columns")
+    size = sum(table[name].nbytes for name in table.colnames) / 2**20
+    print(f"{len(table)} rows x {len(table.colnames)} columns ({size:.0f} MiB in memory; process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
     for fmt in ("fits", "votable", "cds"):
         start = time.perf_counter()
         write_catalog(table, f"{directory}/catalogue_{fmt}", formats=[fmt])
-        print(f"  galzoo_cnn {fmt:8s} {time.perf_counter() - start:7.1f} s (written and read back)")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  galzoo_cnn {fmt:8s} {time.perf_counter() - start:7.1f} s (written and read back; "
+              f"peak RSS so far {peak:.0f} MiB)")
     stilts = shutil.which("stilts")
     if stilts is None:
         print("  STILTS is not installed: no comparison")

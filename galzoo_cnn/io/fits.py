@@ -94,7 +94,20 @@ def _fits_columns(table):
             out[name] = MaskedColumn(np.asarray(column, dtype=np.uint8), mask=np.ma.getmaskarray(column),
                                      fill_value=_BOOL_NULL, dtype=np.uint8,
                                      description=f"{column.info.description} (1 true, 0 false)")
+        elif column.dtype.kind in "iu" and np.ma.getmaskarray(column).any():
+            column.fill_value = _integer_null(column)  # the TNULL: never one of the column's values
     return out
+
+
+def _integer_null(column):
+    """A TNULL for a masked integer column that none of its values equals (astropy's default, 999999,
+    made a real 999999 read back as null): the type's extremes first, then the first free value."""
+    values = set(np.ma.compressed(column).tolist())
+    info = np.iinfo(column.dtype)
+    for candidate in (info.min, info.max, *range(info.min + 1, info.min + len(values) + 2)):
+        if candidate not in values:
+            return candidate
+    raise AssertionError("a column of n values leaves one of n + 1 candidates free")
 
 
 def _card_value(value):

@@ -464,3 +464,76 @@ def test_a_planted_journal_is_refused_and_touches_nothing(tmp_path):
     with pytest.raises(CatalogError, match="not a directory galzoo_cnn made"):
         recover_catalog(out / "cat")
     assert outside.exists() and (out / "cat.fits").exists()
+
+
+def _awkward_tables():
+    """Issue 20's awkward tables: name -> (table, descriptions), each to be refused or written valid."""
+    from astropy.coordinates import SkyCoord
+    from astropy.time import Time
+
+    def base():
+        return Table({"ra": [10.0, 20.0, 30.0], "dec": [-5.0, 0.0, 5.0]})
+
+    cases = {}
+    values = {
+        "float32 1e-5..0.99999": np.array([1e-5, 0.5, 0.99999], np.float32),
+        "float32 3.4e38": np.array([3.4e38, -3.4e38, 1.0], np.float32),
+        "wide-range float64": np.array([1.5e-300, 2.0, 3.7e300]),
+        "tiny probabilities": np.array([3e-6, 1e-9, 0.25], np.float32),
+        "strings with blanks around": np.array([" padded ", "x", "y "]),
+        "a tab inside a string": np.array(["a\tb", "x", "y"]),
+        "a newline inside a string": np.array(["a\nb", "x", "y"]),
+        "a bar inside a string": np.array(["a|b", "x", "y"]),
+        "utf-8 bytes": np.array([b"caf\xc3\xa9", b"x", b"y"]),
+        "masked int holding 999999": MaskedColumn([999999, 1, 2], mask=[False, True, False]),
+        "int64 extremes": np.array([-2**63, 0, 2**63 - 1]),
+    }
+    for case, column in values.items():
+        table = base()
+        table["value"] = column
+        cases[case] = (table, {"value": f"an awkward {case}"})
+    for name in ("2mass_j", "a&b", "ratio/ratio", "flux-r", "x.y", "z" * 46):
+        table = base()
+        table[name] = [1.0, 2.0, 3.0]
+        cases[f"name {name[:12]}"] = (table, {name: "an awkward name"})
+    table = base()
+    table["Flux"], table["flux"] = [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]
+    cases["Flux beside flux"] = (table, {"Flux": "one", "flux": "two"})
+    table = base()
+    table["RAdeg"] = [1.0, 2.0, 3.0]
+    cases["ra beside RAdeg"] = (table, {"RAdeg": "another RA"})
+    table = base()
+    table["when"] = Time(["2020-01-01", "2021-01-01", "2022-01-01"])
+    cases["a Time column"] = (table, {"when": "time of observation"})
+    table = base()
+    table["other"] = SkyCoord([1, 2, 3] * u.deg, [4, 5, 6] * u.deg)
+    cases["a SkyCoord beside ra/dec"] = (table, {"other": "a second position"})
+    return cases
+
+
+@pytest.mark.parametrize("case", list(_awkward_tables()))
+def test_every_awkward_table_is_refused_up_front_or_written_valid(tmp_path, case):
+    table, descriptions = _awkward_tables()[case]
+    try:
+        prepared = check_catalog(table, descriptions=descriptions)
+    except CatalogError as err:
+        assert "column" in str(err)  # named
+        with pytest.raises(CatalogError):
+            write_catalog(table, tmp_path / "cat", descriptions=descriptions)
+        assert not list(tmp_path.iterdir())  # refused before any file existed
+        return
+    paths = write_catalog(table, tmp_path / "cat", descriptions=descriptions)
+    assert _validators(paths) == []
+    fits_back = Table.read(paths["fits"], hdu=1)
+    cds_back = Table.read(paths["cds"] / "cat.dat", format="ascii.cds", readme=str(paths["cds"] / "ReadMe"))
+    assert len(cds_back.colnames) == len(fits_back.colnames) == len(prepared.colnames)
+    for fits_column, cds_column in zip(fits_back.colnames, cds_back.colnames):
+        a, b = fits_back[fits_column], cds_back[cds_column]
+        assert np.ma.getmaskarray(a).tolist() == np.ma.getmaskarray(b).tolist(), (case, fits_column)
+        shown = ~np.ma.getmaskarray(a)
+        if a.dtype.kind == "f" and a.dtype.itemsize == 4:  # float32: the very same numbers
+            assert np.array_equal(np.asarray(b)[shown].astype(np.float32), np.asarray(a)[shown]), fits_column
+        elif a.dtype.kind == "f":
+            np.testing.assert_allclose(np.asarray(b)[shown], np.asarray(a)[shown], rtol=1e-14)
+        else:
+            assert np.asarray(b)[shown].astype(str).tolist() == np.asarray(a)[shown].astype(str).tolist()
