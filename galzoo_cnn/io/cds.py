@@ -9,6 +9,7 @@ bibcodes, and the closing ``(End)`` line; every line fits in 80 characters.
 """
 
 import io
+import itertools
 import re
 import tempfile
 import textwrap
@@ -149,14 +150,19 @@ class CDSCatalog(CatalogFormat):
             raise CatalogError(f"the CDS ReadMe has lines longer than {_WIDTH} characters: "
                                f"{long_lines[:10]}")
         cds = _cds_table(table)
-        reread = Table.read(data_path, format="ascii.cds", readme=str(readme_path))
-        reread.rename_columns(reread.colnames, cds.colnames)
-        atol = {}
-        for name in cds.colnames:  # a float32 column is read as float64: compare in its own type
-            if cds[name].dtype.kind == "f" and reread[name].dtype.kind == "f":
-                reread[name] = reread[name].astype(cds[name].dtype)
-                atol[name] = float64_tolerance(cds[name])
-        compare_tables(cds, reread, "CDS", data_path, atol=atol)
+        atol = {name: float64_tolerance(cds[name]) for name in cds.colnames if cds[name].dtype.kind == "f"}
+        # astropy's reader holds every cell as a string: the file is read back _CHUNK rows at a time
+        # (each chunk under the data file's own name, which the ReadMe lists), so memory stays flat
+        with open(data_path) as data, tempfile.TemporaryDirectory(dir=data_path.parent) as folder:
+            chunk_path = Path(folder) / data_path.name
+            for start in range(0, len(cds), _CHUNK):
+                chunk_path.write_text("".join(itertools.islice(data, _CHUNK)))
+                reread = Table.read(chunk_path, format="ascii.cds", readme=str(readme_path))
+                reread.rename_columns(reread.colnames, cds.colnames)
+                for name in atol:  # a float32 column is read as float64: compare in its own type
+                    if reread[name].dtype.kind == "f":
+                        reread[name] = reread[name].astype(cds[name].dtype)
+                compare_tables(cds[start:start + _CHUNK], reread, "CDS", data_path, atol=atol)
 
 
 def _cds_table(table):
