@@ -687,7 +687,9 @@ class _Watch:
                 pass
 
 
-class _WatchedConnection(http.client.HTTPConnection):
+class _Watched:
+    """A connection whose socket joins a `_Watch` as soon as it is connected."""
+
     def __init__(self, *args, watch, **kwargs):
         super().__init__(*args, **kwargs)
         self.watch = watch
@@ -697,14 +699,12 @@ class _WatchedConnection(http.client.HTTPConnection):
         self.watch.add(self.sock)
 
 
-class _WatchedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args, watch, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.watch = watch
+class _WatchedConnection(_Watched, http.client.HTTPConnection):
+    pass
 
-    def connect(self):
-        super().connect()
-        self.watch.add(self.sock)
+
+class _WatchedHTTPSConnection(_Watched, http.client.HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPHandler(urllib.request.HTTPHandler):
