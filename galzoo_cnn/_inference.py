@@ -14,7 +14,6 @@ code and never reaches the network.
 import contextlib
 import logging
 import os
-import signal
 import warnings
 
 import lightning as L
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 from .columns import STATUSES
-from .exceptions import InputError, Interrupted
+from .exceptions import InputError
 from .images import (
     ImageError,
     batch_quality_flags,
@@ -31,7 +30,13 @@ from .images import (
     read_image,
     scale_intensity,
 )
-from .utils._lightning import check_batch_size, check_workers, make_trainer, process_shard
+from .utils._lightning import (
+    check_batch_size,
+    check_workers,
+    make_trainer,
+    process_shard,
+    raise_if_interrupted,
+)
 from .utils._signals import interruptible, quiet_worker
 
 _CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
@@ -342,7 +347,7 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     predictor = _Predictor(models, view_index, embed, tta, flag_view=view_index[0])
     collector = _Collector(len(paths), [predictor._width(m) for m in models], strict, paths)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(paths, sizes.pop(), views, view_index[0], transform, codes, device_decode),
+        _ImageRows(paths, size, views, view_index[0], transform, codes, device_decode),
         collate_fn=_collate,
         batch_size=batch_size, sampler=_ShardSampler(len(paths)),
         num_workers=_default_workers() if num_workers is None else check_workers(num_workers),
@@ -357,8 +362,7 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     # Ctrl-C as Interrupted: Lightning would turn a KeyboardInterrupt into sys.exit and ignore SIGINT after
     with _quiet_lightning(), interruptible():
         trainer.predict(predictor, loader, return_predictions=False)
-    if trainer.interrupted:  # a KeyboardInterrupt Lightning ended quietly (one before our handlers)
-        raise Interrupted(signal.SIGINT)
+    raise_if_interrupted(trainer)
     return collector.codes, collector.flags, collector.probabilities, str(trainer.precision)
 
 

@@ -28,7 +28,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import signal
 import warnings
 from importlib.resources import files
 from pathlib import Path
@@ -42,11 +41,11 @@ from . import images as _images
 from .augment import AdversarialShrink, training_transform
 from .calibration import temperature_entry
 from .columns import FEATURE_PREFIX, SPLITS
-from .exceptions import GalzooDeprecationWarning, InputError, Interrupted
+from .exceptions import GalzooDeprecationWarning, InputError
 from .models import build_model, load_model, save_model
 from .objectives import SingleLabel, get_objective
 from .tables import as_table, require_columns, write_table_atomic
-from .utils._lightning import check_devices, check_workers, make_trainer, process_shard
+from .utils._lightning import check_devices, check_workers, make_trainer, process_shard, raise_if_interrupted
 from .utils._signals import interruptible, quiet_worker
 
 __all__ = ["CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
@@ -617,10 +616,7 @@ def train(config, callbacks=(), progress=True):
         warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty")
         trainer.fit(lit, loader(train_set, True), loader(val_set, False),
                     ckpt_path=str(last) if last.exists() else None)
-    if trainer.interrupted:
-        # Lightning ends fit quietly on a KeyboardInterrupt that landed before our handlers (start-up,
-        # a worker process's group signal): an interrupted run writes no model card
-        raise Interrupted(signal.SIGINT)
+    raise_if_interrupted(trainer)  # an interrupted run writes no model card
 
     best = checkpoints.best_model_path or str(last)
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]

@@ -2,12 +2,13 @@
 """One way to build a Lightning ``Trainer``: user-facing errors for impossible settings."""
 
 import os
+import signal
 
 import lightning as L
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-from ..exceptions import InputError
+from ..exceptions import InputError, Interrupted
 
 
 def usable_cores():
@@ -145,6 +146,18 @@ def make_trainer(**options):
         chosen = {k: options.get(k) for k in ("accelerator", "devices", "num_nodes", "strategy", "precision")}
         settings = ", ".join(f"{k}={v!r}" for k, v in chosen.items() if v is not None)
         raise InputError(f"cannot run with {settings}: {' '.join(str(err).split())}") from None
+
+
+def raise_if_interrupted(trainer):
+    """Raise `~galzoo_cnn.exceptions.Interrupted` if Lightning ended the run on a KeyboardInterrupt.
+
+    Lightning ends ``fit`` and ``predict`` quietly on a KeyboardInterrupt
+    that landed before the package's handlers were set (at start-up, or a
+    worker's group signal): without this the caller would write its results
+    (a model card, a catalogue) as if the run had finished.
+    """
+    if trainer.interrupted:
+        raise Interrupted(signal.SIGINT)
 
 
 def process_shard():
