@@ -78,9 +78,10 @@ def _with_coordinates(table, ra_column, dec_column):
     """``table`` with finite ICRS ``ra`` / ``dec`` columns in degrees; errors name the rows."""
     coords = [n for n in table.colnames if isinstance(table[n], SkyCoord)]
     if coords and ra_column not in table.colnames:
-        icrs = table[coords.pop(0)].icrs
+        first = coords.pop(0)
+        icrs = table[first].icrs
         table[ra_column], table[dec_column] = icrs.ra.deg, icrs.dec.deg
-        table.remove_column([n for n in table.colnames if isinstance(table[n], SkyCoord)][0])
+        table.remove_column(first)
     for name in coords:  # other positions become two more columns (ICRS degrees), never dropped
         icrs, where = table[name].icrs, table.colnames.index(name)
         description = table[name].info.description or f"position {name}"

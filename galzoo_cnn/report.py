@@ -331,18 +331,17 @@ def _inside(evaluation_dir, name, suffix, what):
 def _check_summary(summary, summary_path):
     """Refuse, naming the key, values of the summary the report formats as numbers."""
     headline = summary["headline"]
-    numbers = {"n_rows": summary["n_rows"], **{f"headline {k}": headline.get(k)
-                                                for k in ("accuracy", "n", "mean_roc_auc", "n_features")
-                                                if k in headline}}
+    numbers = [("n_rows", summary["n_rows"])]
+    numbers += [(f"headline {k}", headline[k]) for k in ("accuracy", "n", "mean_roc_auc", "n_features")
+                if k in headline]
     interval = headline.get("accuracy_interval")
     if interval is not None and interval != [None, None]:  # [None, None]: no bootstrap
         if not isinstance(interval, list) or len(interval) != 2:
             raise InputError(f"{summary_path}: headline accuracy_interval is {interval!r}, not [low, high]")
-        numbers.update({"headline accuracy_interval": interval[0],
-                        "headline accuracy_interval ": interval[1]})
-    for key, value in numbers.items():
+        numbers += [("headline accuracy_interval", bound) for bound in interval]
+    for key, value in numbers:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise InputError(f"{summary_path}: {key.strip()} is {value!r}, not a number: the file was "
+            raise InputError(f"{summary_path}: {key} is {value!r}, not a number: the file was "
                              f"edited; write the evaluation again")
     if "accuracy" not in headline and "mean_roc_auc" not in headline:
         raise InputError(f"{summary_path}: the headline has neither accuracy nor mean_roc_auc")
