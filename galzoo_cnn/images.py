@@ -196,6 +196,7 @@ def jpeg_for_device(path, crops):
         return None
     try:
         _check_regular_file(path)
+        # the header first: a huge file that is not a usable JPEG is never read whole
         with open_image(path) as image:
             usable = (image.format == "JPEG" and image.mode in ("RGB", "L")
                       and image.size[0] * image.size[1] <= conf.max_image_pixels)

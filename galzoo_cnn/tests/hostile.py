@@ -7,15 +7,32 @@ disguised the way the second hostile-input probe found them to escape.
 """
 
 import io
+import os
+import stat
 import struct
 import zlib
 
 import numpy as np
-from PIL import Image
+from PIL import EpsImagePlugin, Image
 
 #: A minimal Encapsulated PostScript file: Pillow's EPS reader hands such a file to Ghostscript.
 EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n%%EndComments\n"
        b"newpath 10 10 moveto 90 90 lineto stroke showpage\n%%EOF\n")
+
+
+def install_ghostscript_recorder(directory, monkeypatch):
+    """Put a ``gs`` first on PATH that records each call in ``directory / 'gs_calls.log'`` (returned):
+    Pillow's EPS reader would start it.  It answers ``--version`` as Ghostscript would, so that Pillow
+    goes on to run it on a file."""
+    bin_dir, log = directory / "bin", directory / "gs_calls.log"
+    bin_dir.mkdir()
+    recorder = bin_dir / "gs"
+    recorder.write_text(f"#!/bin/sh\necho \"$@\" >> '{log}'\n"
+                        "if [ \"$1\" = --version ]; then echo 10.0; exit 0; fi\nexit 1\n")
+    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow looks gs up again, finding the recorder
+    return log
 
 
 def _png_chunk(kind, data):

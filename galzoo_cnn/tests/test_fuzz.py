@@ -10,9 +10,7 @@ image file never starts a program.
 import io
 import json
 import math
-import os
 import shutil
-import stat
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ import yaml
 from astropy.table import Table
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from PIL import EpsImagePlugin, Image
+from PIL import Image
 
 from galzoo_cnn.catalog import check_catalog, write_catalog
 from galzoo_cnn.datasets import load_gz2_sample
@@ -29,6 +27,7 @@ from galzoo_cnn.images import IMAGE_PROBLEMS, READ_FORMATS, ImageError, read_ima
 from galzoo_cnn.labels import feature_labels, five_class_labels
 from galzoo_cnn.models import load_model
 from galzoo_cnn.taxonomy import GZ2_ANSWERS
+from galzoo_cnn.tests.hostile import install_ghostscript_recorder
 from galzoo_cnn.training import TrainConfig
 from galzoo_cnn.utils._cards import card_path
 
@@ -72,14 +71,7 @@ def image_files(draw):
 @pytest.fixture
 def no_ghostscript(tmp_path, monkeypatch):
     """A ``gs`` first on PATH that records any call (none may happen)."""
-    bin_dir, log = tmp_path / "bin", tmp_path / "gs.log"
-    bin_dir.mkdir()
-    recorder = bin_dir / "gs"
-    recorder.write_text(f"#!/bin/sh\necho \"$@\" >> '{log}'\nexit 1\n")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)
-    return log
+    return install_ghostscript_recorder(tmp_path, monkeypatch)
 
 
 @fuzz(300)

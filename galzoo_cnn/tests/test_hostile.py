@@ -1,14 +1,12 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Hostile files: no input starts a program, and each damaged or disguised file costs its own row only."""
 
-import os
-import stat
 import subprocess
 
 import numpy as np
 import pytest
 from astropy.table import Table
-from PIL import EpsImagePlugin, Image
+from PIL import Image
 
 from galzoo_cnn import classify_table
 from galzoo_cnn.cutouts import CutoutError, validate_cutout
@@ -16,7 +14,7 @@ from galzoo_cnn.datasets import load_demo_sample
 from galzoo_cnn.exceptions import UnusableImagesWarning
 from galzoo_cnn.images import READ_FORMATS, ImageError, read_image
 from galzoo_cnn.tests.cutout_server import CutoutServer, fetch_manifest
-from galzoo_cnn.tests.hostile import EPS, hostile_files
+from galzoo_cnn.tests.hostile import EPS, hostile_files, install_ghostscript_recorder
 
 FAST = dict(retries=2, backoff=0.05, timeout=2.0, progress=False)
 
@@ -36,15 +34,7 @@ def cutout(demo):
 @pytest.fixture
 def ghostscript_recorder(tmp_path, monkeypatch):
     """A ``gs`` first on PATH that records each call: Pillow's EPS reader would start it."""
-    bin_dir, log = tmp_path / "bin", tmp_path / "gs_calls.log"
-    bin_dir.mkdir()
-    recorder = bin_dir / "gs"
-    recorder.write_text(f"#!/bin/sh\necho \"$@\" >> '{log}'\n"
-                        "if [ \"$1\" = --version ]; then echo 10.0; exit 0; fi\nexit 1\n")
-    recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow looks gs up again, finding the recorder
-    return log
+    return install_ghostscript_recorder(tmp_path, monkeypatch)
 
 
 def test_a_disguised_eps_never_starts_ghostscript(tmp_path, ghostscript_recorder):
