@@ -19,7 +19,8 @@ and without it (``--no-aug-model``), in the layout of the paper's Tables 2-3
 (`galzoo_cnn.evaluation.feature_table`), and the deep test.  ``--update-card`` writes into the card
 (bundled by name, or at its path): the flag thresholds chosen on the validation rows (rule
 ``best_f1``), both test AUCs per feature and their difference, the native-frame AUCs and the DECaLS
-figures; ``--test-rows`` writes the test rows' labels beside it.
+figures; ``--test-rows`` writes the test rows' labels beside it; ``--docs`` writes the tables, the ROC
+curves and feature galleries the documentation shows (``docs/_static/features/``).
 
     python benchmarks/feature_auc.py --data ../shared/data --table runs/features/table.ecsv \\
         --model runs/sample-gz2-features/sample-gz2-features.json \\
@@ -36,10 +37,14 @@ from astropy.table import Table, join
 from sklearn.metrics import roc_auc_score
 
 from galzoo_cnn import classify_table
+from galzoo_cnn.columns import FEATURE_PROBABILITY_PREFIX as PROB
 from galzoo_cnn.evaluation import feature_metrics, feature_table
 from galzoo_cnn.models import load_model
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "_static" / "features"
+TITLES = {"crops": "Held-out Kaggle GZ2 galaxies, 150 px crops (6 R90)",
+          "native": "The same galaxies' native 424 px GZ2 frames (8.48 R90)"}
 #: GZ DECaLS fractions and the model's features they answer (Walmsley et al. 2022 names).
 DECALS_PAIRS = {"smooth-or-featured_featured-or-disk_fraction": "features_or_disk",
                 "disk-edge-on_no_fraction": "edge_on_no"}
@@ -60,18 +65,45 @@ def decals(model, data):
     rows = Table.read(data / "gz_decals_rings" / "labels.csv")
     out = classified(model, rows, data / "gz_decals_rings" / "images")
     result = {"n": len(out)}
-    if "prob_ring" in out.colnames:
-        result["ring_auc"] = round(float(roc_auc_score(np.asarray(out["ring"]), out["prob_ring"])), 4)
+    if PROB + "ring" in out.colnames:
+        result["ring_auc"] = round(float(roc_auc_score(np.asarray(out["ring"]), out[PROB + "ring"])), 4)
     for column, feature in DECALS_PAIRS.items():
         fraction = np.asarray(out[column], dtype=float)
         known = np.isfinite(fraction)
         majority = fraction[known] >= 0.5
         if 0 < majority.sum() < known.sum():
             result[f"{feature}_auc_vs_{column}"] = round(float(roc_auc_score(
-                majority, np.asarray(out[f"prob_{feature}"])[known])), 4)
+                majority, np.asarray(out[PROB + feature])[known])), 4)
         result[f"{feature}_spearman_vs_{column}"] = round(float(
-            _spearman(fraction[known], np.asarray(out[f"prob_{feature}"])[known])), 4)
+            _spearman(fraction[known], np.asarray(out[PROB + feature])[known])), 4)
     return result
+
+
+def write_docs(tables, sets, deep, images, model):
+    """The tables (text), ROC curves and ring / merger galleries of the documentation."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    from galzoo_cnn.plots import plot_feature_gallery, plot_roc_curves
+
+    DOCS.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for name, result in tables.items():
+        shown = result["feature", "auc_test_no_aug", "auc_test_aug", "auc_test_diff", "threshold"]
+        lines += [f"{TITLES[name]} ({len(sets[name])} galaxies)", *shown.pformat(max_lines=-1, max_width=-1),
+                  f"mean ROC AUC over the features with labels: "
+                  f"{np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.3f}", ""]
+    lines += ["DECaLS deep test (gz_decals_rings, 100 galaxies): " + json.dumps(deep)]
+    (DOCS / "feature_tables.txt").write_text("\n".join(lines) + "\n")
+    crops = sets["crops"]
+    shown = [f for f in ("smooth", "edge_on_yes", "cigar_shaped", "odd_yes", "ring", "merger", "irregular")
+             if f in model.classes]
+    ax = plot_roc_curves(crops, shown)
+    ax.set_title(f"{model.card['name']}: held-out Kaggle GZ2 galaxies ({len(crops)})")
+    ax.figure.savefig(DOCS / "roc.png", dpi=80, bbox_inches="tight")
+    for feature in ("ring", "merger"):
+        figure = plot_feature_gallery(crops, feature, n=12, image_dir=images)
+        figure.savefig(DOCS / f"{feature}_gallery.png", dpi=70, bbox_inches="tight")
 
 
 def _spearman(a, b):
@@ -88,6 +120,7 @@ def main():
     parser.add_argument("--no-aug-model", help="the same model trained without the adversarial augmentation")
     parser.add_argument("--update-card", action="store_true")
     parser.add_argument("--test-rows", action="store_true", help="bundle the test rows' labels")
+    parser.add_argument("--docs", action="store_true", help="write docs/_static/features/")
     args = parser.parse_args()
     table = Table.read(args.table)
     images = args.data / "gz2_kaggle_votes" / "images"
@@ -110,6 +143,8 @@ def main():
         print(f"mean AUC (with augmentation) {np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.4f}")
     deep = decals(model, args.data)
     print("\nDECaLS deep test:", json.dumps(deep))
+    if args.docs:
+        write_docs(tables, sets, deep, images, model)
     thresholds = feature_metrics(classified(model, val, images), features)
     if args.update_card:
         card_path = Path(args.model) if args.model.endswith(".json") else MODEL_DIR / f"{args.model}.json"

@@ -30,6 +30,7 @@ from .images import (
     read_image,
     scale_intensity,
 )
+from .models import dihedral_views
 from .utils._lightning import (
     check_batch_size,
     check_workers,
@@ -110,22 +111,6 @@ def _chw(image):
     return torch.from_numpy(image).permute(2, 0, 1)
 
 
-def dihedral_views(images):
-    """The eight views of ``(B, C, H, W)`` images under rotations by 90 degrees and flips: a galaxy has
-    no up, so each view is an equally valid image of it (test-time augmentation).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from galzoo_cnn._inference import dihedral_views
-    >>> views = dihedral_views(torch.arange(4.).reshape(1, 1, 2, 2))
-    >>> len(views), len({tuple(v.flatten().tolist()) for v in views})
-    (8, 8)
-    """
-    turns = [torch.rot90(images, k, dims=(-2, -1)) for k in range(4)]
-    return turns + [torch.flip(view, dims=(-1,)) for view in turns]
-
-
 class _ShardSampler(torch.utils.data.Sampler):
     """Rows ``rank, rank + world, ...``: every row exactly once over all processes.
 
@@ -151,7 +136,7 @@ class _ShardSampler(torch.utils.data.Sampler):
 class _Predictor(L.LightningModule):
     """The classifier (and the domain model) applied to one batch; returns rows, codes, probabilities
     (or, with ``embed``, the pooled features).  With ``tta`` each output is the mean over the eight
-    dihedral views of the image (`dihedral_views`)."""
+    dihedral views of the image (`~galzoo_cnn.models.dihedral_views`)."""
 
     def __init__(self, models, view_index, embed=False, tta=False, flag_view=0):
         super().__init__()
@@ -302,13 +287,13 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     batch_size, device, num_workers, progress, devices, num_nodes, strategy, precision
         As for `~galzoo_cnn.classify.classify_table`.
     strict : bool
-        Raise `~galzoo_cnn.images.ImageError` at the first unusable image.
+        Raise `~galzoo_cnn.exceptions.ImageError` at the first unusable image.
     embed : bool
         Return each model's pooled features (`GalaxyClassifier.embed`)
         instead of its probabilities.
     tta : bool
         Average each model's outputs over the eight dihedral views of every
-        image (`dihedral_views`): eight forward passes per image.
+        image (`~galzoo_cnn.models.dihedral_views`): eight forward passes per image.
     codes : numpy.ndarray, optional
         Status codes fixed before any image is read (0: read the row), e.g.
         ``bad_framing``.
@@ -339,7 +324,8 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     views, view_index = _views(crops, len(paths))
     size = next(iter(sizes))
     # uint8 from the reader (one per view and the flag image) and float32 for the network, per image
-    check_batch_size(batch_size, 3 * size * size * ((len(views) + 1) + 4 * len(views) * (8 if tta else 1)))
+    passes = max(8 if m.view_pooling else 1 for m in models) * (8 if tta else 1)  # backbone passes per image
+    check_batch_size(batch_size, 3 * size * size * ((len(views) + 1) + 4 * len(views) * passes))
     on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
     if decode not in ("auto", "cpu", "device"):
         raise InputError(f"decode={decode!r}; expected 'auto', 'cpu' or 'device'")

@@ -91,7 +91,7 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
 
     Raises
     ------
-    `~galzoo_cnn.images.ImageError`
+    `~galzoo_cnn.exceptions.ImageError`
         At the first image that cannot be used, naming its row and file.
 
     Examples

@@ -64,7 +64,7 @@ __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "
            "PROVENANCE_KEY", "REFERENCES_KEY", "MAX_LABEL_LENGTH", "CatalogError", "MAX_NAME_LENGTH"]
 
 #: The formats `write_catalog` writes by default (every registered one).
-CATALOG_FORMATS = tuple(FORMATS)
+CATALOG_FORMATS = tuple(FORMATS.names())
 
 #: Longest column name every format holds (a FITS TTYPEn value).
 MAX_NAME_LENGTH = 68

@@ -73,7 +73,8 @@ def _as_model(model, device="cpu"):
                     f"got {type(model).__name__}")
 
 
-def classify_table(table, *, model=None, image_column="filename", image_dir=None, batch_size=256,
+def classify_table(table, *, model=None, features_model=None, image_column="filename", image_dir=None,
+                   batch_size=256,
                    device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
                    crop=None, reframe=True, fov_column="cutout_fov", radius_column="petroR90_r", tta=False,
                    devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False,
@@ -88,6 +89,13 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
         A model name (`galzoo_cnn.models.available_models`), the path of a
         model card, or a loaded model.  Default: ``conf.default_model``
         (`galzoo_cnn.config`), the bundled five-class model ``sample-gz2-robust``.
+    features_model : str, `~pathlib.Path` or `~galzoo_cnn.models.GalaxyClassifier`, optional
+        A multi-label model of detailed features (objective ``features``,
+        e.g. the bundled ``sample-gz2-features``), run in the same pass:
+        each image is read once for both models when they frame it alike.
+        Adds ``prob_feature_<feature>`` and ``flag_<feature>`` per feature
+        (the card's acceptance thresholds), masked where the row has no
+        usable image.
     image_column : str
         Column of image paths, relative to ``image_dir``.
     image_dir : str or `~pathlib.Path`, optional
@@ -172,7 +180,7 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
         output columns already in the table (without ``overwrite``).
     KeyError
         ``image_column`` is not in the table.
-    `~galzoo_cnn.images.ImageError`
+    `~galzoo_cnn.exceptions.ImageError`
         With ``strict=True``, at the first unusable image (naming row and file).
 
     Examples
@@ -196,17 +204,27 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
                               batch_size=batch_size, num_workers=num_workers, num_nodes=num_nodes, crop=crop,
                               device=device, devices=devices)
     models = [_as_model(conf.default_model if model is None else model)]
+    if features_model is not None:
+        models.append(_features_model(features_model, models[0]))
     if adversarial_model is not None:
         domain = _as_model(adversarial_model)
         if "training" not in domain.classes:
             raise InputError(f"adversarial_model has classes {list(domain.classes)}, no 'training': "
                              f"not a domain classifier")
         models.append(domain)
-    table.remove_columns(refuse_overwrite(table, _output_columns(models), overwrite=overwrite,
+    outputs = _output_columns(models, has_domain=adversarial_model is not None)
+    table.remove_columns(refuse_overwrite(table, outputs, overwrite=overwrite,
                                           earlier="an earlier classification"))
     crops = [_model_crop(m, crop) for m in models]
     crops[0], preset, framing = _row_crops(table, models[0], crop, reframe=reframe, fov_column=fov_column,
                                            radius_column=radius_column)
+    features_ok = True  # rows the features model reads at its own frame (bad_framing there: masked)
+    if features_model is not None and not _same_frame(models[0], models[1]):
+        crops[1], features_preset, _ = _row_crops(table, models[1], crop, reframe=reframe,
+                                                  fov_column=fov_column, radius_column=radius_column)
+        features_ok = features_preset is None or features_preset == 0
+    elif features_model is not None:
+        crops[1] = crops[0]
     codes, flags, probabilities, used_precision = predict_images(
         models, paths, crops, batch_size=batch_size, device=device, num_workers=num_workers,
         progress=progress, strict=strict, devices=devices, num_nodes=num_nodes, strategy=strategy,
@@ -215,8 +233,11 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
     status = status_names(codes)
     ok = status == "ok"
     result = models[0].objective.add_outputs(table, models[0].classes, probabilities[0], ok, models[0].card)
+    if features_model is not None:
+        models[1].objective.add_outputs(result, models[1].classes, probabilities[1], ok & features_ok,
+                                        models[1].card)
     if adversarial_model is not None:
-        score = probabilities[1][:, list(models[1].classes).index("training")]
+        score = probabilities[-1][:, list(models[-1].classes).index("training")]
         result[_SCORE_COLUMN] = MaskedColumn(score, mask=~ok)
     if framing is not None:
         result[FRAME_COLUMN] = MaskedColumn(np.asarray(crops[0], dtype=np.float32), mask=framing.mask)
@@ -229,7 +250,9 @@ def classify_table(table, *, model=None, image_column="filename", image_dir=None
             f"classify_table: {int((~ok).sum())} of {len(table)} rows not classified ({counts}); first: "
             f"row {first}, {status[first]} ({paths[first]})"), stacklevel=2)
     result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, used_precision, framing, tta,
-                                              (fov_column, radius_column))
+                                              (fov_column, radius_column),
+                                              has_features=features_model is not None,
+                                              has_domain=adversarial_model is not None)
     result.meta[REFERENCES_KEY] = _references(models)
     return describe_columns(result, copy=False)
 
@@ -405,14 +428,36 @@ def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radiu
     return values
 
 
-def _output_columns(models):
-    main = models[0]
-    names = main.objective.output_columns(main.classes)
-    return (names + ([_SCORE_COLUMN] if len(models) > 1 else [])
-            + [FRAME_COLUMN, QUALITY_COLUMN, STATUS_COLUMN])
+def _output_columns(models, *, has_domain):
+    """The columns a run of ``models`` (main, a features model, then a domain model if ``has_domain``)
+    adds."""
+    classifiers = models[:-1] if has_domain else models
+    names = [n for m in classifiers for n in m.objective.output_columns(m.classes)]
+    return names + ([_SCORE_COLUMN] if has_domain else []) + [FRAME_COLUMN, QUALITY_COLUMN, STATUS_COLUMN]
 
 
-def _provenance(models, crops, counts, precision, framing, tta, framing_columns):
+def _features_model(features_model, main):
+    """The features model of a run, loaded and checked against the main model."""
+    features = _as_model(features_model)
+    if features.objective.output != "sigmoid":
+        objective = features.objective
+        raise InputError(f"features_model is a {objective.name!r} model ({objective.output} over "
+                         f"{len(features.classes)} classes); expected a multi-label model of detailed "
+                         f"features (objective 'features'), e.g. 'sample-gz2-features'")
+    if main.objective.output == "sigmoid":
+        raise InputError("model is a multi-label model already; give the features model as model= alone, "
+                         "or a five-class model as model= and the features model as features_model=")
+    return features
+
+
+def _same_frame(first, second):
+    """Whether two models read the same part of an image (then each image is read once for both)."""
+    return (first.frame_r90 == second.frame_r90
+            and first.card["input"].get("crop", 1.0) == second.card["input"].get("crop", 1.0))
+
+
+def _provenance(models, crops, counts, precision, framing, tta, framing_columns, *, has_features=False,
+                has_domain=False):
     main = models[0]
     provenance = make_provenance(
         "classify_table",
@@ -434,9 +479,14 @@ def _provenance(models, crops, counts, precision, framing, tta, framing_columns)
             f"{framing_columns[1]} ({cropped} cropped, {widened} widened with sky noise of the frame "
             f"border's median and scatter); {int(framing.mask.sum())} bad_framing")
     provenance.update(main.objective.provenance(main.card))
-    if len(models) > 1:
-        provenance["adversarial_model"] = models[1].card.get("name", models[1].card["backbone"])
-        provenance["adversarial_model_sha256"] = models[1].card.get("weights_sha256", "unsaved")
+    if has_features:
+        features = models[1]
+        provenance["features_model"] = features.card.get("name", features.card["backbone"])
+        provenance["features_model_sha256"] = features.card.get("weights_sha256", "unsaved")
+        provenance["features_thresholds"] = features.objective.provenance(features.card)["thresholds"]
+    if has_domain:
+        provenance["adversarial_model"] = models[-1].card.get("name", models[-1].card["backbone"])
+        provenance["adversarial_model_sha256"] = models[-1].card.get("weights_sha256", "unsaved")
     return provenance
 
 

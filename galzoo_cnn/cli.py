@@ -27,6 +27,7 @@ from astropy import log
 from astropy import units as u
 
 from . import __version__, labels, taxonomy
+from .columns import class_probability_columns
 from .cutouts import SURVEYS, fetch_cutouts
 from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
@@ -107,6 +108,10 @@ def _cmd_labels(args):
     return 0
 
 
+#: The detailed-feature model the demo runs beside the default five-class model.
+DEMO_FEATURES_MODEL = "sample-gz2-features"
+
+
 def _cmd_demo(args):
     from .catalog import REFERENCES_KEY, write_catalog
     from .classify import classify_table
@@ -117,10 +122,12 @@ def _cmd_demo(args):
     out = Path(args.output)
     sample, image_dir = load_demo_sample()
     print(f"galzoo_cnn {__version__} demo: classifying {len(sample)} real SDSS galaxies (Hart et al. 2016 "
-          f"GZ2 subset bundled with the package) with the sample model {conf.default_model!r}")
+          f"GZ2 subset bundled with the package) with the sample models {conf.default_model!r} (five "
+          f"classes) and {DEMO_FEATURES_MODEL!r} (detailed features), in one pass")
     labelled = labels.five_class_labels(sample)
     keep = ["dr7objid", "ra", "dec", "gz2_class", "gz2_five_class", "filename"]
-    result = classify_table(labelled[keep], image_dir=image_dir, progress=not args.no_progress)
+    result = classify_table(labelled[keep], features_model=DEMO_FEATURES_MODEL, image_dir=image_dir,
+                            progress=not args.no_progress)
     result.meta[REFERENCES_KEY] += [taxonomy.WILLETT2013, taxonomy.HART2016, SDSS_DR7]
     model = result.meta["provenance"]["model"]
     published = result.copy(copy_data=False)
@@ -136,10 +143,36 @@ def _cmd_demo(args):
                                 f"class as GZ2; red dashed: different; none: image flagged or no GZ2 group")
     gallery = atomic_write(out / "gallery.png", lambda tmp: figure.savefig(tmp, format="png", dpi=90))
     _print_demo_summary(result, agreement)
+    _print_demo_features(result, sample)
     for fmt, path in paths.items():
         print(f"Wrote {fmt:8s} {path}")
     print(f"Wrote gallery  {gallery}")
     return 0
+
+
+def _print_demo_features(result, sample):
+    """The features model's flags against the volunteers' verdicts (debiased GZ2 fractions of the same
+    galaxies, where the question was well sampled)."""
+    from astropy.table import Table
+
+    features = [c.removeprefix("flag_") for c in result.colnames if c.startswith("flag_")]
+    with warnings.catch_warnings():  # tasks not well sampled are masked: that is the point here
+        warnings.simplefilter("ignore")
+        volunteers = labels.feature_labels(sample, features=features)
+    ok = np.asarray(result["status"]) == "ok"
+    rows = []
+    for feature in features:
+        flagged = np.ma.filled(result[f"flag_{feature}"], False).astype(bool) & ok
+        label = np.ma.asarray(volunteers[f"label_{feature}"])
+        known = ~np.ma.getmaskarray(label) & ok
+        truth = np.ma.filled(label, False).astype(bool)
+        rows.append((feature, int(flagged.sum()), int(known.sum()), int((truth & known).sum()),
+                     int((flagged & truth & known).sum()), int(((flagged == truth) & known).sum())))
+    table = Table(rows=rows, names=("feature", "flagged", "known", "volunteers_yes", "both_yes", "agree"))
+    print("\nDetailed features: galaxies the model flags (flag_<feature>, the card's thresholds), and on the "
+          "galaxies whose GZ2 question was well sampled (known) the volunteers' yes (debiased fraction >= "
+          "0.5) and the agreement:")
+    table.pprint_all()
 
 
 def _demo_agreement(result):
@@ -163,7 +196,7 @@ def _print_demo_summary(result, agreement):
 
     predicted = result["predicted_class"].filled("-").astype(str)
     five = result["gz2_five_class"].filled("no class").astype(str)
-    classes = [c.removeprefix("prob_") for c in result.colnames if c.startswith("prob_")]
+    classes = class_probability_columns(result)
     rows = [(g, *(int(((five == g) & (predicted == c)).sum()) for c in classes))
             for g in [*taxonomy.FIVE_CLASSES, "no class"] if (five == g).any()]
     table = Table(rows=rows, names=("GZ2 class", *classes))
@@ -258,6 +291,7 @@ def _cmd_classify(args):
     result = classify_table(table, model=args.model, image_column=args.image_column, image_dir=args.image_dir,
                             device=args.device, num_workers=args.num_workers, progress=not args.no_progress,
                             strict=args.strict, adversarial_model=args.adversarial_model, crop=args.crop,
+                            features_model=args.features_model,
                             reframe=not args.no_reframe, tta=args.tta, devices=devices,
                             precision=args.precision, overwrite=args.overwrite, decode=args.decode,
                             **_framing_columns(args),
@@ -572,7 +606,7 @@ def build_parser():
                                     "default_model, sample-gz2-robust)")
     p.add_argument("--output", "-o", required=True,
                    help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/")
-    p.add_argument("--formats", nargs="+", default=list(FORMATS), choices=list(FORMATS),
+    p.add_argument("--formats", nargs="+", default=FORMATS.names(), choices=FORMATS.names(),
                    help="catalogue formats (default: all)")
     p.add_argument("--title", help="catalogue title (FITS, VOTable and CDS ReadMe)")
     p.add_argument("--authors", help='catalogue authors, "Surname I., Surname J."')
@@ -588,6 +622,8 @@ def build_parser():
     p.add_argument("--describe", action="append", metavar="NAME=TEXT",
                    help="description of an input column the package does not know (repeatable)")
     p.add_argument("--adversarial-model", help="domain classifier: adds adversarial_score")
+    p.add_argument("--features-model", help="multi-label model of detailed features run in the same pass "
+                   "(e.g. sample-gz2-features): adds prob_feature_<feature> and flag_<feature>")
     p.add_argument("--crop", type=float, help="central fraction of each image, the same for every row "
                                                "(default: the model card's, or per row with reframing)")
     _framing_options(p)

@@ -43,6 +43,10 @@ CRITERIA_COLUMN = "gz2_five_class_criteria"
 #: Prefix of the volunteers' feature labels (`~galzoo_cnn.labels.feature_labels`), which training
 #: of a multi-label objective reads.
 FEATURE_PREFIX = "label_"
+#: Prefix of a multi-label model's feature probabilities (``prob_feature_ring``), distinct from a
+#: single-label model's ``prob_<class>``: the five-class ``prob_completely_round`` and the GZ2 answer
+#: "completely round" are different quantities, and one catalogue may hold both.
+FEATURE_PROBABILITY_PREFIX = "prob_feature_"
 
 #: The one vocabulary of ``split`` columns: training rows, validation rows (learning-rate schedule
 #: and checkpoint choice) and held-out test rows.
@@ -296,6 +300,10 @@ def column_spec(name, gz2_answers=False):
     """
     if name in _STATIC_INDEX:
         return _STATIC_INDEX[name]
+    feature = name.removeprefix(FEATURE_PROBABILITY_PREFIX)
+    if feature != name and _is_answer(feature):
+        return ColumnSpec(name, None, "stat.probability",
+                          f"Probability of {_subject(feature)} (multi-label model)", _PROB_FORMAT)
     prefix, _, rest = name.partition("_")
     if prefix == "prob" and rest:
         subject = (_subject(rest, prefer_answer=gz2_answers)
@@ -304,7 +312,8 @@ def column_spec(name, gz2_answers=False):
         return ColumnSpec(name, None, "stat.probability", text, _PROB_FORMAT)
     if prefix == "flag" and rest and _subject(rest):
         return ColumnSpec(name, None, "meta.code;src.morph",
-                          f"Model's verdict on {_subject(rest)} (prob_{rest} >= the model's threshold)")
+                          f"Model's verdict on {_subject(rest)} ({FEATURE_PROBABILITY_PREFIX}{rest} >= the "
+                          f"model's threshold)")
     if prefix == "label" and rest and _subject(rest):
         return ColumnSpec(name, None, "meta.code;src.morph",
                           f"GZ2 volunteers' verdict on {_subject(rest)} (empty: task not well sampled)")
@@ -379,7 +388,7 @@ def column_notes(name, table=None):
     if name in ("gz2_five_class", "predicted_class"):
         classes = list(taxonomy.FIVE_CLASSES)
         if name == "predicted_class" and table is not None:
-            classes = [c.removeprefix("prob_") for c in table.colnames if c.startswith("prob_")] or classes
+            classes = class_probability_columns(table) or classes
         return listing((c, taxonomy.CLASS_DESCRIPTIONS.get(c, "class of the model")) for c in classes)
     if name == "gz2_class":
         return _GZ2_CLASS_NOTE
@@ -506,6 +515,21 @@ def describe_columns(table, descriptions=None, copy=True, gz2_answers=None):
     return table
 
 
+def class_probability_columns(table):
+    """The classes of a single-label model's ``prob_<class>`` columns in ``table``, in order (a
+    multi-label model's ``prob_feature_<feature>`` columns are not classes).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.columns import class_probability_columns
+    >>> class_probability_columns(Table(names=["prob_spiral", "prob_feature_ring", "prob_edge_on"]))
+    ['spiral', 'edge_on']
+    """
+    return [name.removeprefix("prob_") for name in table.colnames
+            if name.startswith("prob_") and not name.startswith(FEATURE_PROBABILITY_PREFIX)]
+
+
 def catalog_columns(classes=None, features=None):
     """The registry as a table: name, unit, UCD and description of every output column.
 
@@ -528,7 +552,7 @@ def catalog_columns(classes=None, features=None):
     features = taxonomy.DETAILED_FEATURES if features is None else features
     names = [s.name for s in _STATIC]
     names += [f"prob_{c}" for c in classes]
-    names += [n for f in features for n in (f"prob_{f}", f"flag_{f}")]
+    names += [n for f in features for n in (f"{FEATURE_PROBABILITY_PREFIX}{f}", f"flag_{f}")]
     names += [f"label_{f}" for f in features]
     rows = []
     for name in dict.fromkeys(names):

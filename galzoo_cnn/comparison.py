@@ -54,7 +54,8 @@ def _scores(model, rows, config, batch_size):
                                 overwrite=True)
     rate = len(rows) / (time.perf_counter() - start)
     ok = np.asarray(classified["status"]) == "ok"
-    probabilities = np.stack([np.ma.getdata(classified[f"prob_{c}"]) for c in model.classes], axis=1)[ok]
+    prefix = model.objective.probability_prefix
+    probabilities = np.stack([np.ma.getdata(classified[prefix + c]) for c in model.classes], axis=1)[ok]
     if config.label_column:
         truth = np.asarray(classified[config.label_column]).astype(str)[ok]
         predicted = np.asarray(model.classes)[probabilities.argmax(1)]
@@ -64,7 +65,7 @@ def _scores(model, rows, config, batch_size):
         return float(np.mean(truth == predicted)), float(auc), rate
     # the label columns under the names feature_metrics reads, whatever the configuration called them
     labels = {f"label_{c}": classified[column][ok] for c, column in zip(model.classes, config.label_columns)}
-    pairs = Table(labels | {f"prob_{c}": probabilities[:, k] for k, c in enumerate(model.classes)})
+    pairs = Table(labels | {prefix + c: probabilities[:, k] for k, c in enumerate(model.classes)})
     auc = np.asarray(feature_metrics(pairs, list(model.classes))["roc_auc"], dtype=float)
     return np.nan, float(np.nanmean(auc)) if np.isfinite(auc).any() else np.nan, rate
 

@@ -61,7 +61,7 @@ from astropy.table import MaskedColumn, Table
 
 from .columns import PROVENANCE_KEY, describe_columns
 from .config import conf
-from .exceptions import GalzooError, InputError, InputTypeError
+from .exceptions import CutoutError, InputError, InputTypeError
 from .tables import (
     _angle,
     _degrees,
@@ -77,12 +77,13 @@ from .tables import (
 from .utils._cards import default_frame_r90
 from .utils._optional import astroquery
 from .utils._pillow import UnreadableImage, decode, open_image
+from .utils._registry import Registry
 from .utils._signals import interruptible
 
 __all__ = ["SURVEYS", "register_survey", "cutout_services", "CutoutService", "SDSSCutouts",
            "LegacySurveyCutouts", "Hips2FitsCutouts", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale",
            "cutout_url", "validate_cutout", "validate_fits_cutout", "fetch_cutouts", "read_manifest",
-           "MANIFEST_NAME", "CUTOUT_STATUSES", "ADDED_COLUMNS", "CutoutError"]
+           "MANIFEST_NAME", "CUTOUT_STATUSES", "ADDED_COLUMNS"]
 
 #: File name of the manifest `fetch_cutouts` writes in its directory.
 MANIFEST_NAME = "manifest.ecsv"
@@ -107,12 +108,8 @@ _MAX_RETRY_WAIT = 120.0
 _MAX_CUTOUT_BYTES = 64 * 2**20
 
 
-class CutoutError(GalzooError, ValueError):
-    """A downloaded cutout that is not a valid image; the message says why."""
-
-
 #: The cutout services by name (`register_survey`); `fetch_cutouts`'s ``survey`` is a key.
-SURVEYS = {}
+SURVEYS = Registry("survey", make=lambda cls: cls())
 
 
 def register_survey(name):
@@ -129,11 +126,7 @@ def register_survey(name):
     >>> sorted(SURVEYS)
     ['hips', 'legacy', 'sdss']
     """
-    def decorator(cls):
-        cls.name = name
-        SURVEYS[name] = cls()
-        return cls
-    return decorator
+    return SURVEYS.register(name)
 
 
 def cutout_services():
@@ -150,7 +143,7 @@ def cutout_services():
       sdss      .jpg False
     """
     rows = [(name, svc.extension, svc.pixel_scale.to_value(u.arcsec), svc.takes_bands,
-             svc.__doc__.strip().splitlines()[0]) for name, svc in sorted(SURVEYS.items())]
+             svc.__doc__.strip().splitlines()[0]) for name, svc in ((n, SURVEYS[n]) for n in SURVEYS.names())]
     table = Table(rows=rows, names=("name", "extension", "pixel_scale", "bands", "description"))
     table["pixel_scale"].unit = u.arcsec
     return table
@@ -367,9 +360,7 @@ def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=None, b
 
 
 def _service(survey):
-    if survey not in SURVEYS:
-        raise InputError(f"unknown survey {survey!r}; expected one of {tuple(SURVEYS)}")
-    return SURVEYS[survey]
+    return SURVEYS.get(survey)
 
 
 def _hips2fits_payload(hips, ra, dec, size, scale):
@@ -408,7 +399,7 @@ def validate_fits_cutout(data, size=100, max_dead_fraction=0.5):
     >>> validate_fits_cutout(buffer.getvalue())
     Traceback (most recent call last):
     ...
-    galzoo_cnn.cutouts.CutoutError: blank: no finite pixel
+    galzoo_cnn.exceptions.CutoutError: blank: no finite pixel
     """
     from astropy.io import fits
 
@@ -430,9 +421,9 @@ def _check_float_image(image, size, max_dead_fraction):
         raise CutoutError(f"is {' x '.join(map(str, image.shape[::-1]))} pixels, expected {size} x {size}")
     finite = np.isfinite(image)
     if not finite.any():
-        raise CutoutError("blank: no finite pixel")
+        raise CutoutError("blank: no finite pixel", "blank")
     if np.nanmin(image) == np.nanmax(image):
-        raise CutoutError(f"blank: every pixel is {np.nanmin(image)}")
+        raise CutoutError(f"blank: every pixel is {np.nanmin(image)}", "blank")
     dead = float(np.mean(~finite | (image == 0)))
     if dead > max_dead_fraction:
         raise CutoutError(f"dead pixels: {dead:.0%} of the pixels are NaN or 0 "
@@ -468,7 +459,7 @@ def validate_cutout(data, size=100, max_dead_fraction=0.5):
     >>> validate_cutout(buffer.getvalue())
     Traceback (most recent call last):
     ...
-    galzoo_cnn.cutouts.CutoutError: blank: every pixel is 0
+    galzoo_cnn.exceptions.CutoutError: blank: every pixel is 0
     """
     try:
         image = open_image(io.BytesIO(data))
@@ -484,7 +475,7 @@ def validate_cutout(data, size=100, max_dead_fraction=0.5):
     if array.shape[:2] != (size, size):
         raise CutoutError(f"is {array.shape[1]} x {array.shape[0]} pixels, expected {size} x {size}")
     if array.min() == array.max():
-        raise CutoutError(f"blank: every pixel is {array.min()}")
+        raise CutoutError(f"blank: every pixel is {array.min()}", "blank")
     dead = float(np.mean(array.max(axis=2) == 0))
     if dead > max_dead_fraction:
         raise CutoutError(f"dead pixels: {dead:.0%} of the pixels are black (limit {max_dead_fraction:.0%})")
@@ -532,7 +523,7 @@ class _Fetcher:
                     chunks.append(chunk)
                     total += len(chunk)
                     if total > _MAX_CUTOUT_BYTES:
-                        raise _TooLarge(f"corrupt: answer larger than {_MAX_CUTOUT_BYTES // 2**20} MiB")
+                        raise _TooLarge(f"answer larger than {_MAX_CUTOUT_BYTES // 2**20} MiB")
                     if time.monotonic() - start > self.deadline:
                         raise _Deadline(f"no complete answer within the deadline of {self.deadline:g} s")
                     if self.stop.is_set():
@@ -577,8 +568,9 @@ class _Fetcher:
         return "ok", "", total_attempts, len(data), hashlib.sha256(data).hexdigest()
 
     def _get(self, url):
-        """One URL with retries: (status, reason, attempts, validated content)."""
-        reason = ""
+        """One URL with retries: (status, reason, attempts, validated content); the status of a
+        failure is that of the last attempt (``corrupt`` for an answer that arrived unusable)."""
+        status, reason = "failed", ""
         for attempt in range(1, self.retries + 1):
             retry_after = None
             if self.stop.is_set():
@@ -588,37 +580,36 @@ class _Fetcher:
             except _Stopped:
                 return "failed", "interrupted", attempt, None
             except _TooLarge as err:
-                return "corrupt", str(err).removeprefix("corrupt: "), attempt, None
+                return "corrupt", str(err), attempt, None
             except urllib.error.HTTPError as err:
-                reason = f"HTTP {err.code} {err.reason}"
+                status, reason = "failed", f"HTTP {err.code} {err.reason}"
                 if err.code in (429, 503):
                     retry_after = _retry_after(err.headers.get("Retry-After"))
                 if 400 <= err.code < 500 and err.code != 429:
-                    return "failed", reason, attempt, None
+                    return status, reason, attempt, None
             except TimeoutError as err:
-                reason = str(err) if isinstance(err, _Deadline) else f"timed out after {self.timeout} s"
+                status, reason = "failed", (str(err) if isinstance(err, _Deadline)
+                                            else f"timed out after {self.timeout} s")
             except urllib.error.URLError as err:
-                if isinstance(err.reason, TimeoutError):
-                    reason = f"timed out after {self.timeout} s"
-                else:
-                    reason = f"connection error: {err.reason}"
+                timed_out = isinstance(err.reason, TimeoutError)
+                status, reason = "failed", (f"timed out after {self.timeout} s" if timed_out
+                                            else f"connection error: {err.reason}")
             except http.client.IncompleteRead as err:
-                reason = f"corrupt: truncated body ({len(err.partial)} bytes received)"
+                status, reason = "corrupt", f"truncated body ({len(err.partial)} bytes received)"
             except (ConnectionError, http.client.HTTPException) as err:
-                reason = f"connection error: {err!r}"
+                status, reason = "failed", f"connection error: {err!r}"
             else:
                 try:
                     content = self.service.check_answer(data, self.size, self.max_dead_fraction)
                 except CutoutError as err:
-                    if str(err).startswith("blank"):
+                    if err.reason == "blank":  # the survey has no data there: asking again will not help
                         return "blank", str(err), attempt, None
-                    reason = f"corrupt: {err}"
+                    status, reason = "corrupt", str(err)
                 else:
                     return "ok", "", attempt, content
             if attempt < self.retries:
                 self._sleep(attempt, retry_after)
-        status = "corrupt" if reason.startswith("corrupt") else "failed"
-        return status, reason.removeprefix("corrupt: "), self.retries, None
+        return status, reason, self.retries, None
 
 
 def _fits_cube(bands, urls):

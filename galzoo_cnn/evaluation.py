@@ -37,6 +37,7 @@ from astropy.table import QTable, Table
 
 from . import taxonomy
 from .calibration import CALIBRATION_BINS, temperature_entry
+from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
 from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
 from .tables import as_table, positive_angle, provenance, require_columns
@@ -285,7 +286,8 @@ def _n_accepted(table, column, threshold):
     return int(np.sum(np.asarray(table[column], dtype=float) >= threshold)) if np.isfinite(threshold) else 0
 
 
-def feature_metrics(table, features=None, *, label_prefix="label_", probability_prefix="prob_",
+def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
+                    probability_prefix=FEATURE_PROBABILITY_PREFIX,
                     rule="best_f1", target_precision=0.9, apply_to=None):
     """Per-feature ROC AUC, average precision and acceptance threshold of a multi-label model.
 
@@ -321,7 +323,7 @@ def feature_metrics(table, features=None, *, label_prefix="label_", probability_
     >>> from astropy.table import MaskedColumn, Table
     >>> from galzoo_cnn.evaluation import feature_metrics
     >>> t = Table({"label_bar": MaskedColumn([True, False, True, False, True], mask=[0, 0, 0, 0, 1]),
-    ...            "prob_bar": [0.9, 0.2, 0.6, 0.7, 0.1]})
+    ...            "prob_feature_bar": [0.9, 0.2, 0.6, 0.7, 0.1]})
     >>> row = feature_metrics(t)[0]
     >>> str(row["feature"]), int(row["n_known"]), round(float(row["roc_auc"]), 3)
     ('bar', 4, 0.75)
@@ -367,7 +369,8 @@ def _auc(table, features, **options):
     if table is None:
         return {}
     table = as_table(table, copy=False)
-    present = [f for f in features if f"label_{f}" in table.colnames and f"prob_{f}" in table.colnames]
+    present = [f for f in features if f"{FEATURE_PREFIX}{f}" in table.colnames
+               and f"{FEATURE_PROBABILITY_PREFIX}{f}" in table.colnames]
     metrics = feature_metrics(table, present, **options) if present else []
     return {str(row["feature"]): float(row["roc_auc"]) for row in metrics}
 
@@ -378,7 +381,7 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
     """Per-feature results in the layout of the paper's Tables 2 and 3.
 
     Each labelled argument is a table with ``label_<feature>`` and
-    ``prob_<feature>`` columns: a multi-label model's probabilities
+    ``prob_feature_<feature>`` columns: a multi-label model's probabilities
     (`~galzoo_cnn.classify_table`) next to GZ2 labels
     (`~galzoo_cnn.labels.feature_labels`) for the test set, or GZ DECaLS
     labels (`~galzoo_cnn.labels.decals_feature_labels`) for the deep test
@@ -417,8 +420,10 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
     --------
     >>> from astropy.table import Table
     >>> from galzoo_cnn.evaluation import feature_table
-    >>> with_aug = Table({"label_bar": [True, False, True, False], "prob_bar": [0.9, 0.2, 0.6, 0.7]})
-    >>> without = Table({"label_bar": [True, False, True, False], "prob_bar": [0.9, 0.2, 0.8, 0.7]})
+    >>> with_aug = Table({"label_bar": [True, False, True, False],
+    ...                   "prob_feature_bar": [0.9, 0.2, 0.6, 0.7]})
+    >>> without = Table({"label_bar": [True, False, True, False],
+    ...                  "prob_feature_bar": [0.9, 0.2, 0.8, 0.7]})
     >>> row = feature_table(with_aug, test_without_augmentation=without, inference=with_aug)[0]
     >>> float(row["auc_test_aug"]), float(row["auc_test_no_aug"]), float(row["auc_test_diff"])
     (0.75, 1.0, -0.25)
@@ -429,7 +434,7 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
     test = as_table(test, copy=False)
     main = feature_metrics(test, features, **options)
     if not len(main):
-        raise InputError("the test table has no pair of label_<feature> and prob_<feature> columns")
+        raise InputError("the test table has no pair of label_<feature> and prob_feature_<feature> columns")
     features = [str(f) for f in main["feature"]]
     aucs = {"test_aug": {str(r["feature"]): float(r["roc_auc"]) for r in main},
             "test_no_aug": _auc(test_without_augmentation, features, **options),
@@ -452,8 +457,9 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
             result[name] = np.ma.MaskedArray(np.zeros(len(features), int), mask=True)
             continue
         table = as_table(table, copy=False)
-        require_columns(table, [f"prob_{f}" for f in features], "probability")
-        result[name] = [_n_accepted(table, f"prob_{f}", t) for f, t in zip(features, main["threshold"])]
+        columns = [f"{FEATURE_PROBABILITY_PREFIX}{f}" for f in features]
+        require_columns(table, columns, "probability")
+        result[name] = [_n_accepted(table, c, t) for c, t in zip(columns, main["threshold"])]
     result.meta.update(rule=rule, threshold_from="test", layout="Khramtsov et al. 2022, Tables 2-3",
                        provenance=provenance("feature_table", rule=rule))
     return result
@@ -507,13 +513,13 @@ def match_labels(table, labelled, *, id_column=None, radius=1 * u.arcsec, ra_col
     --------
     >>> from astropy.table import Table
     >>> from galzoo_cnn.evaluation import match_labels
-    >>> classified = Table({"ra": [10.0, 20.0], "dec": [1.0, 2.0], "prob_bar": [0.9, 0.1]})
+    >>> classified = Table({"ra": [10.0, 20.0], "dec": [1.0, 2.0], "prob_feature_bar": [0.9, 0.1]})
     >>> decals = Table({"ra": [20.0001], "dec": [2.0], "label_bar": [False]})
     >>> matched = match_labels(classified, decals)
-    >>> matched["prob_bar", "label_bar"].pprint()
-    prob_bar label_bar
-    -------- ---------
-         0.1     False
+    >>> matched["prob_feature_bar", "label_bar"].pprint()
+    prob_feature_bar label_bar
+    ---------------- ---------
+                 0.1     False
     """
     table = as_table(table, copy=False)
     labelled = as_table(labelled, copy=False)

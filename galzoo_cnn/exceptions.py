@@ -20,8 +20,9 @@ True
 from astropy.utils.exceptions import AstropyDeprecationWarning, AstropyUserWarning
 
 __all__ = ["GalzooError", "InputError", "InputTypeError", "MissingColumnsError", "UnknownNameError",
-           "ServiceError", "CatalogError", "Interrupted", "GalzooWarning", "GalzooDeprecationWarning",
-           "UnusableImagesWarning", "DuplicateMatchWarning", "FewCandidatesWarning", "PixelScaleWarning"]
+           "ServiceError", "CatalogError", "ImageError", "CutoutError", "Interrupted", "GalzooWarning",
+           "GalzooDeprecationWarning", "UnusableImagesWarning", "DuplicateMatchWarning",
+           "FewCandidatesWarning", "PixelScaleWarning"]
 
 
 class GalzooError(Exception):
@@ -47,8 +48,9 @@ class MissingColumnsError(GalzooError, KeyError):
         return str(self.args[0])
 
 
-class UnknownNameError(GalzooError, KeyError, ValueError):
-    """A name (GZ2 task or answer, objective...) the package does not know; a lookup and a value error."""
+class UnknownNameError(InputError, KeyError):
+    """A name (GZ2 task or answer, objective, format, survey...) the package does not know; an input, a
+    lookup and a value error."""
 
     def __str__(self):
         return str(self.args[0])
@@ -76,6 +78,26 @@ class Interrupted(BaseException):
 
 class CatalogError(GalzooError, ValueError):
     """A table that cannot be written as a catalogue; the message names the column or row."""
+
+
+class ImageError(GalzooError, ValueError):
+    """An image that cannot be used; the message names the file, ``reason`` says why in one word.
+
+    ``reason`` is one of `galzoo_cnn.images.IMAGE_PROBLEMS`.
+    """
+
+    def __init__(self, message, reason="undecodable"):
+        super().__init__(message)
+        self.reason = reason
+
+
+class CutoutError(GalzooError, ValueError):
+    """A downloaded cutout that is not a valid image; the message says why, ``reason`` is the status
+    the cutout gets (``corrupt``, or ``blank`` where the survey has no data)."""
+
+    def __init__(self, message, reason="corrupt"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class GalzooWarning(AstropyUserWarning):

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .exceptions import GalzooError, InputError, InputTypeError
+from .exceptions import ImageError, InputError, InputTypeError
 from .tables import as_table, atomic_write, require_columns
 from .utils._pillow import READ_FORMATS, UnreadableImage, decode, open_image
 
@@ -39,7 +39,6 @@ __all__ = [
     "READ_FORMATS",
     "MIN_CROP",
     "MAX_FRAME_FRACTION",
-    "ImageError",
     "pad_with_sky",
     "jpeg_for_device",
     "decode_jpegs",
@@ -71,17 +70,6 @@ _REFUSED_MODES = {
     "I": ("32-bit integer", "not_8bit"), "F": ("32-bit float", "not_8bit"), "CMYK": ("CMYK", "not_rgb"),
     "LAB": ("Lab", "not_rgb"), "HSV": ("HSV", "not_rgb"), "YCbCr": ("YCbCr", "not_rgb"),
 }
-
-
-class ImageError(GalzooError, ValueError):
-    """An image that cannot be used; the message names the file, ``reason`` says why in one word.
-
-    ``reason`` is one of `IMAGE_PROBLEMS`.
-    """
-
-    def __init__(self, message, reason="undecodable"):
-        super().__init__(message)
-        self.reason = reason
 
 
 #: Why an image file cannot be used (`ImageError.reason`), and what it means.

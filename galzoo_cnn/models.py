@@ -31,12 +31,46 @@ from .utils._cards import card_path, frame_r90, model_names, read_card
 from .utils._json import dumps as strict_json
 
 __all__ = ["GalaxyClassifier", "build_model", "save_model", "load_model",
-           "available_models", "models_table", "PAPER_BACKBONES"]
+           "available_models", "models_table", "dihedral_views", "PAPER_BACKBONES", "VIEW_POOLINGS"]
 
 #: The eleven backbones compared in the paper, as timm names.
 PAPER_BACKBONES = ("resnet50", "resnet101", "resnet152", "inception_v3", "inception_resnet_v2",
                    "densenet121", "densenet169", "densenet201", "nasnetalarge", "vgg16",
                    "legacy_xception")
+
+
+def dihedral_views(images):
+    """The eight views of ``(B, C, H, W)`` images under rotations by 90 degrees and flips: a galaxy has
+    no up, so each view is an equally valid image of it (test-time augmentation, `VIEW_POOLINGS`).
+
+    Parameters
+    ----------
+    images : `torch.Tensor`
+        A batch ``(B, C, H, W)``.
+
+    Returns
+    -------
+    list of `torch.Tensor`
+        The four rotations, then the same mirrored.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from galzoo_cnn.models import dihedral_views
+    >>> views = dihedral_views(torch.arange(4.).reshape(1, 1, 2, 2))
+    >>> len(views), len({tuple(v.flatten().tolist()) for v in views})
+    (8, 8)
+    """
+    turns = [torch.rot90(images, k, dims=(-2, -1)) for k in range(4)]
+    return turns + [torch.flip(view, dims=(-1,)) for view in turns]
+
+
+#: How a model may pool the views of a galaxy before its head (``card['head']['view_pooling']``).
+VIEW_POOLINGS = {
+    "dihedral": "pooled backbone features averaged over the eight views of the image under 90-degree "
+                "rotations and flips (as Dieleman et al. 2015 combined rotated views): the head reads "
+                "features that do not depend on the galaxy's orientation on the sky",
+}
 
 
 class GalaxyClassifier(nn.Module):
@@ -58,7 +92,7 @@ class GalaxyClassifier(nn.Module):
         Width of the pooled features the head reads.
     """
 
-    def __init__(self, objective, classes, backbone, pretrained=False, card=None):
+    def __init__(self, objective, classes, backbone, pretrained=False, card=None, *, view_pooling=None):
         super().__init__()
         self.objective = get_objective(objective)
         self.classes = tuple(classes)
@@ -69,14 +103,29 @@ class GalaxyClassifier(nn.Module):
         self.head = self.objective.build_head(self.num_features, len(self.classes))
         card = dict(card or {})
         card.pop("task", None)  # cards before 0.1 named the objective "task"
+        self.view_pooling = view_pooling or (card.get("head") or {}).get("view_pooling")
+        if self.view_pooling not in (None, *VIEW_POOLINGS):
+            raise InputError(f"view_pooling={self.view_pooling!r}; expected None or one of "
+                             f"{list(VIEW_POOLINGS)}")
+        head = self.objective.card_head()
+        if self.view_pooling:
+            head["view_pooling"] = self.view_pooling
         self.card = dict(card, objective=self.objective.name, classes=list(self.classes), backbone=backbone,
-                         head=self.objective.card_head(),
+                         head=head,
                          input=card.get("input") or {"size": IMAGE_SIZE, "channels": "gri RGB",
                                                      "crop": 1.0, "scaling": "(I - 127.5) / 255 (Eq. 1)"})
 
     def forward(self, images):
         """Logits for preprocessed ``(B, 3, 100, 100)`` images."""
-        return self.head(self.backbone(images))
+        return self.head(self.pooled_features(images))
+
+    def pooled_features(self, images):
+        """What the head reads: the backbone's pooled features, averaged over the dihedral views of
+        each image if the model pools views (`VIEW_POOLINGS`); differentiable (`embed` is not)."""
+        if self.view_pooling is None:
+            return self.backbone(images)
+        views = dihedral_views(images)
+        return self.backbone(torch.cat(views)).reshape(len(views), len(images), -1).mean(0)
 
     @torch.no_grad()
     def predict_proba(self, images):
@@ -141,7 +190,7 @@ class GalaxyClassifier(nn.Module):
         >>> model.embed(torch.zeros(2, 3, 100, 100)).shape[1] == model.num_features
         True
         """
-        return self.backbone(images)
+        return self.pooled_features(images)
 
 
 def _require_backbone(name):
@@ -163,7 +212,7 @@ def _create_backbone(name, pretrained):
     return timm.create_model(name, pretrained=bool(pretrained), num_classes=0, global_pool="max", **options)
 
 
-def build_model(objective="five_class", backbone=None, classes=None, pretrained=False):
+def build_model(objective="five_class", backbone=None, classes=None, pretrained=False, *, view_pooling=None):
     """A new, untrained classifier.
 
     Parameters
@@ -179,6 +228,10 @@ def build_model(objective="five_class", backbone=None, classes=None, pretrained=
     pretrained : bool or str
         `True` loads timm's pretrained weights from the hub (needs network);
         a path loads them from a local file.
+    view_pooling : {None, 'dihedral'}
+        Average the pooled features over the eight dihedral views of each
+        image before the head (`VIEW_POOLINGS`); eight backbone passes per
+        image.
 
     Examples
     --------
@@ -189,7 +242,7 @@ def build_model(objective="five_class", backbone=None, classes=None, pretrained=
     """
     objective = get_objective(objective)
     return GalaxyClassifier(objective, classes or objective.default_classes,
-                            backbone or objective.default_backbone, pretrained)
+                            backbone or objective.default_backbone, pretrained, view_pooling=view_pooling)
 
 
 def save_model(model, path, **card):

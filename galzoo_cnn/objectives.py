@@ -34,8 +34,8 @@ import numpy as np
 
 from . import taxonomy
 from .calibration import calibration_error
-from .columns import FEATURE_PREFIX
-from .exceptions import UnknownNameError
+from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
+from .utils._registry import Registry
 
 # torch is imported inside the methods: the catalogue stages consult objectives (which columns a
 # model wrote) without loading torch.
@@ -43,8 +43,8 @@ from .exceptions import UnknownNameError
 __all__ = ["Objective", "SingleLabel", "MultiLabel", "FiveClass", "DetailedFeatures", "DomainClassifier",
            "register_objective", "get_objective", "list_objectives", "OBJECTIVES"]
 
-#: The registered objectives by name.
-OBJECTIVES = {}
+#: The registered objectives by name (instances).
+OBJECTIVES = Registry("objective", make=lambda cls: cls())
 
 
 def register_objective(cls):
@@ -62,10 +62,7 @@ def register_objective(cls):
     True
     >>> del OBJECTIVES["morphology3"]
     """
-    if not cls.name:
-        raise TypeError(f"objective class {cls.__name__} has no name")
-    OBJECTIVES[cls.name] = cls()
-    return cls
+    return OBJECTIVES.register()(cls)
 
 
 def get_objective(name):
@@ -82,12 +79,7 @@ def get_objective(name):
     >>> get_objective("five_class").default_backbone
     'densenet201'
     """
-    if isinstance(name, Objective):
-        return name
-    try:
-        return OBJECTIVES[name]
-    except (KeyError, TypeError):
-        raise UnknownNameError(f"unknown objective {name!r}; expected one of {list_objectives()}") from None
+    return name if isinstance(name, Objective) else OBJECTIVES.get(name)
 
 
 def list_objectives():
@@ -99,7 +91,7 @@ def list_objectives():
     >>> "five_class" in list_objectives()
     True
     """
-    return sorted(OBJECTIVES)
+    return OBJECTIVES.names()
 
 
 class Objective:
@@ -120,6 +112,8 @@ class Objective:
     #: What the outputs are: ``classes``, or ``gz2_answers`` (recorded in a catalogue's provenance as
     #: ``model_outputs``, which chooses the descriptions of its ``prob_`` columns).
     outputs = "classes"
+    #: Prefix of the probability columns `~galzoo_cnn.classify.classify_table` adds.
+    probability_prefix = "prob_"
 
     def __repr__(self):
         return f"<objective {self.name!r}: {self.output} over {len(self.default_classes)} outputs>"
@@ -166,14 +160,14 @@ class Objective:
     # --- classification outputs ----------------------------------------------------------------
     def output_columns(self, classes):
         """Names of the columns `~galzoo_cnn.classify.classify_table` adds, in order."""
-        return [f"prob_{c}" for c in classes]
+        return [f"{self.probability_prefix}{c}" for c in classes]
 
     def add_outputs(self, table, classes, probabilities, ok, card):
         """Add the output columns to ``table``; rows where ``ok`` is False are masked."""
         from astropy.table import MaskedColumn
 
         for k, name in enumerate(classes):
-            table[f"prob_{name}"] = MaskedColumn(probabilities[:, k], mask=~ok)
+            table[f"{self.probability_prefix}{name}"] = MaskedColumn(probabilities[:, k], mask=~ok)
         return table
 
     def provenance(self, card):
@@ -231,6 +225,7 @@ class MultiLabel(Objective):
     ``flag_<name>`` (probability at or above the card's threshold) in the catalogue."""
 
     output = "sigmoid"
+    probability_prefix = FEATURE_PROBABILITY_PREFIX
 
     def probabilities(self, logits):
         return logits.sigmoid()

@@ -17,6 +17,8 @@ Examples
 import numpy as np
 from astropy import units as u
 
+from . import taxonomy
+from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
 from .tables import _floats, require_columns
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
@@ -98,6 +100,13 @@ def plot_adversarial_scores(table, score_column="adversarial_score", domain_colu
     return ax
 
 
+def _probability_column(names, name):
+    """The column of a feature's probability (``prob_feature_<name>``) if ``names`` has it, else of a
+    class's (``prob_<name>``)."""
+    feature = FEATURE_PROBABILITY_PREFIX + name
+    return feature if feature in names else f"prob_{name}"
+
+
 def gallery_caption(row, class_column="predicted_class", *, feature=None):
     """Caption of one galaxy: class (or feature) and probability, coordinates, redshift, GZ2 class and
     image-quality flags where known.
@@ -109,7 +118,7 @@ def gallery_caption(row, class_column="predicted_class", *, feature=None):
     class_column : str
         Column of its class.
     feature : str, optional
-        Caption the probability of this feature (``prob_<feature>``) instead
+        Caption the probability of this feature (``prob_feature_<feature>``, else ``prob_<feature>``) instead
         of the class (paper Figs. 9-13).
 
     Examples
@@ -122,10 +131,16 @@ def gallery_caption(row, class_column="predicted_class", *, feature=None):
     spiral 0.91
     179.0430 +60.5225
     GZ2: Sc+t
+    >>> row = Table({"predicted_class": ["spiral"], "prob_spiral": [0.91], "flag_ring": [True],
+    ...              "flag_merger": [False]})[0]
+    >>> print(gallery_caption(row))
+    spiral 0.91
+    odd: ring
     """
     names = row.colnames
-    if feature is not None and f"prob_{feature}" in names and not np.ma.is_masked(row[f"prob_{feature}"]):
-        lines = [f"{feature} {float(row[f'prob_{feature}']):.2f}"]
+    column = None if feature is None else _probability_column(names, feature)
+    if column in names and not np.ma.is_masked(row[column]):
+        lines = [f"{feature} {float(row[column]):.2f}"]
     elif class_column in names and not np.ma.is_masked(row[class_column]):
         label = str(row[class_column])
         probability = row[f"prob_{label}"] if f"prob_{label}" in names else None
@@ -146,6 +161,11 @@ def gallery_caption(row, class_column="predicted_class", *, feature=None):
 
         lines.append("flags: " + ",".join(name for name, bit in QUALITY_FLAGS.items()
                                           if int(row["quality_flags"]) & bit[0]))
+    odd = [answer.feature for answer in taxonomy.task("odd_feature").answers
+           if f"flag_{answer.feature}" in names and not np.ma.is_masked(row[f"flag_{answer.feature}"])
+           and bool(row[f"flag_{answer.feature}"])]
+    if odd:  # a features model's verdicts on the odd features (paper Figs. 9-13)
+        lines.append("odd: " + ", ".join(odd))
     return "\n".join(lines)
 
 
@@ -417,7 +437,8 @@ def plot_sky(table, *, class_column="predicted_class", ra_column="ra", dec_colum
     return ax
 
 
-def plot_roc_curves(table, features, *, label_prefix="label_", probability_prefix="prob_", ax=None):
+def plot_roc_curves(table, features, *, label_prefix=FEATURE_PREFIX,
+                    probability_prefix=FEATURE_PROBABILITY_PREFIX, ax=None):
     """ROC curves of a multi-label model, one per feature, with their AUC in the legend.
 
     Parameters
@@ -441,7 +462,7 @@ def plot_roc_curves(table, features, *, label_prefix="label_", probability_prefi
     --------
     >>> from astropy.table import Table
     >>> from galzoo_cnn.plots import plot_roc_curves
-    >>> t = Table({"label_bar": [True, False, True, False], "prob_bar": [0.9, 0.2, 0.6, 0.7]})
+    >>> t = Table({"label_bar": [True, False, True, False], "prob_feature_bar": [0.9, 0.2, 0.6, 0.7]})
     >>> ax = plot_roc_curves(t, ["bar"])
     >>> ax.get_legend().get_texts()[0].get_text()
     'bar (AUC 0.750, n=4)'
@@ -605,7 +626,7 @@ def plot_feature_gallery(table, feature, *, threshold=None, n=12, image_dir=None
                          ncols=6, fov=None, seed=None):
     """Galaxies with a feature, captioned with its probability, RA, Dec and z (paper Figs. 9-13).
 
-    Shows the ``n`` galaxies of highest ``prob_<feature>`` at or above
+    Shows the ``n`` galaxies of highest ``prob_feature_<feature>`` (or ``prob_<class>``) at or above
     ``threshold`` (or, with ``seed``, a random ``n`` of them, which shows the
     range of the class rather than its clearest members).
 
@@ -613,7 +634,7 @@ def plot_feature_gallery(table, feature, *, threshold=None, n=12, image_dir=None
     ----------
     table : `~astropy.table.Table`
         Output of `~galzoo_cnn.classify_table` with a multi-label model (or
-        any table with ``prob_<feature>``).
+        any table with ``prob_feature_<feature>`` or ``prob_<class>``).
     feature : str
         The feature (or class) to show.
     threshold : float, optional
@@ -642,7 +663,7 @@ def plot_feature_gallery(table, feature, *, threshold=None, n=12, image_dir=None
     >>> len(figure.axes)
     4
     """
-    column = f"prob_{feature}"
+    column = _probability_column(table.colnames, feature)
     require_columns(table, column, "probability")
     probability = _floats(table, column)
     if threshold is None and f"flag_{feature}" in table.colnames:

@@ -42,7 +42,7 @@ from .augment import AdversarialShrink, training_transform
 from .calibration import temperature_entry
 from .columns import FEATURE_PREFIX, SPLITS
 from .exceptions import GalzooDeprecationWarning, InputError
-from .models import build_model, load_model, save_model
+from .models import VIEW_POOLINGS, build_model, load_model, save_model
 from .objectives import SingleLabel, get_objective
 from .tables import as_table, require_columns, write_table_atomic
 from .utils._lightning import check_devices, check_workers, make_trainer, process_shard, raise_if_interrupted
@@ -142,6 +142,8 @@ class TrainConfig:
     backbone: str | None = None
     pretrained: bool | str = False
     init_from: str | None = None
+    freeze_backbone: bool = False
+    view_pooling: str | None = None
     image_column: str = "filename"
     image_dir: str | None = None
     label_column: str | None = "label"
@@ -242,6 +244,9 @@ class TrainConfig:
         self._check_values()  # kinds first: the checks below compare values
         if not isinstance(self.class_weights, (str, type(None))) or self.class_weights not in CLASS_WEIGHTS:
             raise InputError(f"class_weights={self.class_weights!r}; expected one of {tuple(CLASS_WEIGHTS)}")
+        if self.view_pooling is not None and self.view_pooling not in VIEW_POOLINGS:
+            raise InputError(f"view_pooling={self.view_pooling!r}; expected one of {list(VIEW_POOLINGS)} "
+                             f"or null")
         if self.scheduler not in ("plateau", "cosine"):
             raise InputError(f"scheduler={self.scheduler!r}; expected 'plateau' or 'cosine'")
         objective = get_objective(self.objective)
@@ -325,9 +330,12 @@ class LitClassifier(L.LightningModule):
     and schedule (Adam, ReduceLROnPlateau)."""
 
     def __init__(self, model, lr, monitor="val_loss", patience=4, factor=0.1, class_weights=None,
-                 scheduler="plateau", epochs=None):
+                 scheduler="plateau", epochs=None, freeze_backbone=False):
         super().__init__()
         self.model = model
+        self.freeze_backbone = freeze_backbone
+        if freeze_backbone:
+            model.backbone.requires_grad_(False)
         self.lr, self.monitor, self.patience, self.factor = lr, monitor, patience, factor
         self.scheduler_name, self.epochs = scheduler, epochs
         self.register_buffer("class_weights", None if class_weights is None else
@@ -336,6 +344,13 @@ class LitClassifier(L.LightningModule):
     def forward(self, images):
         """Logits of the wrapped model."""
         return self.model(images)
+
+    def on_train_batch_start(self, batch, batch_idx):
+        """A frozen backbone stays in evaluation mode: its batch-norm statistics stay those it was
+        trained with, so that it computes exactly the features of the model it came from (Lightning
+        puts every submodule back in training mode after each validation)."""
+        if self.freeze_backbone:
+            self.model.backbone.eval()
 
     def _loss(self, logits, targets):
         # class weights shape the training loss only: val_loss stays comparable between runs
@@ -363,7 +378,7 @@ class LitClassifier(L.LightningModule):
 
     def configure_optimizers(self):
         """Adam, and ReduceLROnPlateau on the monitored metric (the paper's schedule)."""
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
+        optimizer = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=self.lr)
         if self.scheduler_name == "cosine":  # a fixed budget of epochs (e.g. a CPU-trained sample model)
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.epochs)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
@@ -590,7 +605,10 @@ def train(config, callbacks=(), progress=True):
             sampler=SeededSampler(len(ds), config.seed, shuffle), num_workers=workers,
             persistent_workers=workers > 0, worker_init_fn=quiet_worker)
 
-    model = build_model(config.objective, config.backbone, classes, config.pretrained)
+    model = build_model(config.objective, config.backbone, classes, config.pretrained,
+                        view_pooling=config.view_pooling)
+    if config.freeze_backbone and not config.init_from:
+        raise InputError("freeze_backbone: true needs init_from, the model whose backbone is kept")
     if config.init_from:
         _init_weights(model, config.init_from)
     model.card["input"]["crop"] = config.crop
@@ -599,7 +617,8 @@ def train(config, callbacks=(), progress=True):
     if config.frame_r90 is not None:  # the galaxy-scaled frame classify_table reframes rows to
         model.card["input"]["frame_r90"] = float(config.frame_r90)
     lit = LitClassifier(model, config.lr, config.monitor, config.patience, config.factor,
-                        class_weights=weights, scheduler=config.scheduler, epochs=config.epochs)
+                        class_weights=weights, scheduler=config.scheduler, epochs=config.epochs,
+                        freeze_backbone=config.freeze_backbone)
     mode = "max" if config.monitor.endswith("acc") else "min"
     checkpoints = L.pytorch.callbacks.ModelCheckpoint(
         dirpath=out / "checkpoints", filename="best", monitor=config.monitor, mode=mode, save_last=True)

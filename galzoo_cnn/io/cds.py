@@ -20,7 +20,7 @@ from astropy.table import MaskedColumn, Table
 
 from ..columns import cds_label, column_notes
 from ..exceptions import CatalogError
-from . import CatalogFormat, register_format
+from ._base import CatalogFormat, register_format
 from ._verify import compare_tables
 
 __all__ = ["CDSCatalog", "CDSField", "cds_field", "float64_tolerance", "readme_header"]

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 from astropy.table import MaskedColumn, Table
 
-from . import CatalogFormat, register_format
+from ._base import CatalogFormat, register_format
 from ._verify import compare_tables
 
 __all__ = ["FitsCatalog", "PROVENANCE_KEYWORDS"]

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from ..exceptions import CatalogError
-from . import CatalogFormat, register_format
+from ._base import CatalogFormat, register_format
 from ._verify import compare_tables
 
 __all__ = ["VOTableCatalog"]

@@ -60,6 +60,48 @@ def test_no_stage_imports_a_later_one():
     assert not edges, "imports against the stage order:\n" + "\n".join(edges)
 
 
+def _top_level_imports(parts, path):
+    """The package modules (dotted, below galzoo_cnn) that ``path`` imports when it is imported: the
+    imports in its body, not those inside functions."""
+    package = list(parts[:-1])
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[:len(package) - (node.level - 1)]
+            stem = base + (node.module.split(".") if node.module else [])
+            for alias in node.names:
+                module = ".".join(stem + [alias.name])
+                yield module if module in _MODULE_NAMES else ".".join(stem)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("galzoo_cnn."):
+            yield node.module.removeprefix("galzoo_cnn.")
+
+
+_MODULE_NAMES = {".".join(p[:-1] if p[-1] == "__init__" else p) for p, _ in _modules()}
+
+
+def test_no_import_cycle():
+    """Importing any module never imports it back (the catalogue formats import the registry's own
+    module, not the package that imports them)."""
+    graph = {}
+    for parts, path in _modules():
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        graph[name] = {t for t in _top_level_imports(parts, path) if t in _MODULE_NAMES and t != name}
+    cycles = []
+
+    def visit(name, trail):
+        for target in sorted(graph.get(name, ())):
+            if target in trail:
+                cycles.append(" -> ".join(trail[trail.index(target):] + [target]))
+            elif target not in done:
+                visit(target, trail + [target])
+        done.add(name)
+
+    done = set()
+    for name in sorted(graph):
+        if name not in done:
+            visit(name, [name])
+    assert not cycles, "import cycles:\n" + "\n".join(sorted(set(cycles)))
+
+
 def test_no_branch_on_an_objective_or_survey_name_outside_its_class():
     """Behaviour that depends on what a model predicts or where cutouts come from lives in the
     registered classes (galzoo_cnn.objectives, galzoo_cnn.cutouts)."""
@@ -165,3 +207,23 @@ def test_the_command_line_starts_without_the_heavy_libraries():
             "if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_objectives_formats_and_surveys_share_one_registry():
+    """One way to register, look up and list; a second entry under a taken name is refused, and an
+    unknown name is answered with the known ones."""
+    from galzoo_cnn.cutouts import SURVEYS, CutoutService
+    from galzoo_cnn.exceptions import InputError, UnknownNameError
+    from galzoo_cnn.io import FORMATS, CatalogFormat
+    from galzoo_cnn.objectives import OBJECTIVES, SingleLabel
+    from galzoo_cnn.utils._registry import Registry
+
+    for registry, base, taken in ((OBJECTIVES, SingleLabel, "five_class"), (FORMATS, CatalogFormat, "fits"),
+                                  (SURVEYS, CutoutService, "sdss")):
+        assert isinstance(registry, Registry)
+        before = dict(registry)
+        with pytest.raises(InputError, match=f"named '{taken}' is already registered"):
+            registry.register(taken)(type("Again", (base,), {"__doc__": "Again."}))
+        assert dict(registry) == before
+        with pytest.raises(UnknownNameError, match=f"expected one of {registry.names()}".replace("[", r"\[")):
+            registry.get("no_such_name")

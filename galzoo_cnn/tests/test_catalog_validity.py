@@ -43,7 +43,7 @@ def _every_registry_name():
                          "adversarial_score", "adversarial_score_shifted")]
     names += [f"prob_{c}" for c in (*taxonomy.FIVE_CLASSES, "elliptical", "merger")]
     for feature in taxonomy.DETAILED_FEATURES:
-        names += [f"prob_{feature}", f"flag_{feature}", f"label_{feature}"]
+        names += [f"prob_{feature}", f"prob_feature_{feature}", f"flag_{feature}", f"label_{feature}"]
     for answer in taxonomy.GZ2_ANSWERS:  # the same vote columns in both GZ2 layouts
         names += [answer.column(suffix) for suffix in taxonomy.COLUMN_SUFFIXES]
     return names
@@ -118,6 +118,26 @@ def test_a_hostile_real_table_writes_in_every_format_and_validates(tmp_path):
     cds = Table.read(paths["cds"] / "gz2.dat", format="ascii.cds", readme=str(paths["cds"] / "ReadMe"))
     assert cds["RAdeg"][0] == 0.0  # RA wraps to 0 rather than printing 360.000000
     assert cds["gz2_five_cl"].mask.any() if "gz2_five_cl" in cds.colnames else True
+
+
+def test_five_classes_and_features_of_real_galaxies_write_valid_catalogues(tmp_path):
+    """One classify_table call with the bundled five-class and features models on the demo's real SDSS
+    galaxies: every format validates, both families of columns keep their own descriptions."""
+    from galzoo_cnn import classify_table
+    from galzoo_cnn.datasets import load_demo_sample
+
+    sample, image_dir = load_demo_sample()
+    result = classify_table(sample["dr7objid", "ra", "dec", "filename"], features_model="sample-gz2-features",
+                            image_dir=image_dir, progress=False)
+    result.remove_column("filename")
+    paths = write_catalog(result, tmp_path / "both", authors="Doe J.", title="Classes and features")
+    assert _validators(paths) == []
+    fields = {f.name: f for f in votable.parse_single_table(paths["votable"]).fields}
+    class_column, feature_column = fields["prob_completely_round"], fields["prob_feature_completely_round"]
+    assert class_column.ucd == feature_column.ucd == "stat.probability"
+    assert class_column.description != feature_column.description
+    readme = (paths["cds"] / "ReadMe").read_text()
+    assert "How rounded is it?" in readme and "flag_ring" in result.colnames
 
 
 @pytest.mark.skipif(STILTS is None or FITSVERIFY is None,

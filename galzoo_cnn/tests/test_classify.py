@@ -160,11 +160,64 @@ def test_multilabel_model_flags_use_the_card_thresholds(demo):
     result = classify_table(sample[:8], model=model, image_dir=image_dir, progress=False)
     assert "predicted_class" not in result.colnames
     for feature in model.classes:
-        assert result[f"prob_{feature}"].dtype == np.float32
-        expected = np.asarray(result[f"prob_{feature}"]) >= thresholds[feature]
+        assert result[f"prob_feature_{feature}"].dtype == np.float32
+        expected = np.asarray(result[f"prob_feature_{feature}"]) >= thresholds[feature]
         assert result[f"flag_{feature}"].tolist() == expected.tolist()
     assert result.meta["provenance"]["thresholds"] == "model card"
     assert "Bar" in result["flag_bar"].description
+
+
+def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkeypatch):
+    """A five-class and a features model framing images alike: one read per image, both sets of columns
+    under names that cannot collide, each as the model gives it alone."""
+    import PIL.Image
+
+    sample, image_dir = demo
+    torch.manual_seed(0)
+    five = build_model("five_class", backbone="test_resnet").eval()
+    features = build_model("features", backbone="test_resnet", view_pooling="dihedral").eval()
+    opened = []
+    real_open = PIL.Image.open
+
+    def counting_open(source, *args, **kwargs):
+        opened.append(os.path.basename(str(getattr(source, "name", source))))
+        return real_open(source, *args, **kwargs)
+
+    monkeypatch.setattr(PIL.Image, "open", counting_open)
+    rows = sample[:6]
+    both = classify_table(rows, model=five, features_model=features, image_dir=image_dir, progress=False,
+                          num_workers=0)
+    assert sorted(opened) == sorted(rows["filename"])
+    monkeypatch.setattr(PIL.Image, "open", real_open)
+    alone = classify_table(rows, model=features, image_dir=image_dir, progress=False)
+    assert "prob_completely_round" in both.colnames and "prob_feature_completely_round" in both.colnames
+    assert both["prob_completely_round"].description != both["prob_feature_completely_round"].description
+    assert "How rounded is it?" in both["prob_feature_completely_round"].description
+    for feature in features.classes:
+        column = f"prob_feature_{feature}"
+        np.testing.assert_allclose(both[column], alone[column], atol=1e-6)
+        assert both[f"flag_{feature}"].tolist() == alone[f"flag_{feature}"].tolist()
+    assert both["predicted_class"].tolist() == classify_table(rows, model=five, image_dir=image_dir,
+                                                              progress=False)["predicted_class"].tolist()
+    provenance = both.meta["provenance"]
+    assert provenance["features_model_sha256"] == "unsaved" and provenance["features_thresholds"]
+    # another frame: each image read once per frame, twice in all
+    features.card["input"] = dict(features.card["input"], crop=0.7)
+    opened.clear()
+    monkeypatch.setattr(PIL.Image, "open", counting_open)
+    classify_table(rows, model=five, features_model=features, image_dir=image_dir, progress=False,
+                   num_workers=0)
+    assert len(opened) == 2 * len(rows) and len(set(opened)) == len(rows)
+
+
+def test_features_model_must_be_multilabel(demo):
+    sample, image_dir = demo
+    with pytest.raises(ValueError, match="features_model is a 'five_class' model"):
+        classify_table(sample[:1], features_model="sample-gz1", image_dir=image_dir, progress=False)
+    features = build_model("features", backbone="test_resnet").eval()
+    with pytest.raises(ValueError, match="model is a multi-label model already"):
+        classify_table(sample[:1], model=features, features_model=features, image_dir=image_dir,
+                       progress=False)
 
 
 def test_adversarial_score_from_a_domain_model(demo, classified):

@@ -83,6 +83,6 @@ def test_multilabel_backbones_are_scored_by_their_mean_feature_auc(real_data, tm
         known = ~np.ma.getmaskarray(classified[f"label_{feature}"])
         y = np.asarray(classified[f"label_{feature}"][known], dtype=bool)
         if 0 < y.sum() < len(y):
-            aucs.append(roc_auc_score(y, np.asarray(classified[f"prob_{feature}"])[known]))
+            aucs.append(roc_auc_score(y, np.asarray(classified[f"prob_feature_{feature}"])[known]))
     assert result["test_roc_auc"][0] == pytest.approx(np.mean(aucs))
     assert np.isnan(result["val_accuracy"][0])  # no accuracy for a multi-label model

@@ -20,7 +20,7 @@ def scored():
     is not well sampled) scored by a different real number, the weighted vote fraction."""
     table = feature_labels(load_gz2_sample("hart2016"), features=FEATURES)
     for feature in FEATURES:
-        table[f"prob_{feature}"] = table[taxonomy.answer(feature).column("weighted_fraction")]
+        table[f"prob_feature_{feature}"] = table[taxonomy.answer(feature).column("weighted_fraction")]
     return table
 
 
@@ -55,13 +55,13 @@ def test_feature_metrics_match_hand_computations(scored):
         label = scored[f"label_{row['feature']}"]
         known = ~np.ma.getmaskarray(label)
         y = np.asarray(label.filled(False), dtype=bool)[known]
-        p = np.asarray(scored[f"prob_{row['feature']}"], dtype=float)[known]
+        p = np.asarray(scored[f"prob_feature_{row['feature']}"], dtype=float)[known]
         assert row["n_known"] == known.sum() and row["n_positive"] == y.sum()
         if 0 < y.sum() < len(y):
             assert row["roc_auc"] == pytest.approx(_rank_auc(y, p), abs=1e-12)
             candidates = np.unique(p)
             assert _f1(y, p, row["threshold"]) == pytest.approx(max(_f1(y, p, t) for t in candidates))
-            everywhere = np.asarray(scored[f"prob_{row['feature']}"], dtype=float)
+            everywhere = np.asarray(scored[f"prob_feature_{row['feature']}"], dtype=float)
             assert row["n_accepted"] == int(np.sum(everywhere >= row["threshold"]))
         else:
             assert np.isnan(row["roc_auc"]) and np.isnan(row["threshold"])
@@ -73,7 +73,7 @@ def test_threshold_rules_on_real_rows(scored):
     label = scored["label_bar"]
     known = ~np.ma.getmaskarray(label)
     y = np.asarray(label.filled(False), dtype=bool)[known]
-    p = np.asarray(scored["prob_bar"], dtype=float)[known]
+    p = np.asarray(scored["prob_feature_bar"], dtype=float)[known]
     candidates = np.unique(p)
     youden = acceptance_threshold(y, p, "youden")
     assert _youden(y, p, youden) == pytest.approx(max(_youden(y, p, t) for t in candidates))
@@ -91,7 +91,7 @@ def test_inference_counts_use_the_given_table(scored):
     inference = scored[:50]
     metrics = feature_metrics(scored, ["spiral"], apply_to=inference)
     threshold = metrics["threshold"][0]
-    assert metrics["n_accepted"][0] == int(np.sum(np.asarray(inference["prob_spiral"]) >= threshold))
+    assert metrics["n_accepted"][0] == int(np.sum(np.asarray(inference["prob_feature_spiral"]) >= threshold))
 
 
 def test_crosstab_by_id_and_by_position_on_real_rows():
@@ -120,9 +120,9 @@ def test_crosstab_by_id_and_by_position_on_real_rows():
 def test_evaluation_inputs_are_checked():
     from galzoo_cnn.evaluation import feature_table
 
-    with pytest.raises(ValueError, match="no pair of label_<feature> and prob_<feature>"):
+    with pytest.raises(ValueError, match="no pair of label_<feature> and prob_feature_<feature>"):
         feature_table(Table({"label_bar": [True, False]}))
-    with pytest.raises(KeyError, match="columns 'label_bar', 'prob_bar' are not in the table"):
+    with pytest.raises(KeyError, match="columns 'label_bar', 'prob_feature_bar' are not in the table"):
         feature_metrics(Table({"x": [1]}), ["bar"])
     with pytest.raises(TypeError, match="features must be a list"):
         feature_metrics(Table({"x": [1]}), "bar")
@@ -168,10 +168,10 @@ def test_feature_table_has_the_layout_of_tables_2_and_3(scored, real_data):
 
     without = scored.copy()
     for feature in FEATURES:
-        without[f"prob_{feature}"] = without[taxonomy.answer(feature).column("fraction")]
+        without[f"prob_feature_{feature}"] = without[taxonomy.answer(feature).column("fraction")]
     inference = Table.read(real_data / "gz2_hart16_sdss" / "gz2_hart16_no_images.csv")
     for feature in FEATURES:
-        inference[f"prob_{feature}"] = inference[taxonomy.answer(feature).column("weighted_fraction")]
+        inference[f"prob_feature_{feature}"] = inference[taxonomy.answer(feature).column("weighted_fraction")]
     table = feature_table(scored, test_without_augmentation=without, inference=inference, target=scored)
     assert table.colnames == ["feature", "auc_test_no_aug", "auc_test_aug", "auc_test_diff",
                               "auc_deep_no_aug", "auc_deep_aug", "auc_deep_diff", "threshold",
@@ -183,9 +183,10 @@ def test_feature_table_has_the_layout_of_tables_2_and_3(scored, real_data):
     np.testing.assert_allclose(table["auc_test_diff"], with_metrics["roc_auc"] - without_metrics["roc_auc"])
     assert table["auc_deep_aug"].mask.all()  # no deep-test set given: the paper's empty cells
     for row in table:
-        probabilities = np.asarray(inference[f"prob_{row['feature']}"], dtype=float)
+        probabilities = np.asarray(inference[f"prob_feature_{row['feature']}"], dtype=float)
         assert row["n_inference"] == np.sum(probabilities >= row["threshold"])
-        assert row["n_target"] == np.sum(np.asarray(scored[f"prob_{row['feature']}"]) >= row["threshold"])
+        column = f"prob_feature_{row['feature']}"
+        assert row["n_target"] == np.sum(np.asarray(scored[column]) >= row["threshold"])
 
 
 # The answer columns of the GZ DECaLS DR5 volunteer catalogue (Walmsley et al. 2022, gz_decals_volunteers_5),
@@ -318,7 +319,7 @@ def test_roc_curves_of_many_features_stay_legible():
                 "no_spiral", "odd_yes", "odd_no", "completely_round", "in_between"]
     table = feature_labels(load_gz2_sample("hart2016"), features=features)
     for feature in features:
-        table[f"prob_{feature}"] = table[taxonomy.answer(feature).column("weighted_fraction")]
+        table[f"prob_feature_{feature}"] = table[taxonomy.answer(feature).column("weighted_fraction")]
     ax = plot_roc_curves(table, features)
     curves = ax.lines[:-1]  # the last line is the diagonal
     assert len(curves) == len(features)

@@ -12,7 +12,7 @@ import torch
 from astropy.table import Table
 from safetensors.torch import load_file
 
-from galzoo_cnn.exceptions import GalzooDeprecationWarning
+from galzoo_cnn.exceptions import GalzooDeprecationWarning, InputError
 from galzoo_cnn.models import build_model, load_model
 from galzoo_cnn.training import LitClassifier, SeededSampler, TrainConfig, split_table, train
 from galzoo_cnn.utils._lightning import usable_cores
@@ -155,6 +155,43 @@ def test_multilabel_training_on_real_gz2_images(real_data, tmp_path):
     # AUC needs both classes among the known labels of the 30 test galaxies
     assert "smooth" in auc and all(0 <= v <= 1 for v in auc.values())
     assert "arms_4" not in auc or 0 <= auc["arms_4"] <= 1
+
+
+def test_head_on_a_frozen_view_pooled_backbone(real_data, tmp_path):
+    """sample-gz2-features' options: the backbone of a saved model kept exactly (weights and batch-norm
+    statistics), only the head trained, on features averaged over the dihedral views."""
+    from galzoo_cnn.labels import feature_labels
+    from galzoo_cnn.models import save_model
+
+    source = build_model("five_class", backbone="test_resnet")
+    with torch.no_grad():  # batch-norm statistics unlike a fresh layer's, to see that they stay
+        for module in source.backbone.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.1, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+    save_model(source, tmp_path / "source")
+    labelled = feature_labels(real_data / "gz2_hart16_sdss" / "gz2_hart16.csv",
+                              features=["smooth", "edge_on_yes"])
+    labelled.write(tmp_path / "features.ecsv")
+    config = TrainConfig(objective="features", table=str(tmp_path / "features.ecsv"),
+                         image_dir=str(real_data / "gz2_hart16_sdss" / "images"), output=str(tmp_path / "f"),
+                         backbone="test_resnet", init_from=str(tmp_path / "source.json"),
+                         freeze_backbone=True, view_pooling="dihedral", classes=["smooth", "edge_on_yes"],
+                         label_columns=["label_smooth", "label_edge_on_yes"], epochs=2, batch_size=16,
+                         test_fraction=0.3, seed=1, lr=0.01)
+    model, card_path = train(config, progress=False)
+    before = {k: v for k, v in source.state_dict().items() if k.startswith("backbone.")}
+    after = load_model(card_path).state_dict()
+    assert [k for k, v in before.items() if not torch.equal(after[k], v)] == []
+    card = json.loads(card_path.read_text())
+    assert card["head"]["view_pooling"] == "dihedral" and card["config"]["freeze_backbone"] is True
+    images = torch.randn(2, 3, 100, 100)
+    turned = torch.flip(torch.rot90(images, 1, dims=(2, 3)), dims=(3,))
+    torch.testing.assert_close(model.predict_proba(images), model.predict_proba(turned), atol=1e-5, rtol=0)
+    with pytest.raises(InputError, match="freeze_backbone: true needs init_from"):
+        train(dataclasses.replace(config, init_from=None, output=str(tmp_path / "g")), progress=False)
+    with pytest.raises(InputError, match="view_pooling='mean'"):
+        train(dataclasses.replace(config, view_pooling="mean", output=str(tmp_path / "h")), progress=False)
 
 
 def test_scale_robust_training_options_on_real_kaggle_gz2_images(real_data, tmp_path):
