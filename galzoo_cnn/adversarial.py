@@ -32,8 +32,9 @@ from .augment import AdversarialShrink
 from .columns import PROVENANCE_KEY, describe_columns
 from .exceptions import FewCandidatesWarning, InputError
 from .images import resolve_image_paths
-from .tables import _floats, as_table, provenance, require_columns
+from .tables import as_table, provenance, require_columns
 from .training import TrainConfig, train
+from .utils._values import floats
 
 __all__ = ["adversarial_validation", "adversarial_scores", "adversarial_split", "DOMAIN_COLUMN",
            "DOMAIN_SPLIT_COLUMN", "SCORE_COLUMN"]
@@ -254,7 +255,7 @@ def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=90
     if "split" in table.colnames and not overwrite:
         raise InputError("the table already has a 'split' column (e.g. the domain classifier's, from "
                          "adversarial_validation); pass overwrite=True to replace it")
-    score = _floats(table, score_column)
+    score = floats(table, score_column)
     if side == "inference_like":
         candidates = np.flatnonzero(score <= 1 - threshold)
     elif side == "training_like":

@@ -57,7 +57,8 @@ from .columns import (
 from .exceptions import CatalogError, InputError
 from .io import FORMATS, CatalogMetadata, get_format
 from .io._transaction import FileSetTransaction, locked, recover
-from .tables import _degrees, as_table
+from .tables import as_table
+from .utils._values import degrees
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
            "check_catalog", "check_outputs", "recover_catalog", "CatalogMetadata", "CATALOG_FORMATS",
@@ -100,7 +101,7 @@ def _with_coordinates(table, ra_column, dec_column):
         if getattr(column, "dtype", np.dtype(object)).kind not in "fiu":
             raise CatalogError(f"coordinate column {name!r} is not numeric ({column.dtype}); give "
                                f"degrees, or convert sexagesimal strings with SkyCoord first")
-        values = _degrees(column, name)
+        values = degrees(column, name)
         bad = np.flatnonzero(~np.isfinite(values) | (values < low) | (values > high))
         if bad.size:
             raise CatalogError(f"coordinate column {name!r} has {bad.size} missing, NaN or out-of-range "

@@ -31,9 +31,10 @@ from astropy.table import QTable, Table
 from .classify import classify_table
 from .evaluation import feature_metrics
 from .exceptions import InputError
-from .models import PAPER_BACKBONES, _require_backbone, load_model
+from .models import PAPER_BACKBONES, load_model
 from .tables import provenance, write_table_atomic
 from .training import TrainConfig, bundled_config, train
+from .utils._timm import require_backbone
 
 __all__ = ["compare_backbones", "COMPARISON_COLUMNS", "PAPER_BACKBONES"]
 
@@ -111,7 +112,7 @@ def compare_backbones(config, backbones=PAPER_BACKBONES, *, output, batch_size=6
     if not backbones:
         raise InputError("no backbones to compare")
     for backbone in backbones:  # a typo in the tenth name must not wait for nine trainings
-        _require_backbone(backbone)
+        require_backbone(backbone)
     if not isinstance(config, TrainConfig):
         config = TrainConfig.from_file(bundled_config(config))
     output = Path(output)

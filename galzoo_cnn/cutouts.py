@@ -63,8 +63,6 @@ from .columns import PROVENANCE_KEY, describe_columns
 from .config import conf
 from .exceptions import CutoutError, InputError, InputTypeError
 from .tables import (
-    _angle,
-    _degrees,
     as_table,
     atomic_write,
     check_integer,
@@ -79,6 +77,7 @@ from .utils._optional import astroquery
 from .utils._pillow import UnreadableImage, decode, open_image
 from .utils._registry import Registry
 from .utils._signals import interruptible
+from .utils._values import angle, degrees
 
 __all__ = ["SURVEYS", "register_survey", "cutout_services", "CutoutService", "SDSSCutouts",
            "LegacySurveyCutouts", "Hips2FitsCutouts", "HIPS_BANDS", "GZ2_FRAME_RADII", "gz2_pixel_scale",
@@ -305,7 +304,7 @@ def _row_pixel_scales(table, pixel_scale, survey):
         pixel_scale = _service(survey).pixel_scale
     if isinstance(pixel_scale, str):
         require_columns(table, pixel_scale, "pixel_scale")
-        pixel_scale = _angle(table[pixel_scale], pixel_scale, u.arcsec) * u.arcsec
+        pixel_scale = angle(table[pixel_scale], pixel_scale, u.arcsec) * u.arcsec
     try:
         scales = u.Quantity(pixel_scale, u.arcsec)
     except u.UnitsError:
@@ -868,7 +867,7 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
     ext = service.extension
     names = _file_names(table, id_column, ext)
     require_columns(table, [ra_column, dec_column], "coordinate")
-    ra, dec = (_degrees(table[c], c) for c in (ra_column, dec_column))
+    ra, dec = (degrees(table[c], c) for c in (ra_column, dec_column))
     scales = _row_pixel_scales(table, pixel_scale, survey)
     directory = Path(directory).expanduser()
     try:

@@ -26,7 +26,8 @@ from astropy.table import MaskedColumn, Table
 from . import taxonomy
 from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
 from .exceptions import InputError, InputTypeError, MissingColumnsError
-from .tables import _floats, as_table, check_integer, provenance, refuse_overwrite, require_columns
+from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
+from .utils._values import floats
 
 __all__ = ["five_class_labels", "feature_labels", "decals_feature_labels", "well_sampled",
            "min_votes_per_row", "label_summary", "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
@@ -44,7 +45,7 @@ def _check_fractions(fractions):
 def _check_votes(table, fraction_columns, count_columns):
     """Refuse vote fractions outside [0, 1] and negative vote counts, naming column, row and value."""
     for name in dict.fromkeys(fraction_columns):
-        values = _floats(table, name)
+        values = floats(table, name)
         bad = ~np.isnan(values) & ((values < 0) | (values > 1))  # NaN is a missing value; +-inf is not
         if bad.any():
             row = int(np.argmax(bad))
@@ -53,7 +54,7 @@ def _check_votes(table, fraction_columns, count_columns):
             raise InputError(f"column {name!r}, row {row}: vote fraction {values[row]:g} is outside [0, 1] "
                              f"({int(bad.sum())} such rows){hint}")
     for name in dict.fromkeys(count_columns):
-        values = _floats(table, name)
+        values = floats(table, name)
         bad = ~np.isnan(values) & ((values < 0) | ~np.isfinite(values))
         if bad.any():
             row = int(np.argmax(bad))
@@ -119,7 +120,7 @@ def min_votes_per_row(table, min_votes=None, depth="auto"):
 
 
 def _task_votes(table, task_code):
-    return sum(_floats(table, a.column("count")) for a in taxonomy.task(task_code).answers)
+    return sum(floats(table, a.column("count")) for a in taxonomy.task(task_code).answers)
 
 
 def _task_columns(task_code, fractions):
@@ -161,7 +162,7 @@ class _CatalogueVotes:
         return True
 
     def fraction(self, answer):
-        return _floats(self.table, answer.column(self.fractions))
+        return floats(self.table, answer.column(self.fractions))
 
     def votes(self, task_code):
         return _task_votes(self.table, task_code)
@@ -201,14 +202,14 @@ class _KaggleVotes:
         return all(a.kaggle_column in self.table.colnames for a in taxonomy.task(task_code).answers)
 
     def reached(self, task_code):
-        return sum(_floats(self.table, a.kaggle_column) for a in taxonomy.task(task_code).answers)
+        return sum(floats(self.table, a.kaggle_column) for a in taxonomy.task(task_code).answers)
 
     def fraction(self, answer):
         if not self.has(answer.task):
             return np.full(len(self.table), np.nan)
         reached = self.reached(answer.task)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(reached > 0, _floats(self.table, answer.kaggle_column) / reached, np.nan)
+            return np.where(reached > 0, floats(self.table, answer.kaggle_column) / reached, np.nan)
 
     def votes(self, task_code):
         if not self.has(task_code):
@@ -584,9 +585,9 @@ def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", 
                                           earlier="an earlier labelling"))
     labels = {}
     for feature in features:
-        total = sum(_floats(table, c) for c in columns[feature])
+        total = sum(floats(table, c) for c in columns[feature])
         labels[feature] = (total >= threshold - 1e-9,  # summed fractions carry rounding
-                           ~(_floats(table, votes[tasks[feature]]) >= min_votes) | np.isnan(total))
+                           ~(floats(table, votes[tasks[feature]]) >= min_votes) | np.isnan(total))
     _store_feature_labels(table, labels)
     table.meta[PROVENANCE_KEY] = provenance("decals_feature_labels", inputs=[decals_table],
                                             fractions=fractions,

@@ -29,6 +29,7 @@ from .objectives import get_objective
 from .tables import atomic_write, file_sha256
 from .utils._cards import card_path, frame_r90, model_names, read_card
 from .utils._json import dumps as strict_json
+from .utils._timm import require_backbone
 
 __all__ = ["GalaxyClassifier", "build_model", "save_model", "load_model",
            "available_models", "models_table", "dihedral_views", "PAPER_BACKBONES", "VIEW_POOLINGS"]
@@ -193,17 +194,8 @@ class GalaxyClassifier(nn.Module):
         return self.pooled_features(images)
 
 
-def _require_backbone(name):
-    """Raise `~galzoo_cnn.exceptions.InputError` unless timm has a model ``name``.
-
-    Names with a source (``hf-hub:...``, ``local-dir:...``) are left to timm, which resolves them."""
-    if not isinstance(name, str) or (":" not in name and not timm.is_model(name)):
-        raise InputError(f"unknown timm backbone {name!r}; see timm.list_models()")
-    return name
-
-
 def _create_backbone(name, pretrained):
-    _require_backbone(name)
+    require_backbone(name)
     options = {}
     if isinstance(pretrained, (str, Path)):  # local weights, e.g. downloaded once elsewhere
         if not Path(pretrained).is_file():

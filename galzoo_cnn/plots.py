@@ -19,7 +19,8 @@ from astropy import units as u
 
 from . import taxonomy
 from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
-from .tables import _floats, require_columns
+from .tables import require_columns
+from .utils._values import floats
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
            "plot_roc_curves", "plot_sample_histograms", "plot_class_histograms", "plot_feature_gallery",
@@ -79,13 +80,13 @@ def plot_adversarial_scores(table, score_column="adversarial_score", domain_colu
         _, ax = plt.subplots(figsize=(6, 4))
     edges = np.linspace(0, 1, bins + 1)
     domain = np.asarray(table[domain_column]).astype(str)
-    score = _floats(table, score_column)
+    score = floats(table, score_column)
     for name, colour in SAMPLE_COLOURS.items():
         values = score[(domain == name) & np.isfinite(score)]
         ax.hist(values, edges, histtype="stepfilled", alpha=0.45, color=colour, density=True,
                 label=f"{name} ({len(values)})")
     if shifted_column in table.colnames:
-        shifted = _floats(table, shifted_column)
+        shifted = floats(table, shifted_column)
         shift = table.meta.get("adversarial", {}).get("shift") or ("k", "m")
         ax.hist(shifted[np.isfinite(shifted)], edges, histtype="step", lw=2, color="tab:purple",
                 density=True, label=f"training, k={shift[0]}, m={shift[1]}")
@@ -552,7 +553,7 @@ def plot_sample_histograms(training_table, inference_table, columns, *, labels=N
         axes = list(axes.flat)
     parts = []
     for index, (ax, column) in enumerate(zip(axes, columns)):
-        samples = {"training": _floats(training_table, column), "inference": _floats(inference_table, column)}
+        samples = {"training": floats(training_table, column), "inference": floats(inference_table, column)}
         values = np.concatenate([v[np.isfinite(v)] for v in samples.values()])
         edges = np.histogram_bin_edges(values, bins) if len(values) else np.linspace(0, 1, bins + 1)
         for name, v in samples.items():
@@ -602,7 +603,7 @@ def plot_class_histograms(table, column, *, class_column="predicted_class", bins
     import matplotlib.pyplot as plt
 
     require_columns(table, [column, class_column])
-    values = _floats(table, column)
+    values = floats(table, column)
     classes = np.ma.filled(np.ma.asarray(table[class_column]).astype(str), "")
     usable = np.isfinite(values) & (classes != "")
     if ax is None:
@@ -665,7 +666,7 @@ def plot_feature_gallery(table, feature, *, threshold=None, n=12, image_dir=None
     """
     column = _probability_column(table.colnames, feature)
     require_columns(table, column, "probability")
-    probability = _floats(table, column)
+    probability = floats(table, column)
     if threshold is None and f"flag_{feature}" in table.colnames:
         passed = np.ma.filled(np.ma.asarray(table[f"flag_{feature}"]), False).astype(bool)
         rule = "flagged by the model card's threshold"

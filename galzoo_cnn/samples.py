@@ -40,8 +40,9 @@ from astropy.table import MaskedColumn
 from .columns import PROVENANCE_KEY, describe_columns
 from .config import conf
 from .exceptions import DuplicateMatchWarning, InputError, ServiceError
-from .tables import _degrees, as_table, positive_angle, provenance, require_columns
+from .tables import as_table, positive_angle, provenance, require_columns
 from .utils._optional import astroquery
+from .utils._values import degrees
 
 __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss_targets", "query_gz2",
            "query_gz_decals", "query_vizier", "local_group_velocity",
@@ -290,7 +291,7 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
     galzoo_cnn.exceptions.InputError: 1 row(s) without finite coordinates in 'ra' / 'dec': 1
     """
     require_columns(table, [ra_column, dec_column], "coordinate")
-    ra, dec = (_degrees(table[name], name) for name in (ra_column, dec_column))
+    ra, dec = (degrees(table[name], name) for name in (ra_column, dec_column))
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
         rows = np.flatnonzero(bad)

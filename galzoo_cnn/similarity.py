@@ -34,7 +34,8 @@ import numpy as np
 from astropy.table import MaskedColumn, Table
 
 from ._inference import predict_images, status_names
-from .classify import STATUS_COLUMN, _as_model, _row_crops, _start_run
+from ._runs import as_model, row_crops, start_run
+from .classify import STATUS_COLUMN
 from .columns import PROVENANCE_KEY
 from .config import conf
 from .exceptions import InputError
@@ -88,12 +89,12 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     >>> embedded["embedding"].shape
     (2, 1024)
     """
-    table, paths = _start_run(table, "embed", image_column=image_column, image_dir=image_dir,
+    table, paths = start_run(table, "embed", image_column=image_column, image_dir=image_dir,
                               batch_size=batch_size, num_workers=num_workers, crop=crop, device=device)
-    classifier = _as_model(conf.default_model if model is None else model)
+    classifier = as_model(conf.default_model if model is None else model)
     table.remove_columns(refuse_overwrite(table, [EMBEDDING_COLUMN, STATUS_COLUMN], overwrite=overwrite,
                                           earlier="an earlier embedding or classification"))
-    crops, preset, _ = _row_crops(table, classifier, crop, reframe=reframe, fov_column=fov_column,
+    crops, preset, _ = row_crops(table, classifier, crop, reframe=reframe, fov_column=fov_column,
                                   radius_column=radius_column)
     codes, _, features, _ = predict_images([classifier], paths, [crops], batch_size=batch_size, device=device,
                                            num_workers=num_workers, progress=progress, embed=True, tta=tta,

@@ -22,6 +22,7 @@ from astropy import units as u
 from astropy.table import QTable, Table
 
 from .exceptions import InputError, InputTypeError, MissingColumnsError
+from .utils._files import current_umask
 
 __all__ = ["as_table", "require_columns", "refuse_overwrite", "check_integer", "write_table_atomic",
            "atomic_write", "stale_parts", "positive_angle", "fits_safe_meta", "provenance", "file_sha256",
@@ -437,53 +438,12 @@ def atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_current_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
-
-
-def _degrees(column, name):
-    """A coordinate column as float degrees (NaN where masked); plain numbers are degrees."""
-    return _angle(column, name, u.deg)
-
-
-def _floats(table, name):
-    """A column as a float array, masked entries as NaN (so every comparison with them is False).
-
-    Text that is not a number ("n/a" in a CSV column) raises `InputError` naming the column and row.
-    """
-    column = table[name]
-    try:
-        return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
-    except (TypeError, ValueError):
-        pass
-    values, mask = np.asarray(column), np.ma.getmaskarray(column)
-    for row, value in enumerate(values.tolist()):
-        if mask[row]:
-            continue
-        try:
-            float(value)
-        except (TypeError, ValueError):
-            raise InputError(f"column {name!r}, row {row}: {value!r} is not a number") from None
-    raise InputError(f"column {name!r} ({column.dtype}) does not hold numbers")
-
-
-def _angle(column, name, unit):
-    """An angle column as floats in ``unit`` (NaN where masked); plain numbers are in ``unit``."""
-    if getattr(column, "unit", None) is not None:
-        try:
-            values = np.array(u.Quantity(column).to_value(unit), dtype=float)
-            values[np.ma.getmaskarray(column)] = np.nan  # a Quantity keeps the data under the mask
-            return values
-        except u.UnitConversionError:
-            raise InputError(f"column {name!r} has unit {column.unit}, not an angle") from None
-    if column.dtype.kind not in "iuf":
-        raise InputError(f"column {name!r} holds {column.dtype} values; give decimal {unit.long_names[0]}s "
-                         f"(or convert sexagesimal strings with SkyCoord first)")
-    return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
 
 
 def positive_angle(value, name, unit=u.arcsec):
@@ -515,10 +475,3 @@ def positive_angle(value, name, unit=u.arcsec):
     if not angle.isscalar or not np.isfinite(angle.value) or angle.value <= 0:
         raise InputError(f"{name}={angle!r} must be one positive, finite angle")
     return angle
-
-
-def _current_umask():
-    """The process's file-creation mask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

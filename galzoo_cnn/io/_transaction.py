@@ -27,7 +27,7 @@ import shutil
 from pathlib import Path
 
 from ..exceptions import CatalogError
-from ..tables import _current_umask
+from ..utils._files import current_umask
 
 __all__ = ["FileSetTransaction", "recover", "locked"]
 
@@ -160,7 +160,7 @@ def locked(key):
     busy = CatalogError(f"catalogue {str(key)!r} is being written by another process (lock {str(path)!r}); "
                         f"wait for it to finish")
     for _ in range(5):  # the lock file can be replaced between open and lock by a writer that finished
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~_current_umask())
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~current_umask())
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -225,7 +225,7 @@ class FileSetTransaction:
         missing = [str(t) for t in self.targets if not self.staged(t).exists()]
         if missing:
             raise RuntimeError(f"nothing staged for {', '.join(missing)}")
-        mode = 0o666 & ~_current_umask()
+        mode = 0o666 & ~current_umask()
         for target in self.targets:
             os.chmod(self.staged(target), mode)
             target.parent.mkdir(parents=True, exist_ok=True)

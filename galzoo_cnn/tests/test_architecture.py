@@ -14,9 +14,9 @@ import galzoo_cnn
 #: Modules from the bottom up: shared facts and helpers first, then the pipeline's stages in the
 #: order data flows through them.  A module may import only modules before it (or its own package).
 LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "calibration", "objectives", "io",
-          "datasets", "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "training",
-          "adversarial", "classify", "similarity", "evaluation", "comparison", "catalog", "plots", "report",
-          "cli"]
+          "datasets", "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "_runs",
+          "training", "adversarial", "classify", "similarity", "evaluation", "comparison", "catalog", "plots",
+          "report", "cli"]
 
 ROOT = Path(galzoo_cnn.__file__).parent
 
@@ -100,6 +100,21 @@ def test_no_import_cycle():
         if name not in done:
             visit(name, [name])
     assert not cycles, "import cycles:\n" + "\n".join(sorted(set(cycles)))
+
+
+def test_no_module_imports_a_private_name_from_a_public_one():
+    """Helpers shared between modules live in private modules (``utils/_*.py``, ``_runs``,
+    ``_inference``), photutils style: a private name of a public module is that module's own."""
+    found = []
+    for parts, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level and node.module):
+                continue
+            if any(part.startswith("_") for part in node.module.split(".")):
+                continue
+            found += [f"{'.'.join(parts)} imports {node.module}.{alias.name}" for alias in node.names
+                      if alias.name.startswith("_") and alias.name != "__version__"]
+    assert not found, "\n".join(found)
 
 
 def test_no_branch_on_an_objective_or_survey_name_outside_its_class():
