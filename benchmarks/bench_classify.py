@@ -75,7 +75,7 @@ def model_for(name):
 
     if name in model_names():
         return load_model(name)
-    model = build_model("five_class", backbone=name)  # untrained: speed does not depend on weights
+    model = build_model(objective="five_class", backbone=name)  # untrained: speed does not depend on weights
     model.card["name"] = name
     return model.eval()
 
@@ -119,7 +119,7 @@ def _stage_row(name, model, paths, uint8, table, image_dir, batch_size):
     from galzoo_cnn.images import batch_quality_flags, read_image, scale_intensity
 
     size, crop = model.card["input"]["size"], model.card["input"].get("crop", 1.0)
-    read = _cpu_ms(lambda: [read_image(p, size, crop) for p in paths], len(paths))
+    read = _cpu_ms(lambda: [read_image(p, size=size, crop=crop) for p in paths], len(paths))
     flags = _cpu_ms(lambda: batch_quality_flags(uint8), len(uint8), repeats=5)
     scale = _cpu_ms(lambda: scale_intensity(uint8), len(uint8), repeats=5)
     x = scale_intensity(uint8)

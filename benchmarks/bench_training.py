@@ -26,7 +26,7 @@ from galzoo_cnn.models import build_model
 
 
 def model_rate(backbone, batch_size, steps, device):
-    model = build_model("five_class", backbone=backbone).to(device).train()
+    model = build_model(objective="five_class", backbone=backbone).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     x = torch.randn(batch_size, 3, 100, 100, device=device)
     y = torch.randint(0, 5, (batch_size,), device=device)

@@ -145,7 +145,7 @@ def main():
     print("\nDECaLS deep test:", json.dumps(deep))
     if args.docs:
         write_docs(tables, sets, deep, images, model)
-    thresholds = feature_metrics(classified(model, val, images), features)
+    thresholds = feature_metrics(classified(model, val, images), features=features)
     if args.update_card:
         card_path = Path(args.model) if args.model.endswith(".json") else MODEL_DIR / f"{args.model}.json"
         card = json.loads(card_path.read_text())

@@ -84,10 +84,10 @@ class _ImageRows(torch.utils.data.Dataset):
             blank = torch.zeros(3, self.size, self.size, dtype=torch.uint8)
             return row, _CODES["ok"], blank, [blank for _ in self.crops], jpeg, tuple(crops)
         try:
-            images = [_chw(read_image(path, self.size, crop)) for crop in crops]
+            images = [_chw(read_image(path, size=self.size, crop=crop)) for crop in crops]
             seen = images[self.flag_view]
             if crops[self.flag_view] > 1:
-                seen = _chw(read_image(path, self.size, 1.0))
+                seen = _chw(read_image(path, size=self.size, crop=1.0))
         except FileNotFoundError:
             return self._unusable(row, _CODES["missing"])
         except ImageError as err:

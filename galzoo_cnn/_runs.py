@@ -26,7 +26,7 @@ def as_model(model, device="cpu"):
     if isinstance(model, GalaxyClassifier):
         return model.eval()
     if isinstance(model, (str, Path)):
-        return load_model(model, device)
+        return load_model(model, device=device)
     raise InputTypeError(f"model must be a model name, the path of a model card or a GalaxyClassifier, "
                          f"got {type(model).__name__}")
 
@@ -38,7 +38,7 @@ def start_run(table, verb, *, image_column, image_dir, **options):
     if len(table) == 0:
         raise InputError(f"the table is empty: no galaxies to {verb}")
     check_run_options(**options)
-    return table, resolve_image_paths(table, image_column, image_dir, allow_empty=True)
+    return table, resolve_image_paths(table, image_column=image_column, image_dir=image_dir, allow_empty=True)
 
 
 def check_run_options(*, batch_size, num_workers, num_nodes=None, crop, device, devices=None):

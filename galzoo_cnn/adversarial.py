@@ -34,6 +34,7 @@ from .exceptions import FewCandidatesWarning, InputError
 from .images import resolve_image_paths
 from .tables import as_table, provenance, require_columns
 from .training import TrainConfig, train
+from .utils._deprecation import keyword_options
 from .utils._values import floats
 
 __all__ = ["adversarial_validation", "adversarial_scores", "adversarial_split", "DOMAIN_COLUMN",
@@ -53,13 +54,14 @@ def _combined_table(training_table, inference_table, image_column, image_dir):
     for table, directory, domain in ((training_table, dirs[0], "training"),
                                      (inference_table, dirs[1], "inference")):
         table = as_table(table)
-        paths = resolve_image_paths(table, image_column, directory)
+        paths = resolve_image_paths(table, image_column=image_column, image_dir=directory)
         table[image_column] = [str(p) for p in paths]
         table[DOMAIN_COLUMN] = domain
         parts.append(table)
     return vstack(parts, metadata_conflicts="silent")
 
 
+@keyword_options
 def adversarial_scores(model, table, image_column="filename", image_dir=None, transform=None,
                        batch_size=256, progress=False):
     """P(training) of each galaxy of ``table`` under a domain classifier.
@@ -102,20 +104,21 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
     >>> from galzoo_cnn.datasets import load_demo_sample
     >>> from galzoo_cnn.models import build_model
     >>> sample, image_dir = load_demo_sample()
-    >>> domain = build_model("adversarial", backbone="test_resnet")  # untrained, for the shape
+    >>> domain = build_model(objective="adversarial", backbone="test_resnet")  # untrained, for the shape
     >>> adversarial_scores(domain, sample[:3], image_dir=image_dir).shape
     (3,)
     """
     classes = list(model.classes)
     if "training" not in classes:
         raise InputError(f"model classes {classes} have no 'training' class: not a domain classifier")
-    paths = resolve_image_paths(as_table(table, copy=False), image_column, image_dir)
+    paths = resolve_image_paths(as_table(table, copy=False), image_column=image_column, image_dir=image_dir)
     crop = float(model.card["input"].get("crop", 1.0))
     _, _, probabilities, _ = predict_images([model.eval()], paths, [crop], batch_size=batch_size,
                                             progress=progress, strict=True, transform=transform)
     return probabilities[0][:, classes.index("training")]
 
 
+@keyword_options
 def adversarial_validation(training_table, inference_table, output, image_column="filename",
                            image_dir=None, backbone=None, shift=(0.8, 0.7), progress=True,
                            **config):
@@ -177,7 +180,7 @@ def adversarial_validation(training_table, inference_table, output, image_column
     result = combined.copy()
     result[DOMAIN_SPLIT_COLUMN] = split["split"]
     batch = settings.get("batch_size", 64)
-    result[SCORE_COLUMN] = adversarial_scores(model, result, image_column, batch_size=batch,
+    result[SCORE_COLUMN] = adversarial_scores(model, result, image_column=image_column, batch_size=batch,
                                               progress=progress).astype(np.float32)
     val = result[DOMAIN_SPLIT_COLUMN] == "val"
     is_training_val = result[DOMAIN_COLUMN][val] == "training"
@@ -186,7 +189,7 @@ def adversarial_validation(training_table, inference_table, output, image_column
         k, m = shift
         shifted = np.full(len(result), np.nan, dtype=np.float32)
         is_training = np.asarray(result[DOMAIN_COLUMN] == "training")
-        shifted[is_training] = adversarial_scores(model, result[is_training], image_column,
+        shifted[is_training] = adversarial_scores(model, result[is_training], image_column=image_column,
                                                   transform=AdversarialShrink(k=k, m=m),
                                                   batch_size=batch, progress=progress)
         result[SCORE_COLUMN + "_shifted"] = np.ma.masked_invalid(shifted)
@@ -199,6 +202,7 @@ def adversarial_validation(training_table, inference_table, output, image_column
     return describe_columns(result, copy=False)
 
 
+@keyword_options
 def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=9000,
                       side="inference_like", seed=None, *, overwrite=False):
     """Choose a test set among the galaxies on one side of the adversarial-score threshold.
@@ -249,7 +253,7 @@ def adversarial_split(table, score_column=SCORE_COLUMN, threshold=0.7, n_test=90
     ['test', 'train', 'train']
     """
     table = as_table(table)
-    require_columns(table, score_column, "score")
+    require_columns(table, score_column, role="score")
     if not 0 <= threshold <= 1:
         raise InputError(f"threshold={threshold} must lie in [0, 1]")
     if "split" in table.colnames and not overwrite:

@@ -28,6 +28,7 @@ from torchvision.transforms import v2
 
 from .exceptions import InputError
 from .images import IMAGE_SIZE, MAX_FRAME_FRACTION, pad_with_sky
+from .utils._deprecation import keyword_options
 
 __all__ = [
     "MAX_FRAME_FRACTION",
@@ -205,6 +206,7 @@ class AdversarialShrink(nn.Module):
         return out * k if k != 1 else out
 
 
+@keyword_options
 def standard_augmentation(min_size=100, max_size=120, size=IMAGE_SIZE):
     """The paper's standard augmentation: 90-degree rotations, zoom and crop, flips.
 
@@ -230,6 +232,7 @@ def standard_augmentation(min_size=100, max_size=120, size=IMAGE_SIZE):
     ])
 
 
+@keyword_options
 def training_transform(adversarial=True, k=(0.6, 1.0), m=(0.5, 1.0), size=IMAGE_SIZE,
                        frame_fraction=None):
     """Standard augmentation, followed by the adversarial one if ``adversarial``.

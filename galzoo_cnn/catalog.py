@@ -58,6 +58,7 @@ from .exceptions import CatalogError, InputError
 from .io import FORMATS, CatalogMetadata, get_format
 from .io._transaction import FileSetTransaction, locked, recover
 from .tables import as_table
+from .utils._deprecation import keyword_options
 from .utils._values import degrees
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
@@ -116,6 +117,7 @@ def _with_coordinates(table, ra_column, dec_column):
     return table
 
 
+@keyword_options
 def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
     """The table `write_catalog` would write, or a `CatalogError` saying what stops it.
 
@@ -183,7 +185,7 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
             raise CatalogError(f"column {name!r} is multidimensional {column.shape[1:]}; the "
                                f"catalogue formats need one value per cell")
         table[name] = _prepared_column(column, name)
-    table = describe_columns(table, descriptions, copy=False)
+    table = describe_columns(table, descriptions=descriptions, copy=False)
     for name, spec in ((ra_column, column_spec("ra")), (dec_column, column_spec("dec"))):
         table[name].info.meta = dict(table[name].info.meta or {}, ucd=spec.ucd)
         table[name].info.description = table[name].info.description or spec.description
@@ -382,7 +384,7 @@ def write_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=False, 
     """
     writers, outputs = check_outputs(basename, formats=formats, overwrite=overwrite)
     basename = Path(basename).expanduser()
-    table = check_catalog(table, ra_column, dec_column, descriptions)
+    table = check_catalog(table, ra_column=ra_column, dec_column=dec_column, descriptions=descriptions)
     metadata = catalog_metadata(table, basename, metadata=metadata, title=title, authors=authors,
                                 abstract=abstract, **(readme or {}))
     targets = [p for paths in outputs.values() for p in paths]

@@ -137,7 +137,7 @@ def _cmd_demo(args):
                           readme={"description": "Demo of galzoo_cnn on SDSS gri images of Galaxy Zoo 2 "
                                                  "galaxies (Hart et al. 2016) bundled with the package."})
     agreement = _demo_agreement(result)
-    figure = plot_gallery(result, image_dir, agreement=agreement["grouped_match"],
+    figure = plot_gallery(result, image_dir=image_dir, agreement=agreement["grouped_match"],
                           fov=DEMO_IMAGE_FOV * u.arcsec,
                           title=f"galzoo_cnn demo: {model} on SDSS gri images\nframe green: same broad "
                                 f"class as GZ2; red dashed: different; none: image flagged or no GZ2 group")
@@ -281,7 +281,7 @@ def _cmd_classify(args):
     readme = _readme_fields(args)
     # everything that would stop the catalogue being written fails before the long part
     check_outputs(args.output, formats=args.formats, overwrite=args.overwrite)
-    check_catalog(table, args.ra_column, args.dec_column, descriptions)
+    check_catalog(table, ra_column=args.ra_column, dec_column=args.dec_column, descriptions=descriptions)
     catalog_metadata(table, args.output, title=args.title, authors=args.authors, abstract=args.abstract,
                      **readme)
     devices = _devices(args.devices)
@@ -376,10 +376,10 @@ def _cmd_query(args):
         result = query_sdss_targets(data_release=args.data_release, z_range=(args.z_min, args.z_max),
                                     mag_r_max=args.mag_r_max, limit=args.limit, get_query_payload=args.sql)
     elif args.catalog == "gz2":
-        result = query_gz2(args.source or "sdss", data_release=args.data_release, limit=args.limit,
+        result = query_gz2(source=args.source or "sdss", data_release=args.data_release, limit=args.limit,
                            get_query_payload=args.sql, table=args.vizier_table)
     else:
-        result = query_gz_decals("vizier", table=args.vizier_table, limit=args.limit,
+        result = query_gz_decals(source="vizier", table=args.vizier_table, limit=args.limit,
                                  get_query_payload=args.sql)
     if args.sql:
         print(result)
@@ -391,7 +391,7 @@ def _cmd_query(args):
 
 
 def _cmd_samples(args):
-    samples = build_samples(args.targets, args.gz2, args.decals, radius=args.radius * u.arcsec)
+    samples = build_samples(args.targets, args.gz2, decals=args.decals, radius=args.radius * u.arcsec)
     path = write_table_atomic(samples, args.output, overwrite=args.overwrite)
     print(f"Wrote {path}: {json.dumps(samples.meta['samples'])}")
     return 0
@@ -458,7 +458,7 @@ def _cmd_compare_backbones(args):
 def _cmd_report(args):
     from .report import write_report
 
-    print(f"Wrote {write_report(args.evaluation, args.output, title=args.title)}")
+    print(f"Wrote {write_report(args.evaluation, output=args.output, title=args.title)}")
     return 0
 
 

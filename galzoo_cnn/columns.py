@@ -26,6 +26,7 @@ from astropy.table import Table
 from . import taxonomy
 from .exceptions import CatalogError
 from .tables import as_table
+from .utils._deprecation import keyword_options
 
 __all__ = ["ColumnSpec", "column_spec", "fitting_spec", "column_notes", "cds_label", "describe_columns",
            "catalog_columns", "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "QUALITY_FLAGS",
@@ -265,6 +266,7 @@ def _gz2_vote_spec(name):
     return None
 
 
+@keyword_options
 def column_spec(name, gz2_answers=False):
     """The registry's metadata of column ``name``, or `None` if it has none.
 
@@ -294,7 +296,7 @@ def column_spec(name, gz2_answers=False):
     ('deg', 'pos.eq.ra;meta.main')
     >>> print(column_spec("flag_bar").description)  # doctest: +NORMALIZE_WHITESPACE
     Model's verdict on GZ2 answer 'Bar' to 'Is there a sign of a bar feature through the
-    centre of the galaxy?' (prob_bar >= the model's threshold)
+    centre of the galaxy?' (prob_feature_bar >= the model's threshold)
     >>> column_spec("my_column") is None
     True
     """
@@ -328,6 +330,7 @@ _GZ2_CLASS_NOTE = (
     "o other, m merger, u dust lane)")
 
 
+@keyword_options
 def fitting_spec(name, column, gz2_answers=False):
     """The registry's spec of ``name`` whose allowed values ``column`` holds; `None` if none fits.
 
@@ -351,12 +354,13 @@ def fitting_spec(name, column, gz2_answers=False):
     >>> fitting_spec("status", Column(["ok", "cached"])).description[:23]
     'Cutout download status:'
     """
-    for spec in (column_spec(name, gz2_answers), _ALTERNATIVES.get(name)):
+    for spec in (column_spec(name, gz2_answers=gz2_answers), _ALTERNATIVES.get(name)):
         if spec is not None and spec.fits(column):
             return spec
     return None
 
 
+@keyword_options
 def column_notes(name, table=None):
     """What the values of a coded column mean, as text for a catalogue's notes; `None` if not coded.
 
@@ -444,6 +448,7 @@ def cds_label(name):
     return name
 
 
+@keyword_options
 def describe_columns(table, descriptions=None, copy=True, gz2_answers=None):
     """Set unit, description, display format and UCD of every column the registry knows.
 
@@ -484,7 +489,7 @@ def describe_columns(table, descriptions=None, copy=True, gz2_answers=None):
         gz2_answers = (table.meta.get(PROVENANCE_KEY) or {}).get("model_outputs") == "gz2_answers"
     for name in table.colnames:
         column = table[name]
-        spec = fitting_spec(name, column, gz2_answers)
+        spec = fitting_spec(name, column, gz2_answers=gz2_answers)
         if spec is not None and spec.unit is not None:
             unit = u.Unit(spec.unit)
             current = getattr(column, "unit", None)
@@ -530,6 +535,7 @@ def class_probability_columns(table):
             if name.startswith("prob_") and not name.startswith(FEATURE_PROBABILITY_PREFIX)]
 
 
+@keyword_options
 def catalog_columns(classes=None, features=None):
     """The registry as a table: name, unit, UCD and description of every output column.
 

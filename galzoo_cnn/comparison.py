@@ -34,6 +34,7 @@ from .exceptions import InputError
 from .models import PAPER_BACKBONES, load_model
 from .tables import provenance, write_table_atomic
 from .training import TrainConfig, bundled_config, train
+from .utils._deprecation import keyword_options
 from .utils._timm import require_backbone
 
 __all__ = ["compare_backbones", "COMPARISON_COLUMNS", "PAPER_BACKBONES"]
@@ -67,10 +68,11 @@ def _scores(model, rows, config, batch_size):
     # the label columns under the names feature_metrics reads, whatever the configuration called them
     labels = {f"label_{c}": classified[column][ok] for c, column in zip(model.classes, config.label_columns)}
     pairs = Table(labels | {prefix + c: probabilities[:, k] for k, c in enumerate(model.classes)})
-    auc = np.asarray(feature_metrics(pairs, list(model.classes))["roc_auc"], dtype=float)
+    auc = np.asarray(feature_metrics(pairs, features=list(model.classes))["roc_auc"], dtype=float)
     return np.nan, float(np.nanmean(auc)) if np.isfinite(auc).any() else np.nan, rate
 
 
+@keyword_options
 def compare_backbones(config, backbones=PAPER_BACKBONES, *, output, batch_size=64, progress=True):
     """Train one model per backbone on the same data and split; one row of scores per backbone.
 
@@ -101,7 +103,7 @@ def compare_backbones(config, backbones=PAPER_BACKBONES, *, output, batch_size=6
     Examples
     --------
     >>> from galzoo_cnn.comparison import compare_backbones
-    >>> compare_backbones("paper-five-class", [], output="unused")
+    >>> compare_backbones("paper-five-class", backbones=[], output="unused")
     Traceback (most recent call last):
     ...
     galzoo_cnn.exceptions.InputError: no backbones to compare

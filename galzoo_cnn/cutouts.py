@@ -73,6 +73,7 @@ from .tables import (
     write_table_atomic,
 )
 from .utils._cards import default_frame_r90
+from .utils._deprecation import keyword_options
 from .utils._optional import astroquery
 from .utils._pillow import UnreadableImage, decode, open_image
 from .utils._registry import Registry
@@ -182,7 +183,7 @@ class CutoutService:
 
     def check_answer(self, data, size, max_dead_fraction):
         """The validated content of one answer (raises `CutoutError`)."""
-        validate_cutout(data, size, max_dead_fraction)
+        validate_cutout(data, size=size, max_dead_fraction=max_dead_fraction)
         return data
 
     def assemble(self, contents, urls):
@@ -191,7 +192,7 @@ class CutoutService:
 
     def check_file(self, data, size, max_dead_fraction, n_bands):
         """Raise `CutoutError` unless ``data`` is a valid finished file (a cached cutout)."""
-        validate_cutout(data, size, max_dead_fraction)
+        validate_cutout(data, size=size, max_dead_fraction=max_dead_fraction)
 
 
 @register_survey("sdss")
@@ -239,7 +240,7 @@ class Hips2FitsCutouts(CutoutService):
                 for band in (HIPS_BANDS if bands is None else bands)]
 
     def check_answer(self, data, size, max_dead_fraction):
-        return validate_fits_cutout(data, size, max_dead_fraction)
+        return validate_fits_cutout(data, size=size, max_dead_fraction=max_dead_fraction)
 
     def assemble(self, contents, urls):
         return _fits_cube(contents, urls)
@@ -248,6 +249,7 @@ class Hips2FitsCutouts(CutoutService):
         _validate_cube(data, size, max_dead_fraction, n_bands)
 
 
+@keyword_options
 def gz2_pixel_scale(petro_r90, size=100, radii_per_frame=None):
     """Pixel scale that frames each galaxy as Galaxy Zoo 2 did, for cutouts of ``size`` pixels.
 
@@ -303,7 +305,7 @@ def _row_pixel_scales(table, pixel_scale, survey):
     if pixel_scale is None:
         pixel_scale = _service(survey).pixel_scale
     if isinstance(pixel_scale, str):
-        require_columns(table, pixel_scale, "pixel_scale")
+        require_columns(table, pixel_scale, role="pixel_scale")
         pixel_scale = angle(table[pixel_scale], pixel_scale, u.arcsec) * u.arcsec
     try:
         scales = u.Quantity(pixel_scale, u.arcsec)
@@ -316,6 +318,7 @@ def _row_pixel_scales(table, pixel_scale, survey):
     return scales
 
 
+@keyword_options
 def cutout_url(survey, ra, dec, size=100, pixel_scale=None, data_release=None, base_url=None,
                layer="ls-dr10", hips=HIPS_BANDS[1]):
     """URL of one cutout (``ra``, ``dec`` in degrees).
@@ -373,6 +376,7 @@ def _hips2fits_payload(hips, ra, dec, size, scale):
     return payload
 
 
+@keyword_options
 def validate_fits_cutout(data, size=100, max_dead_fraction=0.5):
     """Check the bytes of a one-band FITS cutout; return ``(float32 image, header)`` or raise.
 
@@ -430,6 +434,7 @@ def _check_float_image(image, size, max_dead_fraction):
     return image
 
 
+@keyword_options
 def validate_cutout(data, size=100, max_dead_fraction=0.5):
     """Check the bytes of a cutout; return the decoded uint8 array or raise.
 
@@ -740,7 +745,7 @@ def _file_names(table, id_column, ext=".jpg"):
     if id_column is None:
         width = len(str(max(len(table) - 1, 0)))
         return [f"row{i:0{width}d}{ext}" for i in range(len(table))]
-    require_columns(table, id_column, "id")
+    require_columns(table, id_column, role="id")
     column = table[id_column]
     masked = np.ma.getmaskarray(column)
     if masked.any():
@@ -866,7 +871,7 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
                                 earlier="an earlier fetch_cutouts")  # removed at the end: the id may be one
     ext = service.extension
     names = _file_names(table, id_column, ext)
-    require_columns(table, [ra_column, dec_column], "coordinate")
+    require_columns(table, [ra_column, dec_column], role="coordinate")
     ra, dec = (degrees(table[c], c) for c in (ra_column, dec_column))
     scales = _row_pixel_scales(table, pixel_scale, survey)
     directory = Path(directory).expanduser()

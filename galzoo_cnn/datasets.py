@@ -5,9 +5,9 @@ Sample data shipped with the package (see ``galzoo_cnn/data/README.rst``).
 Examples
 --------
 >>> from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
->>> gz2_sample_path("willett2013").name
+>>> gz2_sample_path(layout="willett2013").name
 'gz2_willett2013_table5_subset.csv.gz'
->>> len(load_gz2_sample("hart2016"))
+>>> len(load_gz2_sample(layout="hart2016"))
 252
 """
 
@@ -15,6 +15,7 @@ from importlib.resources import files
 
 from .exceptions import InputError
 from .tables import as_table
+from .utils._deprecation import keyword_options
 
 __all__ = ["gz2_sample_path", "load_gz2_sample", "load_demo_sample", "GZ2_SAMPLES", "DEMO_IMAGES",
            "DEMO_IMAGE_FOV"]
@@ -35,6 +36,7 @@ GZ2_SAMPLES = {
 }
 
 
+@keyword_options
 def gz2_sample_path(layout="hart2016"):
     """Path of a bundled real GZ2 subset.
 
@@ -57,6 +59,7 @@ def gz2_sample_path(layout="hart2016"):
     return files("galzoo_cnn") / "data" / name
 
 
+@keyword_options
 def load_gz2_sample(layout="hart2016"):
     """A bundled real GZ2 subset as a `~astropy.table.Table`.
 
@@ -68,10 +71,10 @@ def load_gz2_sample(layout="hart2016"):
     Examples
     --------
     >>> from galzoo_cnn.datasets import load_gz2_sample
-    >>> load_gz2_sample("willett2013")["objid"].dtype.kind
+    >>> load_gz2_sample(layout="willett2013")["objid"].dtype.kind
     'i'
     """
-    return as_table(gz2_sample_path(layout))
+    return as_table(gz2_sample_path(layout=layout))
 
 
 def load_demo_sample():
@@ -103,7 +106,7 @@ def load_demo_sample():
     import numpy as np
 
     image_dir = Path(str(files("galzoo_cnn") / "data" / DEMO_IMAGES))
-    table = load_gz2_sample("hart2016")
+    table = load_gz2_sample(layout="hart2016")
     names = np.ma.filled(table["filename"].astype(str), "")
     table = table[np.isin(names, sorted(p.name for p in image_dir.glob("*.jpg")))]
     return table, image_dir

@@ -41,12 +41,14 @@ from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
 from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
 from .tables import as_table, positive_angle, provenance, require_columns
+from .utils._deprecation import keyword_options
 
 __all__ = ["calibrate_model", "labelled_probabilities", "class_metrics", "confusion_table", "paired_labels",
            "feature_metrics", "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table",
            "match_labels"]
 
 
+@keyword_options
 def paired_labels(table, truth_column, predicted_column="predicted_class", *, grouped=False):
     """The rows' true and predicted classes as two string arrays, unlabelled rows dropped.
 
@@ -98,6 +100,7 @@ def _interval(values, confidence):
         return np.nanpercentile(values, [tail, 100 - tail], axis=0)
 
 
+@keyword_options
 def class_metrics(table, truth_column, predicted_column="predicted_class", *, classes=None,
                   grouped=False, n_bootstrap=1000, confidence=0.95, seed=0):
     """Per-class precision, recall and F1 with bootstrap confidence intervals.
@@ -144,7 +147,8 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
     """
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-    truth, predicted, _ = paired_labels(table, truth_column, predicted_column, grouped=grouped)
+    truth, predicted, _ = paired_labels(table, truth_column, predicted_column=predicted_column,
+                                        grouped=grouped)
     if not len(truth):
         raise InputError(f"no row has both a {truth_column!r} and a {predicted_column!r} class")
     if classes is None:
@@ -232,6 +236,7 @@ def confusion_table(metrics, *, normalize=False):
 THRESHOLD_RULES = ("best_f1", "youden", "precision")
 
 
+@keyword_options
 def acceptance_threshold(labels, probabilities, rule="best_f1", *, target_precision=0.9):
     """The probability above which a feature is accepted, chosen on labelled rows by ``rule``.
 
@@ -255,9 +260,9 @@ def acceptance_threshold(labels, probabilities, rule="best_f1", *, target_precis
     Examples
     --------
     >>> from galzoo_cnn.evaluation import acceptance_threshold
-    >>> acceptance_threshold([False, False, True, True], [0.1, 0.4, 0.35, 0.8], "youden")
+    >>> acceptance_threshold([False, False, True, True], [0.1, 0.4, 0.35, 0.8], rule="youden")
     0.8
-    >>> acceptance_threshold([False, False, True, True], [0.1, 0.4, 0.35, 0.8], "best_f1")
+    >>> acceptance_threshold([False, False, True, True], [0.1, 0.4, 0.35, 0.8], rule="best_f1")
     0.35
     """
     from sklearn.metrics import precision_recall_curve, roc_curve
@@ -286,6 +291,7 @@ def _n_accepted(table, column, threshold):
     return int(np.sum(np.asarray(table[column], dtype=float) >= threshold)) if np.isfinite(threshold) else 0
 
 
+@keyword_options
 def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
                     probability_prefix=FEATURE_PROBABILITY_PREFIX,
                     rule="best_f1", target_precision=0.9, apply_to=None):
@@ -344,7 +350,7 @@ def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
         y = np.asarray(np.ma.filled(label, False), dtype=bool)[known]
         p = np.asarray(table[probability_prefix + feature], dtype=float)[known]
         both = 0 < y.sum() < len(y)
-        threshold = acceptance_threshold(y, p, rule, target_precision=target_precision)
+        threshold = acceptance_threshold(y, p, rule=rule, target_precision=target_precision)
         accepted = p >= threshold if np.isfinite(threshold) else np.zeros(len(p), bool)
         n_accepted = _n_accepted(table if apply_to is None else apply_to, probability_prefix + feature,
                                  threshold)
@@ -371,7 +377,7 @@ def _auc(table, features, **options):
     table = as_table(table, copy=False)
     present = [f for f in features if f"{FEATURE_PREFIX}{f}" in table.colnames
                and f"{FEATURE_PROBABILITY_PREFIX}{f}" in table.colnames]
-    metrics = feature_metrics(table, present, **options) if present else []
+    metrics = feature_metrics(table, features=present, **options) if present else []
     return {str(row["feature"]): float(row["roc_auc"]) for row in metrics}
 
 
@@ -432,7 +438,7 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
     """
     options = dict(rule=rule, target_precision=target_precision)
     test = as_table(test, copy=False)
-    main = feature_metrics(test, features, **options)
+    main = feature_metrics(test, features=features, **options)
     if not len(main):
         raise InputError("the test table has no pair of label_<feature> and prob_feature_<feature> columns")
     features = [str(f) for f in main["feature"]]
@@ -458,7 +464,7 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
             continue
         table = as_table(table, copy=False)
         columns = [f"{FEATURE_PROBABILITY_PREFIX}{f}" for f in features]
-        require_columns(table, columns, "probability")
+        require_columns(table, columns, role="probability")
         result[name] = [_n_accepted(table, c, t) for c, t in zip(columns, main["threshold"])]
     result.meta.update(rule=rule, threshold_from="test", layout="Khramtsov et al. 2022, Tables 2-3",
                        provenance=provenance("feature_table", rule=rule))
@@ -468,14 +474,14 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
 def _match_rows(table, other, id_column, radius, ra_column, dec_column):
     """For each row of ``table``, its row in ``other`` (-1: none), by id or by nearest sky position."""
     if id_column is not None:
-        require_columns(table, id_column, "id")
-        require_columns(other, id_column, "id")
+        require_columns(table, id_column, role="id")
+        require_columns(other, id_column, role="id")
         index = {value: row for row, value in enumerate(np.asarray(other[id_column]).tolist())}
         return np.array([index.get(value, -1) for value in np.asarray(table[id_column]).tolist()], dtype=int)
     from .samples import nearest_match, sky_coordinates
 
-    found, separation = nearest_match(sky_coordinates(table, ra_column, dec_column),
-                                      sky_coordinates(other, ra_column, dec_column))
+    found, separation = nearest_match(sky_coordinates(table, ra_column=ra_column, dec_column=dec_column),
+                                      sky_coordinates(other, ra_column=ra_column, dec_column=dec_column))
     return np.where(separation <= radius, found, -1)
 
 
@@ -584,8 +590,8 @@ def crosstab(cnn_table, other_table, other_column, *, class_column="predicted_cl
     """
     cnn = as_table(cnn_table, copy=False)
     other = as_table(other_table, copy=False)
-    require_columns(cnn, class_column, "class")
-    require_columns(other, other_column, "class")
+    require_columns(cnn, class_column, role="class")
+    require_columns(other, other_column, role="class")
     match = _match_rows(cnn, other, id_column, positive_angle(radius, "radius"), ra_column, dec_column)
     mine = np.ma.filled(np.ma.asarray(cnn[class_column]).astype(str), "")
     theirs = np.full(len(cnn), "", dtype=object)
@@ -699,7 +705,7 @@ def calibrate_model(model, table, *, truth_column="gz2_five_class", image_column
     if not isinstance(getattr(model, "objective", None), SingleLabel):
         raise InputError("calibrate_model fits the temperature of a single-label (softmax) model")
     table = as_table(table)
-    require_columns(table, truth_column, "label")
+    require_columns(table, truth_column, role="label")
     previous = model.card.pop("calibration", None)
     try:
         classified = classify_table(table, model=model, image_column=image_column, image_dir=image_dir,

@@ -32,6 +32,7 @@ from PIL import Image
 
 from .exceptions import ImageError, InputError, InputTypeError
 from .tables import as_table, atomic_write, require_columns
+from .utils._deprecation import keyword_options
 from .utils._pillow import READ_FORMATS, UnreadableImage, decode, open_image
 
 __all__ = [
@@ -83,6 +84,7 @@ IMAGE_PROBLEMS = {
 }
 
 
+@keyword_options
 def read_image(path, size=IMAGE_SIZE, crop=1.0):
     """Read an image file as a ``(size, size, 3)`` uint8 RGB array.
 
@@ -532,6 +534,7 @@ def scale_intensity(image):
     return ((np.asarray(image, dtype=np.float32) - 127.5) / 255.0).astype(np.float32)
 
 
+@keyword_options
 def resolve_image_paths(table, image_column="filename", image_dir=None, allow_empty=False):
     """Absolute image paths of ``table``, refusing any that escape ``image_dir``.
 
@@ -566,7 +569,7 @@ def resolve_image_paths(table, image_column="filename", image_dir=None, allow_em
     ...
     galzoo_cnn.exceptions.InputError: row 0: image path '../x.jpg' leaves image_dir '/data'
     """
-    require_columns(table, image_column, "image")
+    require_columns(table, image_column, role="image")
     # the check is on the path as written, not on where links lead: a directory of symbolic links
     # (a "symlink farm") is a normal way to assemble images, and a dangling link is one missing row
     root = os.path.abspath(os.path.expanduser(image_dir)) if image_dir is not None else None
@@ -640,7 +643,8 @@ class ImageTableDataset(torch.utils.data.Dataset):
         self.size, self.crop = size, crop
         self.transform = transform
         self.packed = packed
-        self.paths = resolve_image_paths(table, image_column, image_dir) if packed is None else None
+        self.paths = resolve_image_paths(table, image_column=image_column,
+                                         image_dir=image_dir) if packed is None else None
         if packed is not None and len(packed) != len(table):
             raise InputError(f"packed images hold {len(packed)} rows, the table {len(table)}")
         if check_files and self.paths is not None:
@@ -652,7 +656,7 @@ class ImageTableDataset(torch.utils.data.Dataset):
         self.classes = None
         self.targets = np.full(len(table), -1, dtype=np.int64)
         if label_column is not None:
-            self.classes, self.targets = check_labels(table, label_column, classes)
+            self.classes, self.targets = check_labels(table, label_column, classes=classes)
         elif label_columns is not None:
             self.targets = _multilabel_targets(table, label_columns)
 
@@ -663,7 +667,7 @@ class ImageTableDataset(torch.utils.data.Dataset):
         """The uint8 ``(size, size, 3)`` image of row ``index``."""
         if self.packed is not None:
             return self.packed[index]
-        return read_image(self.paths[index], self.size, self.crop)
+        return read_image(self.paths[index], size=self.size, crop=self.crop)
 
     def __getitem__(self, index):
         image = torch.from_numpy(np.ascontiguousarray(self.read(index))).permute(2, 0, 1)
@@ -672,6 +676,7 @@ class ImageTableDataset(torch.utils.data.Dataset):
         return scale_intensity(image), torch.as_tensor(self.targets[index])
 
 
+@keyword_options
 def check_labels(table, label_column, classes=None):
     """Class names and per-row class indices of ``label_column``; unknown or masked labels raise.
 
@@ -691,7 +696,7 @@ def check_labels(table, label_column, classes=None):
     >>> check_labels(Table({"label": ["b", "a", "b"]}), "label")
     (['a', 'b'], array([1, 0, 1]))
     """
-    require_columns(table, label_column, "label")
+    require_columns(table, label_column, role="label")
     labels = np.asarray(table[label_column]).astype(str).tolist()
     masked = np.ma.getmaskarray(table[label_column])
     if masked.any():
@@ -707,7 +712,7 @@ def check_labels(table, label_column, classes=None):
 
 
 def _multilabel_targets(table, label_columns):
-    require_columns(table, label_columns, "label")
+    require_columns(table, label_columns, role="label")
     targets = np.empty((len(table), len(label_columns)), dtype=np.float32)
     for k, name in enumerate(label_columns):
         column = table[name]
@@ -734,6 +739,7 @@ class PackedImages:
         return np.array(self.array[index])
 
 
+@keyword_options
 def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE_SIZE,
                 progress=True, crop=1.0):
     """Decode the images of ``table`` once into a uint8 ``.npy`` file.
@@ -779,12 +785,12 @@ def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE
     from tqdm.auto import tqdm
 
     table = as_table(table, copy=False)
-    paths = resolve_image_paths(table, image_column, image_dir)
+    paths = resolve_image_paths(table, image_column=image_column, image_dir=image_dir)
 
     def write(tmp):
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
         for i, image_path in enumerate(tqdm(paths, desc="packing images", disable=not progress)):
-            out[i] = read_image(image_path, size, crop)
+            out[i] = read_image(image_path, size=size, crop=crop)
         out.flush()
         del out
 

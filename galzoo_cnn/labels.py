@@ -12,7 +12,7 @@ Examples
 --------
 >>> from galzoo_cnn.datasets import gz2_sample_path
 >>> from galzoo_cnn.labels import five_class_labels
->>> labelled = five_class_labels(gz2_sample_path("hart2016"))
+>>> labelled = five_class_labels(gz2_sample_path(layout="hart2016"))
 >>> labelled.meta["five_class"]["counts"]["spiral"] > 0
 True
 """
@@ -27,6 +27,7 @@ from . import taxonomy
 from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
 from .exceptions import InputError, InputTypeError, MissingColumnsError
 from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
+from .utils._deprecation import keyword_options
 from .utils._values import floats
 
 __all__ = ["five_class_labels", "feature_labels", "decals_feature_labels", "well_sampled",
@@ -85,6 +86,7 @@ def _row_depths(table, depth):
     return np.where(np.char.startswith(sample, "stripe82_c"), "coadd", "normal")
 
 
+@keyword_options
 def min_votes_per_row(table, min_votes=None, depth="auto"):
     """Minimum number of votes a task needs, for each row of ``table``.
 
@@ -138,7 +140,7 @@ class _CatalogueVotes:
         _check_fractions(fractions)
         self.table, self.fractions = table, fractions
         self.layout = taxonomy.detect_layout(table) or "GZ2 catalogue columns"
-        self.needed = min_votes_per_row(table, min_votes, depth)
+        self.needed = min_votes_per_row(table, min_votes=min_votes, depth=depth)
         self.coadd = _row_depths(table, depth) == "coadd"
 
     def require(self, answers, purpose):
@@ -179,7 +181,7 @@ class _KaggleVotes:
 
     def __init__(self, table, min_votes):
         self.table = table
-        self.needed = min_votes_per_row(table, min_votes, "normal")
+        self.needed = min_votes_per_row(table, min_votes=min_votes, depth="normal")
         self.coadd = np.zeros(len(table), dtype=bool)
 
     def require(self, answers, purpose):
@@ -239,6 +241,7 @@ def _well_sampled(votes, task_code):
     return ok
 
 
+@keyword_options
 def well_sampled(gz2_table, task_code, fractions="debiased", min_votes=None, depth="auto", *, layout=None):
     """Whether a GZ2 task is well sampled for each galaxy (Willett et al. 2013, Table 3).
 
@@ -265,7 +268,7 @@ def well_sampled(gz2_table, task_code, fractions="debiased", min_votes=None, dep
     --------
     >>> from galzoo_cnn.datasets import gz2_sample_path
     >>> from galzoo_cnn.labels import well_sampled
-    >>> ok = well_sampled(gz2_sample_path("hart2016"), "t10")
+    >>> ok = well_sampled(gz2_sample_path(layout="hart2016"), "t10")
     >>> bool(ok.any()) and not bool(ok.all())
     True
     """
@@ -342,7 +345,7 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
     --------
     >>> from galzoo_cnn.datasets import gz2_sample_path
     >>> from galzoo_cnn.labels import five_class_labels
-    >>> labelled = five_class_labels(gz2_sample_path("willett2013"))
+    >>> labelled = five_class_labels(gz2_sample_path(layout="willett2013"))
     >>> labelled["objid", "gz2_five_class"][:2]  # doctest: +IGNORE_OUTPUT
     >>> sorted(labelled.meta["five_class"]["counts"])
     ['cigar_shaped', 'completely_round', 'edge_on', 'rounded_in_between', 'spiral']
@@ -453,7 +456,7 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
     --------
     >>> from galzoo_cnn.datasets import gz2_sample_path
     >>> from galzoo_cnn.labels import feature_labels
-    >>> labelled = feature_labels(gz2_sample_path("hart2016"))
+    >>> labelled = feature_labels(gz2_sample_path(layout="hart2016"))
     >>> column = labelled["label_arms_tight"]
     >>> bool(column.mask.any())   # arm winding is unknown for galaxies without spiral arms
     True
@@ -578,7 +581,7 @@ def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", 
     votes = {t: tree.task_votes_column(t) for t in set(tasks.values())}
     needed = [c for f in features for c in columns[f]] + list(votes.values())
     require_columns(table, list(dict.fromkeys(needed)),
-                    "GZ DECaLS", hint="GZ DECaLS columns are named <task>_<answer>_fraction and "
+                    role="GZ DECaLS", hint="GZ DECaLS columns are named <task>_<answer>_fraction and "
                     "<task>_total-votes, as in the volunteer catalogue of Walmsley et al. (2022)")
     _check_votes(table, [c for f in features for c in columns[f]], list(votes.values()))
     table.remove_columns(refuse_overwrite(table, [FEATURE_PREFIX + f for f in features], overwrite=overwrite,
@@ -618,7 +621,7 @@ def label_summary(labelled):
     --------
     >>> from galzoo_cnn.datasets import gz2_sample_path
     >>> from galzoo_cnn.labels import five_class_labels, label_summary
-    >>> summary = label_summary(five_class_labels(gz2_sample_path("hart2016")))
+    >>> summary = label_summary(five_class_labels(gz2_sample_path(layout="hart2016")))
     >>> summary.colnames
     ['label', 'n']
     """

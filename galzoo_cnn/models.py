@@ -10,7 +10,7 @@ without unpickling anything.
 Examples
 --------
 >>> from galzoo_cnn.models import build_model
->>> model = build_model("five_class", backbone="test_resnet")
+>>> model = build_model(objective="five_class", backbone="test_resnet")
 >>> model.classes
 ('completely_round', 'rounded_in_between', 'cigar_shaped', 'edge_on', 'spiral')
 """
@@ -28,6 +28,7 @@ from .images import IMAGE_SIZE
 from .objectives import get_objective
 from .tables import atomic_write, file_sha256
 from .utils._cards import card_path, frame_r90, model_names, read_card
+from .utils._deprecation import keyword_options
 from .utils._json import dumps as strict_json
 from .utils._timm import require_backbone
 
@@ -136,7 +137,7 @@ class GalaxyClassifier(nn.Module):
         --------
         >>> import torch
         >>> from galzoo_cnn.models import build_model
-        >>> model = build_model("five_class", backbone="test_resnet").eval()
+        >>> model = build_model(objective="five_class", backbone="test_resnet").eval()
         >>> p = model.predict_proba(torch.zeros(2, 3, 100, 100))
         >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(2)))
         (torch.Size([2, 5]), True)
@@ -187,7 +188,7 @@ class GalaxyClassifier(nn.Module):
         --------
         >>> import torch
         >>> from galzoo_cnn.models import build_model
-        >>> model = build_model("five_class", backbone="test_resnet").eval()
+        >>> model = build_model(objective="five_class", backbone="test_resnet").eval()
         >>> model.embed(torch.zeros(2, 3, 100, 100)).shape[1] == model.num_features
         True
         """
@@ -204,6 +205,7 @@ def _create_backbone(name, pretrained):
     return timm.create_model(name, pretrained=bool(pretrained), num_classes=0, global_pool="max", **options)
 
 
+@keyword_options
 def build_model(objective="five_class", backbone=None, classes=None, pretrained=False, *, view_pooling=None):
     """A new, untrained classifier.
 
@@ -228,7 +230,7 @@ def build_model(objective="five_class", backbone=None, classes=None, pretrained=
     Examples
     --------
     >>> from galzoo_cnn.models import build_model
-    >>> model = build_model("features", backbone="test_efficientnet")
+    >>> model = build_model(objective="features", backbone="test_efficientnet")
     >>> len(model.classes), model.head[0].in_features == model.num_features, model.head[0].out_features
     (34, True, 512)
     """
@@ -296,6 +298,11 @@ def available_models():
     return model_names()
 
 
+def _mean(values):
+    return sum(values) / len(values) if values else float("nan")
+
+
+@keyword_options
 def models_table(names=None):
     """One row per model with what its card says: classes, data, scale, metrics.
 
@@ -316,7 +323,7 @@ def models_table(names=None):
     Examples
     --------
     >>> from galzoo_cnn.models import models_table
-    >>> models_table(["sample-gz1"])["name", "backbone", "test_accuracy"].pprint()
+    >>> models_table(names=["sample-gz1"])["name", "backbone", "test_accuracy"].pprint()
        name            backbone        test_accuracy
     ---------- --------------------- -------------
     sample-gz1 mobilenetv3_small_100         0.844
@@ -333,6 +340,7 @@ def models_table(names=None):
             f" (trained {scale['trained_range'][0]:g}-{scale['trained_range'][1]:g})"
             if scale and scale.get("trained_range") else "")
         others = metrics.get("other_sources", {})
+        aucs = metrics.get("test", {}).get("roc_auc") or {}
         rows.append({
             "name": card.get("name", path.stem), "objective": card["objective"],
             "classes": ", ".join(card["classes"]), "backbone": card["backbone"],
@@ -340,11 +348,13 @@ def models_table(names=None):
             "input": f"{card['input']['size']} px, crop {card['input'].get('crop', 1.0):g}{scale_text}",
             "trained_on": str(card.get("training", {}).get("table", "")).split(" (")[0],
             "test_accuracy": round(metrics.get("test", {}).get("accuracy", float("nan")), 3),
+            "test_mean_roc_auc": round(_mean([v for v in aucs.values() if v is not None]), 3),
             "other_sources": "; ".join(f"{k} {v['grouped_accuracy']:.3f}" for k, v in others.items()),
         })
     return Table(rows=rows, names=list(rows[0]) if rows else ["name"])
 
 
+@keyword_options
 def load_model(name_or_path, device="cpu"):
     """Load a bundled model by name, or a saved model from its path.
 

@@ -20,6 +20,7 @@ from astropy import units as u
 from . import taxonomy
 from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
 from .tables import require_columns
+from .utils._deprecation import keyword_options
 from .utils._values import floats
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
@@ -33,6 +34,7 @@ FIGURE_FORMATS = ("png", "pdf", "svg")
 SAMPLE_COLOURS = {"training": "tab:green", "inference": "tab:brown"}
 
 
+@keyword_options
 def plot_adversarial_scores(table, score_column="adversarial_score", domain_column="domain",
                             shifted_column="adversarial_score_shifted", threshold=None, bins=40, ax=None):
     """Histograms of the adversarial scores of the training and inference galaxies (paper Fig. 4).
@@ -108,6 +110,7 @@ def _probability_column(names, name):
     return feature if feature in names else f"prob_{name}"
 
 
+@keyword_options
 def gallery_caption(row, class_column="predicted_class", *, feature=None):
     """Caption of one galaxy: class (or feature) and probability, coordinates, redshift, GZ2 class and
     image-quality flags where known.
@@ -198,6 +201,7 @@ def _show_image(ax, path, title, pixels):
     return image
 
 
+@keyword_options
 def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery_caption, ncols=6,
                  size=2.0, title=None, *, agreement=None, fov=None):
     """A grid of galaxy images, each captioned (paper Figs. 9-13).
@@ -235,11 +239,11 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
     >>> from galzoo_cnn.datasets import load_demo_sample
     >>> from galzoo_cnn.plots import plot_gallery
     >>> sample, image_dir = load_demo_sample()
-    >>> figure = plot_gallery(sample[:3], image_dir, caption=lambda row: str(row["gz2_class"]))
+    >>> figure = plot_gallery(sample[:3], image_dir=image_dir, caption=lambda row: str(row["gz2_class"]))
     >>> [ax.get_title() for ax in figure.axes]
     ['Sc+t', 'Ei', 'Ei']
     >>> import astropy.units as u
-    >>> figure = plot_gallery(sample[:2], image_dir, agreement=[True, False], fov=30 * u.arcsec)
+    >>> figure = plot_gallery(sample[:2], image_dir=image_dir, agreement=[True, False], fov=30 * u.arcsec)
     >>> [ax.spines["left"].get_edgecolor()[:3] for ax in figure.axes]
     [(0.0, 0.5019607843137255, 0.0), (0.8, 0.0, 0.0)]
     """
@@ -247,7 +251,7 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
 
     from .images import resolve_image_paths
 
-    paths = resolve_image_paths(table, image_column, image_dir, allow_empty=True)
+    paths = resolve_image_paths(table, image_column=image_column, image_dir=image_dir, allow_empty=True)
     nrows = max(1, -(-len(table) // ncols))
     ncols = min(ncols, max(len(table), 1))
     figure, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.55) * nrows),
@@ -416,7 +420,7 @@ def plot_sky(table, *, class_column="predicted_class", ra_column="ra", dec_colum
 
     from .samples import sky_coordinates
 
-    coords = sky_coordinates(table, ra_column, dec_column)
+    coords = sky_coordinates(table, ra_column=ra_column, dec_column=dec_column)
     classes = np.ma.filled(np.ma.asarray(table[class_column]).astype(str), "")
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4.8), subplot_kw={"projection": "mollweide"})
@@ -546,8 +550,8 @@ def plot_sample_histograms(training_table, inference_table, columns, *, labels=N
 
     if isinstance(columns, str):
         columns = [columns]
-    require_columns(training_table, columns, "training")
-    require_columns(inference_table, columns, "inference")
+    require_columns(training_table, columns, role="training")
+    require_columns(inference_table, columns, role="inference")
     if axes is None:
         _, axes = plt.subplots(1, len(columns), figsize=(4.2 * len(columns), 3.6), squeeze=False)
         axes = list(axes.flat)
@@ -665,7 +669,7 @@ def plot_feature_gallery(table, feature, *, threshold=None, n=12, image_dir=None
     4
     """
     column = _probability_column(table.colnames, feature)
-    require_columns(table, column, "probability")
+    require_columns(table, column, role="probability")
     probability = floats(table, column)
     if threshold is None and f"flag_{feature}" in table.colnames:
         passed = np.ma.filled(np.ma.asarray(table[f"flag_{feature}"]), False).astype(bool)
@@ -683,7 +687,7 @@ def plot_feature_gallery(table, feature, *, threshold=None, n=12, image_dir=None
         from .exceptions import InputError
 
         raise InputError(f"no galaxy is {rule} (highest {column}: {np.nanmax(probability):.3g})")
-    figure = plot_gallery(table[chosen], image_dir, image_column, ncols=ncols, fov=fov,
+    figure = plot_gallery(table[chosen], image_dir=image_dir, image_column=image_column, ncols=ncols, fov=fov,
                           caption=lambda row: gallery_caption(row, feature=feature))
     figure.caption = (f"{len(chosen)} of the {int(passed.sum())} galaxies {rule} "
                       f"({'random draw' if seed is not None else 'highest probability first'}); "
@@ -732,9 +736,10 @@ def plot_similar(pairs, query_table, reference_table, *, image_dir=None, referen
 
     from .images import resolve_image_paths
 
-    query_paths = resolve_image_paths(query_table, image_column, image_dir, allow_empty=True)
-    reference_paths = resolve_image_paths(reference_table, image_column,
-                                          image_dir if reference_image_dir is None else reference_image_dir,
+    query_paths = resolve_image_paths(query_table, image_column=image_column, image_dir=image_dir,
+                                      allow_empty=True)
+    reference_dir = image_dir if reference_image_dir is None else reference_image_dir
+    reference_paths = resolve_image_paths(reference_table, image_column=image_column, image_dir=reference_dir,
                                           allow_empty=True)
     queries = list(dict.fromkeys(np.asarray(pairs["query_row"]).tolist()))
     k = int(np.max(pairs["rank"])) if len(pairs) else 0

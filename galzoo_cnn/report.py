@@ -41,6 +41,7 @@ from .io._transaction import FileSetTransaction
 from .objectives import MultiLabel, SingleLabel
 from .plots import FIGURE_FORMATS
 from .tables import as_table, require_columns
+from .utils._deprecation import keyword_options
 from .utils._json import dumps as strict_json
 
 __all__ = ["evaluate_model", "write_report", "SUMMARY_FILE"]
@@ -100,7 +101,8 @@ def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, 
     if len(wrong):
         from .plots import gallery_caption, plot_gallery
 
-        figure = plot_gallery(classified[wrong], images["image_dir"], images["image_column"], ncols=6,
+        figure = plot_gallery(classified[wrong], image_dir=images["image_dir"],
+                              image_column=images["image_column"], ncols=6,
                               caption=lambda row: f"{gallery_caption(row)}\ntruth: {row[truth_column]}")
         figure.caption = (f"The {len(wrong)} most confident disagreements with {truth_column}: each image "
                           f"captioned with the model's class and probability, then the label.")
@@ -261,7 +263,7 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     classifier = as_model(conf.default_model if model is None else model)
     needed, products = _evaluation_for(classifier)
     table = as_table(table)
-    require_columns(table, needed(table, truth_column), "label")  # before the long part
+    require_columns(table, needed(table, truth_column), role="label")  # before the long part
     if labels is not None:
         labels = as_table(labels, copy=False)
     classified = classify_table(table, model=classifier, image_column=image_column, image_dir=image_dir,
@@ -376,6 +378,7 @@ def _headline_text(headline):
             f"(thresholds: {html.escape(str(headline['rule']))}).")
 
 
+@keyword_options
 def write_report(evaluation_dir, output=None, *, title=None):
     """One self-contained HTML file from an `evaluate_model` directory: tables, figures, card, provenance.
 

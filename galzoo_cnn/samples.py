@@ -41,6 +41,7 @@ from .columns import PROVENANCE_KEY, describe_columns
 from .config import conf
 from .exceptions import DuplicateMatchWarning, InputError, ServiceError
 from .tables import as_table, positive_angle, provenance, require_columns
+from .utils._deprecation import keyword_options
 from .utils._optional import astroquery
 from .utils._values import degrees
 
@@ -52,6 +53,7 @@ __all__ = ["LOCAL_GROUP_APEX", "VIZIER_CATALOGS", "sdss_target_sql", "query_sdss
 LOCAL_GROUP_APEX = {"v": 316 * u.km / u.s, "l": 93 * u.deg, "b": -4 * u.deg}
 
 
+@keyword_options
 def sdss_target_sql(z_range=(0.003, 0.1), mag_r_max=17.7, limit=None):
     """The SkyServer SQL of the target query: spectroscopic galaxies in a redshift range.
 
@@ -83,6 +85,7 @@ def sdss_target_sql(z_range=(0.003, 0.1), mag_r_max=17.7, limit=None):
     )
 
 
+@keyword_options
 def query_sdss_targets(data_release=None, z_range=(0.003, 0.1), abs_mag_r=(-24, -19.4), mag_r_max=17.7,
                        v_lg_min=1500 * u.km / u.s, cosmology=None, limit=None, timeout=600,
                        get_query_payload=False):
@@ -114,7 +117,7 @@ def query_sdss_targets(data_release=None, z_range=(0.003, 0.1), abs_mag_r=(-24, 
     >>> query_sdss_targets(limit=10, get_query_payload=True).startswith("SELECT TOP 10 ")
     True
     """
-    sql = sdss_target_sql(z_range, mag_r_max, limit)
+    sql = sdss_target_sql(z_range=z_range, mag_r_max=mag_r_max, limit=limit)
     if get_query_payload:
         return sql
     table = _run_sdss_sql(sql, data_release, timeout)
@@ -138,6 +141,7 @@ VIZIER_CATALOGS = {
 }
 
 
+@keyword_options
 def query_vizier(catalog, table=None, limit=None, get_query_payload=False):
     """Every column of a VizieR table, with the positions VizieR computes as ``ra`` / ``dec``.
 
@@ -201,6 +205,7 @@ def _vizier_result(tables, catalog, source):
     return result
 
 
+@keyword_options
 def query_gz_decals(source="vizier", table=None, limit=None, get_query_payload=False):
     """The Galaxy Zoo DECaLS catalogue (Walmsley et al. 2022), for the deep test set.
 
@@ -226,9 +231,11 @@ def query_gz_decals(source="vizier", table=None, limit=None, get_query_payload=F
     """
     if str(source) != "vizier":
         return as_table(source)
-    return query_vizier(VIZIER_CATALOGS["gz_decals"], table, limit, get_query_payload)
+    return query_vizier(VIZIER_CATALOGS["gz_decals"], table=table, limit=limit,
+                        get_query_payload=get_query_payload)
 
 
+@keyword_options
 def query_gz2(source="sdss", data_release=None, limit=None, timeout=600, get_query_payload=False, table=None):
     """The Galaxy Zoo 2 catalogue: from SDSS CAS (``zoo2MainSpecz``), VizieR or a local file.
 
@@ -256,11 +263,12 @@ def query_gz2(source="sdss", data_release=None, limit=None, timeout=600, get_que
     >>> from galzoo_cnn.samples import query_gz2
     >>> query_gz2(limit=5, get_query_payload=True)
     'SELECT TOP 5 * FROM zoo2MainSpecz'
-    >>> query_gz2("vizier", limit=5, get_query_payload=True).splitlines()[0]
+    >>> query_gz2(source="vizier", limit=5, get_query_payload=True).splitlines()[0]
     '-source=J/MNRAS/435/2835'
     """
     if str(source) == "vizier":
-        return query_vizier(VIZIER_CATALOGS["gz2"], table, limit, get_query_payload)
+        return query_vizier(VIZIER_CATALOGS["gz2"], table=table, limit=limit,
+                            get_query_payload=get_query_payload)
     if str(source) != "sdss":
         return as_table(source)
     sql = f"SELECT {'TOP ' + str(int(limit)) + ' ' if limit else ''}* FROM zoo2MainSpecz"
@@ -269,6 +277,7 @@ def query_gz2(source="sdss", data_release=None, limit=None, timeout=600, get_que
     return _run_sdss_sql(sql, data_release, timeout)
 
 
+@keyword_options
 def sky_coordinates(table, ra_column="ra", dec_column="dec"):
     """`~astropy.coordinates.SkyCoord` of a table's rows; plain numbers are taken as degrees.
 
@@ -290,7 +299,7 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
     ...
     galzoo_cnn.exceptions.InputError: 1 row(s) without finite coordinates in 'ra' / 'dec': 1
     """
-    require_columns(table, [ra_column, dec_column], "coordinate")
+    require_columns(table, [ra_column, dec_column], role="coordinate")
     ra, dec = (degrees(table[name], name) for name in (ra_column, dec_column))
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
@@ -326,6 +335,7 @@ def local_group_velocity(coords, z):
     return (const.c * np.asarray(z) + LOCAL_GROUP_APEX["v"] * projection).to(u.km / u.s)
 
 
+@keyword_options
 def absolute_magnitude(apparent, z, cosmology=None):
     """``m - 5 log10(D_L / 10 pc)`` (no K-correction); default cosmology Planck18.
 
@@ -350,6 +360,7 @@ def absolute_magnitude(apparent, z, cosmology=None):
     return np.asarray(apparent, dtype=float) - 5 * np.log10((distance / (10 * u.pc)).decompose().value)
 
 
+@keyword_options
 def select_targets(table, abs_mag_r=(-24, -19.4), v_lg_min=1500 * u.km / u.s, z_range=(0.003, 0.1),
                    mag_r_max=17.7, cosmology=None, ra_column="ra", dec_column="dec"):
     """Add the derived columns to an SDSS table and keep the paper's target sample.
@@ -391,10 +402,10 @@ def select_targets(table, abs_mag_r=(-24, -19.4), v_lg_min=1500 * u.km / u.s, z_
     from astropy.table import QTable
 
     table = QTable(as_table(table))
-    coords = sky_coordinates(table, ra_column, dec_column)
+    coords = sky_coordinates(table, ra_column=ra_column, dec_column=dec_column)
     z = np.asarray(table["z"], dtype=float)
     table["m_r"] = (np.asarray(table["petroMag_r"], float) - np.asarray(table["extinction_r"], float)) * u.mag
-    table["abs_mag_r"] = absolute_magnitude(table["m_r"].value, z, cosmology) * u.mag
+    table["abs_mag_r"] = absolute_magnitude(table["m_r"].value, z, cosmology=cosmology) * u.mag
     table["v_lg"] = local_group_velocity(coords, z)
     if {"modelMag_u", "modelMag_r", "extinction_u"} <= set(table.colnames):
         table["u_r"] = (np.asarray(table["modelMag_u"], float) - np.asarray(table["extinction_u"], float)
@@ -419,6 +430,7 @@ def select_targets(table, abs_mag_r=(-24, -19.4), v_lg_min=1500 * u.km / u.s, z_
     return describe_columns(selected, copy=False)
 
 
+@keyword_options
 def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra", dec_column="dec"):
     """Split targets into training (GZ2 match) and inference galaxies, and flag the deep test set.
 
@@ -457,8 +469,9 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
     radius = positive_angle(radius, "radius")
     inputs = [targets, gz2, decals]  # files among them are hashed into the provenance
     targets = as_table(targets)
-    coords = sky_coordinates(targets, ra_column, dec_column)
-    index, sep = nearest_match(coords, sky_coordinates(as_table(gz2, copy=False), ra_column, dec_column))
+    coords = sky_coordinates(targets, ra_column=ra_column, dec_column=dec_column)
+    index, sep = nearest_match(coords, sky_coordinates(as_table(gz2, copy=False), ra_column=ra_column,
+                                                       dec_column=dec_column))
     within = sep <= radius
     duplicate = np.zeros(len(targets), dtype=bool)
     for gz2_row in np.unique(index[within]):  # nearest target keeps the match
@@ -473,8 +486,9 @@ def build_samples(targets, gz2, decals=None, radius=1 * u.arcsec, ra_column="ra"
     targets["gz2_duplicate"] = duplicate
     targets["deep_test"] = np.zeros(len(targets), dtype=bool)
     if decals is not None:
-        d_index, d_sep = nearest_match(coords, sky_coordinates(as_table(decals, copy=False), ra_column,
-                                                          dec_column))
+        d_index, d_sep = nearest_match(coords, sky_coordinates(as_table(decals, copy=False),
+                                                               ra_column=ra_column,
+                                                          dec_column=dec_column))
         d_within = (d_sep <= radius) & ~matched
         targets["deep_test"] = d_within
         targets["decals_sep"] = MaskedColumn(d_sep.to_value(u.arcsec), mask=~d_within, unit=u.arcsec)

@@ -189,7 +189,7 @@ def similar_galaxies(query_table, reference_table, *, k=5, model=None, id_column
                    progress=progress)
     query, reference = as_table(query_table, copy=False), as_table(reference_table, copy=False)
     for name, t in (("query", query), ("reference", reference)):  # before the embedding, the long part
-        require_columns(t, [id_column], f"{name} table's id")
+        require_columns(t, [id_column], role=f"{name} table's id")
     query, query_vectors, query_ok = _embedded(query, "query", image_dir=image_dir, **options)
     reference, reference_vectors, reference_ok = _embedded(
         reference, "reference", image_dir=image_dir if reference_image_dir is None else reference_image_dir,

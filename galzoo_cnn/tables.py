@@ -6,7 +6,7 @@ Examples
 --------
 >>> from galzoo_cnn.tables import as_table
 >>> from galzoo_cnn.datasets import gz2_sample_path
->>> table = as_table(gz2_sample_path("hart2016"))
+>>> table = as_table(gz2_sample_path(layout="hart2016"))
 >>> "dr7objid" in table.colnames
 True
 """
@@ -22,6 +22,7 @@ from astropy import units as u
 from astropy.table import QTable, Table
 
 from .exceptions import InputError, InputTypeError, MissingColumnsError
+from .utils._deprecation import keyword_options
 from .utils._files import current_umask
 
 __all__ = ["as_table", "require_columns", "refuse_overwrite", "check_integer", "write_table_atomic",
@@ -55,6 +56,7 @@ def _format_for(path):
     )
 
 
+@keyword_options
 def as_table(table, copy=True):
     """Return ``table`` as an astropy `~astropy.table.Table`.
 
@@ -109,6 +111,7 @@ def as_table(table, copy=True):
     )
 
 
+@keyword_options
 def require_columns(table, columns, role="", *, hint=""):
     """Raise one `~galzoo_cnn.exceptions.MissingColumnsError` naming every column of ``columns`` not in
     ``table``, the role they play and the columns the table has.
@@ -128,7 +131,7 @@ def require_columns(table, columns, role="", *, hint=""):
     --------
     >>> from astropy.table import Table
     >>> from galzoo_cnn.tables import require_columns
-    >>> require_columns(Table({"ra": [1.0]}), ["ra", "dec"], "coordinate")
+    >>> require_columns(Table({"ra": [1.0]}), ["ra", "dec"], role="coordinate")
     Traceback (most recent call last):
     ...
     galzoo_cnn.exceptions.MissingColumnsError: coordinate column 'dec' is not in the table (columns: ra)
@@ -325,6 +328,7 @@ def fits_safe_meta(meta):
     return safe
 
 
+@keyword_options
 def write_table_atomic(table, path, overwrite=False, **kwargs):
     """Write ``table`` to ``path`` so that a crash never leaves a partial file.
 
@@ -446,6 +450,7 @@ def atomic_write(path, write):
     return path
 
 
+@keyword_options
 def positive_angle(value, name, unit=u.arcsec):
     """One positive, finite angle as a Quantity (plain numbers are ``unit``); anything else raises.
 

@@ -28,6 +28,7 @@ import numpy as np
 from astropy.table import Table
 
 from .exceptions import InputError, MissingColumnsError, UnknownNameError
+from .utils._deprecation import keyword_options
 
 __all__ = [
     "Answer",
@@ -561,6 +562,7 @@ def detect_layout(table):
     return None
 
 
+@keyword_options
 def require_columns(table, columns, purpose="this operation"):
     """Raise `MissingColumnsError` naming every GZ2 column of ``columns`` not in ``table`` and the layouts.
 
@@ -588,7 +590,7 @@ def require_columns(table, columns, purpose="this operation"):
     from .tables import require_columns as require
 
     layouts = "; ".join(f"{name} (id column {idc!r}; {ref})" for name, (idc, ref) in LAYOUTS.items())
-    require(table, columns, f"{purpose}: GZ2",
+    require(table, columns, role=f"{purpose}: GZ2",
             hint=f"GZ2 columns are named tNN_<task>_aMM_<answer>_<suffix>, as in the layouts: {layouts}")
 
 

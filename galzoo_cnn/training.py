@@ -45,6 +45,7 @@ from .exceptions import GalzooDeprecationWarning, InputError
 from .models import VIEW_POOLINGS, build_model, load_model, save_model
 from .objectives import SingleLabel, get_objective
 from .tables import as_table, require_columns, write_table_atomic
+from .utils._deprecation import keyword_options
 from .utils._lightning import check_devices, check_workers, make_trainer, process_shard, raise_if_interrupted
 from .utils._signals import interruptible, quiet_worker
 
@@ -388,6 +389,7 @@ class LitClassifier(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
 
 
+@keyword_options
 def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, seed=42, *,
                 overwrite=False):
     """Add a ``split`` column: ``test`` (held out), then ``val`` and ``train`` from the rest.
@@ -413,7 +415,8 @@ def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, 
     --------
     >>> from astropy.table import Table
     >>> from galzoo_cnn.training import split_table
-    >>> t = split_table(Table({"label": ["a"] * 8 + ["b"] * 12}), "label", 0.2, 0.25)
+    >>> t = split_table(Table({"label": ["a"] * 8 + ["b"] * 12}), label_column="label", test_fraction=0.2,
+    ...                 val_fraction=0.25)
     >>> sorted(set(t["split"].tolist())), int((t["split"] == "test").sum())
     (['test', 'train', 'val'], 4)
     """
@@ -444,14 +447,14 @@ def _prepare_table(config):
         table = table[keep]
         table[config.label_column] = [m for m in mapped if m is not None]
     if config.label_column:
-        _images.check_labels(table, config.label_column, config.classes)  # before splitting
+        _images.check_labels(table, config.label_column, classes=config.classes)  # before splitting
     return table
 
 
 def _given_split(table, config):
     """The table's own split (``config.split_column``), checked; without ``val`` rows (as from
     `~galzoo_cnn.adversarial.adversarial_split`: test / train), validation rows are drawn from train."""
-    require_columns(table, config.split_column, "split")
+    require_columns(table, config.split_column, role="split")
     split = np.asarray(table[config.split_column]).astype(str)
     unknown = ~np.isin(split, SPLITS)
     if unknown.any():
@@ -463,7 +466,8 @@ def _given_split(table, config):
     if not (split == "val").any():
         rest = np.flatnonzero(split == "train")
         columns = ["split"] + ([config.label_column] if config.label_column else [])
-        drawn = split_table(table[rest][columns], config.label_column, 0.0, config.val_fraction, config.seed,
+        drawn = split_table(table[rest][columns], label_column=config.label_column, test_fraction=0.0,
+                            val_fraction=config.val_fraction, seed=config.seed,
                             overwrite=True)
         table["split"][rest] = drawn["split"]
     return table
@@ -522,6 +526,7 @@ def _calibrate(lit, loader):
     return temperature_entry(probabilities, targets, fitted_on=f"validation split ({len(targets)} rows)")
 
 
+@keyword_options
 def train(config, callbacks=(), progress=True):
     """Train, evaluate and save a classifier.
 
@@ -564,15 +569,17 @@ def train(config, callbacks=(), progress=True):
         if config.split_column:
             table = _given_split(table, config)
         else:
-            table = split_table(table, config.label_column, config.test_fraction, config.val_fraction,
-                                config.seed)
+            table = split_table(table, label_column=config.label_column,
+                                test_fraction=config.test_fraction, val_fraction=config.val_fraction,
+                                seed=config.seed)
         write_table_atomic(table, split_path)
 
     packed = None
     if config.pack_images:
         packed_path = out / "images.npy"
         packed = (_images.PackedImages(packed_path) if packed_path.exists() else
-                  _images.pack_images(table, packed_path, config.image_column, config.image_dir,
+                  _images.pack_images(table, packed_path, image_column=config.image_column,
+                                      image_dir=config.image_dir,
                                       size=config.decode_size, progress=progress, crop=config.crop))
 
     def dataset(rows, transform, size=config.decode_size):
@@ -586,7 +593,7 @@ def train(config, callbacks=(), progress=True):
 
     split = np.asarray(table["split"]).astype(str)
     train_set = dataset(split == "train", training_transform(
-        config.adversarial_augmentation, tuple(config.k), tuple(config.m),
+        adversarial=config.adversarial_augmentation, k=tuple(config.k), m=tuple(config.m),
         frame_fraction=config.frame_fraction))
     classes = tuple(config.classes or train_set.classes
                     or [c.removeprefix(FEATURE_PREFIX) for c in config.label_columns])
@@ -605,7 +612,8 @@ def train(config, callbacks=(), progress=True):
             sampler=SeededSampler(len(ds), config.seed, shuffle), num_workers=workers,
             persistent_workers=workers > 0, worker_init_fn=quiet_worker)
 
-    model = build_model(config.objective, config.backbone, classes, config.pretrained,
+    model = build_model(objective=config.objective, backbone=config.backbone, classes=classes,
+                        pretrained=config.pretrained,
                         view_pooling=config.view_pooling)
     if config.freeze_backbone and not config.init_from:
         raise InputError("freeze_backbone: true needs init_from, the model whose backbone is kept")

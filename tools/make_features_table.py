@@ -58,7 +58,9 @@ def main():
         from galzoo_cnn.training import split_table
 
         table = Table.read(args.data / "gz2_kaggle_5class" / "labels.csv")
-        five_class = split_table(table, "gz2_five_class", 0.15, 0.1, 2022)  # sample-gz2's split
+        # sample-gz2's split
+        five_class = split_table(table, label_column="gz2_five_class", test_fraction=0.15,
+                                 val_fraction=0.1, seed=2022)
         bundled = Table.read(files("galzoo_cnn") / "data" / "models" / "sample-gz2-test.ecsv")
         assert set(five_class["filename"][five_class["split"] == "test"]) == set(bundled["filename"])
     labelled["split"] = split_rows(labelled, five_class)

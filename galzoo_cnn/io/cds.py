@@ -122,7 +122,7 @@ class CDSCatalog(CatalogFormat):
                 column.hasNull = False
                 column.description = cds[name].info.description
                 column.name = cds[name].meta["label"]
-                note = column_notes(cds[name].meta["source"], table)
+                note = column_notes(cds[name].meta["source"], table=table)
                 if note:
                     column.note = _wrap_note(note)
             template = workdir / "ReadMe.template"

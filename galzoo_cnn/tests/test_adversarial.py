@@ -70,4 +70,4 @@ def test_adversarial_split_errors_and_shortfall():
     with pytest.raises(ValueError, match="side='low'"):
         adversarial_split(table, side="low")
     with pytest.raises(KeyError, match="score column 'p' is not in the table"):
-        adversarial_split(table, "p")
+        adversarial_split(table, score_column="p")

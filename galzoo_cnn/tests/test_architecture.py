@@ -197,18 +197,56 @@ def test_a_new_objective_is_one_class_end_to_end(toy_objective, gz1_images, tmp_
     assert written["predicted_class"].tolist() == result["predicted_class"].tolist()
 
 
+def _public_functions():
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(galzoo_cnn.__path__, "galzoo_cnn."):
+        if any(part.startswith("_") or part in ("tests", "conftest") for part in info.name.split(".")[1:]):
+            continue
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            function = getattr(module, name)
+            if inspect.isfunction(function) and function.__module__ == info.name:
+                yield f"{info.name}.{name}", function
+
+
 def test_public_functions_take_their_options_by_keyword():
-    """photutils style: the essential inputs positionally, every option by keyword only."""
+    """photutils style: the essential inputs positionally, every option by keyword only, in every public
+    function of every public module (``cli.main(argv)`` excepted: argv is argparse's input)."""
+    positional = []
+    for name, function in _public_functions():
+        parameters = inspect.signature(function).parameters.values()
+        options = [p.name for p in parameters
+                   if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty]
+        if options and name != "galzoo_cnn.cli.main":
+            positional.append(f"{name}: {options}")
+    assert not positional, "options that may be given by position:\n" + "\n".join(positional)
     from galzoo_cnn import catalog, classify, cutouts, labels
 
     for function in (classify.classify_table, cutouts.fetch_cutouts, labels.five_class_labels,
                      labels.feature_labels, catalog.write_catalog):
-        parameters = list(inspect.signature(function).parameters.values())
-        positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
-        assert all(p.default is p.empty for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD), \
-            (function.__name__, positional)
+        n_essential = len([p for p in inspect.signature(function).parameters.values()
+                           if p.kind is p.POSITIONAL_OR_KEYWORD])
         with pytest.raises(TypeError, match="positional argument"):
-            function(*([None] * (len(positional) + 1)))
+            function(*([None] * (n_essential + 1)))
+
+
+def test_options_given_by_position_still_work_for_one_release():
+    """Functions whose options became keyword-only take the old calls with a deprecation warning."""
+    from galzoo_cnn.exceptions import GalzooDeprecationWarning
+    from galzoo_cnn.training import split_table
+
+    table = Table({"label": ["a", "b"] * 20})
+    with pytest.warns(GalzooDeprecationWarning, match=r"split_table\(\): pass label_column, test_fraction by "
+                                                      r"keyword"):
+        old = split_table(table, "label", 0.25)
+    new = split_table(table, label_column="label", test_fraction=0.25)
+    assert old["split"].tolist() == new["split"].tolist()
+    with pytest.raises(TypeError, match="multiple values for argument 'label_column'"):
+        split_table(table, "label", label_column="label")
+    with pytest.raises(TypeError, match="takes 1 positional argument"):
+        split_table(table, "label", 0.2, 0.2, 1, False, "extra")
 
 
 def test_the_command_line_starts_without_the_heavy_libraries():

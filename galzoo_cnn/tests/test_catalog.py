@@ -60,7 +60,7 @@ def test_registry_ucds_units_and_descriptions_are_valid():
 
 
 def test_every_column_the_package_produces_is_in_the_registry(catalogue):
-    labelled = feature_labels(five_class_labels(load_gz2_sample("hart2016")))
+    labelled = feature_labels(five_class_labels(load_gz2_sample(layout="hart2016")))
     new = [c for c in labelled.colnames if c.startswith("label_") or c.startswith("gz2_five")]
     vote_columns = [c for c in labelled.colnames if c.startswith("t0") or c.startswith("t1")]
     for name in catalogue.colnames + new + vote_columns:
@@ -293,7 +293,8 @@ def test_times_and_extra_positions_are_written_and_label_clashes_refused(tmp_pat
 def test_readme_front_matter_fits_the_table(tmp_path):
     from galzoo_cnn.datasets import load_gz2_sample
 
-    labels = five_class_labels(load_gz2_sample("hart2016"))[["dr8objid", "ra", "dec", "gz2_five_class"]][:5]
+    labels = five_class_labels(load_gz2_sample(layout="hart2016"))
+    labels = labels[["dr8objid", "ra", "dec", "gz2_five_class"]][:5]
     paths = write_catalog(labels, tmp_path / "labels", readme={"adc_keywords": ["Galaxies", "Morphology"]})
     readme = (paths["cds"] / "ReadMe").read_text()
     assert "ADC_Keywords: Galaxies ; Morphology\n" in readme

@@ -69,7 +69,7 @@ def test_the_whole_registry_is_valid_ucd1plus_and_units():
 
 def _hostile_table():
     """A real GZ2 table with every vote column, labels, masks, empty strings, NaN / inf, odd integers."""
-    table = feature_labels(five_class_labels(load_gz2_sample("hart2016")))
+    table = feature_labels(five_class_labels(load_gz2_sample(layout="hart2016")))
     assert any(v == "" for v in np.ma.filled(table["gz2_five_class_criteria"], ""))
     table["prob_spiral"] = MaskedColumn(np.linspace(0, 1, len(table)), mask=np.arange(len(table)) % 7 == 0)
     table["prob_spiral"][[1, 2, 3]] = [np.nan, np.inf, -np.inf]
@@ -221,7 +221,7 @@ def test_killing_the_writer_never_leaves_a_mixed_set(tmp_path):
 
 
 def test_a_failure_in_a_later_format_keeps_the_earlier_set(tmp_path):
-    table = five_class_labels(load_gz2_sample("hart2016"))[:10]
+    table = five_class_labels(load_gz2_sample(layout="hart2016"))[:10]
     write_catalog(table, tmp_path / "cat")
     files = [tmp_path / "cat.fits", tmp_path / "cat.vot", tmp_path / "cat_cds" / "ReadMe"]
     before = _digest(files)
@@ -234,7 +234,7 @@ def test_a_failure_in_a_later_format_keeps_the_earlier_set(tmp_path):
 
 
 def test_the_readme_is_submittable(tmp_path):
-    table = five_class_labels(load_gz2_sample("hart2016"))[:30]
+    table = five_class_labels(load_gz2_sample(layout="hart2016"))[:30]
     table["predicted_class"] = table["gz2_five_class"]
     table["status"] = "ok"
     paths = write_catalog(
@@ -264,7 +264,7 @@ def test_the_readme_is_submittable(tmp_path):
 
 def write_example_readme(directory):
     """The documentation's example ReadMe: real GZ2 rows (Hart et al. 2016) with votes and labels."""
-    table = five_class_labels(load_gz2_sample("hart2016"))[:12]
+    table = five_class_labels(load_gz2_sample(layout="hart2016"))[:12]
     columns = ["dr7objid", "ra", "dec", "gz2_class", "total_votes",
                "t01_smooth_or_features_a01_smooth_debiased", "t04_spiral_a08_spiral_debiased",
                "gz2_five_class"]
@@ -297,7 +297,7 @@ def test_a_real_cutout_manifest_is_a_valid_catalogue(tmp_path):
     """fetch_cutouts' manifest (from the local test server, one row failing) in every format."""
     from galzoo_cnn.tests.cutout_server import CutoutServer, fetch_manifest
 
-    targets = load_gz2_sample("hart2016")["dr7objid", "ra", "dec"][:4]
+    targets = load_gz2_sample(layout="hart2016")["dr7objid", "ra", "dec"][:4]
     with CutoutServer() as server:
         server.plan[repr(float(targets["ra"][2]))] = ["404"]
         manifest = fetch_manifest(targets, tmp_path / "img", id_column="dr7objid", base_url=server.url,
@@ -451,7 +451,7 @@ def test_concurrent_writers_end_with_one_set_and_clear_errors(tmp_path):
 
 
 def test_a_planted_journal_is_refused_and_touches_nothing(tmp_path):
-    table = five_class_labels(load_gz2_sample("hart2016"))[:10]
+    table = five_class_labels(load_gz2_sample(layout="hart2016"))[:10]
     out = tmp_path / "out"
     write_catalog(table, out / "cat")
     outside = tmp_path / "precious.txt"

@@ -154,7 +154,7 @@ def test_bad_input_is_refused_with_clear_errors(demo, classified):
 def test_multilabel_model_flags_use_the_card_thresholds(demo):
     sample, image_dir = demo
     torch.manual_seed(0)
-    model = build_model("features", backbone="test_resnet").eval()
+    model = build_model(objective="features", backbone="test_resnet").eval()
     thresholds = {feature: 0.3 + 0.4 * (k % 2) for k, feature in enumerate(model.classes)}
     model.card["thresholds"] = thresholds
     result = classify_table(sample[:8], model=model, image_dir=image_dir, progress=False)
@@ -174,8 +174,8 @@ def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkey
 
     sample, image_dir = demo
     torch.manual_seed(0)
-    five = build_model("five_class", backbone="test_resnet").eval()
-    features = build_model("features", backbone="test_resnet", view_pooling="dihedral").eval()
+    five = build_model(objective="five_class", backbone="test_resnet").eval()
+    features = build_model(objective="features", backbone="test_resnet", view_pooling="dihedral").eval()
     opened = []
     real_open = PIL.Image.open
 
@@ -214,7 +214,7 @@ def test_features_model_must_be_multilabel(demo):
     sample, image_dir = demo
     with pytest.raises(ValueError, match="features_model is a 'five_class' model"):
         classify_table(sample[:1], features_model="sample-gz1", image_dir=image_dir, progress=False)
-    features = build_model("features", backbone="test_resnet").eval()
+    features = build_model(objective="features", backbone="test_resnet").eval()
     with pytest.raises(ValueError, match="model is a multi-label model already"):
         classify_table(sample[:1], model=features, features_model=features, image_dir=image_dir,
                        progress=False)
@@ -223,7 +223,7 @@ def test_features_model_must_be_multilabel(demo):
 def test_adversarial_score_from_a_domain_model(demo, classified):
     sample, image_dir = demo
     torch.manual_seed(0)
-    domain = build_model("adversarial", backbone="test_resnet").eval()
+    domain = build_model(objective="adversarial", backbone="test_resnet").eval()
     result = classify_table(sample[:6], model="sample-gz1", image_dir=image_dir, adversarial_model=domain,
                             progress=False)
     # the domain model saw the whole frame (its card's crop, 1.0), the classifier the card's 0.5
@@ -264,7 +264,7 @@ def test_warns_once_when_cutouts_are_far_from_the_training_scale(demo):
     from galzoo_cnn.exceptions import PixelScaleWarning
 
     sample, image_dir = demo
-    model = build_model("five_class", backbone="test_resnet").eval()
+    model = build_model(objective="five_class", backbone="test_resnet").eval()
     model.card["input"]["pixel_scale"] = {"unit": "R90", "per_pixel": 0.06, "trained_range": [0.027, 0.12]}
     rows = sample[:4].copy()
     rows["cutout_fov"] = [30.0] * 4 * u.arcsec  # the demo images: 300 px of 0.1 arcsec
@@ -347,7 +347,7 @@ def test_every_unusable_image_gets_its_own_status(demo, tmp_path):
 
 def test_non_finite_model_outputs_are_a_model_error(demo):
     sample, image_dir = demo
-    model = build_model("five_class", backbone="test_resnet").eval()
+    model = build_model(objective="five_class", backbone="test_resnet").eval()
     with torch.no_grad():
         model.head[-1].bias[0] = float("nan")  # a broken model: NaN logits for every image
     result = classify_table(sample[:3], model=model, image_dir=image_dir, progress=False)

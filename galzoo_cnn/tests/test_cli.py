@@ -15,9 +15,10 @@ from galzoo_cnn.labels import five_class_labels
 
 def test_labels_command_writes_table(tmp_path, capsys):
     out = tmp_path / "labels.fits"
-    assert main(["labels", str(gz2_sample_path("willett2013")), "--output", str(out), "--features"]) == 0
+    assert main(["labels", str(gz2_sample_path(layout="willett2013")), "--output", str(out),
+                "--features"]) == 0
     written = Table.read(out)
-    expected = five_class_labels(gz2_sample_path("willett2013"))
+    expected = five_class_labels(gz2_sample_path(layout="willett2013"))
     assert len(written) == 300 and "label_arms_tight" in written.colnames
     # FITS reads an empty string back as masked
     criteria = np.ma.filled(np.ma.asarray(written["gz2_five_class_criteria"]), "")
@@ -27,7 +28,7 @@ def test_labels_command_writes_table(tmp_path, capsys):
     assert "class: spiral" in capsys.readouterr().out
     # an existing output is not replaced without --overwrite, and stays intact
     before = out.read_bytes()
-    assert main(["labels", str(gz2_sample_path("hart2016")), "--output", str(out)]) == 2
+    assert main(["labels", str(gz2_sample_path(layout="hart2016")), "--output", str(out)]) == 2
     assert "exists; pass overwrite=True" in capsys.readouterr().err
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["labels.fits"]  # no temporary files left
@@ -152,7 +153,7 @@ def test_query_sql_and_samples_commands(tmp_path, capsys):
     assert "s.z < 0.08" in capsys.readouterr().out
     assert main(["query"]) == 2
     assert "--output is needed" in capsys.readouterr().err
-    gz2 = load_gz2_sample("hart2016")["dr7objid", "ra", "dec"]
+    gz2 = load_gz2_sample(layout="hart2016")["dr7objid", "ra", "dec"]
     gz2[:100].write(tmp_path / "gz2.fits")
     gz2.write(tmp_path / "targets.ecsv")
     assert main(["samples", str(tmp_path / "targets.ecsv"), str(tmp_path / "gz2.fits"),
@@ -164,7 +165,7 @@ def test_query_sql_and_samples_commands(tmp_path, capsys):
 def test_fetch_command_writes_manifest(tmp_path, capsys):
     from galzoo_cnn.tests.cutout_server import CutoutServer
 
-    targets = load_gz2_sample("hart2016")["dr7objid", "ra", "dec"][:5]
+    targets = load_gz2_sample(layout="hart2016")["dr7objid", "ra", "dec"][:5]
     targets.write(tmp_path / "targets.fits")
     with CutoutServer() as server:
         server.plan[repr(float(targets["ra"][3]))] = ["404"]

@@ -17,7 +17,8 @@ def test_backbones_share_one_split_and_are_scored_alike(real_data, tmp_path):
     config = TrainConfig(table=rows, image_dir=str(directory / "images"), label_column="gz2_five_class",
                          epochs=1, batch_size=32, test_fraction=0.25, val_fraction=0.25, seed=3)
     output = tmp_path / "table1"
-    result = compare_backbones(config, ["test_resnet", "test_efficientnet"], output=output, progress=False)
+    result = compare_backbones(config, backbones=["test_resnet", "test_efficientnet"], output=output,
+                               progress=False)
     assert result.colnames == list(COMPARISON_COLUMNS)
     assert result["backbone"].tolist() == ["test_resnet", "test_efficientnet"]
     splits = [Table.read(output / b / "split.ecsv") for b in result["backbone"]]
@@ -37,7 +38,7 @@ def test_backbones_share_one_split_and_are_scored_alike(real_data, tmp_path):
     # started again, the finished runs are reused: the weights are not rewritten
     weights = output / "test_resnet" / "test_resnet.safetensors"
     before = weights.stat().st_mtime_ns
-    again = compare_backbones(config, ["test_resnet"], output=output, progress=False)
+    again = compare_backbones(config, backbones=["test_resnet"], output=output, progress=False)
     assert weights.stat().st_mtime_ns == before
     assert again["val_accuracy"][0] == result["val_accuracy"][0]
 
@@ -73,7 +74,7 @@ def test_multilabel_backbones_are_scored_by_their_mean_feature_auc(real_data, tm
     config = TrainConfig(objective="features", table=labelled, image_dir=str(directory / "images"),
                          label_columns=["label_smooth", "label_features_or_disk", "label_bar"], epochs=1,
                          batch_size=16, test_fraction=0.4, val_fraction=0.2, seed=2)
-    result = compare_backbones(config, ["test_resnet"], output=tmp_path / "t", progress=False)
+    result = compare_backbones(config, backbones=["test_resnet"], output=tmp_path / "t", progress=False)
     split = Table.read(tmp_path / "t" / "test_resnet" / "split.ecsv")
     test = split[split["split"] == "test"]
     classified = classify_table(test, model=load_model(tmp_path / "t" / "test_resnet" / "test_resnet.json"),

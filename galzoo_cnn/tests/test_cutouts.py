@@ -22,7 +22,7 @@ def _targets(n=12):
     """Real GZ2 galaxy positions (Hart et al. 2016)."""
     from galzoo_cnn.datasets import load_gz2_sample
 
-    return load_gz2_sample("hart2016")["dr7objid", "ra", "dec"][:n]
+    return load_gz2_sample(layout="hart2016")["dr7objid", "ra", "dec"][:n]
 
 
 def test_every_image_arrives_intact(tmp_path):

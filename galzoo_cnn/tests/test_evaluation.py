@@ -18,7 +18,7 @@ FEATURES = ["bar", "spiral", "edge_on_yes", "bulge_none", "odd_yes", "merger"]
 def scored():
     """Hart et al. (2016) rows: volunteers' labels (debiased fractions >= 0.5, masked where the task
     is not well sampled) scored by a different real number, the weighted vote fraction."""
-    table = feature_labels(load_gz2_sample("hart2016"), features=FEATURES)
+    table = feature_labels(load_gz2_sample(layout="hart2016"), features=FEATURES)
     for feature in FEATURES:
         table[f"prob_feature_{feature}"] = table[taxonomy.answer(feature).column("weighted_fraction")]
     return table
@@ -49,7 +49,7 @@ def _rank_auc(labels, probabilities):
 
 
 def test_feature_metrics_match_hand_computations(scored):
-    metrics = feature_metrics(scored, FEATURES)
+    metrics = feature_metrics(scored, features=FEATURES)
     assert metrics["feature"].tolist() == FEATURES
     for row in metrics:
         label = scored[f"label_{row['feature']}"]
@@ -75,28 +75,28 @@ def test_threshold_rules_on_real_rows(scored):
     y = np.asarray(label.filled(False), dtype=bool)[known]
     p = np.asarray(scored["prob_feature_bar"], dtype=float)[known]
     candidates = np.unique(p)
-    youden = acceptance_threshold(y, p, "youden")
+    youden = acceptance_threshold(y, p, rule="youden")
     assert _youden(y, p, youden) == pytest.approx(max(_youden(y, p, t) for t in candidates))
-    strict = acceptance_threshold(y, p, "precision", target_precision=0.95)
+    strict = acceptance_threshold(y, p, rule="precision", target_precision=0.95)
     tp, fp, _, _ = _counts(y, p, strict)
     assert tp / (tp + fp) >= 0.95
     below = candidates[candidates < strict]
     assert all(_counts(y, p, t)[0] / max(1, sum(_counts(y, p, t)[:2])) < 0.95 for t in below[-5:])
-    assert np.isnan(acceptance_threshold(y, p, "precision", target_precision=1.01))
+    assert np.isnan(acceptance_threshold(y, p, rule="precision", target_precision=1.01))
     with pytest.raises(ValueError, match="rule='median'"):
-        acceptance_threshold(y, p, "median")
+        acceptance_threshold(y, p, rule="median")
 
 
 def test_inference_counts_use_the_given_table(scored):
     inference = scored[:50]
-    metrics = feature_metrics(scored, ["spiral"], apply_to=inference)
+    metrics = feature_metrics(scored, features=["spiral"], apply_to=inference)
     threshold = metrics["threshold"][0]
     assert metrics["n_accepted"][0] == int(np.sum(np.asarray(inference["prob_feature_spiral"]) >= threshold))
 
 
 def test_crosstab_by_id_and_by_position_on_real_rows():
     """GZ2 five-class labels against the broad group of the GZ2 class string (Table 4 layout)."""
-    hart = five_class_labels(load_gz2_sample("hart2016"))
+    hart = five_class_labels(load_gz2_sample(layout="hart2016"))
     cnn = hart["dr7objid", "ra", "dec"].copy()
     cnn["predicted_class"] = hart["gz2_five_class"]
     other = hart["dr7objid", "ra", "dec"].copy()
@@ -123,9 +123,9 @@ def test_evaluation_inputs_are_checked():
     with pytest.raises(ValueError, match="no pair of label_<feature> and prob_feature_<feature>"):
         feature_table(Table({"label_bar": [True, False]}))
     with pytest.raises(KeyError, match="columns 'label_bar', 'prob_feature_bar' are not in the table"):
-        feature_metrics(Table({"x": [1]}), ["bar"])
+        feature_metrics(Table({"x": [1]}), features=["bar"])
     with pytest.raises(TypeError, match="features must be a list"):
-        feature_metrics(Table({"x": [1]}), "bar")
+        feature_metrics(Table({"x": [1]}), features="bar")
 
 
 def test_figures_on_real_rows(scored, tmp_path):
@@ -136,7 +136,7 @@ def test_figures_on_real_rows(scored, tmp_path):
     from galzoo_cnn.evaluation import class_metrics, confusion_table
     from galzoo_cnn.plots import plot_confusion, plot_roc_curves, plot_sky
 
-    hart = five_class_labels(load_gz2_sample("hart2016"))
+    hart = five_class_labels(load_gz2_sample(layout="hart2016"))
     ax = plot_sky(hart, class_column="gz2_five_class")
     classes = sorted(set(hart["gz2_five_class"].compressed()))
     assert [len(c.get_offsets()) for c in ax.collections] == [
@@ -146,7 +146,7 @@ def test_figures_on_real_rows(scored, tmp_path):
     assert (tmp_path / "sky.png").stat().st_size > 10_000
 
     ax = plot_roc_curves(scored, ["bar", "spiral"])
-    metrics = feature_metrics(scored, ["bar", "spiral"])
+    metrics = feature_metrics(scored, features=["bar", "spiral"])
     for line, auc in zip(ax.lines[:2], metrics["roc_auc"]):
         fpr, tpr = line.get_data()
         area = np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)  # the trapezoidal rule
@@ -176,7 +176,8 @@ def test_feature_table_has_the_layout_of_tables_2_and_3(scored, real_data):
     assert table.colnames == ["feature", "auc_test_no_aug", "auc_test_aug", "auc_test_diff",
                               "auc_deep_no_aug", "auc_deep_aug", "auc_deep_diff", "threshold",
                               "n_target", "n_inference"]
-    with_metrics, without_metrics = feature_metrics(scored, FEATURES), feature_metrics(without, FEATURES)
+    with_metrics, without_metrics = feature_metrics(scored, features=FEATURES), feature_metrics(without,
+                                                                                                features=FEATURES)
     assert table["feature"].tolist() == FEATURES
     np.testing.assert_allclose(table["auc_test_aug"], with_metrics["roc_auc"])
     np.testing.assert_allclose(table["auc_test_no_aug"], without_metrics["roc_auc"])
@@ -317,7 +318,7 @@ def test_roc_curves_of_many_features_stay_legible():
 
     features = ["smooth", "features_or_disk", "edge_on_yes", "edge_on_no", "bar", "no_bar", "spiral",
                 "no_spiral", "odd_yes", "odd_no", "completely_round", "in_between"]
-    table = feature_labels(load_gz2_sample("hart2016"), features=features)
+    table = feature_labels(load_gz2_sample(layout="hart2016"), features=features)
     for feature in features:
         table[f"prob_feature_{feature}"] = table[taxonomy.answer(feature).column("weighted_fraction")]
     ax = plot_roc_curves(table, features)

@@ -56,7 +56,7 @@ ERROR_PAGE = "587729387686002878.jpg"
 
 
 def _targets(n):
-    return load_gz2_sample("hart2016")["dr7objid", "ra", "dec"][:n]
+    return load_gz2_sample(layout="hart2016")["dr7objid", "ra", "dec"][:n]
 
 
 def _ra_key(value):
@@ -352,7 +352,7 @@ def test_batched_flags_equal_the_definition_on_any_image(height, width, seed, ki
 
 @pytest.fixture(scope="module")
 def hart():
-    return load_gz2_sample("hart2016")[:40]
+    return load_gz2_sample(layout="hart2016")[:40]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -720,7 +720,7 @@ def test_match_radii_must_be_positive_finite_angles():
     labelled["label_bar"] = [True, False, True]
     for radius in (-1 * u.arcsec, 0 * u.arcsec, float("nan") * u.arcsec, [1, 2] * u.arcsec, 1 * u.kg):
         with pytest.raises(InputError, match="radius="):
-            build_samples(targets, load_gz2_sample("hart2016"), radius=radius)
+            build_samples(targets, load_gz2_sample(layout="hart2016"), radius=radius)
         with pytest.raises(InputError, match="radius="):
             match_labels(targets, labelled, radius=radius)
 

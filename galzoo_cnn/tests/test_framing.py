@@ -98,7 +98,7 @@ def test_a_frame_too_tight_is_widened_with_sky(native_png, model):
     assert out["frame_fraction"][0] == pytest.approx(1.2)
     assert "1 widened with sky" in out.meta["provenance"]["reframed"]
     path = image_dir / rows["filename"][0]
-    widened = read_image(path, 100, 1.2)
+    widened = read_image(path, size=100, crop=1.2)
     np.testing.assert_allclose(_probabilities(out, model), _hand_probabilities(model, [widened]),
                                atol=2e-6)
     # the widened frame is the original, untouched, inside sky of the original's border statistics
@@ -154,7 +154,7 @@ def test_reframing_can_be_turned_off_and_an_explicit_crop_wins(native, model):
 def test_tta_is_the_mean_of_the_model_over_the_eight_views(native, model):
     table, image_dir = native
     out = classify_table(table, model=model, image_dir=image_dir, progress=False, tta=True)
-    images = [read_image(image_dir / f, 100, 1.0) for f in table["filename"]]
+    images = [read_image(image_dir / f, size=100, crop=1.0) for f in table["filename"]]
     views = []
     for image in images:
         for k in range(4):
@@ -173,7 +173,7 @@ def test_the_cards_temperature_is_applied_once(native, model):
     hot.card["calibration"] = {"temperature": 2.0}
     assert hot.temperature == 2.0
     out = classify_table(table, model=hot, image_dir=image_dir, progress=False)
-    images = [read_image(image_dir / f, 100, 1.0) for f in table["filename"]]
+    images = [read_image(image_dir / f, size=100, crop=1.0) for f in table["filename"]]
     batch = torch.from_numpy((np.stack(images).astype(np.float32) - 127.5) / 255).permute(0, 3, 1, 2)
     with torch.no_grad():
         logits = model(batch)
@@ -222,7 +222,7 @@ def test_calibrate_model_on_real_held_out_rows(real_data, model):
     assert entry["ece_after"] <= entry["ece_before"]
     assert fitted.card["calibration"] == entry and fitted.temperature == entry["temperature"]
     with pytest.raises(InputError, match="single-label"):
-        calibrate_model(build_model("features", backbone="test_resnet"), rows)
+        calibrate_model(build_model(objective="features", backbone="test_resnet"), rows)
 
 
 def test_random_frame_scale_widens_with_sky():
@@ -242,16 +242,16 @@ def test_random_frame_scale_widens_with_sky():
 def test_init_from_copies_the_weights_of_a_saved_model(tmp_path):
     from galzoo_cnn.training import _init_weights
 
-    source = build_model("five_class", backbone="test_resnet")
+    source = build_model(objective="five_class", backbone="test_resnet")
     path = save_model(source, tmp_path / "source", name="source")
-    target = _init_weights(build_model("five_class", backbone="test_resnet"), path)
+    target = _init_weights(build_model(objective="five_class", backbone="test_resnet"), path)
     for key, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[key], value)
-    renamed = build_model("five_class", backbone="test_resnet", classes=["a", "b", "c", "d", "e"])
+    renamed = build_model(objective="five_class", backbone="test_resnet", classes=["a", "b", "c", "d", "e"])
     other = _init_weights(renamed, path)  # other outputs: the head is not copied
     assert not torch.equal(other.state_dict()["head.0.weight"], source.state_dict()["head.0.weight"])
     with pytest.raises(InputError, match="test_resnet model"):
-        _init_weights(build_model("five_class", backbone="test_efficientnet"), path)
+        _init_weights(build_model(objective="five_class", backbone="test_efficientnet"), path)
 
 
 def test_classify_command_takes_tta_and_the_framing_options(tmp_path, capsys):

@@ -148,7 +148,7 @@ def test_any_training_configuration_resolves_or_is_refused(tmp_path, values):
 
 @pytest.fixture(scope="module")
 def hart():
-    return load_gz2_sample("hart2016")[:30]
+    return load_gz2_sample(layout="hart2016")[:30]
 
 
 VOTE_VALUES = st.one_of(st.floats(), st.integers(-10, 10**6), st.sampled_from(["n/a", "", "0.5", "--"]))

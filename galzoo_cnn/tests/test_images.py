@@ -77,7 +77,7 @@ def test_paths_must_stay_in_image_dir(tmp_path):
         resolve_image_paths(table, image_dir=tmp_path)
     assert resolve_image_paths(table[:2], image_dir=tmp_path)[1] == tmp_path.resolve() / "sub" / "b.jpg"
     with pytest.raises(KeyError, match="image column 'path' is not in the table"):
-        resolve_image_paths(table, "path", tmp_path)
+        resolve_image_paths(table, image_column="path", image_dir=tmp_path)
     with pytest.raises(ValueError, match="row 1: empty image path"):
         resolve_image_paths(Table({"filename": ["a.jpg", ""]}), image_dir=tmp_path)
 

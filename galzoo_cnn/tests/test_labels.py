@@ -59,7 +59,7 @@ def check_feature_masks_against_reference(path, id_column):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_five_class_matches_independent_reference(layout):
-    labelled = check_five_class_against_reference(gz2_sample_path(layout),
+    labelled = check_five_class_against_reference(gz2_sample_path(layout=layout),
                                                   taxonomy.LAYOUTS[layout][0])
     # the bundled subsets are chosen to hold every class and some ambiguous galaxies
     assert all(n > 0 for n in labelled.meta["five_class"]["counts"].values())
@@ -68,11 +68,11 @@ def test_five_class_matches_independent_reference(layout):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_feature_labels_match_independent_reference(layout):
-    check_feature_masks_against_reference(gz2_sample_path(layout), taxonomy.LAYOUTS[layout][0])
+    check_feature_masks_against_reference(gz2_sample_path(layout=layout), taxonomy.LAYOUTS[layout][0])
 
 
 def test_rows_checked_by_hand():
-    labelled = five_class_labels(gz2_sample_path("willett2013"))
+    labelled = five_class_labels(gz2_sample_path(layout="willett2013"))
     by_id = {int(r["objid"]): r for r in labelled}
     # p_smooth 0.528 >= 0.469, p_round 0.820 >= 0.5, 14 votes on t07 >= 10 (coadd)
     assert by_id[8647474690314339319]["gz2_five_class"] == "completely_round"
@@ -85,14 +85,14 @@ def test_rows_checked_by_hand():
     assert np.ma.is_masked(row["gz2_five_class"])
     assert row["gz2_five_class_criteria"] == "rounded_in_between,cigar_shaped"
     # the spiral above has exactly 10 votes on t04: at normal depth (>= 20) it is no longer a spiral
-    strict = five_class_labels(gz2_sample_path("willett2013"), min_votes=20)
+    strict = five_class_labels(gz2_sample_path(layout="willett2013"), min_votes=20)
     assert np.ma.is_masked(strict[strict["objid"] == 8647474690329739658]["gz2_five_class"][0])
 
 
 def test_ambiguous_galaxies_are_excluded_and_counted(caplog):
     log.setLevel("INFO")
     with caplog.at_level("INFO"):
-        labelled = five_class_labels(gz2_sample_path("willett2013"))
+        labelled = five_class_labels(gz2_sample_path(layout="willett2013"))
     assert "200 labelled, 30 excluded for meeting two or more criteria, 70 meeting none" in caplog.text
     several = np.char.count(np.asarray(labelled["gz2_five_class_criteria"]).astype(str), ",") >= 1
     assert several.sum() == labelled.meta["five_class"]["n_ambiguous"] == 30
@@ -102,7 +102,7 @@ def test_ambiguous_galaxies_are_excluded_and_counted(caplog):
 
 
 def test_masked_not_false():
-    labelled = feature_labels(gz2_sample_path("hart2016"))
+    labelled = feature_labels(gz2_sample_path(layout="hart2016"))
     arms = labelled["label_arms_tight"]
     trusted = well_sampled(labelled, "t10")
     assert np.array_equal(arms.mask, ~trusted)
@@ -117,7 +117,7 @@ def test_masked_not_false():
 
 
 def test_masked_input_values_give_masked_labels():
-    table = load_gz2_sample("hart2016")[:5]
+    table = load_gz2_sample(layout="hart2016")[:5]
     column = "t06_odd_a14_yes_debiased"
     table[column] = np.ma.MaskedArray(table[column], mask=[True, False, False, False, False])
     labelled = feature_labels(table, features=["odd_yes", "ring"])
@@ -126,7 +126,7 @@ def test_masked_input_values_give_masked_labels():
 
 
 def test_input_is_not_modified_and_qtable_accepted():
-    table = load_gz2_sample("hart2016")
+    table = load_gz2_sample(layout="hart2016")
     before = table.colnames.copy()
     five_class_labels(table)
     assert table.colnames == before
@@ -136,7 +136,7 @@ def test_input_is_not_modified_and_qtable_accepted():
 
 @pytest.mark.parametrize("extension", [".fits", ".xml", ".ecsv", ".csv"])
 def test_file_paths_in_every_format(tmp_path, extension):
-    table = load_gz2_sample("willett2013")
+    table = load_gz2_sample(layout="willett2013")
     path = tmp_path / f"gz2{extension}"
     table.write(path, format={".xml": "votable", ".csv": "ascii.csv"}.get(extension))
     from_file = five_class_labels(str(path))
@@ -146,7 +146,7 @@ def test_file_paths_in_every_format(tmp_path, extension):
 
 
 def test_missing_columns_error_names_them():
-    table = load_gz2_sample("hart2016")
+    table = load_gz2_sample(layout="hart2016")
     table.remove_columns(["t07_rounded_a17_in_between_debiased", "t04_spiral_a08_spiral_count"])
     with pytest.raises(taxonomy.MissingColumnsError,
                        match="'t07_rounded_a17_in_between_debiased', 't04_spiral_a08_spiral_count' are not"):
@@ -163,31 +163,31 @@ def test_user_criteria_override():
     criteria = taxonomy.five_class_criteria()
     criteria = criteria[criteria["class"] == "spiral"]
     criteria["min_fraction"][criteria["feature"] == "spiral"] = 0.9
-    strict = five_class_labels(gz2_sample_path("hart2016"), criteria=criteria)
-    default = five_class_labels(gz2_sample_path("hart2016"))
+    strict = five_class_labels(gz2_sample_path(layout="hart2016"), criteria=criteria)
+    default = five_class_labels(gz2_sample_path(layout="hart2016"))
     assert list(strict.meta["five_class"]["counts"]) == ["spiral"]
     assert 0 < strict.meta["five_class"]["counts"]["spiral"] < default.meta["five_class"]["counts"]["spiral"]
     spirals = strict[~strict["gz2_five_class"].mask]
     assert (spirals["t04_spiral_a08_spiral_debiased"] >= 0.9).all()
     bad = Table({"class": ["x"], "feature": ["spirals"], "min_fraction": [0.5]})
     with pytest.raises(ValueError, match="criteria row 0: unknown GZ2 answer 'spirals'"):
-        five_class_labels(gz2_sample_path("hart2016"), criteria=bad)
+        five_class_labels(gz2_sample_path(layout="hart2016"), criteria=bad)
 
 
 def test_fraction_choice_and_bad_options():
-    debiased = five_class_labels(gz2_sample_path("hart2016"))
-    raw = five_class_labels(gz2_sample_path("hart2016"), fractions="fraction")
+    debiased = five_class_labels(gz2_sample_path(layout="hart2016"))
+    raw = five_class_labels(gz2_sample_path(layout="hart2016"), fractions="fraction")
     assert raw.meta["five_class"]["counts"] != debiased.meta["five_class"]["counts"]
     with pytest.raises(ValueError, match="fractions='debias'"):
-        five_class_labels(gz2_sample_path("hart2016"), fractions="debias")
+        five_class_labels(gz2_sample_path(layout="hart2016"), fractions="debias")
     with pytest.raises(ValueError, match="depth='deep'"):
-        feature_labels(gz2_sample_path("hart2016"), depth="deep")
+        feature_labels(gz2_sample_path(layout="hart2016"), depth="deep")
     with pytest.raises(ValueError, match="threshold given for features not labelled"):
-        feature_labels(gz2_sample_path("hart2016"), features=["bar"], threshold={"ring": 0.3})
+        feature_labels(gz2_sample_path(layout="hart2016"), features=["bar"], threshold={"ring": 0.3})
 
 
 def test_min_votes_per_row_by_depth():
-    table = load_gz2_sample("willett2013")
+    table = load_gz2_sample(layout="willett2013")
     assert (min_votes_per_row(table) == 10).all()  # every row of table 5 is coadd
     assert (min_votes_per_row(table, depth="normal") == 20).all()
     assert (min_votes_per_row(table, min_votes=5) == 5).all()
@@ -196,7 +196,7 @@ def test_min_votes_per_row_by_depth():
 
 
 def test_per_feature_thresholds():
-    labelled = feature_labels(gz2_sample_path("hart2016"), features=["bar", "spiral"],
+    labelled = feature_labels(gz2_sample_path(layout="hart2016"), features=["bar", "spiral"],
                               threshold={"bar": 0.2})
     bar = labelled["label_bar"]
     values = np.asarray(labelled["t03_bar_a06_bar_debiased"])[~bar.mask]

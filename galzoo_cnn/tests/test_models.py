@@ -16,7 +16,7 @@ from galzoo_cnn.models import PAPER_BACKBONES, available_models, build_model, lo
     ("adversarial", 128, nn.LeakyReLU, 2),
 ])
 def test_heads_as_in_the_paper(task, hidden, activation, outputs):
-    model = build_model(task, backbone="test_resnet")
+    model = build_model(objective=task, backbone="test_resnet")
     first, act, last = model.head
     assert (first.in_features, first.out_features) == (model.backbone.num_features, hidden)
     assert isinstance(act, activation) and last.out_features == outputs
@@ -41,7 +41,7 @@ def test_default_backbones():
 @pytest.mark.parametrize("backbone", ["test_resnet", "test_efficientnet", "mobilenetv3_small_100"])
 def test_head_is_sized_by_the_backbone_without_a_dummy_forward(backbone):
     """num_features is what the pooled backbone returns, also where a layer follows the pooling."""
-    model = build_model("five_class", backbone=backbone).eval()
+    model = build_model(objective="five_class", backbone=backbone).eval()
     with torch.no_grad():
         pooled = model.backbone(torch.zeros(1, 3, 100, 100))
     assert pooled.shape[-1] == model.num_features == model.head[0].in_features
@@ -54,13 +54,13 @@ def test_the_papers_eleven_backbones_are_constructible(name):
 
 
 def test_densenet201_at_paper_input_size():
-    model = build_model("five_class").eval()
+    model = build_model(objective="five_class").eval()
     assert model.card["backbone"] == "densenet201"
     assert model(torch.zeros(2, 3, 100, 100)).shape == (2, 5)
 
 
 def test_save_load_round_trip(tmp_path):
-    model = build_model("features", backbone="test_efficientnet").eval()
+    model = build_model(objective="features", backbone="test_efficientnet").eval()
     card_path = save_model(model, tmp_path / "m", name="m", metrics={"auc": 0.9})
     card = json.loads(card_path.read_text())
     assert card["weights"] == "m.safetensors" and len(card["weights_sha256"]) == 64
@@ -95,7 +95,7 @@ def test_unknown_names():
     with pytest.raises(ValueError, match="unknown timm backbone 'resnet9000'"):
         build_model(backbone="resnet9000")
     with pytest.raises(ValueError, match="unknown objective 'regression'"):
-        build_model("regression")
+        build_model(objective="regression")
     assert isinstance(available_models(), list)
 
 

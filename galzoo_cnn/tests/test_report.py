@@ -108,7 +108,7 @@ def test_evaluation_is_not_overwritten_and_fails_before_writing(evaluation, kagg
 
 def test_report_is_one_self_contained_file(evaluation, tmp_path):
     _, output = evaluation
-    page = write_report(output, tmp_path / "report.html").read_text()
+    page = write_report(output, output=tmp_path / "report.html").read_text()
     parser = _Links()
     parser.feed(page)
     assert parser.links and all(link.startswith("data:image/png;base64,") for link in parser.links)
@@ -182,7 +182,7 @@ def test_report_renders_offline_in_a_real_browser(evaluation, tmp_path):
     from PIL import Image
 
     _, output = evaluation
-    page = write_report(output, tmp_path / "report.html")
+    page = write_report(output, output=tmp_path / "report.html")
     shot = tmp_path / "report.png"
     # --no-sandbox: the test may run as root in a container; no network is needed (all inline)
     subprocess.run([_browser(), "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--screenshot={shot}",

@@ -46,7 +46,7 @@ def test_bundled_listed_and_small(bundled):
     assert sum(card["training"]["rows"].values()) == expected["rows"]
     assert card["training"]["rows"]["test"] == expected["test"] == card["metrics"]["test"]["n_test"]
     assert card["training"]["augmentation"]["adversarial"] is True and card["seed"] == 2022
-    row = models_table([name])[0]
+    row = models_table(names=[name])[0]
     assert row["test_accuracy"] == pytest.approx(card["metrics"]["test"]["accuracy"], abs=5e-4)
 
 
@@ -121,3 +121,43 @@ def test_framing_figures_of_the_card_recomputed_on_native_frames(real_data):
     framed["cutout_fov"] = 8.48 * framed["petroR90_r"]
     assert accuracy(framed) == pytest.approx(figures["reframed"]["accuracy"], abs=1.01 / len(native))
 
+
+
+def test_features_model_card_recomputed_from_its_held_out_images(real_data):
+    """sample-gz2-features: the card's per-feature test ROC AUC (Tables 2-3, written by
+    benchmarks/feature_auc.py) and its training's test metrics, both recomputed from the bundled test
+    rows' real images through classify_table and feature_metrics."""
+    from galzoo_cnn.evaluation import feature_metrics
+
+    model = load_model("sample-gz2-features")
+    card = model.card
+    assert model.objective.name == "features" and model.view_pooling == "dihedral"
+    assert (MODEL_DIR / "sample-gz2-features.safetensors").stat().st_size <= 16 * 2**20
+    robust = load_model("sample-gz2-robust")
+    backbone = {k: v for k, v in robust.state_dict().items() if k.startswith("backbone.")}
+    assert all((model.state_dict()[k] == v).all() for k, v in backbone.items())  # the frozen backbone
+    assert card["input"]["crop"] == robust.card["input"]["crop"]  # so one read serves both
+    assert card["input"]["frame_r90"] == robust.card["input"]["frame_r90"]
+    rows = Table.read(MODEL_DIR / "sample-gz2-features-test.ecsv")
+    assert len(rows) == card["training"]["rows"]["test"] == card["metrics"]["features"]["crops"]["n"]
+    out = classify_table(rows, model=model, image_dir=real_data / "gz2_kaggle_votes" / "images",
+                         progress=False)
+    assert (out["status"] == "ok").all()
+    measured = {str(r["feature"]): float(r["roc_auc"]) for r in feature_metrics(out,
+                                                                                features=list(model.classes))}
+    stated = card["metrics"]["features"]["crops"]["roc_auc"]
+    assert {f for f, v in stated.items() if v is not None} == {f for f, v in measured.items()
+                                                              if np.isfinite(v)}
+    for feature, auc in stated.items():
+        if auc is not None:
+            assert measured[feature] == pytest.approx(auc, abs=2e-3), feature
+            assert card["metrics"]["test"]["roc_auc"][feature] == pytest.approx(auc, abs=2e-3), feature
+    no_aug = card["metrics"]["features"]["crops"]["roc_auc_without_augmentation"]
+    difference = card["metrics"]["features"]["crops"]["difference"]
+    for feature, auc in stated.items():
+        if auc is not None and no_aug.get(feature) is not None:
+            assert difference[feature] == pytest.approx(auc - no_aug[feature], abs=2e-4)
+    assert set(card["thresholds"]) <= set(model.classes) and "validation" in card["threshold_rule"]
+    flagged = {f: np.asarray(out[f"flag_{f}"]) for f in card["thresholds"]}
+    for feature, threshold in card["thresholds"].items():
+        assert (flagged[feature] == (np.asarray(out[f"prob_feature_{feature}"]) >= threshold)).all()

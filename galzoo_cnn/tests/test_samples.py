@@ -20,7 +20,7 @@ from galzoo_cnn.samples import (
 @pytest.fixture
 def galaxies():
     """252 real GZ2 galaxies (Hart et al. 2016): positions of real SDSS targets."""
-    return load_gz2_sample("hart2016")["dr7objid", "ra", "dec"]
+    return load_gz2_sample(layout="hart2016")["dr7objid", "ra", "dec"]
 
 
 def _offset(table, arcsec, seed=0):
@@ -35,7 +35,7 @@ def _offset(table, arcsec, seed=0):
 def test_training_inference_and_deep_test(galaxies):
     gz2 = _offset(galaxies[:150], 0.4)
     decals = _offset(galaxies[200:231], 0.5, seed=1)
-    samples = build_samples(galaxies, gz2, decals)
+    samples = build_samples(galaxies, gz2, decals=decals)
     assert samples.meta["samples"] == {"targets": 252, "training": 150, "inference": 102, "deep_test": 31,
                                        "gz2_duplicates": 0, "radius_arcsec": 1.0}
     assert list(samples["gz2_index"][:150]) == list(range(150))
@@ -96,7 +96,7 @@ def test_local_group_velocity_against_vectors(galaxies):
 def test_absolute_magnitude_is_the_distance_modulus():
     z = np.array([0.005, 0.05, 0.1])
     assert np.allclose(absolute_magnitude(17.0, z), 17.0 - Planck18.distmod(z).value)
-    assert np.allclose(absolute_magnitude(17.0, z, WMAP9), 17.0 - WMAP9.distmod(z).value)
+    assert np.allclose(absolute_magnitude(17.0, z, cosmology=WMAP9), 17.0 - WMAP9.distmod(z).value)
 
 
 def test_select_targets_applies_every_cut(galaxies):
@@ -138,7 +138,7 @@ def test_query_gz2_from_a_file_and_payload(tmp_path):
     from galzoo_cnn.samples import query_gz2
 
     assert query_gz2(get_query_payload=True) == "SELECT * FROM zoo2MainSpecz"
-    gz2 = query_gz2(gz2_sample_path("hart2016"))
+    gz2 = query_gz2(source=gz2_sample_path(layout="hart2016"))
     assert len(gz2) == 252 and "t01_smooth_or_features_a01_smooth_debiased" in gz2.colnames
 
 
@@ -159,13 +159,13 @@ def test_vizier_payloads_and_files(tmp_path):
     payload = query_gz_decals(limit=7, get_query_payload=True).splitlines()
     assert payload[:2] == ["-source=J/MNRAS/509/3966", "-out.max=7"]
     assert "-out.add=_RAJ2000,_DEJ2000" in payload  # VizieR's computed positions become ra / dec
-    assert query_gz2("vizier", table="table2", get_query_payload=True).splitlines()[0] == \
+    assert query_gz2(source="vizier", table="table2", get_query_payload=True).splitlines()[0] == \
         "-source=J/MNRAS/435/2835/table2"
     assert "-out.max=unlimited" in query_vizier("J/MNRAS/435/2835", get_query_payload=True)  # all rows
     # a local file is read as it is, e.g. for build_samples(decals=...)
     decals = Table({"iauname": ["J000000.00+000000.0"], "ra": [179.043], "dec": [60.5225]})
     decals.write(tmp_path / "decals.ecsv")
-    assert query_gz_decals(tmp_path / "decals.ecsv")["iauname"][0] == "J000000.00+000000.0"
+    assert query_gz_decals(source=tmp_path / "decals.ecsv")["iauname"][0] == "J000000.00+000000.0"
 
 
 def _vizier_table(catalog):
@@ -213,7 +213,7 @@ def _vizier_answer(*tables):
 def test_vizier_answers_become_tables_with_ra_dec():
     from galzoo_cnn.samples import _vizier_result
 
-    gz2 = load_gz2_sample("hart2016")[:4]
+    gz2 = load_gz2_sample(layout="hart2016")[:4]
     table = Table({"_RAJ2000": gz2["ra"], "_DEJ2000": gz2["dec"], "dr7objid": gz2["dr7objid"],
                    "ra": gz2["rastring"]})
     result = _vizier_result(_vizier_answer(("J/MNRAS/509/3966/gz5", table)), "J/MNRAS/509/3966",

@@ -31,7 +31,7 @@ def test_embeddings_are_the_models_pooled_features(kaggle, embedded):
     model = load_model(conf.default_model)  # the model embed_table used
     crop = model.card["input"]["crop"]
     images = [scale_intensity(torch.from_numpy(np.ascontiguousarray(
-        read_image(image_dir / name, model.card["input"]["size"], crop))).permute(2, 0, 1))
+        read_image(image_dir / name, size=model.card["input"]["size"], crop=crop))).permute(2, 0, 1))
         for name in labels["filename"][:4]]
     direct = model.embed(torch.stack(images)).numpy()
     assert embedded["embedding"].shape == (360, model.num_features)

@@ -40,7 +40,7 @@ def test_detailed_features_are_37_less_three():
 
 @pytest.mark.parametrize("layout", ["willett2013", "hart2016"])
 def test_every_column_stem_exists_in_real_layouts(layout):
-    with gzip.open(gz2_sample_path(layout), "rt") as f:
+    with gzip.open(gz2_sample_path(layout=layout), "rt") as f:
         header = f.readline().strip().split(",")
     expected = {a.column(s) for a in taxonomy.GZ2_ANSWERS for s in taxonomy.COLUMN_SUFFIXES}
     assert expected <= set(header)

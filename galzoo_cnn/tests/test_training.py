@@ -84,7 +84,7 @@ def test_sampler_is_a_function_of_seed_and_epoch():
 
 
 def test_multilabel_loss_ignores_unknown_labels():
-    lit = LitClassifier(build_model("features", backbone="test_resnet"), lr=1e-4)
+    lit = LitClassifier(build_model(objective="features", backbone="test_resnet"), lr=1e-4)
     logits = torch.randn(4, 34)
     targets = torch.randint(0, 2, (4, 34)).float()
     targets[0, :10] = float("nan")
@@ -97,7 +97,8 @@ def test_multilabel_loss_ignores_unknown_labels():
 
 def test_split_is_stratified_and_seeded():
     table = Table({"label": ["a"] * 80 + ["b"] * 20})
-    one, two = split_table(table, "label", seed=1), split_table(table, "label", seed=1)
+    one, two = split_table(table, label_column="label", seed=1), split_table(table, label_column="label",
+                                                                             seed=1)
     assert list(one["split"]) == list(two["split"])
     test = one[one["split"] == "test"]
     assert len(test) == 20 and (test["label"] == "b").sum() == 4
@@ -163,7 +164,7 @@ def test_head_on_a_frozen_view_pooled_backbone(real_data, tmp_path):
     from galzoo_cnn.labels import feature_labels
     from galzoo_cnn.models import save_model
 
-    source = build_model("five_class", backbone="test_resnet")
+    source = build_model(objective="five_class", backbone="test_resnet")
     with torch.no_grad():  # batch-norm statistics unlike a fresh layer's, to see that they stay
         for module in source.backbone.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
