@@ -73,7 +73,7 @@ from .tables import (
     write_table_atomic,
 )
 from .utils._cards import default_frame_r90
-from .utils._deprecation import keyword_options
+from .utils._deprecation import keyword_options, renamed_arguments
 from .utils._optional import astroquery
 from .utils._pillow import UnreadableImage, decode, open_image
 from .utils._registry import Registry
@@ -770,7 +770,8 @@ def _file_names(table, id_column, ext=".jpg"):
     return names
 
 
-def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=100, pixel_scale=None,
+@renamed_arguments(directory="image_dir")
+def fetch_cutouts(table, image_dir, *, survey="sdss", data_release=None, size=100, pixel_scale=None,
                   id_column=None, ra_column="ra", dec_column="dec", max_workers=None, retries=None,
                   timeout=None, deadline=None, base_url=None, progress=True, backoff=1.0,
                   max_dead_fraction=0.5, bands=None, overwrite=False):
@@ -780,8 +781,10 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
     ----------
     table : `~astropy.table.Table` or path
         Rows to fetch; ``ra`` / ``dec`` in degrees or with angle units.
-    directory : str or `~pathlib.Path`
-        Where the JPEGs go (``<id>.jpg``); created if needed.
+    image_dir : str or `~pathlib.Path`
+        Where the JPEGs go (``<id>.jpg``); created if needed (the
+        ``image_dir`` of `~galzoo_cnn.classify_table`; formerly
+        ``directory``).
     survey : {'sdss', 'legacy', 'hips'}
         SDSS SkyServer ImgCutout or the Legacy Surveys viewer (ls-dr10),
         JPEG colour composites; or ``'hips'``: FITS cubes, one plane per
@@ -874,7 +877,7 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
     require_columns(table, [ra_column, dec_column], role="coordinate")
     ra, dec = (degrees(table[c], c) for c in (ra_column, dec_column))
     scales = _row_pixel_scales(table, pixel_scale, survey)
-    directory = Path(directory).expanduser()
+    directory = Path(image_dir).expanduser()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -949,17 +952,18 @@ def fetch_cutouts(table, directory, *, survey="sdss", data_release=None, size=10
     return describe_columns(table, copy=False)
 
 
-def read_manifest(directory):
-    """The manifest `fetch_cutouts` wrote in ``directory``: one row per input row.
+@renamed_arguments(directory="image_dir")
+def read_manifest(image_dir):
+    """The manifest `fetch_cutouts` wrote in ``image_dir``: one row per input row.
 
     Columns ``row``, ``id``, ``ra``, ``dec``, ``path`` (relative to
-    ``directory``), ``pixel_scale``, ``cutout_fov``, ``status``, ``reason``,
+    ``image_dir``), ``pixel_scale``, ``cutout_fov``, ``status``, ``reason``,
     ``attempts``, ``nbytes``, ``sha256``; ``meta['counts']`` per status.
 
     Parameters
     ----------
-    directory : str or `~pathlib.Path`
-        The cutout directory.
+    image_dir : str or `~pathlib.Path`
+        The cutout directory (formerly ``directory``).
 
     Examples
     --------
@@ -970,7 +974,7 @@ def read_manifest(directory):
     ...
     FileNotFoundError: no cutout manifest in ...: fetch_cutouts writes one there
     """
-    path = Path(directory).expanduser() / MANIFEST_NAME
+    path = Path(image_dir).expanduser() / MANIFEST_NAME
     if not path.is_file():
         raise FileNotFoundError(f"no cutout manifest in {str(path.parent)!r}: fetch_cutouts writes one there")
     return as_table(path)

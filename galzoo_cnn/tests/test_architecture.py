@@ -247,6 +247,11 @@ def test_options_given_by_position_still_work_for_one_release():
         split_table(table, "label", label_column="label")
     with pytest.raises(TypeError, match="takes 1 positional argument"):
         split_table(table, "label", 0.2, 0.2, 1, False, "extra")
+    from galzoo_cnn.cutouts import read_manifest
+
+    with pytest.warns(GalzooDeprecationWarning, match="'directory' is now 'image_dir'"), \
+            pytest.raises(FileNotFoundError, match="no cutout manifest in"):
+        read_manifest(directory="no_such_directory")
 
 
 def test_the_command_line_starts_without_the_heavy_libraries():

@@ -8,7 +8,7 @@ import warnings
 
 from ..exceptions import GalzooDeprecationWarning
 
-__all__ = ["keyword_options"]
+__all__ = ["keyword_options", "renamed_arguments"]
 
 
 def keyword_options(function):
@@ -63,3 +63,36 @@ def keyword_options(function):
     wrapper.__signature__ = signature.replace(parameters=[
         p.replace(kind=p.KEYWORD_ONLY) if p in options else p for p in parameters])
     return wrapper
+
+
+def renamed_arguments(**renamed):
+    """Accept the old names of renamed parameters (``old="new"``) for one release, with a
+    `~galzoo_cnn.exceptions.GalzooDeprecationWarning`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from galzoo_cnn.utils._deprecation import renamed_arguments
+    >>> @renamed_arguments(directory="image_dir")
+    ... def fetch(table, image_dir):
+    ...     return image_dir
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     fetch([], directory="cutouts")
+    'cutouts'
+    >>> print(caught[0].message)
+    fetch(): the argument 'directory' is now 'image_dir'
+    """
+    def decorator(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            for old, new in renamed.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{function.__name__}() got both {old!r} and its new name {new!r}")
+                    warnings.warn(GalzooDeprecationWarning(
+                        f"{function.__name__}(): the argument {old!r} is now {new!r}"), stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+        return wrapper
+    return decorator
