@@ -9,6 +9,10 @@ Real images only (the project's development data, ``--data``):
 ``native``
     the 355 of them that ``gz2_kaggle_native`` holds as native 424 px GZ2
     frames (8.48 R90): bare file names, as a user would classify them.
+``hart16``
+    ``gz2_hart16_sdss``: 100 GZ2 galaxies in their own SDSS cutouts
+    (0.1"/px: the galaxy larger in the frame), labelled from their
+    debiased vote fractions: another framing, never trained on.
 ``decals``
     ``gz_decals_rings``: 100 DECaLS images (another survey, 0.262"/px,
     deeper), volunteers' ring tags and three GZ DECaLS vote fractions.
@@ -39,12 +43,14 @@ from sklearn.metrics import roc_auc_score
 from galzoo_cnn import classify_table
 from galzoo_cnn.columns import FEATURE_PROBABILITY_PREFIX as PROB
 from galzoo_cnn.evaluation import feature_metrics, feature_table
+from galzoo_cnn.labels import feature_labels
 from galzoo_cnn.models import load_model
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "_static" / "features"
 TITLES = {"crops": "Held-out Kaggle GZ2 galaxies, 150 px crops (6 R90)",
-          "native": "The same galaxies' native 424 px GZ2 frames (8.48 R90)"}
+          "native": "The same galaxies' native 424 px GZ2 frames (8.48 R90)",
+          "hart16": "Hart et al. (2016) GZ2 galaxies, their own SDSS cutouts (0.1\"/px; another framing)"}
 #: GZ DECaLS fractions and the model's features they answer (Walmsley et al. 2022 names).
 DECALS_PAIRS = {"smooth-or-featured_featured-or-disk_fraction": "features_or_disk",
                 "disk-edge-on_no_fraction": "edge_on_no"}
@@ -59,6 +65,16 @@ def native_rows(data, test):
     native = Table.read(data / "gz2_kaggle_native" / "labels.csv")["galaxy_id", "filename"]
     labels = test[["galaxy_id"] + [c for c in test.colnames if c.startswith("label_")]]
     return join(native, labels, keys="galaxy_id")
+
+
+def hart_rows(data, features):
+    """The 100 Hart et al. (2016) GZ2 galaxies with their own SDSS cutouts (0.1"/px, the galaxy larger
+    in the frame than in GZ2's), labelled from their debiased vote fractions."""
+    import warnings
+
+    with warnings.catch_warnings():  # questions not well sampled are masked: expected
+        warnings.simplefilter("ignore")
+        return feature_labels(Table.read(data / "gz2_hart16_sdss" / "gz2_hart16.csv"), features=features)
 
 
 def decals(model, data):
@@ -128,13 +144,17 @@ def main():
     model = load_model(args.model)
     features = list(model.classes)
     native_images = args.data / "gz2_kaggle_native" / "images"
+    hart_images = args.data / "gz2_hart16_sdss" / "images"
+    hart = hart_rows(args.data, features)
     sets = {"crops": classified(model, test, images),
-            "native": classified(model, native_rows(args.data, test), native_images)}
+            "native": classified(model, native_rows(args.data, test), native_images),
+            "hart16": classified(model, hart, hart_images)}
     no_aug = {}
     if args.no_aug_model:
         other = load_model(args.no_aug_model)
         no_aug = {"crops": classified(other, test, images),
-                  "native": classified(other, native_rows(args.data, test), native_images)}
+                  "native": classified(other, native_rows(args.data, test), native_images),
+                  "hart16": classified(other, hart, hart_images)}
     tables = {name: feature_table(out, test_without_augmentation=no_aug.get(name), features=features)
               for name, out in sets.items()}
     for name, result in tables.items():
@@ -166,8 +186,8 @@ def main():
         card["metrics"]["features"]["decals"] = deep
         card["metrics"]["features"]["note"] = (
             "benchmarks/feature_auc.py; crops = held-out 150 px Kaggle rows (6 R90), native = the 355 of "
-            "them as 424 px GZ2 frames, decals = gz_decals_rings; without_augmentation = "
-            "sample-gz2-features-noadv")
+            "them as 424 px GZ2 frames, hart16 = the 100 gz2_hart16_sdss cutouts labelled from their "
+            "debiased fractions, decals = gz_decals_rings; without_augmentation = sample-gz2-features-noadv")
         card_path.write_text(json.dumps(card, indent=2) + "\n")
         if args.test_rows:
             test[["galaxy_id", "filename"] + [f"label_{f}" for f in features]].write(

@@ -245,6 +245,15 @@ def _subject(name, prefer_answer=True):
     return f"GZ2 answer '{answer.label}' to '{taxonomy.task(answer.task).question}'"
 
 
+def _parent_clause(name):
+    """For a GZ2 answer whose question follows another answer: the flag also needs that one's."""
+    try:
+        parent = taxonomy.task(taxonomy.answer(name).task).requires
+    except KeyError:
+        return ""
+    return f", and flag_{parent} where the model has it" if parent else ""
+
+
 def _is_answer(name):
     try:
         taxonomy.answer(name)
@@ -296,7 +305,8 @@ def column_spec(name, gz2_answers=False):
     ('deg', 'pos.eq.ra;meta.main')
     >>> print(column_spec("flag_bar").description)  # doctest: +NORMALIZE_WHITESPACE
     Model's verdict on GZ2 answer 'Bar' to 'Is there a sign of a bar feature through the
-    centre of the galaxy?' (prob_feature_bar >= the model's threshold)
+    centre of the galaxy?' (prob_feature_bar >= the model's threshold, and flag_edge_on_no where the
+    model has it)
     >>> column_spec("my_column") is None
     True
     """
@@ -315,7 +325,7 @@ def column_spec(name, gz2_answers=False):
     if prefix == "flag" and rest and _subject(rest):
         return ColumnSpec(name, None, "meta.code;src.morph",
                           f"Model's verdict on {_subject(rest)} ({FEATURE_PROBABILITY_PREFIX}{rest} >= the "
-                          f"model's threshold)")
+                          f"model's threshold{_parent_clause(rest)})")
     if prefix == "label" and rest and _subject(rest):
         return ColumnSpec(name, None, "meta.code;src.morph",
                           f"GZ2 volunteers' verdict on {_subject(rest)} (empty: task not well sampled)")

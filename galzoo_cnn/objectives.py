@@ -41,7 +41,7 @@ from .utils._registry import Registry
 # model wrote) without loading torch.
 
 __all__ = ["Objective", "SingleLabel", "MultiLabel", "FiveClass", "DetailedFeatures", "DomainClassifier",
-           "register_objective", "get_objective", "list_objectives", "OBJECTIVES"]
+           "register_objective", "get_objective", "list_objectives", "tree_flags", "OBJECTIVES"]
 
 #: The registered objectives by name (instances).
 OBJECTIVES = Registry("objective", make=lambda cls: cls())
@@ -222,7 +222,8 @@ class SingleLabel(Objective):
 
 class MultiLabel(Objective):
     """Independent yes/no outputs: sigmoid and binary cross-entropy over the known labels only;
-    ``flag_<name>`` (probability at or above the card's threshold) in the catalogue."""
+    ``flag_<name>`` in the catalogue: the probability at or above the card's threshold and, for a GZ2
+    answer, the answer leading to its question flagged too where the model has it (`tree_flags`)."""
 
     output = "sigmoid"
     probability_prefix = FEATURE_PROBABILITY_PREFIX
@@ -262,13 +263,46 @@ class MultiLabel(Objective):
 
         super().add_outputs(table, classes, probabilities, ok, card)
         thresholds = card.get("thresholds") or {}
-        for k, name in enumerate(classes):
-            table[f"flag_{name}"] = MaskedColumn(probabilities[:, k] >= thresholds.get(name, 0.5), mask=~ok)
+        above = {name: probabilities[:, k] >= thresholds.get(name, 0.5) for k, name in enumerate(classes)}
+        for name, flag in tree_flags(above).items():
+            table[f"flag_{name}"] = MaskedColumn(flag, mask=~ok)
         return table
 
     def provenance(self, card):
         return dict(super().provenance(card),
                     thresholds="model card" if card.get("thresholds") else "0.5 (the card has none)")
+
+
+def tree_flags(above):
+    """Flags that follow the GZ2 decision tree: an answer is flagged where its probability reaches its
+    threshold and the answer that leads to its question (`~galzoo_cnn.taxonomy.Task.requires`) is
+    flagged, where that answer is among ``above``'s keys: volunteers see "Is the odd feature a ring...?"
+    only after answering "yes" to "Is there anything odd?", and a model's ``ring`` means nothing for a
+    galaxy it finds nothing odd in.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galzoo_cnn.objectives import tree_flags
+    >>> flags = tree_flags({"odd_yes": np.array([True, False]), "ring": np.array([True, True]),
+    ...                     "bar": np.array([True, False])})
+    >>> {name: flag.tolist() for name, flag in flags.items()}
+    {'odd_yes': [True, False], 'ring': [True, False], 'bar': [True, False]}
+    """
+    flags = {}
+
+    def resolve(name):
+        if name not in flags:
+            try:
+                parent = taxonomy.task(taxonomy.answer(name).task).requires
+            except KeyError:  # not a GZ2 answer: its own threshold only
+                parent = None
+            flags[name] = above[name] & resolve(parent) if parent in above else above[name]
+        return flags[name]
+
+    for name in above:
+        resolve(name)
+    return {name: flags[name] for name in above}
 
 
 @register_objective
