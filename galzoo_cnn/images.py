@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .columns import STATUSES
 from .exceptions import ImageError, InputError, InputTypeError
 from .tables import as_table, atomic_write, require_columns
 from .utils._deprecation import keyword_options
@@ -73,15 +74,10 @@ _REFUSED_MODES = {
 }
 
 
-#: Why an image file cannot be used (`ImageError.reason`), and what it means.
-IMAGE_PROBLEMS = {
-    "not_a_file": "the path is not a regular file (a directory, a pipe, a device)",
-    "too_large": "the image has more pixels than conf.max_image_pixels (a decompression bomb?)",
-    "not_8bit": "the image has 16- or 32-bit samples; galzoo_cnn reads 8-bit images",
-    "not_rgb": "the image is CMYK, Lab, HSV or YCbCr; galzoo_cnn reads RGB or grey images",
-    "translucent": "the image has transparent pixels",
-    "undecodable": "the file does not decode as an image (corrupt, truncated, not an image)",
-}
+#: Why an image file cannot be used (`~galzoo_cnn.exceptions.ImageError` ``reason``), in the words of
+#: the ``status`` it gives a row (`galzoo_cnn.columns.STATUSES`).
+IMAGE_PROBLEMS = {reason: STATUSES[reason] for reason in
+                  ("not_a_file", "too_large", "not_8bit", "not_rgb", "translucent", "undecodable")}
 
 
 @keyword_options

@@ -18,6 +18,7 @@ True
 """
 
 import json
+import warnings
 
 import numpy as np
 from astropy import log
@@ -25,7 +26,7 @@ from astropy.table import MaskedColumn, Table
 
 from . import taxonomy
 from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
-from .exceptions import InputError, InputTypeError, MissingColumnsError
+from .exceptions import GalzooWarning, InputError, InputTypeError, MissingColumnsError
 from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
 from .utils._deprecation import keyword_options
 from .utils._values import floats
@@ -569,6 +570,7 @@ def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", 
     threshold = _check_threshold("threshold", threshold)
     check_integer("min_votes", min_votes, 0)
     comparable = [f for f in taxonomy.DETAILED_FEATURES if f in tree.gz2_features]
+    given = features is not None
     features = comparable if features is None else list(features)
     unmapped = [f for f in features if f not in tree.gz2_features]
     if unmapped:
@@ -576,21 +578,35 @@ def decals_feature_labels(decals_table, *, threshold=0.5, fractions="fraction", 
                          f"{', '.join(tree.gz2_features)}")
     table = as_table(decals_table)
     keys = {f: tree.gz2_features[f] for f in features}
-    tasks = {f: tree.answer(keys[f][0]).task for f in features}
     columns = {f: [tree.column(k, fractions) for k in keys[f]] for f in features}
+    if not given:  # every comparable feature the table's fractions give; the others are not guessed
+        features = [f for f in features if all(c in table.colnames for c in columns[f])] or features
+    tasks = {f: tree.answer(keys[f][0]).task for f in features}
     votes = {t: tree.task_votes_column(t) for t in set(tasks.values())}
-    needed = [c for f in features for c in columns[f]] + list(votes.values())
-    require_columns(table, list(dict.fromkeys(needed)),
-                    role="GZ DECaLS", hint="GZ DECaLS columns are named <task>_<answer>_fraction and "
-                    "<task>_total-votes, as in the volunteer catalogue of Walmsley et al. (2022)")
+    hint = ("GZ DECaLS columns are named <task>_<answer>_fraction and <task>_total-votes, as in the "
+            "volunteer catalogue of Walmsley et al. (2022)")
+    require_columns(table, list(dict.fromkeys(c for f in features for c in columns[f])), role="GZ DECaLS",
+                    hint=hint)
+    uncounted = sorted(t for t, column in votes.items() if column not in table.colnames)
+    if uncounted and min_votes > 0:
+        if given:
+            require_columns(table, [votes[t] for t in uncounted], role="GZ DECaLS vote-count",
+                            hint=hint + "; min_votes=0 labels without them")
+        warnings.warn(GalzooWarning(
+            f"decals_feature_labels: no vote counts ({', '.join(votes[t] for t in uncounted)}): those "
+            f"questions' labels are not limited to min_votes={min_votes}; labelled: {', '.join(features)}"),
+            stacklevel=2)
+    votes = {t: column for t, column in votes.items() if column in table.colnames}
     _check_votes(table, [c for f in features for c in columns[f]], list(votes.values()))
     table.remove_columns(refuse_overwrite(table, [FEATURE_PREFIX + f for f in features], overwrite=overwrite,
                                           earlier="an earlier labelling"))
     labels = {}
     for feature in features:
         total = sum(floats(table, c) for c in columns[feature])
+        counted = (floats(table, votes[tasks[feature]]) >= min_votes if tasks[feature] in votes
+                   else np.ones(len(table), dtype=bool))
         labels[feature] = (total >= threshold - 1e-9,  # summed fractions carry rounding
-                           ~(floats(table, votes[tasks[feature]]) >= min_votes) | np.isnan(total))
+                           ~counted | np.isnan(total))
     _store_feature_labels(table, labels)
     table.meta[PROVENANCE_KEY] = provenance("decals_feature_labels", inputs=[decals_table],
                                             fractions=fractions,

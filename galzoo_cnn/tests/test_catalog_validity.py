@@ -177,7 +177,7 @@ _WRITER = textwrap.dedent("""
     from galzoo_cnn.catalog import write_catalog
     from galzoo_cnn.datasets import load_gz2_sample
     from galzoo_cnn.labels import five_class_labels
-    table = five_class_labels(load_gz2_sample("hart2016"))
+    table = five_class_labels(load_gz2_sample(layout="hart2016"))
     write_catalog(table[:int(sys.argv[2])], sys.argv[1], overwrite=True)
     print("done", flush=True)
 """)
@@ -321,7 +321,7 @@ _STEP_KILLER = textwrap.dedent("""
     from galzoo_cnn.labels import five_class_labels
 
     base, then = Path(sys.argv[1]), sys.argv[2]
-    table = five_class_labels(load_gz2_sample("hart2016"))
+    table = five_class_labels(load_gz2_sample(layout="hart2016"))
     cds = base.parent / f"{base.name}_cds"
     files = [base.parent / f"{base.name}.fits", base.parent / f"{base.name}.vot", cds / "ReadMe",
              cds / f"{base.name}.dat"]
@@ -415,7 +415,7 @@ _RACER = textwrap.dedent("""
     from galzoo_cnn.catalog import CatalogError, write_catalog
     from galzoo_cnn.datasets import load_gz2_sample
     from galzoo_cnn.labels import five_class_labels
-    table = five_class_labels(load_gz2_sample("hart2016"))[:int(sys.argv[2])]
+    table = five_class_labels(load_gz2_sample(layout="hart2016"))[:int(sys.argv[2])]
     start = float(sys.argv[3])
     time.sleep(max(0.0, start - time.time()))
     try:

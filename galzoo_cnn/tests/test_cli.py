@@ -89,6 +89,13 @@ def test_classify_command_writes_catalogues(tmp_path, capsys):
     written = Table.read(f"{base}.fits")
     assert written.colnames[:4] == ["dr7objid", "ra", "dec", "filename"]
     assert "prob_spiral" in written.colnames and not (tmp_path / "out" / "cat_cds").exists()
+    with_features = ["--formats", "fits", "--features-model", "sample-gz2-features", "--overwrite"]
+    assert main(args[:-3] + with_features) == 0
+    both = Table.read(f"{base}.fits")
+    assert {"prob_spiral", "prob_feature_ring", "flag_ring"} <= set(both.colnames)
+    assert (both["prob_spiral"] == written["prob_spiral"]).all()  # the five classes as without features
+    assert main(args[:-3] + ["--formats", "fits", "--features-model", "sample-gz1", "--overwrite"]) == 2
+    assert "features_model is a 'five_class' model" in capsys.readouterr().err
     # an input column the registry does not know stops the command before any classification
     sample["my_flag"] = 1
     sample[:6][["dr7objid", "ra", "dec", "sample", "filename", "my_flag"]].write(tmp_path / "in2.ecsv")

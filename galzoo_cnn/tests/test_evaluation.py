@@ -328,3 +328,23 @@ def test_roc_curves_of_many_features_stay_legible():
     ax.figure.canvas.draw()
     legend = ax.get_legend().get_window_extent()
     assert legend.x0 >= ax.get_window_extent().x1
+
+
+def test_decals_labels_of_a_partial_real_table(real_data):
+    """gz_decals_rings gives three GZ DECaLS fractions and no vote counts: those three features are
+    labelled (fraction >= 0.5, by hand below), the others are not guessed, and the missing counts are said."""
+    from galzoo_cnn.exceptions import GalzooWarning
+    from galzoo_cnn.labels import decals_feature_labels
+
+    table = Table.read(real_data / "gz_decals_rings" / "labels.csv")
+    with pytest.warns(GalzooWarning, match="no vote counts .*disk-edge-on_total-votes"):
+        labels = decals_feature_labels(table)
+    labelled = [c.removeprefix("label_") for c in labels.colnames if c.startswith("label_")]
+    assert labelled == ["features_or_disk", "edge_on_no", "no_spiral"]
+    for feature, column in (("features_or_disk", "smooth-or-featured_featured-or-disk_fraction"),
+                            ("edge_on_no", "disk-edge-on_no_fraction"),
+                            ("no_spiral", "has-spiral-arms_no_fraction")):
+        expected = [float(v) >= 0.5 for v in table[column]]
+        assert labels[f"label_{feature}"].tolist() == expected
+    # the sample is featured, face-on, not spiral: every label positive, as selected
+    assert all(labels.meta["feature_labels"][f]["negative"] == 0 for f in labelled)
