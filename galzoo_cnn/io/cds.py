@@ -208,8 +208,16 @@ def _range(column):
             return ""
         low, high = f"{int(low)}", f"{int(high)}"
     else:
-        low, high = f"{np.floor(low * 100) / 100:g}", f"{np.ceil(high * 100) / 100:g}"
+        low, high = _widened(low, np.floor), _widened(high, np.ceil)
     return f"[{low}]" if low == high else f"[{low}/{high}]"
+
+
+def _widened(value, rounding):
+    """``value`` rounded outwards to two decimals; beyond 1e15 two decimals mean nothing (and
+    ``value * 100`` can overflow), so the value is written exactly."""
+    rounded = float(value) if abs(value) >= 1e15 else float(rounding(value * 100) / 100)
+    text = f"{rounded:g}"
+    return text if float(text) == rounded else repr(rounded)  # %g keeps six digits: never lose any
 
 
 #: Rows formatted at a time: memory stays flat whatever the length of the table.
