@@ -188,8 +188,8 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
     galzoo_cnn.exceptions.InputError: no model 'no-such-model': ...
     """
     table, paths = start_run(table, "classify", image_column=image_column, image_dir=image_dir,
-                              batch_size=batch_size, num_workers=num_workers, num_nodes=num_nodes, crop=crop,
-                              device=device, devices=devices)
+                             batch_size=batch_size, num_workers=num_workers, num_nodes=num_nodes, crop=crop,
+                             device=device, devices=devices)
     models = [as_model(conf.default_model if model is None else model)]
     if features_model is not None:
         models.append(_features_model(features_model, models[0]))
@@ -204,11 +204,11 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
                                           earlier="an earlier classification"))
     crops = [model_crop(m, crop) for m in models]
     crops[0], preset, framing = row_crops(table, models[0], crop, reframe=reframe, fov_column=fov_column,
-                                           radius_column=radius_column)
+                                          radius_column=radius_column)
     features_ok = True  # rows the features model reads at its own frame (bad_framing there: masked)
     if features_model is not None and not _same_frame(models[0], models[1]):
         crops[1], features_preset, _ = row_crops(table, models[1], crop, reframe=reframe,
-                                                  fov_column=fov_column, radius_column=radius_column)
+                                                 fov_column=fov_column, radius_column=radius_column)
         features_ok = features_preset is None or features_preset == 0
     elif features_model is not None:
         crops[1] = crops[0]

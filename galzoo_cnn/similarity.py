@@ -90,12 +90,12 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     (2, 1024)
     """
     table, paths = start_run(table, "embed", image_column=image_column, image_dir=image_dir,
-                              batch_size=batch_size, num_workers=num_workers, crop=crop, device=device)
+                             batch_size=batch_size, num_workers=num_workers, crop=crop, device=device)
     classifier = as_model(conf.default_model if model is None else model)
     table.remove_columns(refuse_overwrite(table, [EMBEDDING_COLUMN, STATUS_COLUMN], overwrite=overwrite,
                                           earlier="an earlier embedding or classification"))
     crops, preset, _ = row_crops(table, classifier, crop, reframe=reframe, fov_column=fov_column,
-                                  radius_column=radius_column)
+                                 radius_column=radius_column)
     codes, _, features, _ = predict_images([classifier], paths, [crops], batch_size=batch_size, device=device,
                                            num_workers=num_workers, progress=progress, embed=True, tta=tta,
                                            codes=preset)

@@ -33,10 +33,10 @@ from galzoo_cnn.cutouts import (
     _SAFE_NAME,
     CutoutError,
     _file_names,
-    _retry_after,
     fetch_cutouts,
     validate_cutout,
 )
+from galzoo_cnn.cutouts._http import _retry_after
 from galzoo_cnn.datasets import load_demo_sample, load_gz2_sample
 from galzoo_cnn.exceptions import CatalogError, GalzooError, InputError, UnusableImagesWarning
 from galzoo_cnn.images import ImageError, batch_quality_flags, image_quality_flags, read_image
