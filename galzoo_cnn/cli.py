@@ -139,7 +139,8 @@ def _cmd_demo(args):
     agreement = _demo_agreement(result)
     figure = plot_gallery(result, image_dir=image_dir, agreement=agreement["grouped_match"],
                           fov=DEMO_IMAGE_FOV * u.arcsec,
-                          title=f"galzoo_cnn demo: {model} on SDSS gri images\nframe green: same broad "
+                          title=f"galzoo_cnn demo: {model} classes, {DEMO_FEATURES_MODEL} odd features (last "
+                                f"line), on SDSS gri images\nframe green: same broad "
                                 f"class as GZ2; red dashed: different; none: image flagged or no GZ2 group")
     gallery = atomic_write(out / "gallery.png", lambda tmp: figure.savefig(tmp, format="png", dpi=90))
     _print_demo_summary(result, agreement)

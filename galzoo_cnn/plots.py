@@ -254,7 +254,10 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
     paths = resolve_image_paths(table, image_column=image_column, image_dir=image_dir, allow_empty=True)
     nrows = max(1, -(-len(table) // ncols))
     ncols = min(ncols, max(len(table), 1))
-    figure, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.55) * nrows),
+    captions = [caption(row) for row in table]
+    # each caption line needs about 0.14 inch above its image (7-point text)
+    caption_height = 0.14 * max((c.count("\n") + 1 for c in captions), default=1) + 0.05
+    figure, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + caption_height) * nrows),
                                 squeeze=False)
     for ax in axes.flat[len(table):]:
         ax.remove()
@@ -262,8 +265,8 @@ def plot_gallery(table, image_dir=None, image_column="filename", caption=gallery
     if fov is not None:
         fov = table[fov].quantity if isinstance(fov, str) else u.Quantity(fov)
         fovs = np.broadcast_to(fov.to_value(u.arcsec), (len(table),))
-    for index, (ax, row, path) in enumerate(zip(axes.flat, table, paths)):
-        image = _show_image(ax, path, caption(row), int(size * 100))
+    for index, (ax, text, path) in enumerate(zip(axes.flat, captions, paths)):
+        image = _show_image(ax, path, text, int(size * 100))
         if image is not None and fovs is not None and np.isfinite(fovs[index]):
             _scale_bar(ax, image.shape[1], fovs[index])
         if agreement is not None and agreement[index] is not None:
