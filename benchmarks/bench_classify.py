@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_classify.py stages --models sample-gz2-robust densenet201 --rows 1024
     python benchmarks/bench_classify.py throughput --models sample-gz1 densenet201 --rows 2048
+    python benchmarks/bench_classify.py features --rows 1024
     python benchmarks/bench_classify.py memory --rows 1000 20000
     python benchmarks/bench_classify.py catalog --rows 20000
 
@@ -21,6 +22,9 @@ not blur the figures): resolving a million rows' image paths, `read_image`
 (decode at reduced scale, crop, resample), the batched quality flags, Eq. 1,
 the model's forward, and `classify_table` end to end; then the end-to-end
 share of the forward's speed and the peak resident memory.
+
+``features`` compares `galzoo_cnn.classify_table` with the default model alone, with
+``features_model`` in the same pass (each image read once), and the two models in two calls.
 
 ``memory`` classifies tables of each size in a fresh process and prints the
 peak resident memory (``ru_maxrss``): it must not grow with the rows beyond
@@ -104,6 +108,27 @@ def throughput(args):
                        num_workers=args.num_workers)
         end_to_end = len(table) / (time.perf_counter() - start)
         print(f"{name:22s} {forward:14.1f} {end_to_end:15.1f} {end_to_end / forward:6.2f}")
+
+
+def features(args):
+    """Five classes alone, with the features model in the same pass, and the two models in two calls."""
+    table, image_dir = demo_table(args.rows)
+    options = dict(image_dir=image_dir, progress=False, batch_size=args.batch_size)
+    classify_table(table[:64], features_model=args.features_model, **options)  # warm-up
+
+    def rate(**extra):
+        start = time.perf_counter()
+        for call in extra.pop("calls", [extra]):
+            classify_table(table, **options, **call)
+        return len(table) / (time.perf_counter() - start)
+
+    print(f"torch threads {torch.get_num_threads()}; batch {args.batch_size}; {args.rows} rows")
+    alone = rate()
+    one_pass = rate(features_model=args.features_model)
+    two_calls = rate(calls=[{}, {"model": args.features_model}])
+    print(f"five classes alone                     {alone:8.1f} images/s")
+    print(f"five classes + features, one pass      {one_pass:8.1f} images/s")
+    print(f"five classes, then features (2 calls)  {two_calls:8.1f} images/s")
 
 
 def _cpu_ms(function, n_images, repeats=1):
@@ -237,6 +262,10 @@ def main():
     p.add_argument("--rows", type=int, default=2048)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--num-workers", type=int, default=None)
+    p = commands.add_parser("features")
+    p.add_argument("--features-model", default="sample-gz2-features")
+    p.add_argument("--rows", type=int, default=1024)
+    p.add_argument("--batch-size", type=int, default=256)
     p = commands.add_parser("memory")
     p.add_argument("--rows", dest="rows_list", type=int, nargs="+", default=[1000, 20000])
     p.add_argument("--model", default="sample-gz1")
@@ -252,6 +281,8 @@ def main():
         stages(args)
     elif args.command == "throughput":
         throughput(args)
+    elif args.command == "features":
+        features(args)
     elif args.command == "memory":
         memory(args)
     elif args.command == "catalog":
