@@ -42,6 +42,7 @@ from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
 from .tables import as_table, positive_angle, provenance, require_columns
 from .utils._deprecation import keyword_options
+from .utils._metrics import feature_auc, single_label_scores
 
 __all__ = ["calibrate_model", "labelled_probabilities", "class_metrics", "confusion_table", "paired_labels",
            "feature_metrics", "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table",
@@ -145,7 +146,6 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
     >>> round(m.meta["accuracy"], 2), m["class"].tolist()
     (0.8, ['smooth', 'edge_on', 'spiral'])
     """
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
     truth, predicted, _ = paired_labels(table, truth_column, predicted_column=predicted_column,
                                         grouped=grouped)
@@ -156,10 +156,10 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
     classes = [str(c) for c in classes]
 
     def scores(t, p):
-        precision, recall, f1, _ = precision_recall_fscore_support(
-            t, p, labels=classes, average=None, zero_division=np.nan)
-        return np.stack([precision, recall, f1]), accuracy_score(t, p)
+        measured = single_label_scores(t, p, classes)
+        return np.stack([measured["precision"], measured["recall"], measured["f1"]]), measured["accuracy"]
 
+    measured = single_label_scores(truth, predicted, classes)
     values, accuracy = scores(truth, predicted)
     result = QTable({"class": classes,
                      "n_true": [int((truth == c).sum()) for c in classes],
@@ -167,7 +167,7 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
                      "precision": values[0], "recall": values[1], "f1": values[2]})
     meta = {"accuracy": float(accuracy), "n": int(len(truth)), "classes": classes, "grouped": grouped,
             "truth_column": truth_column, "confidence": confidence, "n_bootstrap": int(n_bootstrap),
-            "confusion_matrix": confusion_matrix(truth, predicted, labels=classes).tolist()}
+            "confusion_matrix": measured["confusion_matrix"]}
     if n_bootstrap > 0:
         rng = np.random.default_rng(seed)
         draws = [rng.integers(0, len(truth), len(truth)) for _ in range(int(n_bootstrap))]
@@ -334,7 +334,7 @@ def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
     >>> str(row["feature"]), int(row["n_known"]), round(float(row["roc_auc"]), 3)
     ('bar', 4, 0.75)
     """
-    from sklearn.metrics import average_precision_score, precision_score, recall_score, roc_auc_score
+    from sklearn.metrics import average_precision_score, precision_score, recall_score
 
     table = as_table(table, copy=False)
     if features is None:
@@ -355,7 +355,7 @@ def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
         n_accepted = _n_accepted(table if apply_to is None else apply_to, probability_prefix + feature,
                                  threshold)
         rows.append((feature, int(known.sum()), int(y.sum()),
-                     float(roc_auc_score(y, p)) if both else np.nan,
+                     feature_auc(y, p),
                      float(average_precision_score(y, p)) if both else np.nan, threshold,
                      float(precision_score(y, accepted, zero_division=0)) if both else np.nan,
                      float(recall_score(y, accepted, zero_division=0)) if both else np.nan, n_accepted))

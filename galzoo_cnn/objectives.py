@@ -35,6 +35,7 @@ import numpy as np
 from . import taxonomy
 from .calibration import calibration_error
 from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
+from .utils._metrics import feature_auc, single_label_scores
 from .utils._registry import Registry
 
 # torch is imported inside the methods: the catalogue stages consult objectives (which columns a
@@ -195,14 +196,11 @@ class SingleLabel(Objective):
         return label_column, None
 
     def evaluate(self, probabilities, targets, classes):
-        from sklearn.metrics import accuracy_score, confusion_matrix, recall_score
-
-        predicted = probabilities.argmax(1)
-        labels = list(range(len(classes)))
-        recall = recall_score(targets, predicted, labels=labels, average=None, zero_division=0)
-        return {"n_test": int(len(targets)), "accuracy": float(accuracy_score(targets, predicted)),
+        scores = single_label_scores(targets, probabilities.argmax(1), list(range(len(classes))))
+        recall = np.nan_to_num(scores["recall"], nan=0.0)  # a class absent from the test rows: 0, as before
+        return {"n_test": int(len(targets)), "accuracy": scores["accuracy"],
                 "recall": dict(zip(classes, map(float, recall))),
-                "confusion_matrix": confusion_matrix(targets, predicted, labels=labels).tolist(),
+                "confusion_matrix": scores["confusion_matrix"],
                 "ece": calibration_error(probabilities, targets)}
 
     def headline(self, metrics):
@@ -243,14 +241,9 @@ class MultiLabel(Objective):
         return None, list(label_columns or [FEATURE_PREFIX + c for c in self.default_classes])
 
     def evaluate(self, probabilities, targets, classes):
-        from sklearn.metrics import roc_auc_score
-
-        auc = {}
-        for k, name in enumerate(classes):
-            known = ~np.isnan(targets[:, k])
-            if known.any() and len(set(targets[known, k])) == 2:
-                auc[name] = float(roc_auc_score(targets[known, k], probabilities[known, k]))
-        return {"roc_auc": auc, "n_test": int(len(targets))}
+        aucs = {name: feature_auc(targets[:, k], probabilities[:, k]) for k, name in enumerate(classes)}
+        return {"roc_auc": {name: auc for name, auc in aucs.items() if np.isfinite(auc)},
+                "n_test": int(len(targets))}
 
     def headline(self, metrics):
         return {"roc_auc": metrics.get("roc_auc")}
@@ -279,6 +272,17 @@ def tree_flags(above):
     flagged, where that answer is among ``above``'s keys: volunteers see "Is the odd feature a ring...?"
     only after answering "yes" to "Is there anything odd?", and a model's ``ring`` means nothing for a
     galaxy it finds nothing odd in.
+
+    Parameters
+    ----------
+    above : dict
+        Feature name -> boolean array: where its probability reaches its
+        threshold.
+
+    Returns
+    -------
+    dict
+        Feature name -> boolean array of flags, in the order of ``above``.
 
     Examples
     --------

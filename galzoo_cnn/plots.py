@@ -21,6 +21,7 @@ from . import taxonomy
 from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
 from .tables import require_columns
 from .utils._deprecation import keyword_options
+from .utils._metrics import feature_auc
 from .utils._values import floats
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
@@ -476,7 +477,7 @@ def plot_roc_curves(table, features, *, label_prefix=FEATURE_PREFIX,
     'bar (AUC 0.750, n=4)'
     """
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from sklearn.metrics import roc_curve
 
     many = len(features) > 6  # the paper's 34 features: legend beside the axes, 20 colours x 2 styles
     if ax is None:
@@ -493,7 +494,7 @@ def plot_roc_curves(table, features, *, label_prefix=FEATURE_PREFIX,
         fpr, tpr, _ = roc_curve(y, p)
         ax.plot(fpr, tpr, lw=1.2, color=colours[drawn % len(colours)],
                 ls="-" if drawn < len(colours) else "--",
-                label=f"{feature} (AUC {roc_auc_score(y, p):.3f}, n={len(y)})")
+                label=f"{feature} (AUC {feature_auc(y, p):.3f}, n={len(y)})")
         drawn += 1
     ax.plot([0, 1], [0, 1], color="0.6", ls=":", lw=1)
     ax.set_xlabel("false-positive rate")

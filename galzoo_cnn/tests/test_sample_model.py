@@ -163,3 +163,23 @@ def test_features_model_card_recomputed_from_its_held_out_images(real_data):
         leading = taxonomy.task(taxonomy.answer(feature).task).requires
         expected = above & np.asarray(out[f"flag_{leading}"]) if leading in model.classes else above
         assert (np.asarray(out[f"flag_{feature}"]) == expected).all(), feature
+
+
+def test_card_test_metrics_equal_evaluate_model_on_the_bundled_rows(real_data, tmp_path):
+    """One metrics path: what training wrote into the card and what evaluate_model measures on the same
+    held-out rows' images are the same numbers (up to a near-tie flipped by another batch size)."""
+    from galzoo_cnn.report import evaluate_model
+
+    model = load_model("sample-gz2-robust")
+    rows = Table.read(MODEL_DIR / "sample-gz2-test.ecsv")
+    metrics = evaluate_model(rows, output=tmp_path / "evaluation", model=model, truth_column="gz2_five_class",
+                             image_dir=real_data / "gz2_kaggle_5class" / "images", n_bootstrap=0,
+                             progress=False)
+    card = model.card["metrics"]["test"]
+    assert metrics.meta["n"] == card["n_test"] == len(rows)
+    assert metrics.meta["accuracy"] == pytest.approx(card["accuracy"], abs=2.01 / len(rows))
+    flipped = np.abs(np.array(metrics.meta["confusion_matrix"]) - np.array(card["confusion_matrix"]))
+    assert flipped.sum() <= 4
+    recall = dict(zip(metrics["class"], metrics["recall"]))
+    for cls, value in card["recall"].items():
+        assert recall[cls] == pytest.approx(value, abs=2.01 / np.sum(rows["gz2_five_class"] == cls))

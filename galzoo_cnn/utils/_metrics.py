@@ -1,0 +1,51 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The measures of a classifier, computed in one place: a training run's test metrics (the objectives),
+`galzoo_cnn.evaluation` and the ROC figure all call these, so a model card and an evaluation of the
+same rows give the same numbers.  scikit-learn is imported inside: the catalogue stages import the
+objectives without it."""
+
+import numpy as np
+
+__all__ = ["single_label_scores", "known_labels", "feature_auc"]
+
+
+def single_label_scores(truth, predicted, labels):
+    """Accuracy, per-label precision, recall and F1 (NaN where undefined), and the confusion matrix
+    (rows true, columns predicted) of one class per object.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.utils._metrics import single_label_scores
+    >>> s = single_label_scores(["a", "a", "b"], ["a", "b", "b"], ["a", "b"])
+    >>> round(s["accuracy"], 3), s["recall"].tolist(), s["confusion_matrix"]
+    (0.667, [0.5, 1.0], [[1, 1], [0, 1]])
+    """
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    precision, recall, f1, _ = precision_recall_fscore_support(truth, predicted, labels=labels, average=None,
+                                                               zero_division=np.nan)
+    return {"accuracy": float(accuracy_score(truth, predicted)), "precision": precision, "recall": recall,
+            "f1": f1, "confusion_matrix": confusion_matrix(truth, predicted, labels=labels).tolist()}
+
+
+def known_labels(labels, scores):
+    """The yes/no labels that are known (not masked, not NaN) as booleans, and their scores."""
+    labels = np.ma.masked_invalid(np.ma.asarray(labels, dtype=float))
+    known = ~np.ma.getmaskarray(labels)
+    return np.asarray(labels.filled(0), dtype=float)[known] > 0.5, np.asarray(scores, dtype=float)[known]
+
+
+def feature_auc(labels, scores):
+    """ROC AUC of one yes/no output over its known labels; NaN where they are all one answer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galzoo_cnn.utils._metrics import feature_auc
+    >>> feature_auc([1, 0, np.nan, 1], [0.9, 0.2, 0.99, 0.4]), feature_auc([1, 1], [0.1, 0.2])
+    (1.0, nan)
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y, p = known_labels(labels, scores)
+    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
