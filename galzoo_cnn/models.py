@@ -94,7 +94,8 @@ class GalaxyClassifier(nn.Module):
         Width of the pooled features the head reads.
     """
 
-    def __init__(self, objective, classes, backbone, pretrained=False, card=None, *, view_pooling=None):
+    def __init__(self, objective, classes, backbone, pretrained=False, card=None, *, view_pooling=None,
+                 head_hidden=None):
         super().__init__()
         self.objective = get_objective(objective)
         self.classes = tuple(classes)
@@ -102,14 +103,16 @@ class GalaxyClassifier(nn.Module):
         # the width of what forward() returns: models with a layer after the pooling (MobileNetV3's
         # conv_head, VGG's pre-logits) report it as head_hidden_size
         self.num_features = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
-        self.head = self.objective.build_head(self.num_features, len(self.classes))
+        card_head = (card or {}).get("head") or {}
+        head_hidden = card_head.get("hidden") if head_hidden is None else head_hidden
+        self.head = self.objective.build_head(self.num_features, len(self.classes), head_hidden)
         card = dict(card or {})
         card.pop("task", None)  # cards before 0.1 named the objective "task"
         self.view_pooling = view_pooling or (card.get("head") or {}).get("view_pooling")
         if self.view_pooling not in (None, *VIEW_POOLINGS):
             raise InputError(f"view_pooling={self.view_pooling!r}; expected None or one of "
                              f"{list(VIEW_POOLINGS)}")
-        head = self.objective.card_head()
+        head = self.objective.card_head(head_hidden)
         if self.view_pooling:
             head["view_pooling"] = self.view_pooling
         self.card = dict(card, objective=self.objective.name, classes=list(self.classes), backbone=backbone,
@@ -206,7 +209,8 @@ def _create_backbone(name, pretrained):
 
 
 @keyword_options
-def build_model(objective="five_class", backbone=None, classes=None, pretrained=False, *, view_pooling=None):
+def build_model(objective="five_class", backbone=None, classes=None, pretrained=False, *, view_pooling=None,
+                head_hidden=None):
     """A new, untrained classifier.
 
     Parameters
@@ -226,6 +230,9 @@ def build_model(objective="five_class", backbone=None, classes=None, pretrained=
         Average the pooled features over the eight dihedral views of each
         image before the head (`VIEW_POOLINGS`); eight backbone passes per
         image.
+    head_hidden : int, optional
+        Width of the head's hidden layer (default: the objective's, e.g.
+        the paper's 512 for ``features``); 0 makes the head one dense layer.
 
     Examples
     --------
@@ -236,7 +243,8 @@ def build_model(objective="five_class", backbone=None, classes=None, pretrained=
     """
     objective = get_objective(objective)
     return GalaxyClassifier(objective, classes or objective.default_classes,
-                            backbone or objective.default_backbone, pretrained, view_pooling=view_pooling)
+                            backbone or objective.default_backbone, pretrained, view_pooling=view_pooling,
+                            head_hidden=head_hidden)
 
 
 def save_model(model, path, **card):

@@ -120,17 +120,23 @@ class Objective:
         return f"<objective {self.name!r}: {self.output} over {len(self.default_classes)} outputs>"
 
     # --- the network ---------------------------------------------------------------------------
-    def build_head(self, num_features, n_outputs):
-        """Dense ``hidden`` -> activation -> dense ``n_outputs`` on ``num_features`` pooled features."""
+    def build_head(self, num_features, n_outputs, hidden=None):
+        """Dense ``hidden`` -> activation -> dense ``n_outputs`` on ``num_features`` pooled features
+        (``hidden`` 0: one dense layer, a linear model of the features)."""
         from timm.layers import get_act_layer
         from torch import nn
 
-        return nn.Sequential(nn.Linear(num_features, self.hidden), get_act_layer(self.hidden_activation)(),
-                             nn.Linear(self.hidden, n_outputs))
+        hidden = self.hidden if hidden is None else hidden
+        if hidden == 0:
+            return nn.Sequential(nn.Linear(num_features, n_outputs))
+        return nn.Sequential(nn.Linear(num_features, hidden), get_act_layer(self.hidden_activation)(),
+                             nn.Linear(hidden, n_outputs))
 
-    def card_head(self):
+    def card_head(self, hidden=None):
         """The head as the model card records it."""
-        return {"hidden": self.hidden, "activation": self.hidden_activation, "output": self.output,
+        hidden = self.hidden if hidden is None else hidden
+        return {"hidden": hidden, "activation": self.hidden_activation if hidden else None,
+                "output": self.output,
                 "pooling": "max"}
 
     def probabilities(self, logits):

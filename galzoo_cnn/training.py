@@ -115,6 +115,7 @@ _VALUE_RANGES = {
     "batch_size": (int, lambda v: v >= 1, "a positive integer"),
     "num_workers": (int, lambda v: v >= 0, "a non-negative integer"),
     "decode_size": (int, lambda v: v >= 16, "an integer of at least 16 pixels"),
+    "head_hidden": (int, lambda v: v >= 0, "a non-negative width (0: one dense layer)"),
     "frame_r90": (float, lambda v: 0 < v < 1000, "the width of the model's frame in Petrosian R90 (> 0)"),
     "seed": (int, lambda v: v >= 0, "a non-negative integer"),
 }
@@ -145,6 +146,7 @@ class TrainConfig:
     init_from: str | None = None
     freeze_backbone: bool = False
     view_pooling: str | None = None
+    head_hidden: int | None = None
     image_column: str = "filename"
     image_dir: str | None = None
     label_column: str | None = "label"
@@ -614,7 +616,7 @@ def train(config, callbacks=(), progress=True):
 
     model = build_model(objective=config.objective, backbone=config.backbone, classes=classes,
                         pretrained=config.pretrained,
-                        view_pooling=config.view_pooling)
+                        view_pooling=config.view_pooling, head_hidden=config.head_hidden)
     if config.freeze_backbone and not config.init_from:
         raise InputError("freeze_backbone: true needs init_from, the model whose backbone is kept")
     if config.init_from:

@@ -153,3 +153,21 @@ def test_model_cards_are_strict_json():
 
     for name in model_names():
         json.loads(card_path(name).read_text(), parse_constant=refuse)
+
+
+def test_head_width_is_recorded_and_rebuilt_from_the_card(tmp_path):
+    """head_hidden=0 makes the head one dense layer (a linear model of the pooled features); the card
+    records the width, and loading rebuilds the same head with the same outputs."""
+    from galzoo_cnn.exceptions import InputError
+    from galzoo_cnn.training import TrainConfig
+
+    model = build_model(objective="features", backbone="test_resnet", head_hidden=0).eval()
+    assert [type(layer) for layer in model.head] == [nn.Linear]
+    assert model.head[0].in_features == model.num_features and model.card["head"]["hidden"] == 0
+    save_model(model, tmp_path / "linear")
+    again = load_model(tmp_path / "linear.json")
+    images = torch.rand(2, 3, 100, 100)
+    torch.testing.assert_close(again.predict_proba(images), model.predict_proba(images))
+    assert build_model(objective="features", backbone="test_resnet").head[0].out_features == 512
+    with pytest.raises(InputError, match="head_hidden=-1"):
+        TrainConfig(table="t.ecsv", output="o", objective="features", head_hidden=-1).resolved()
