@@ -42,7 +42,7 @@ from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
 from .tables import as_table, positive_angle, provenance, require_columns
 from .utils._deprecation import keyword_options
-from .utils._metrics import feature_auc, single_label_scores
+from .utils._metrics import feature_auc, known_labels, single_label_scores
 
 __all__ = ["calibrate_model", "labelled_probabilities", "class_metrics", "confusion_table", "paired_labels",
            "feature_metrics", "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table",
@@ -155,12 +155,11 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
         classes = list(taxonomy.BROAD_GROUPS) if grouped else sorted(set(truth) | set(predicted))
     classes = [str(c) for c in classes]
 
-    def scores(t, p):
-        measured = single_label_scores(t, p, classes)
+    def scores(measured):
         return np.stack([measured["precision"], measured["recall"], measured["f1"]]), measured["accuracy"]
 
     measured = single_label_scores(truth, predicted, classes)
-    values, accuracy = scores(truth, predicted)
+    values, accuracy = scores(measured)
     result = QTable({"class": classes,
                      "n_true": [int((truth == c).sum()) for c in classes],
                      "n_predicted": [int((predicted == c).sum()) for c in classes],
@@ -171,7 +170,7 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
     if n_bootstrap > 0:
         rng = np.random.default_rng(seed)
         draws = [rng.integers(0, len(truth), len(truth)) for _ in range(int(n_bootstrap))]
-        samples = [scores(truth[i], predicted[i]) for i in draws]
+        samples = [scores(single_label_scores(truth[i], predicted[i], classes)) for i in draws]
         low, high = _interval(np.stack([s[0] for s in samples]), confidence)
         for k, name in enumerate(("precision", "recall", "f1")):
             result[f"{name}_low"], result[f"{name}_high"] = low[k], high[k]
@@ -345,16 +344,13 @@ def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
     require_columns(table, [label_prefix + f for f in features] + [probability_prefix + f for f in features])
     rows = []
     for feature in features:
-        label = table[label_prefix + feature]
-        known = ~np.ma.getmaskarray(label)
-        y = np.asarray(np.ma.filled(label, False), dtype=bool)[known]
-        p = np.asarray(table[probability_prefix + feature], dtype=float)[known]
+        y, p = known_labels(table[label_prefix + feature], table[probability_prefix + feature])
         both = 0 < y.sum() < len(y)
         threshold = acceptance_threshold(y, p, rule=rule, target_precision=target_precision)
         accepted = p >= threshold if np.isfinite(threshold) else np.zeros(len(p), bool)
         n_accepted = _n_accepted(table if apply_to is None else apply_to, probability_prefix + feature,
                                  threshold)
-        rows.append((feature, int(known.sum()), int(y.sum()),
+        rows.append((feature, len(y), int(y.sum()),
                      feature_auc(y, p),
                      float(average_precision_score(y, p)) if both else np.nan, threshold,
                      float(precision_score(y, accepted, zero_division=0)) if both else np.nan,

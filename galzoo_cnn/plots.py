@@ -21,7 +21,7 @@ from . import taxonomy
 from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
 from .tables import require_columns
 from .utils._deprecation import keyword_options
-from .utils._metrics import feature_auc
+from .utils._metrics import feature_auc, known_labels
 from .utils._values import floats
 
 __all__ = ["plot_adversarial_scores", "plot_gallery", "gallery_caption", "plot_confusion", "plot_sky",
@@ -485,10 +485,7 @@ def plot_roc_curves(table, features, *, label_prefix=FEATURE_PREFIX,
     colours = plt.get_cmap("tab20").colors if many else [None]
     drawn = 0
     for feature in features:
-        label = table[label_prefix + feature]
-        known = ~np.ma.getmaskarray(label)
-        y = np.asarray(np.ma.filled(label, False), dtype=bool)[known]
-        p = np.asarray(table[probability_prefix + feature], dtype=float)[known]
+        y, p = known_labels(table[label_prefix + feature], table[probability_prefix + feature])
         if not 0 < y.sum() < len(y):
             continue
         fpr, tpr, _ = roc_curve(y, p)
