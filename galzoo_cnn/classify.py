@@ -268,8 +268,7 @@ def _features_model(features_model, main):
 
 def _same_frame(first, second):
     """Whether two models read the same part of an image (then each image is read once for both)."""
-    return (first.frame_r90 == second.frame_r90
-            and first.card["input"].get("crop", 1.0) == second.card["input"].get("crop", 1.0))
+    return first.frame_r90 == second.frame_r90 and model_crop(first) == model_crop(second)
 
 
 def _provenance(models, crops, counts, precision, framing, tta, framing_columns, *, has_features=False,
