@@ -318,7 +318,7 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
         The Lightning precision used.
     """
     accelerator, default_devices = _accelerator(device)
-    sizes = {m.card["input"]["size"] for m in models}
+    sizes = {m.card.input_size for m in models}
     if len(sizes) > 1:
         raise InputError(f"the models take images of different sizes {sorted(sizes)}")
     views, view_index = _views(crops, len(paths))

@@ -69,7 +69,7 @@ def row_crops(table, model, crop, *, reframe, fov_column, radius_column):
 
 def model_crop(model, crop=None):
     """The central fraction a model sees: ``crop`` if given, else its card's (what it was trained with)."""
-    return float(crop) if crop is not None else float(model.card["input"].get("crop", 1.0))
+    return float(crop) if crop is not None else model.card.crop
 
 
 def frame_crops(table, model, *, fov_column="cutout_fov", radius_column="petroR90_r"):
@@ -169,12 +169,12 @@ def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radiu
     >>> scales.round(3).tolist(), caught[0].category.__name__
     ([0.066, 0.396], 'PixelScaleWarning')
     """
-    card_input = model.card.get("input", {})
-    scale = card_input.get("pixel_scale") or ({"unit": "R90"} if model.frame_r90 else None)
+    card = model.card
+    scale = card.pixel_scale or ({"unit": "R90"} if card.frame_r90 else None)
     if not scale or fov_column not in table.colnames:
         return None
-    crop = float(card_input.get("crop", 1.0) if crop is None else crop)
-    size = int(card_input["size"])
+    crop = model_crop(model, crop)
+    size = card.input_size
     per_pixel = angle(table[fov_column], fov_column, u.arcsec) * crop / size  # arcsec per input pixel
     if scale["unit"] == "R90":
         if radius_column not in table.colnames:
@@ -182,7 +182,7 @@ def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radiu
         values = per_pixel / angle(table[radius_column], radius_column, u.arcsec)
     else:
         values = (per_pixel * u.arcsec).to_value(u.Unit(scale["unit"]))
-    measured = card_input.get("frame_range_r90")  # where its accuracy holds, measured on real frames
+    measured = card.frame_range_r90  # where its accuracy holds, measured on real frames
     if measured and scale["unit"] == "R90":
         low, high = measured[0] / size, measured[1] / size
     elif scale.get("trained_range") or scale.get("per_pixel"):
@@ -195,7 +195,7 @@ def check_pixel_scale(table, model, *, crop=None, fov_column="cutout_fov", radiu
         warnings.warn(PixelScaleWarning(
             f"{int(outside.sum())} of {len(values)} rows have cutouts at {values[first]:.3g} {scale['unit']} "
             f"per input pixel or similar (row {first}), outside the {low:.4g}-{high:.4g} {scale['unit']} "
-            f"where the model {model.card.get('name', '')!r} holds: expect less reliable classes there "
+            f"where the model {card.name!r} holds: expect less reliable classes there "
             f"(give the table petroR90_r and cutout_fov to reframe each row, or fetch_cutouts(..., "
             f"pixel_scale=gz2_pixel_scale(...)) to frame galaxies as in training)"),
             stacklevel=4)

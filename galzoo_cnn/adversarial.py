@@ -112,7 +112,7 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
     if "training" not in classes:
         raise InputError(f"model classes {classes} have no 'training' class: not a domain classifier")
     paths = resolve_image_paths(as_table(table, copy=False), image_column=image_column, image_dir=image_dir)
-    crop = float(model.card["input"].get("crop", 1.0))
+    crop = model.card.crop
     _, _, probabilities, _ = predict_images([model.eval()], paths, [crop], batch_size=batch_size,
                                             progress=progress, strict=True, transform=transform)
     return probabilities[0][:, classes.index("training")]
@@ -194,7 +194,7 @@ def adversarial_validation(training_table, inference_table, output, image_column
                                                   batch_size=batch, progress=progress)
         result[SCORE_COLUMN + "_shifted"] = np.ma.masked_invalid(shifted)
     result.meta[PROVENANCE_KEY] = provenance(
-        "adversarial_validation", inputs=[training_table, inference_table], backbone=model.card["backbone"],
+        "adversarial_validation", inputs=[training_table, inference_table], backbone=model.card.backbone,
         model=str(card_path), val_accuracy=round(accuracy, 4), shift=str(list(shift)) if shift else None)
     result.meta["adversarial"] = {"val_accuracy": accuracy, "model": str(card_path),
                                   "shift": list(shift) if shift else None}

@@ -276,10 +276,10 @@ def _provenance(models, crops, counts, precision, framing, tta, framing_columns,
     main = models[0]
     provenance = make_provenance(
         "classify_table",
-        model=main.card.get("name", main.card.get("backbone")),
+        model=main.card.name,
         model_objective=main.objective.name,
-        model_backbone=main.card["backbone"],
-        model_sha256=main.card.get("weights_sha256", "unsaved"),
+        model_backbone=main.card.backbone,
+        model_sha256=main.card.weights_sha256,
         crop=float(crops[0]) if np.ndim(crops[0]) == 0 else "per row (frame_fraction)",
         tta="mean over 8 dihedral views" if tta else "none",
         temperature=main.temperature,
@@ -296,17 +296,17 @@ def _provenance(models, crops, counts, precision, framing, tta, framing_columns,
     provenance.update(main.objective.provenance(main.card))
     if has_features:
         features = models[1]
-        provenance["features_model"] = features.card.get("name", features.card["backbone"])
-        provenance["features_model_sha256"] = features.card.get("weights_sha256", "unsaved")
+        provenance["features_model"] = features.card.name
+        provenance["features_model_sha256"] = features.card.weights_sha256
         provenance["features_thresholds"] = features.objective.provenance(features.card)["thresholds"]
     if has_domain:
-        provenance["adversarial_model"] = models[-1].card.get("name", models[-1].card["backbone"])
-        provenance["adversarial_model_sha256"] = models[-1].card.get("weights_sha256", "unsaved")
+        provenance["adversarial_model"] = models[-1].card.name
+        provenance["adversarial_model_sha256"] = models[-1].card.weights_sha256
     return provenance
 
 
 def _references(models):
     references = [taxonomy.KHRAMTSOV2022]
     for model in models:
-        references += [r for r in model.card.get("references", []) if r not in references]
+        references += [r for r in model.card.references if r not in references]
     return references

@@ -342,7 +342,7 @@ def _cmd_train(args):
 
     model, card_path = train(_training_config(args), progress=not args.no_progress)
     if card_path is not None:
-        test = model.card["metrics"]["test"]
+        test = model.card.test_metrics
         print(f"Saved {card_path} (test: {json.dumps(test.get('accuracy', test.get('roc_auc')))})")
     return 0
 

@@ -137,7 +137,7 @@ def compare_backbones(config, backbones=PAPER_BACKBONES, *, output, batch_size=6
         val_accuracy, _, _ = _scores(model, table[which == "val"], run, batch_size)
         test_accuracy, test_auc, rate = _scores(model, table[which == "test"], run, batch_size)
         rows.append((backbone, int(sum(p.numel() for p in model.parameters())), val_accuracy, test_accuracy,
-                     test_auc, rate, int(model.card.get("training", {}).get("epochs_run", -1))))
+                     test_auc, rate, int(model.card.training.get("epochs_run", -1))))
     result = QTable(rows=rows, names=COMPARISON_COLUMNS,
                     dtype=(str, np.int64, float, float, float, float, np.int64))
     for name in ("val_accuracy", "test_accuracy", "test_roc_auc"):

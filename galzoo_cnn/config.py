@@ -45,8 +45,8 @@ class Conf(_config.ConfigNamespace):
     legacy_cutout_url = _config.ConfigItem(
         "https://www.legacysurvey.org/viewer", "Root of the DESI Legacy Surveys viewer (jpeg-cutout).")
     hips2fits_url = _config.ConfigItem(
-        "https://alasky.cds.unistra.fr/hips-image-services/hips2fits",
-        "The CDS hips2fits service (FITS cutouts from HiPS surveys).")
+        "", "Deprecated: set astroquery.hips2fits.conf.server, the one source of the CDS hips2fits "
+            "service's URL (empty: astroquery's).")
     cutout_timeout = _config.ConfigItem(30.0, "Seconds to wait for each read from a cutout server.")
     cutout_deadline = _config.ConfigItem(
         120.0, "Seconds one whole cutout answer may take, however slowly the server sends it.")

@@ -27,12 +27,12 @@ from .exceptions import GalzooError, InputError
 from .images import IMAGE_SIZE
 from .objectives import get_objective
 from .tables import atomic_write, file_sha256
-from .utils._cards import card_path, frame_r90, model_names, read_card
+from .utils._cards import ModelCard, card_path, model_names
 from .utils._deprecation import keyword_options
 from .utils._json import dumps as strict_json
 from .utils._timm import require_backbone
 
-__all__ = ["GalaxyClassifier", "build_model", "save_model", "load_model",
+__all__ = ["GalaxyClassifier", "ModelCard", "build_model", "save_model", "load_model",
            "available_models", "models_table", "dihedral_views", "PAPER_BACKBONES", "VIEW_POOLINGS"]
 
 #: The eleven backbones compared in the paper, as timm names.
@@ -88,8 +88,8 @@ class GalaxyClassifier(nn.Module):
         What the model outputs (head, loss, output columns).
     classes : tuple of str
         Output names in order (classes, or features for ``features``).
-    card : dict
-        The model card (see `save_model`).
+    card : `ModelCard`
+        The model card (see `save_model`): a dict with one property per derived fact.
     num_features : int
         Width of the pooled features the head reads.
     """
@@ -103,22 +103,20 @@ class GalaxyClassifier(nn.Module):
         # the width of what forward() returns: models with a layer after the pooling (MobileNetV3's
         # conv_head, VGG's pre-logits) report it as head_hidden_size
         self.num_features = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
-        card_head = (card or {}).get("head") or {}
-        head_hidden = card_head.get("hidden") if head_hidden is None else head_hidden
+        card = ModelCard(card or {})
+        head_hidden = card.head.get("hidden") if head_hidden is None else head_hidden
         self.head = self.objective.build_head(self.num_features, len(self.classes), head_hidden)
-        card = dict(card or {})
-        card.pop("task", None)  # cards before 0.1 named the objective "task"
-        self.view_pooling = view_pooling or (card.get("head") or {}).get("view_pooling")
+        self.view_pooling = view_pooling or card.view_pooling
         if self.view_pooling not in (None, *VIEW_POOLINGS):
             raise InputError(f"view_pooling={self.view_pooling!r}; expected None or one of "
                              f"{list(VIEW_POOLINGS)}")
         head = self.objective.card_head(head_hidden)
         if self.view_pooling:
             head["view_pooling"] = self.view_pooling
-        self.card = dict(card, objective=self.objective.name, classes=list(self.classes), backbone=backbone,
-                         head=head,
-                         input=card.get("input") or {"size": IMAGE_SIZE, "channels": "gri RGB",
-                                                     "crop": 1.0, "scaling": "(I - 127.5) / 255 (Eq. 1)"})
+        self.card = ModelCard(card, objective=self.objective.name, classes=list(self.classes),
+                              backbone=backbone, head=head,
+                              input=card.input or {"size": IMAGE_SIZE, "channels": "gri RGB", "crop": 1.0,
+                                                   "scaling": "(I - 127.5) / 255 (Eq. 1)"})
 
     def forward(self, images):
         """Logits for preprocessed ``(B, 3, 100, 100)`` images."""
@@ -162,7 +160,7 @@ class GalaxyClassifier(nn.Module):
         >>> load_model("sample-gz2").temperature      # fitted on its validation rows
         0.97
         """
-        return float((self.card.get("calibration") or {}).get("temperature", 1.0))
+        return self.card.temperature
 
     @property
     def frame_r90(self):
@@ -180,7 +178,7 @@ class GalaxyClassifier(nn.Module):
         >>> load_model("sample-gz2").frame_r90
         6.0
         """
-        return frame_r90(self.card)
+        return self.card.frame_r90
 
     @torch.no_grad()
     def embed(self, images):
@@ -286,8 +284,8 @@ def save_model(model, path, **card):
     weights = stem.with_name(stem.name + ".safetensors")
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
-    full_card = dict(model.card, **card, package_version=__version__, weights=weights.name,
-                     weights_sha256=file_sha256(weights))
+    full_card = ModelCard(model.card, **card, package_version=__version__, weights=weights.name,
+                          weights_sha256=file_sha256(weights))
     card_path = stem.with_name(stem.name + ".json")
     atomic_write(card_path, lambda tmp: Path(tmp).write_text(strict_json(full_card, indent=2) + "\n"))
     model.card = full_card
@@ -341,21 +339,21 @@ def models_table(names=None):
     rows = []
     for name in available_models() if names is None else names:
         path = card_path(name)
-        card = read_card(path)
+        card = ModelCard.read(path)
         metrics = card.get("metrics", {})
-        scale = card["input"].get("pixel_scale")
+        scale = card.pixel_scale
         scale_text = (f", {scale['per_pixel']:g} {scale['unit']}/px" if scale else "") + (
             f" (trained {scale['trained_range'][0]:g}-{scale['trained_range'][1]:g})"
             if scale and scale.get("trained_range") else "")
         others = metrics.get("other_sources", {})
-        aucs = metrics.get("test", {}).get("roc_auc") or {}
+        aucs = card.test_metrics.get("roc_auc") or {}
         rows.append({
-            "name": card.get("name", path.stem), "objective": card["objective"],
-            "classes": ", ".join(card["classes"]), "backbone": card["backbone"],
+            "name": card.get("name", path.stem), "objective": card.objective,
+            "classes": ", ".join(card.classes), "backbone": card.backbone,
             "weights_MB": round(path.with_name(card["weights"]).stat().st_size / 2**20, 1),
-            "input": f"{card['input']['size']} px, crop {card['input'].get('crop', 1.0):g}{scale_text}",
-            "trained_on": str(card.get("training", {}).get("table", "")).split(" (")[0],
-            "test_accuracy": round(metrics.get("test", {}).get("accuracy", float("nan")), 3),
+            "input": f"{card.input_size} px, crop {card.crop:g}{scale_text}",
+            "trained_on": str(card.training.get("table", "")).split(" (")[0],
+            "test_accuracy": round(card.test_metrics.get("accuracy", float("nan")), 3),
             "test_mean_roc_auc": round(_mean([v for v in aucs.values() if v is not None]), 3),
             "other_sources": "; ".join(f"{k} {v['grouped_accuracy']:.3f}" for k, v in others.items()),
         })
@@ -390,15 +388,15 @@ def load_model(name_or_path, device="cpu"):
     galzoo_cnn.exceptions.InputError: no model 'no-such-model': ...
     """
     path = card_path(name_or_path)
-    card = read_card(path)
+    card = ModelCard.read(path)
     weights = path.with_name(card["weights"])
     if not weights.is_file():
         raise FileNotFoundError(f"weights {str(weights)!r} of model card {str(path)!r} are missing")
-    if file_sha256(weights) != card["weights_sha256"]:
+    if file_sha256(weights) != card.weights_sha256:
         raise InputError(f"weights {str(weights)!r} do not match the SHA-256 in {str(path)!r}: "
                          f"the file is corrupt or was replaced")
     try:
-        model = GalaxyClassifier(card["objective"], card["classes"], card["backbone"], card=card)
+        model = GalaxyClassifier(card.objective, card.classes, card.backbone, card=card)
     except (RuntimeError, KeyError, GalzooError) as err:  # timm: unknown backbone; an unknown objective
         raise InputError(f"model card {str(path)!r}: {err}") from None
     try:
@@ -411,7 +409,7 @@ def load_model(name_or_path, device="cpu"):
     if found != expected:  # say how the card and the weights disagree, not torch's size mismatch
         wrong = sorted(k for k in expected.keys() & found.keys() if expected[k] != found[k])
         detail = (f"{wrong[0]} is {found[wrong[0]]} in the weights, {expected[wrong[0]]} for the card's "
-                  f"{card['backbone']} with {len(card['classes'])} outputs" if wrong else
+                  f"{card.backbone} with {len(card.classes)} outputs" if wrong else
                   f"{len(expected.keys() - found.keys())} tensor(s) missing, "
                   f"{len(found.keys() - expected.keys())} unexpected")
         raise InputError(f"model card {str(path)!r} does not match its weights {str(weights)!r}: "

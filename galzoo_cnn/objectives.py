@@ -261,7 +261,7 @@ class MultiLabel(Objective):
         from astropy.table import MaskedColumn
 
         super().add_outputs(table, classes, probabilities, ok, card)
-        thresholds = card.get("thresholds") or {}
+        thresholds = card.thresholds
         above = {name: probabilities[:, k] >= thresholds.get(name, 0.5) for k, name in enumerate(classes)}
         for name, flag in tree_flags(above).items():
             table[f"flag_{name}"] = MaskedColumn(flag, mask=~ok)
@@ -269,7 +269,7 @@ class MultiLabel(Objective):
 
     def provenance(self, card):
         return dict(super().provenance(card),
-                    thresholds="model card" if card.get("thresholds") else "0.5 (the card has none)")
+                    thresholds="model card" if card.thresholds else "0.5 (the card has none)")
 
 
 def tree_flags(above):

@@ -41,6 +41,7 @@ from .io._transaction import FileSetTransaction
 from .objectives import MultiLabel, SingleLabel
 from .plots import FIGURE_FORMATS
 from .tables import as_table, require_columns
+from .utils._cards import ModelCard
 from .utils._deprecation import keyword_options
 from .utils._json import dumps as strict_json
 
@@ -282,7 +283,7 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
                "status_counts": classified.meta.get("provenance", {}).get("status_counts", "")}
     targets = {output / "classified.ecsv": lambda p: classified.write(p, format="ascii.ecsv")}
     for name, result in tables.items():
-        caption = f"{name.replace('_', ' ').capitalize()} of {classifier.card.get('name', 'the model')}."
+        caption = f"{name.replace('_', ' ').capitalize()} of {classifier.card.name}."
         for suffix, fmt in _TABLE_FORMATS.items():
             targets[output / f"{name}.{suffix}"] = (
                 (lambda p, t=result, c=caption: _write_latex(t, p, c)) if suffix == "tex"
@@ -430,15 +431,15 @@ def write_report(evaluation_dir, output=None, *, title=None):
         raise InputError(f"{summary_path} lacks the key(s) {', '.join(missing)}: not written by "
                          f"evaluate_model")
     _check_summary(summary, summary_path)
-    card = summary["model"]
-    title = title or f"Evaluation of {card.get('name') or card.get('backbone')}"
+    card = ModelCard(summary["model"])
+    title = title or f"Evaluation of {card.name}"
     parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
              f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              f"<p class='headline'>{_headline_text(summary['headline'])}</p>",
              f"<p>{int(summary['n_rows'])} rows; status: {html.escape(str(summary['status_counts']))}. Model "
-             f"objective {html.escape(str(card.get('objective')))}, backbone "
-             f"{html.escape(str(card.get('backbone')))}. Metrics as in Khramtsov et al. 2022, Sect. 5.</p>"]
+             f"objective {html.escape(str(card.objective))}, backbone "
+             f"{html.escape(str(card.backbone))}. Metrics as in Khramtsov et al. 2022, Sect. 5.</p>"]
     for name in summary["tables"]:
         parts.append(f"<h2>Table: {html.escape(name.replace('_', ' '))}</h2>")
         table = _table_html(_inside(evaluation_dir, name, ".ecsv", "table"))

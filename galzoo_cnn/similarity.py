@@ -103,10 +103,10 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     ok = status == "ok"
     mask = np.repeat(~ok[:, None], features[0].shape[1], 1)
     table[EMBEDDING_COLUMN] = MaskedColumn(features[0], mask=mask,
-                                           description=f"pooled features of {classifier.card.get('name')}")
+                                           description=f"pooled features of {classifier.card.name}")
     table[STATUS_COLUMN] = status
-    table.meta[PROVENANCE_KEY] = provenance("embed_table", model=classifier.card.get("name"),
-                                          model_sha256=classifier.card.get("weights_sha256", "unsaved"),
+    table.meta[PROVENANCE_KEY] = provenance("embed_table", model=classifier.card.name,
+                                          model_sha256=classifier.card.weights_sha256,
                                           crop=float(crops) if np.ndim(crops) == 0 else "per row",
                                           tta=bool(tta))
     return table

@@ -493,9 +493,9 @@ def _init_weights(model, name_or_path):
     """Start ``model`` from the weights of a saved model (fine-tuning): every tensor whose name and shape
     match is copied; a different backbone, or no tensor in common, is refused."""
     source = load_model(name_or_path)
-    if source.card["backbone"] != model.card["backbone"]:
-        raise InputError(f"init_from={name_or_path!r} is a {source.card['backbone']} model; this run "
-                         f"trains a {model.card['backbone']}")
+    if source.card.backbone != model.card.backbone:
+        raise InputError(f"init_from={name_or_path!r} is a {source.card.backbone} model; this run "
+                         f"trains a {model.card.backbone}")
     target = model.state_dict()
     same_outputs = list(source.classes) == list(model.classes)  # else the head starts afresh
     shared = {k: v for k, v in source.state_dict().items() if k in target and target[k].shape == v.shape

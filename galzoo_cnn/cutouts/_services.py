@@ -6,12 +6,14 @@ import io
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 
 import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
 from ..config import conf
+from ..exceptions import GalzooDeprecationWarning
 from ..utils._deprecation import keyword_options
 from ..utils._optional import astroquery
 from ..utils._registry import Registry
@@ -141,7 +143,6 @@ class Hips2FitsCutouts(CutoutService):
     """CDS hips2fits: FITS cubes, one plane per HiPS survey (default SDSS9 g, r, i)."""
 
     pixel_scale = 0.396 * u.arcsec
-    config_item = "hips2fits_url"
     extension = ".fits"
     takes_bands = True
 
@@ -151,6 +152,16 @@ class Hips2FitsCutouts(CutoutService):
         root = self.root(base_url)
         return [f"{root}?{urllib.parse.urlencode(_hips2fits_payload(band, ra, dec, size, scale))}"
                 for band in (HIPS_BANDS if bands is None else bands)]
+
+    def root(self, base_url=None):
+        # astroquery.hips2fits.conf.server is the one place the service's URL is configured
+        if base_url is None and conf.hips2fits_url:
+            warnings.warn(GalzooDeprecationWarning(
+                "conf.hips2fits_url is deprecated: set astroquery.hips2fits.conf.server instead"))
+            base_url = conf.hips2fits_url
+        if base_url is None:
+            base_url = astroquery("hips2fits", "survey='hips' (FITS cutouts)").conf.server
+        return base_url.rstrip("/")
 
     def check_answer(self, data, size, max_dead_fraction):
         return validate_fits_cutout(data, size=size, max_dead_fraction=max_dead_fraction)

@@ -136,6 +136,23 @@ def test_legacy_survey_endpoint(tmp_path):
     assert url.endswith("/jpeg-cutout?ra=10.0&dec=20.0&layer=ls-dr10&pixscale=0.262&size=64")
 
 
+def test_hips2fits_url_is_astroquerys():
+    """astroquery.hips2fits.conf.server is the one place hips2fits' URL is set; the old item warns."""
+    pytest.importorskip("astroquery")
+    from astroquery.hips2fits import conf as astroquery_conf
+
+    from galzoo_cnn.config import conf
+    from galzoo_cnn.exceptions import GalzooDeprecationWarning
+
+    assert cutout_url("hips", 10, 20).startswith(astroquery_conf.server.rstrip("/") + "?")
+    mirror = "https://alaskybis.cds.unistra.fr/hips-image-services/hips2fits"  # astroquery's second
+    with astroquery_conf.set_temp("server", mirror):
+        assert cutout_url("hips", 10, 20).startswith(mirror + "?")
+    with conf.set_temp("hips2fits_url", "http://127.0.0.1:8/h2f"), \
+            pytest.warns(GalzooDeprecationWarning, match="astroquery.hips2fits.conf.server"):
+        assert cutout_url("hips", 10, 20).startswith("http://127.0.0.1:8/h2f?")
+
+
 def test_hips2fits_fits_cubes(tmp_path):
     from astropy.io import fits
     from astropy.wcs import WCS

@@ -55,24 +55,156 @@ def card_path(name_or_path):
 
 
 def read_card(path):
-    """The JSON model card, checked for the keys `~galzoo_cnn.models.load_model` needs."""
-    try:
-        card = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"model card {str(path)!r} is not valid JSON: {err}") from None
-    if not isinstance(card, dict):
-        raise InputError(f"model card {str(path)!r} is not a JSON object")
-    if "objective" not in card and "task" in card:  # cards written before 0.1
-        card["objective"] = card.pop("task")
-    missing = [k for k in CARD_KEYS if k not in card]
-    if missing:
-        raise InputError(f"model card {str(path)!r} lacks the key(s) {', '.join(missing)}")
-    if not isinstance(card["input"], dict) or "size" not in card["input"]:
-        raise InputError(f"model card {str(path)!r}: 'input' must give the image 'size'")
-    for where, value, valid, expected in _card_checks(card):
-        if not valid(value):
-            raise InputError(f"model card {str(path)!r}: {where} is {value!r}; expected {expected}")
-    return card
+    """The JSON model card at ``path`` as a validated `ModelCard` (see `ModelCard.read`)."""
+    return ModelCard.read(path)
+
+
+class ModelCard(dict):
+    """A model card: the JSON mapping saved beside a model's weights, with one property per fact
+    that code derives from it.
+
+    A `dict` (so it is written back as JSON unchanged); cards written by
+    earlier versions are converted here and only here. Properties never
+    raise on a card being built for a new model: a missing fact reads as
+    its default.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.models import ModelCard
+    >>> card = ModelCard({"task": "five_class", "backbone": "test_resnet", "classes": ["a", "b"],
+    ...                   "input": {"size": 100, "pixel_scale": {"unit": "R90", "per_pixel": 0.06}}})
+    >>> card.objective, card.name, card.crop, card.frame_r90, card.temperature
+    ('five_class', 'test_resnet', 1.0, 6.0, 1.0)
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "objective" not in self and "task" in self:  # cards written before 0.1
+            self["objective"] = self.pop("task")
+        self.pop("task", None)
+
+    @classmethod
+    def read(cls, path):
+        """The card at ``path``, checked for every key and value `~galzoo_cnn.models.load_model`
+        and the prediction path rely on (`InputError` naming the file and the key)."""
+        path = Path(path)
+        try:
+            card = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise InputError(f"model card {str(path)!r} is not valid JSON: {err}") from None
+        if not isinstance(card, dict):
+            raise InputError(f"model card {str(path)!r} is not a JSON object")
+        card = cls(card)
+        missing = [k for k in CARD_KEYS if k not in card]
+        if missing:
+            raise InputError(f"model card {str(path)!r} lacks the key(s) {', '.join(missing)}")
+        if not isinstance(card["input"], dict) or "size" not in card["input"]:
+            raise InputError(f"model card {str(path)!r}: 'input' must give the image 'size'")
+        for where, value, valid, expected in _card_checks(card):
+            if not valid(value):
+                raise InputError(f"model card {str(path)!r}: {where} is {value!r}; expected {expected}")
+        return card
+
+    @property
+    def name(self):
+        """The model's name; its backbone's for a model never named."""
+        return self.get("name") or self.get("backbone")
+
+    @property
+    def objective(self):
+        """Name of the objective (`galzoo_cnn.objectives`)."""
+        return self.get("objective")
+
+    @property
+    def backbone(self):
+        """Name of the timm backbone."""
+        return self.get("backbone")
+
+    @property
+    def classes(self):
+        """Output names in order, as a tuple."""
+        return tuple(self.get("classes") or ())
+
+    @property
+    def input(self):
+        """The ``input`` section (size, crop, frame); empty for a card being built."""
+        return self.get("input") or {}
+
+    @property
+    def input_size(self):
+        """Side of the square input image, in pixels."""
+        return int(self.input["size"])
+
+    @property
+    def crop(self):
+        """Central fraction of a bare image the model reads (1: the whole frame)."""
+        return float(self.input.get("crop", 1.0))
+
+    @property
+    def frame_r90(self):
+        """Width of the frame a model reads, in Petrosian radii R90, or None.
+
+        ``input['frame_r90']``; older cards that give the scale of one
+        input pixel in R90 (``input['pixel_scale']``, unit ``R90``) imply it
+        as ``per_pixel * size``.
+        """
+        if self.input.get("frame_r90") is not None:
+            return float(self.input["frame_r90"])
+        scale = self.input.get("pixel_scale") or {}
+        if scale.get("unit") == "R90" and scale.get("per_pixel"):
+            return round(float(scale["per_pixel"]) * int(self.input["size"]), 6)
+        return None
+
+    @property
+    def frame_range_r90(self):
+        """Frame widths (R90) the model was measured to hold on, ``(low, high)``, or None."""
+        frame_range = self.input.get("frame_range_r90")
+        return tuple(float(v) for v in frame_range) if frame_range else None
+
+    @property
+    def pixel_scale(self):
+        """The angular scale of one input pixel (``{'unit', 'per_pixel', ...}``), or None."""
+        return self.input.get("pixel_scale")
+
+    @property
+    def head(self):
+        """The ``head`` section (hidden width, pooling, view pooling)."""
+        return self.get("head") or {}
+
+    @property
+    def view_pooling(self):
+        """How views of a galaxy are pooled before the head (None: one view)."""
+        return self.head.get("view_pooling")
+
+    @property
+    def temperature(self):
+        """The calibration temperature dividing the logits (1: none)."""
+        return float((self.get("calibration") or {}).get("temperature", 1.0))
+
+    @property
+    def thresholds(self):
+        """Per-feature decision thresholds of a multi-label model (empty: 0.5 for all)."""
+        return dict(self.get("thresholds") or {})
+
+    @property
+    def weights_sha256(self):
+        """SHA-256 of the weights file; ``'unsaved'`` for a model never saved."""
+        return self.get("weights_sha256", "unsaved")
+
+    @property
+    def references(self):
+        """Bibliographic references of the model (ADS bibcodes or DOIs)."""
+        return list(self.get("references") or [])
+
+    @property
+    def test_metrics(self):
+        """The metrics measured on the test split when it was trained (empty: none)."""
+        return dict((self.get("metrics") or {}).get("test") or {})
+
+    @property
+    def training(self):
+        """The ``training`` section (table, rows, augmentation, epochs run)."""
+        return self.get("training") or {}
 
 
 def _number(value):
@@ -109,24 +241,8 @@ def _card_checks(card):
                    "a positive number")
 
 
-def frame_r90(card):
-    """Width of the frame a model reads, in Petrosian radii R90, from its card (or None).
-
-    ``input['frame_r90']``; older cards that give the scale of one input
-    pixel in R90 (``input['pixel_scale']``, unit ``R90``) imply it as
-    ``per_pixel * size``.
-    """
-    card_input = card.get("input") or {}
-    if card_input.get("frame_r90") is not None:
-        return float(card_input["frame_r90"])
-    scale = card_input.get("pixel_scale") or {}
-    if scale.get("unit") == "R90" and scale.get("per_pixel"):
-        return round(float(scale["per_pixel"]) * int(card_input["size"]), 6)
-    return None
-
-
 def default_frame_r90():
     """The frame of the default model (`galzoo_cnn.config.conf.default_model`), in R90, or None."""
     from ..config import conf
 
-    return frame_r90(read_card(card_path(conf.default_model)))
+    return ModelCard.read(card_path(conf.default_model)).frame_r90
