@@ -62,7 +62,8 @@ from .utils._deprecation import keyword_options
 from .utils._values import degrees
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
-           "check_catalog", "check_outputs", "recover_catalog", "CatalogMetadata", "CATALOG_FORMATS",
+           "classify_catalog", "check_catalog", "check_outputs", "recover_catalog", "read_catalog_metadata",
+           "CatalogMetadata", "CATALOG_FORMATS",
            "PROVENANCE_KEY", "REFERENCES_KEY", "MAX_LABEL_LENGTH", "CatalogError", "MAX_NAME_LENGTH"]
 
 #: The formats `write_catalog` writes by default (every registered one).
@@ -402,6 +403,78 @@ def write_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=False, 
     return {name: paths[0] if len(paths) == 1 else paths[0].parent for name, paths in outputs.items()}
 
 
+def classify_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=False, ra_column="ra",
+                     dec_column="dec", descriptions=None, title=None, authors=None, abstract=None,
+                     readme=None, **options):
+    """Classify a table's galaxies and write their catalogue, refusing before the long part whatever
+    would stop the catalogue being written.
+
+    `check_outputs`, `check_catalog` and the metadata run first (a file in
+    the way, a bad coordinate, an undescribed column or a non-ASCII title
+    fail at once), then `~galzoo_cnn.classify_table`, then `write_catalog`.
+    What ``galzoo-cnn classify`` does.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        Image paths and coordinates.
+    basename : str or `~pathlib.Path`
+        Output name without extension (see `write_catalog`).
+    formats, overwrite, ra_column, dec_column, descriptions, title, authors, abstract, readme
+        As for `write_catalog` (``overwrite`` also lets ``classify_table``
+        replace output columns the table already has).
+    **options
+        Passed to `~galzoo_cnn.classify_table` (``model``, ``image_dir``,
+        ``features_model``, ``devices``...).
+
+    Returns
+    -------
+    result : `~astropy.table.Table`
+        The classified table.
+    paths : dict or None
+        ``{format: path}`` written; `None` in the processes of a multi-device
+        run other than the first (every process has the merged table, one
+        writes it).
+
+    Raises
+    ------
+    InputError
+        No row could be classified (e.g. a wrong ``image_dir``): nothing is
+        written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from galzoo_cnn.catalog import classify_catalog
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> sample, image_dir = load_demo_sample()
+    >>> result, paths = classify_catalog(sample[:2]["dr7objid", "ra", "dec", "filename"],
+    ...                                  tempfile.mkdtemp() + "/two", image_dir=image_dir,
+    ...                                  formats=["votable"], progress=False)
+    >>> result["status"].tolist(), sorted(paths)
+    (['ok', 'ok'], ['votable'])
+    """
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from .classify import classify_table
+
+    table = as_table(table)
+    readme = dict(readme or {})
+    check_outputs(basename, formats=formats, overwrite=overwrite)
+    check_catalog(table, ra_column=ra_column, dec_column=dec_column, descriptions=descriptions)
+    catalog_metadata(table, basename, title=title, authors=authors, abstract=abstract, **readme)
+    result = classify_table(table, overwrite=overwrite, **options)
+    if rank_zero_only.rank != 0:
+        return result, None
+    if not (result["status"] == "ok").any():  # e.g. a mistyped image_dir: no catalogue of nothing
+        raise InputError(f"no row could be classified ({result.meta[PROVENANCE_KEY]['status_counts']}); "
+                         f"check the image folder and the image column; nothing was written")
+    paths = write_catalog(result, basename, formats=formats, overwrite=overwrite, ra_column=ra_column,
+                          dec_column=dec_column, descriptions=descriptions, title=title, authors=authors,
+                          abstract=abstract, readme=readme)
+    return result, paths
+
+
 def check_outputs(basename, *, formats=CATALOG_FORMATS, overwrite=False):
     """Check where `write_catalog` would write, before any work: return its writers and their files.
 
@@ -485,6 +558,46 @@ def _default_abstract(table, version):
         return (f"Galaxy Zoo morphological labels of galaxies from the volunteers' votes (galzoo_cnn "
                 f"{version}), as defined by Khramtsov et al. (2022).")
     return f"A table of galaxies written by galzoo_cnn {version}."
+
+
+def read_catalog_metadata(path):
+    r"""Catalogue metadata from a YAML mapping file (title, authors, abstract, bibcode, description...).
+
+    What ``galzoo-cnn classify --readme`` reads; the keys are the fields of
+    `~galzoo_cnn.io.CatalogMetadata`, passed on to `write_catalog`.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        A YAML file holding one mapping.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from galzoo_cnn.catalog import read_catalog_metadata
+    >>> path = Path(tempfile.mkdtemp()) / "readme.yaml"
+    >>> _ = path.write_text("title: My catalogue\nbibcode: 2022A&A...658A..54K\n")
+    >>> read_catalog_metadata(path)
+    {'title': 'My catalogue', 'bibcode': '2022A&A...658A..54K'}
+    """
+    import yaml
+
+    try:
+        fields = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"catalogue metadata file {str(path)!r} does not exist") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"catalogue metadata {str(path)!r}: not valid YAML: {' '.join(str(err).split())}") \
+            from None
+    if not isinstance(fields, dict):
+        raise InputError(f"catalogue metadata {str(path)!r}: expected a YAML mapping of catalogue metadata "
+                         f"(title, authors, abstract, bibcode, ...), got {type(fields).__name__}")
+    return fields
 
 
 def catalog_metadata(table, basename, *, metadata=None, authors=None, **fields):

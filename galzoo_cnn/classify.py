@@ -42,14 +42,14 @@ from astropy.table import MaskedColumn
 from . import taxonomy
 from ._inference import predict_images, status_names
 from ._runs import as_model, check_pixel_scale, frame_crops, model_crop, row_crops, start_run
-from .columns import PROVENANCE_KEY, REFERENCES_KEY, STATUSES, describe_columns
+from .columns import PROVENANCE_KEY, QUALITY_FLAGS, REFERENCES_KEY, STATUSES, describe_columns
 from .config import conf
 from .exceptions import InputError, UnusableImagesWarning
 from .tables import provenance as make_provenance
 from .tables import refuse_overwrite
 
-__all__ = ["classify_table", "frame_crops", "check_pixel_scale", "STATUSES", "STATUS_COLUMN",
-           "QUALITY_COLUMN", "FRAME_COLUMN"]
+__all__ = ["classify_table", "quality_summary", "frame_crops", "check_pixel_scale", "STATUSES",
+           "STATUS_COLUMN", "QUALITY_COLUMN", "FRAME_COLUMN"]
 
 #: Column of the per-row status.
 STATUS_COLUMN = "status"
@@ -310,3 +310,34 @@ def _references(models):
     for model in models:
         references += [r for r in model.card.references if r not in references]
     return references
+
+
+def quality_summary(table):
+    """One line per image-quality flag raised in a classified table: how many rows, and the first.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Output of `classify_table` (its ``quality_flags`` column, `QUALITY_COLUMN`).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.classify import quality_summary
+    >>> from galzoo_cnn.columns import QUALITY_FLAGS
+    >>> bit = QUALITY_FLAGS["no_central_source"][0]
+    >>> quality_summary(Table({"id": ["a", "b"], "quality_flags": [0, bit]}))
+    ['Image-quality flag no_central_source: 1 row(s), e.g. row 1 (b); see the quality_flags column']
+    """
+    flags = np.ma.filled(table[QUALITY_COLUMN], 0)
+    lines = []
+    for name, (bit, _) in QUALITY_FLAGS.items():
+        rows = np.flatnonzero(flags & bit)
+        if len(rows):
+            lines.append(f"Image-quality flag {name}: {len(rows)} row(s), e.g. row {rows[0]} "
+                         f"({table[table.colnames[0]][rows[0]]}); see the {QUALITY_COLUMN} column")
+    return lines

@@ -27,12 +27,12 @@ from astropy import log
 from astropy import units as u
 
 from . import __version__, labels, taxonomy
-from .columns import class_probability_columns
+from .catalog import read_catalog_metadata
 from .cutouts import SURVEYS, fetch_cutouts
 from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
 from .samples import build_samples, query_sdss_targets
-from .tables import as_table, atomic_write, write_table_atomic
+from .tables import as_table, write_table_atomic
 from .utils._signals import STOP_SIGNALS, die_with_parent, interruptible
 
 __all__ = ["main", "build_parser"]
@@ -108,144 +108,67 @@ def _cmd_labels(args):
     return 0
 
 
-#: The detailed-feature model the demo runs beside the default five-class model.
-DEMO_FEATURES_MODEL = "sample-gz2-features"
-
-
 def _cmd_demo(args):
-    from .catalog import REFERENCES_KEY, write_catalog
-    from .classify import classify_table
+    from .classify import quality_summary
     from .config import conf
-    from .datasets import DEMO_IMAGE_FOV, SDSS_DR7, load_demo_sample
-    from .plots import plot_gallery
+    from .demo import DEMO_FEATURES_MODEL, run_demo
 
-    out = Path(args.output)
-    sample, image_dir = load_demo_sample()
-    print(f"galzoo_cnn {__version__} demo: classifying {len(sample)} real SDSS galaxies (Hart et al. 2016 "
-          f"GZ2 subset bundled with the package) with the sample models {conf.default_model!r} (five "
-          f"classes) and {DEMO_FEATURES_MODEL!r} (detailed features), in one pass")
-    labelled = labels.five_class_labels(sample)
-    keep = ["dr7objid", "ra", "dec", "gz2_class", "gz2_five_class", "filename"]
-    result = classify_table(labelled[keep], features_model=DEMO_FEATURES_MODEL, image_dir=image_dir,
-                            progress=not args.no_progress)
-    result.meta[REFERENCES_KEY] += [taxonomy.WILLETT2013, taxonomy.HART2016, SDSS_DR7]
-    model = result.meta["provenance"]["model"]
-    published = result.copy(copy_data=False)
-    published.remove_column("filename")  # a local file name is not catalogue content
-    paths = write_catalog(published, out / "galzoo_demo", overwrite=True, authors="galzoo_cnn demo",
-                          title=f"galzoo_cnn demo: {model} classes of 36 SDSS galaxies from GZ2",
-                          readme={"description": "Demo of galzoo_cnn on SDSS gri images of Galaxy Zoo 2 "
-                                                 "galaxies (Hart et al. 2016) bundled with the package."})
-    agreement = _demo_agreement(result)
-    figure = plot_gallery(result, image_dir=image_dir, agreement=agreement["grouped_match"],
-                          fov=DEMO_IMAGE_FOV * u.arcsec,
-                          title=f"galzoo_cnn demo: {model} classes, {DEMO_FEATURES_MODEL} odd features (last "
-                                f"line), on SDSS gri images\nframe green: same broad "
-                                f"class as GZ2; red dashed: different; none: image flagged or no GZ2 group")
-    gallery = atomic_write(out / "gallery.png", lambda tmp: figure.savefig(tmp, format="png", dpi=90))
-    _print_demo_summary(result, agreement)
-    _print_demo_features(result, sample)
-    for fmt, path in paths.items():
-        print(f"Wrote {fmt:8s} {path}")
-    print(f"Wrote gallery  {gallery}")
-    return 0
-
-
-def _print_demo_features(result, sample):
-    """The features model's flags against the volunteers' verdicts (debiased GZ2 fractions of the same
-    galaxies, where the question was well sampled)."""
-    from astropy.table import Table
-
-    features = [c.removeprefix("flag_") for c in result.colnames if c.startswith("flag_")]
-    with warnings.catch_warnings():  # tasks not well sampled are masked: that is the point here
-        warnings.simplefilter("ignore")
-        volunteers = labels.feature_labels(sample, features=features)
-    ok = np.asarray(result["status"]) == "ok"
-    rows = []
-    for feature in features:
-        flagged = np.ma.filled(result[f"flag_{feature}"], False).astype(bool) & ok
-        label = np.ma.asarray(volunteers[f"label_{feature}"])
-        known = ~np.ma.getmaskarray(label) & ok
-        truth = np.ma.filled(label, False).astype(bool)
-        rows.append((feature, int(flagged.sum()), int(known.sum()), int((truth & known).sum()),
-                     int((flagged & truth & known).sum()), int(((flagged == truth) & known).sum())))
-    table = Table(rows=rows, names=("feature", "flagged", "known", "volunteers_yes", "both_yes", "agree"))
+    print(f"galzoo_cnn {__version__} demo: classifying 36 real SDSS galaxies (Hart et al. 2016 GZ2 subset "
+          f"bundled with the package) with the sample models {conf.default_model!r} (five classes) and "
+          f"{DEMO_FEATURES_MODEL!r} (detailed features), in one pass")
+    demo = run_demo(args.output, progress=not args.no_progress)
+    print("\nGZ2 five-class label (rows; Khramtsov et al. 2022 criteria on the volunteers' votes) against "
+          "the model's class (columns):")
+    demo.classes.pprint_all()
+    _print_lines(quality_summary(demo.catalog))
+    for name, (matches, compared) in demo.agreement.items():
+        what = "galaxies with a GZ2 five-class label" if name == "five classes" else \
+            "galaxies (GZ2 class string)"
+        print(f"Agreement with GZ2, {name}: {matches} of {compared} {what} "
+              f"({matches / max(compared, 1):.0%}; flagged images left out)")
     print("\nDetailed features: galaxies the model flags (flag_<feature>, the card's thresholds), and on the "
           "galaxies whose GZ2 question was well sampled (known) the volunteers' yes (debiased fraction >= "
           "0.5) and the agreement:")
-    table.pprint_all()
+    demo.features.pprint_all()
+    _print_paths(demo.paths)
+    return 0
 
 
-def _demo_agreement(result):
-    """Per row: the model's class against GZ2's five-class label and broad group (or None).
-
-    A frame with image-quality flags (e.g. the galaxy off-centre) is not compared: the model's class
-    of such an image says nothing about the model, even where it happens to agree."""
-    flagged = np.ma.filled(result["quality_flags"], 0) != 0
-    predicted = np.where(flagged, "", result["predicted_class"].filled("").astype(str))
-    five = result["gz2_five_class"].filled("").astype(str)
-    gz2_group = [taxonomy.broad_group(c) for c in result["gz2_class"].astype(str)]
-    model_group = [taxonomy.broad_group(c) if c else None for c in predicted]
-    return {
-        "five_match": [None if not t or not p else t == p for t, p in zip(five, predicted)],
-        "grouped_match": [None if g is None or m is None else g == m for g, m in zip(gz2_group, model_group)],
-    }
+def _print_lines(lines):
+    for line in lines:
+        print(line)
 
 
-def _print_demo_summary(result, agreement):
-    from astropy.table import Table
-
-    predicted = result["predicted_class"].filled("-").astype(str)
-    five = result["gz2_five_class"].filled("no class").astype(str)
-    classes = class_probability_columns(result)
-    rows = [(g, *(int(((five == g) & (predicted == c)).sum()) for c in classes))
-            for g in [*taxonomy.FIVE_CLASSES, "no class"] if (five == g).any()]
-    table = Table(rows=rows, names=("GZ2 class", *classes))
-    print("\nGZ2 five-class label (rows; Khramtsov et al. 2022 criteria on the volunteers' votes) against "
-          "the model's class (columns):")
-    table.pprint_all()
-    _print_quality(result)
-    for name, key, what in (("five classes", "five_match", "galaxies with a GZ2 five-class label"),
-                            ("smooth / edge-on / spiral", "grouped_match", "galaxies (GZ2 class string)")):
-        matches = [m for m in agreement[key] if m is not None]
-        print(f"Agreement with GZ2, {name}: {sum(matches)} of {len(matches)} {what} "
-              f"({sum(matches) / max(len(matches), 1):.0%}; flagged images left out)")
-    print()
-
-
-def _print_quality(result):
-    """One line per image-quality flag raised: how many rows, and the first row."""
-    from .columns import QUALITY_FLAGS
-
-    flags = result["quality_flags"].filled(0)
-    for name, (bit, _) in QUALITY_FLAGS.items():
-        rows = np.flatnonzero(flags & bit)
-        if len(rows):
-            print(f"Image-quality flag {name}: {len(rows)} row(s), e.g. row {rows[0]} "
-                  f"({result[result.colnames[0]][rows[0]]}); see the quality_flags column")
+def _print_paths(paths):
+    for fmt, path in paths.items():
+        print(f"Wrote {fmt:8s} {path}")
 
 
 def _readme_fields(args):
-    """Catalogue metadata from --readme (a YAML mapping) and --bibcode."""
-    fields = {}
-    if args.readme:
-        import yaml
-
-        try:
-            fields = yaml.safe_load(Path(args.readme).read_text())
-        except yaml.YAMLError as err:
-            raise InputError(f"--readme {args.readme}: not valid YAML: {' '.join(str(err).split())}") \
-                from None
-        if not isinstance(fields, dict):
-            raise InputError(f"--readme {args.readme}: expected a YAML mapping of catalogue metadata "
-                             f"(title, authors, abstract, bibcode, ...), got {type(fields).__name__}")
-        for key in ("title", "authors", "abstract"):  # options given on the command line win
-            if key in fields and getattr(args, key) is None:
-                setattr(args, key, fields.pop(key))
-            fields.pop(key, None)
+    """Catalogue metadata from --readme (a YAML mapping) and --bibcode; --title, --authors and
+    --abstract given on the command line win over the file's."""
+    fields = read_catalog_metadata(args.readme) if args.readme else {}
+    for key in ("title", "authors", "abstract"):
+        if key in fields and getattr(args, key) is None:
+            setattr(args, key, fields[key])
+        fields.pop(key, None)
     if args.bibcode:
         fields["bibcode"] = args.bibcode
     return fields
+
+
+def _lightning_options(parser, options=("accelerator", "devices", "num_nodes", "strategy", "precision")):
+    """The Lightning Trainer options, declared once for every command that runs one."""
+    helps = {
+        "accelerator": (str, "Lightning accelerator: cpu, gpu, auto (default: auto)"),
+        "devices": (str, "Lightning devices, e.g. 4 or 0,1 (multi-GPU; default: auto)"),
+        "num_nodes": (int, "Lightning num_nodes (default 1)"),
+        "strategy": (str, "Lightning strategy, e.g. ddp (default: auto)"),
+        "precision": (str, "Lightning precision (default: 16-mixed on GPU, else 32-true)"),
+    }
+    for option in options:
+        kind, text = helps[option]
+        parser.add_argument("--" + option.replace("_", "-"), type=kind, help=text)
 
 
 def _framing_options(parser):
@@ -261,16 +184,9 @@ def _framing_options(parser):
                         help="column of each galaxy's Petrosian radius (default: petroR90_r)")
 
 
-def _framing_columns(args):
-    """The framing columns given on the command line (others keep classify_table's defaults)."""
-    return {k: getattr(args, k) for k in ("fov_column", "radius_column") if getattr(args, k) is not None}
-
-
 def _cmd_classify(args):
-    from lightning.pytorch.utilities import rank_zero_only
-
-    from .catalog import catalog_metadata, check_catalog, check_outputs, write_catalog
-    from .classify import classify_table
+    from .catalog import classify_catalog
+    from .classify import quality_summary
 
     table = as_table(args.table)
     if args.keep:
@@ -278,42 +194,27 @@ def _cmd_classify(args):
         if missing:
             raise MissingColumnsError(f"--keep: no column(s) {', '.join(missing)} in {args.table}")
         table = table[list(dict.fromkeys([*args.keep, args.image_column]))]
-    descriptions = _descriptions(args.describe)
-    readme = _readme_fields(args)
-    # everything that would stop the catalogue being written fails before the long part
-    check_outputs(args.output, formats=args.formats, overwrite=args.overwrite)
-    check_catalog(table, ra_column=args.ra_column, dec_column=args.dec_column, descriptions=descriptions)
-    catalog_metadata(table, args.output, title=args.title, authors=args.authors, abstract=args.abstract,
-                     **readme)
-    devices = _devices(args.devices)
     # options not given keep classify_table's defaults (one source for each)
-    given = {k: getattr(args, k) for k in ("batch_size", "num_nodes", "strategy")
-             if getattr(args, k) is not None}
-    result = classify_table(table, model=args.model, image_column=args.image_column, image_dir=args.image_dir,
-                            device=args.device, num_workers=args.num_workers, progress=not args.no_progress,
-                            strict=args.strict, adversarial_model=args.adversarial_model, crop=args.crop,
-                            features_model=args.features_model,
-                            reframe=not args.no_reframe, tta=args.tta, devices=devices,
-                            precision=args.precision, overwrite=args.overwrite, decode=args.decode,
-                            **_framing_columns(args),
-                            **given)
-    if rank_zero_only.rank != 0:  # every process has the merged table; one writes it
+    given = {k: getattr(args, k) for k in ("batch_size", "num_nodes", "strategy", "fov_column",
+                                           "radius_column") if getattr(args, k) is not None}
+    readme = _readme_fields(args)
+    result, paths = classify_catalog(
+        table, args.output, formats=args.formats, overwrite=args.overwrite, ra_column=args.ra_column,
+        dec_column=args.dec_column, descriptions=_descriptions(args.describe), title=args.title,
+        authors=args.authors, abstract=args.abstract, readme=readme,
+        model=args.model, image_column=args.image_column, image_dir=args.image_dir, device=args.device,
+        num_workers=args.num_workers, progress=not args.no_progress, strict=args.strict,
+        adversarial_model=args.adversarial_model, crop=args.crop, features_model=args.features_model,
+        reframe=not args.no_reframe, tta=args.tta, devices=_devices(args.devices), precision=args.precision,
+        decode=args.decode, **given)
+    if paths is None:  # not the first process of a multi-device run: it writes nothing
         return 0
-    counts = result.meta["provenance"]["status_counts"]
-    if not (result["status"] == "ok").any():  # e.g. a mistyped --image-dir: no catalogue of nothing
-        print(f"galzoo-cnn classify: error: no row could be classified ({counts}); check --image-dir and "
-              f"--image-column; nothing was written", file=sys.stderr)
-        return 2
-    paths = write_catalog(result, args.output, formats=args.formats, overwrite=args.overwrite,
-                          ra_column=args.ra_column, dec_column=args.dec_column, descriptions=descriptions,
-                          title=args.title, authors=args.authors, abstract=args.abstract, readme=readme)
     print(f"Classified {len(result)} rows: {result.meta['provenance']['status_counts']}")
     if "predicted_class" in result.colnames:
         classes, counts = np.unique(result["predicted_class"].compressed(), return_counts=True)
         print("Predicted: " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts)))
-    _print_quality(result)
-    for fmt, path in paths.items():
-        print(f"Wrote {fmt:8s} {path}")
+    _print_lines(quality_summary(result))
+    _print_paths(paths)
     return 0
 
 
@@ -573,11 +474,9 @@ def build_parser():
     p.add_argument("--image-dir", help="directory of the images")
     p.add_argument("--output", help="output directory (checkpoints, split, model)")
     p.add_argument("--backbone", help="timm backbone name")
-    for option, kind in (("--epochs", int), ("--batch-size", int), ("--num-workers", int),
-                         ("--num-nodes", int), ("--seed", int)):
+    for option, kind in (("--epochs", int), ("--batch-size", int), ("--num-workers", int), ("--seed", int)):
         p.add_argument(option, type=kind)
-    for option in ("--accelerator", "--devices", "--strategy", "--precision"):
-        p.add_argument(option, help="Lightning Trainer option")
+    _lightning_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
@@ -594,8 +493,7 @@ def build_parser():
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--accelerator")
-    p.add_argument("--devices")
+    _lightning_options(p, ("accelerator", "devices"))
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_adversarial)
 
@@ -631,13 +529,10 @@ def build_parser():
     p.add_argument("--batch-size", type=int, help="images per forward pass (default 256)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: a GPU if there is one)")
     p.add_argument("--num-workers", type=int, help="image-decoding processes")
-    p.add_argument("--devices", help="Lightning devices, e.g. 4 (multi-GPU inference)")
     p.add_argument("--decode", choices=("auto", "cpu", "device"), default="auto",
                    help="where JPEGs are decoded: on the GPU in batches (device), in the loader (cpu); "
                         "auto: the GPU when there is one")
-    p.add_argument("--num-nodes", type=int, help="Lightning num_nodes (default 1)")
-    p.add_argument("--strategy", help="Lightning strategy, e.g. ddp (default: auto)")
-    p.add_argument("--precision", help="Lightning precision (default: 16-mixed on GPU, else 32-true)")
+    _lightning_options(p, ("devices", "num_nodes", "strategy", "precision"))
     p.add_argument("--strict", action="store_true", help="stop at the first missing or unreadable image")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing catalogue files, and output columns the table already has")
@@ -688,8 +583,7 @@ def build_parser():
     p.add_argument("--image-dir", help="directory of the images")
     for option, kind in (("--epochs", int), ("--batch-size", int), ("--seed", int)):
         p.add_argument(option, type=kind)
-    for option in ("--accelerator", "--devices", "--precision"):
-        p.add_argument(option, help="Lightning Trainer option")
+    _lightning_options(p, ("accelerator", "devices", "precision"))
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_compare_backbones)
 

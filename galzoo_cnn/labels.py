@@ -149,7 +149,7 @@ class _CatalogueVotes:
         columns = [a.column(self.fractions) for a in answers]
         for t in dict.fromkeys(a.task for a in answers):
             columns += _task_columns(t, self.fractions)
-        taxonomy.require_columns(self.table, list(dict.fromkeys(columns)), purpose=purpose)
+        _require_gz2(self.table, list(dict.fromkeys(columns)), purpose)
         self.check_values()
 
     def check_values(self):
@@ -283,7 +283,7 @@ def _criteria_table(criteria):
     if criteria is None:
         return taxonomy.five_class_criteria()
     criteria = as_table(criteria)
-    taxonomy.require_columns(criteria, ["class", "feature", "min_fraction"], purpose="criteria")
+    require_columns(criteria, ["class", "feature", "min_fraction"], role="criteria")
     for row, feature in enumerate(criteria["feature"]):
         try:
             taxonomy.answer(str(feature))
@@ -360,8 +360,8 @@ def five_class_labels(gz2_table, *, criteria=None, fractions="debiased", min_vot
     else:  # the catalogues: the criteria's fractions and their tasks' counts (no well-sampled chain)
         tasks = sorted({a.task for a in features})
         counts = [a.column("count") for t in tasks for a in taxonomy.task(t).answers]
-        taxonomy.require_columns(table, list(dict.fromkeys([a.column(fractions) for a in features] + counts)),
-                                 purpose="five_class_labels")
+        _require_gz2(table, list(dict.fromkeys([a.column(fractions) for a in features] + counts)),
+                     "five_class_labels")
         votes.check_values()
     table.remove_columns(refuse_overwrite(table, [FIVE_CLASS_COLUMN, CRITERIA_COLUMN], overwrite=overwrite,
                                           earlier="an earlier five_class_labels"))
@@ -650,3 +650,9 @@ def label_summary(labelled):
     for feature, counts in labelled.meta.get("feature_labels", {}).items():
         rows.append((f"feature: {feature} (positive)", counts["positive"]))
     return Table(rows=rows, names=("label", "n"), dtype=(str, int))
+
+
+def _require_gz2(table, columns, purpose):
+    """`MissingColumnsError` naming every GZ2 column of ``columns`` not in ``table``, what needs it and
+    how GZ2 columns are named."""
+    require_columns(table, columns, role=f"{purpose}: GZ2", hint=taxonomy.GZ2_COLUMN_HINT)

@@ -157,7 +157,8 @@ class Hips2FitsCutouts(CutoutService):
         # astroquery.hips2fits.conf.server is the one place the service's URL is configured
         if base_url is None and conf.hips2fits_url:
             warnings.warn(GalzooDeprecationWarning(
-                "conf.hips2fits_url is deprecated: set astroquery.hips2fits.conf.server instead"))
+                "conf.hips2fits_url is deprecated: set astroquery.hips2fits.conf.server instead"),
+                stacklevel=3)
             base_url = conf.hips2fits_url
         if base_url is None:
             base_url = astroquery("hips2fits", "survey='hips' (FITS cutouts)").conf.server

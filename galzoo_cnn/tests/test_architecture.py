@@ -16,7 +16,7 @@ import galzoo_cnn
 LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "calibration", "objectives", "io",
           "datasets", "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "_runs",
           "training", "adversarial", "classify", "similarity", "evaluation", "comparison", "catalog", "plots",
-          "report", "cli"]
+          "report", "demo", "cli"]
 
 ROOT = Path(galzoo_cnn.__file__).parent
 
@@ -44,6 +44,18 @@ def _imports(parts, path):
             for name in ([node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]):
                 if name and name.startswith("galzoo_cnn."):
                     yield name.split(".")[1]
+
+
+#: The longest a module may grow: past it, a module holds more than one concern (split it by concern,
+#: as cutouts/ and taxonomy/ are).
+MAX_MODULE_LINES = 800
+
+
+def test_no_module_is_over_800_lines():
+    """Every module of the package, its tests included."""
+    lengths = {str(path.relative_to(ROOT)): len(path.read_text().splitlines()) for path in ROOT.rglob("*.py")}
+    assert len(lengths) > 40
+    assert {name: n for name, n in lengths.items() if n > MAX_MODULE_LINES} == {}
 
 
 def test_every_module_has_a_layer():

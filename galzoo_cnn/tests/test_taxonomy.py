@@ -91,12 +91,15 @@ def test_lookups_and_errors():
 
 
 def test_require_columns_names_missing_and_layouts():
+    from galzoo_cnn.exceptions import GalzooDeprecationWarning
+    from galzoo_cnn.labels import five_class_labels
+
     table = Table(names=["objid", "t04_spiral_a08_spiral_debiased"])
-    taxonomy.require_columns(table, ["objid"])
+    with pytest.warns(GalzooDeprecationWarning, match="tables.require_columns"):
+        taxonomy.require_columns(table, ["objid"])  # the old name still checks, with a warning
     with pytest.raises(taxonomy.MissingColumnsError) as err:
-        taxonomy.require_columns(table, ["objid", "t07_rounded_a16_completely_round_debiased"],
-                                 purpose="five_class_labels")
+        five_class_labels(table)
     message = str(err.value)
-    assert "five_class_labels: GZ2 column 't07_rounded_a16_completely_round_debiased' is not" in message
+    assert "five_class_labels: GZ2 columns 't01_smooth_or_features_a01_smooth_debiased', " in message
     assert "t07_rounded_a16_completely_round_debiased" in message
     assert "willett2013" in message and "hart2016" in message and "dr7objid" in message
