@@ -374,11 +374,6 @@ class LitClassifier(L.LightningModule):
         for name, value in self.model.objective.validation_metrics(logits, targets).items():
             self.log(name, value, batch_size=len(images), prog_bar=True, sync_dist=True)
 
-    def predict_step(self, batch, batch_idx):
-        """Probabilities (softmax or sigmoid) of one batch."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self.model.objective.probabilities(self(images))
-
     def configure_optimizers(self):
         """Adam, and ReduceLROnPlateau on the monitored metric (the paper's schedule)."""
         optimizer = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=self.lr)
