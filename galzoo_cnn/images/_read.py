@@ -1,23 +1,6 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""
-Galaxy images: reading, the paper's scaling (Eq. 1) and PyTorch datasets built from tables.
-
-Images are read as 8-bit RGB arrays of ``size`` x ``size`` pixels (100 by
-default, the paper's 39.6 arcsec SDSS cutouts at 0.396 arcsec/pixel).  An image
-of another size is resampled with Lanczos filtering (antialiased; PIL
-``Image.resize``), so its angular scale changes by ``size / original``.
-Only JPEG and PNG files are opened (`READ_FORMATS`).
-Grey-scale and palette images are converted to RGB (grey replicated in the
-three channels); RGBA images are accepted when fully opaque; 16-bit, 32-bit,
-CMYK and translucent images are refused with an `ImageError` naming the file.
-
-Examples
---------
->>> import numpy as np
->>> from galzoo_cnn.images import scale_intensity
->>> scale_intensity(np.array([0, 255], dtype=np.uint8))
-array([-0.5,  0.5], dtype=float32)
-"""
+"""Reading one image: decoding at reduced scale, the central crop, the frame widened with sky, Eq. 1,
+JPEG decoding in batches on a device, and the image paths of a table."""
 
 import math
 import os
@@ -30,31 +13,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .columns import STATUSES
-from .exceptions import ImageError, InputError, InputTypeError
-from .tables import as_table, atomic_write, require_columns
-from .utils._deprecation import keyword_options
-from .utils._pillow import READ_FORMATS, UnreadableImage, decode, open_image
-
-__all__ = [
-    "IMAGE_SIZE",
-    "READ_FORMATS",
-    "MIN_CROP",
-    "MAX_FRAME_FRACTION",
-    "pad_with_sky",
-    "jpeg_for_device",
-    "decode_jpegs",
-    "IMAGE_PROBLEMS",
-    "read_image",
-    "scale_intensity",
-    "image_quality_flags",
-    "batch_quality_flags",
-    "resolve_image_paths",
-    "ImageTableDataset",
-    "check_labels",
-    "pack_images",
-    "PackedImages",
-]
+from ..columns import STATUSES
+from ..exceptions import ImageError, InputError
+from ..tables import require_columns
+from ..utils._deprecation import keyword_options
+from ..utils._pillow import UnreadableImage, decode, open_image
 
 #: Side of the network's input images in pixels (Khramtsov et al. 2022).
 IMAGE_SIZE = 100
@@ -176,7 +139,7 @@ def jpeg_for_device(path, crops):
     >>> jpeg_for_device(path, [1.0])[:2], jpeg_for_device(path, [1.5])
     (b'\\xff\\xd8', None)
     """
-    from .config import conf
+    from ..config import conf
 
     if any(c > 1 for c in crops):
         return None
@@ -361,7 +324,7 @@ def _check_regular_file(path):
 
 def _check_size_and_depth(image, path):
     """Refuse, from the header alone, images too large to decode and 16-bit PNGs Pillow would truncate."""
-    from .config import conf
+    from ..config import conf
 
     width, height = image.size
     if width * height > conf.max_image_pixels:
@@ -385,127 +348,6 @@ def _to_rgb(image, path):
             raise ImageError(f"image file {str(path)!r} has transparent pixels; "
                              f"galzoo_cnn reads opaque images only", "translucent")
     return image.convert("RGB")
-
-
-def image_quality_flags(image):
-    """Bit flags (`~galzoo_cnn.columns.QUALITY_FLAGS`) describing a decoded RGB image.
-
-    Cheap measures on the pixels the model sees, with the thresholds of
-    `~galzoo_cnn.columns.QUALITY_FLAGS`: the brightness is the mean of the
-    colours smoothed over 3 x 3 pixels, so that a single hot pixel or JPEG
-    ringing is no source.  On 3 100 real SDSS cutouts (1 500 Kaggle GZ2,
-    1 500 GZ1, 100 Hart et al. 2016) it flags four: a Hart et al. frame
-    whose galaxy sits at the edge (central measure 0.09 of the brightest;
-    centred galaxies give 0.38 or more), two GZ1 cutouts of empty sky
-    crossed by a satellite trail, and a GZ1 "cutout" that is SkyServer's
-    error message on black (no central source, truncated).  One image of
-    `batch_quality_flags`, which measures a whole batch at once.
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        ``(height, width, 3)`` uint8 RGB image (as `read_image` returns).
-
-    Returns
-    -------
-    int
-        The sum of the bits of the flags raised (0: none).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from galzoo_cnn.images import image_quality_flags
-    >>> sky = np.full((100, 100, 3), 20, np.uint8)
-    >>> image_quality_flags(sky)  # blank, and nothing at the centre
-    3
-    >>> sky[45:55, 45:55] = 200  # a source at the centre
-    >>> image_quality_flags(sky)
-    0
-    """
-    tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.uint8)).permute(2, 0, 1)
-    return int(batch_quality_flags(tensor[None])[0])
-
-
-def batch_quality_flags(images):
-    """`image_quality_flags` of a batch of images at once, on the images' device.
-
-    The same measures and thresholds, vectorised: brightness is kept as the
-    exact integer sum of the three colours over 3 x 3 pixels (27 x the
-    smoothed mean, edges replicated), and the faint level, the 5th
-    percentile with linear interpolation (as `numpy.percentile`), comes from
-    a per-image histogram of those integers instead of a sort.  About 0.1 ms
-    per 100-pixel image on one CPU thread (`benchmarks/bench_classify.py`).
-
-    Parameters
-    ----------
-    images : `torch.Tensor`
-        ``(batch, 3, height, width)`` uint8 RGB images, sides of 8 pixels or more.
-
-    Returns
-    -------
-    `torch.Tensor`
-        ``(batch,)`` int32: the sum of the bits raised in each image.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from galzoo_cnn.images import batch_quality_flags
-    >>> sky = torch.full((2, 3, 100, 100), 20, dtype=torch.uint8)
-    >>> sky[1, :, 45:55, 45:55] = 200  # a source at the centre of the second image
-    >>> batch_quality_flags(sky).tolist()
-    [3, 0]
-    """
-    from .columns import QUALITY_FLAGS
-
-    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3 or min(images.shape[2:]) < 8:
-        raise InputTypeError(f"batch_quality_flags takes (batch, 3, height, width) uint8 images of sides "
-                             f">= 8 pixels (the central disc is 0.1 of the side), got "
-                             f"{tuple(images.shape)} {images.dtype}")
-    n_images, _, height, width = images.shape
-    # 3 colours x 9 pixels x 255 = 6885 fits int16: half the memory traffic of int32
-    smooth = _box_sum_3x3(images.sum(1, dtype=torch.int16)).flatten(1)
-    faint = _percentile_of_integers(smooth, 5.0, top=27 * 255)
-    y = torch.arange(height, device=images.device).view(-1, 1)
-    x = torch.arange(width, device=images.device).view(1, -1)
-    centre = ((y - (height - 1) / 2) ** 2 + (x - (width - 1) / 2) ** 2 <= (0.1 * min(height, width)) ** 2)
-    peak = smooth.amax(1) - faint
-    central = smooth[:, centre.flatten()].amax(1) - faint
-    brightest = images.amax(1)
-    black = brightest <= 3
-    band = max(1, round(0.05 * min(height, width)))
-    edges = (black[:, :band], black[:, -band:], black[:, :, :band], black[:, :, -band:])
-    raised = {
-        "no_central_source": (central < 0.25 * peak) | (peak < 8 * 27),
-        "blank": peak < 8 * 27,
-        "saturated": (brightest == 255).flatten(1).sum(1) > 0.02 * height * width,
-        "truncated": torch.stack([edge.flatten(1).all(1) for edge in edges]).any(0),
-    }
-    flags = torch.zeros(n_images, dtype=torch.int32, device=images.device)
-    for name, mask in raised.items():
-        flags |= mask.to(torch.int32) * QUALITY_FLAGS[name][0]
-    return flags
-
-
-def _box_sum_3x3(values):
-    """Sum over each pixel's 3 x 3 neighbourhood of ``(batch, H, W)`` values, edges replicated."""
-    padded = torch.cat([values[:, :1], values, values[:, -1:]], 1)
-    rows = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]
-    padded = torch.cat([rows[:, :, :1], rows, rows[:, :, -1:]], 2)
-    return padded[:, :, :-2] + padded[:, :, 1:-1] + padded[:, :, 2:]
-
-
-def _percentile_of_integers(values, percent, top):
-    """``numpy.percentile(row, percent)`` (linear interpolation) of each row of integers in [0, top],
-    from a histogram: no sort."""
-    n_rows, n = values.shape
-    position = percent / 100 * (n - 1)
-    rank = int(position)
-    counts = torch.zeros(n_rows, top + 1, dtype=torch.int32, device=values.device)
-    counts.scatter_add_(1, values.long(), torch.ones_like(values, dtype=torch.int32))
-    wanted = torch.tensor([rank, min(rank + 1, n - 1)], dtype=torch.int32, device=values.device)
-    below, above = torch.searchsorted(counts.cumsum(1, dtype=torch.int32),
-                                      wanted.expand(n_rows, 2).contiguous(), right=True).float().unbind(1)
-    return below + (position - rank) * (above - below)
 
 
 def scale_intensity(image):
@@ -585,209 +427,3 @@ def resolve_image_paths(table, image_column="filename", image_dir=None, allow_em
     return [None if e else Path(p) for p, e in zip(joined, empty)]
 
 
-class ImageTableDataset(torch.utils.data.Dataset):
-    """A PyTorch dataset of the images (and labels) listed in a table.
-
-    Items are ``(image, target)``: ``image`` a float32 tensor ``(3, size,
-    size)`` scaled by Eq. 1 after ``transform``; ``target`` a class index
-    (``label_column`` with ``classes``), a float vector of 0/1 with NaN for
-    masked (unknown) labels (``label_columns``, multi-label), or -1 without
-    labels.
-
-    Parameters
-    ----------
-    table : `~astropy.table.Table` or path
-        One row per galaxy.
-    image_column : str
-        Column of image paths, relative to ``image_dir``.
-    image_dir : str or None
-        Directory the paths are relative to.
-    label_column : str, optional
-        Column of class names (single-label).
-    classes : sequence of str, optional
-        Class names in model order; a label not among them raises, naming
-        the row.  Default: sorted unique labels.
-    label_columns : sequence of str, optional
-        Boolean (masked) columns, one per feature (multi-label).
-    transform : callable, optional
-        Applied to the uint8 ``(3, size, size)`` tensor before Eq. 1
-        (see `galzoo_cnn.augment`).
-    size : int
-        Image side in pixels.
-    crop : float
-        Central fraction kept before resampling (see `read_image`).
-    packed : `PackedImages`, optional
-        Pre-decoded images (`pack_images`), read instead of the files.
-    check_files : bool
-        Check at construction that every file exists (names the missing ones).
-
-    Examples
-    --------
-    >>> from astropy.table import Table
-    >>> from galzoo_cnn.images import ImageTableDataset
-    >>> ImageTableDataset(Table({"filename": ["a.jpg"], "label": ["spiral"]}), image_dir=".",
-    ...                   label_column="label", classes=["elliptical"], check_files=False)
-    Traceback (most recent call last):
-    ...
-    galzoo_cnn.exceptions.InputError: row 0: label 'spiral' in column 'label' is not one of the classes ...
-    """
-
-    def __init__(self, table, image_column="filename", image_dir=None, label_column=None,
-                 classes=None, label_columns=None, transform=None, size=IMAGE_SIZE,
-                 packed=None, check_files=True, crop=1.0):
-        table = as_table(table, copy=False)
-        self.size, self.crop = size, crop
-        self.transform = transform
-        self.packed = packed
-        self.paths = resolve_image_paths(table, image_column=image_column,
-                                         image_dir=image_dir) if packed is None else None
-        if packed is not None and len(packed) != len(table):
-            raise InputError(f"packed images hold {len(packed)} rows, the table {len(table)}")
-        if check_files and self.paths is not None:
-            missing = [(i, str(p)) for i, p in enumerate(self.paths) if not p.is_file()]
-            if missing:
-                shown = "; ".join(f"row {i}: {p}" for i, p in missing[:5])
-                raise FileNotFoundError(f"{len(missing)} image file(s) missing: {shown}"
-                                        + (" ..." if len(missing) > 5 else ""))
-        self.classes = None
-        self.targets = np.full(len(table), -1, dtype=np.int64)
-        if label_column is not None:
-            self.classes, self.targets = check_labels(table, label_column, classes=classes)
-        elif label_columns is not None:
-            self.targets = _multilabel_targets(table, label_columns)
-
-    def __len__(self):
-        return len(self.targets)
-
-    def read(self, index):
-        """The uint8 ``(size, size, 3)`` image of row ``index``."""
-        if self.packed is not None:
-            return self.packed[index]
-        return read_image(self.paths[index], size=self.size, crop=self.crop)
-
-    def __getitem__(self, index):
-        image = torch.from_numpy(np.ascontiguousarray(self.read(index))).permute(2, 0, 1)
-        if self.transform is not None:
-            image = self.transform(image)
-        return scale_intensity(image), torch.as_tensor(self.targets[index])
-
-
-@keyword_options
-def check_labels(table, label_column, classes=None):
-    """Class names and per-row class indices of ``label_column``; unknown or masked labels raise.
-
-    Parameters
-    ----------
-    table : `~astropy.table.Table`
-        Rows with labels.
-    label_column : str
-        Column of class names.
-    classes : sequence of str, optional
-        The classes, in model order; default: the sorted labels.
-
-    Examples
-    --------
-    >>> from astropy.table import Table
-    >>> from galzoo_cnn.images import check_labels
-    >>> check_labels(Table({"label": ["b", "a", "b"]}), "label")
-    (['a', 'b'], array([1, 0, 1]))
-    """
-    require_columns(table, label_column, role="label")
-    labels = np.asarray(table[label_column]).astype(str).tolist()
-    masked = np.ma.getmaskarray(table[label_column])
-    if masked.any():
-        raise InputError(f"row {int(np.argmax(masked))}: label column {label_column!r} is masked; "
-                         f"drop unlabelled rows first")
-    classes = sorted(set(labels)) if classes is None else [str(c) for c in classes]
-    index = {c: i for i, c in enumerate(classes)}
-    for row, label in enumerate(labels):
-        if label not in index:
-            raise InputError(f"row {row}: label {label!r} in column {label_column!r} is not one of "
-                             f"the classes {classes}")
-    return classes, np.array([index[label] for label in labels], dtype=np.int64)
-
-
-def _multilabel_targets(table, label_columns):
-    require_columns(table, label_columns, role="label")
-    targets = np.empty((len(table), len(label_columns)), dtype=np.float32)
-    for k, name in enumerate(label_columns):
-        column = table[name]
-        targets[:, k] = np.ma.filled(np.ma.asarray(column, dtype=np.float32), np.nan)
-    return targets
-
-
-class PackedImages:
-    """Images decoded once into a uint8 ``.npy`` file, read by memory map.
-
-    Made by `pack_images`; indexing returns ``(size, size, 3)`` uint8 arrays.
-    """
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self.array = np.load(self.path, mmap_mode="r")
-        if self.array.ndim != 4 or self.array.shape[-1] != 3 or self.array.dtype != np.uint8:
-            raise ImageError(f"{str(self.path)!r} is not a packed (N, size, size, 3) uint8 image array")
-
-    def __len__(self):
-        return self.array.shape[0]
-
-    def __getitem__(self, index):
-        return np.array(self.array[index])
-
-
-@keyword_options
-def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE_SIZE,
-                progress=True, crop=1.0):
-    """Decode the images of ``table`` once into a uint8 ``.npy`` file.
-
-    Decoding JPEGs costs more than a forward pass of a small network on a
-    GPU; training from the packed file removes that cost.  The file is
-    written under a temporary name and renamed when complete.
-
-    Parameters
-    ----------
-    table : `~astropy.table.Table` or path
-        One row per image.
-    path : str or `~pathlib.Path`
-        The ``.npy`` file to write.
-    image_column : str
-        Column of image paths.
-    image_dir : str or `~pathlib.Path`, optional
-        Directory the image paths are relative to.
-    size : int
-        Side of the stored images.
-    progress : bool
-        Show a progress bar.
-    crop : float
-        Central fraction of each image kept.
-
-    Returns
-    -------
-    `PackedImages`
-
-    Examples
-    --------
-    >>> import tempfile, numpy as np
-    >>> from PIL import Image
-    >>> from astropy.table import Table
-    >>> from galzoo_cnn.images import pack_images
-    >>> d = tempfile.mkdtemp()
-    >>> Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(d + "/g.png")
-    >>> packed = pack_images(Table({"filename": ["g.png"]}), d + "/images.npy", image_dir=d,
-    ...                      progress=False)
-    >>> packed[0].shape
-    (100, 100, 3)
-    """
-    from tqdm.auto import tqdm
-
-    table = as_table(table, copy=False)
-    paths = resolve_image_paths(table, image_column=image_column, image_dir=image_dir)
-
-    def write(tmp):
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
-        for i, image_path in enumerate(tqdm(paths, desc="packing images", disable=not progress)):
-            out[i] = read_image(image_path, size=size, crop=crop)
-        out.flush()
-        del out
-
-    return PackedImages(atomic_write(Path(path), write))

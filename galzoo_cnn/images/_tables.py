@@ -1,0 +1,220 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Images listed in a table as PyTorch datasets, their labels, and images decoded once into a file."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..exceptions import ImageError, InputError
+from ..tables import as_table, atomic_write, require_columns
+from ..utils._deprecation import keyword_options
+from ._read import IMAGE_SIZE, read_image, resolve_image_paths, scale_intensity
+
+
+class ImageTableDataset(torch.utils.data.Dataset):
+    """A PyTorch dataset of the images (and labels) listed in a table.
+
+    Items are ``(image, target)``: ``image`` a float32 tensor ``(3, size,
+    size)`` scaled by Eq. 1 after ``transform``; ``target`` a class index
+    (``label_column`` with ``classes``), a float vector of 0/1 with NaN for
+    masked (unknown) labels (``label_columns``, multi-label), or -1 without
+    labels.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        One row per galaxy.
+    image_column : str
+        Column of image paths, relative to ``image_dir``.
+    image_dir : str or None
+        Directory the paths are relative to.
+    label_column : str, optional
+        Column of class names (single-label).
+    classes : sequence of str, optional
+        Class names in model order; a label not among them raises, naming
+        the row.  Default: sorted unique labels.
+    label_columns : sequence of str, optional
+        Boolean (masked) columns, one per feature (multi-label).
+    transform : callable, optional
+        Applied to the uint8 ``(3, size, size)`` tensor before Eq. 1
+        (see `galzoo_cnn.augment`).
+    size : int
+        Image side in pixels.
+    crop : float
+        Central fraction kept before resampling (see `read_image`).
+    packed : `PackedImages`, optional
+        Pre-decoded images (`pack_images`), read instead of the files.
+    check_files : bool
+        Check at construction that every file exists (names the missing ones).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.images import ImageTableDataset
+    >>> ImageTableDataset(Table({"filename": ["a.jpg"], "label": ["spiral"]}), image_dir=".",
+    ...                   label_column="label", classes=["elliptical"], check_files=False)
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.exceptions.InputError: row 0: label 'spiral' in column 'label' is not one of the classes ...
+    """
+
+    def __init__(self, table, image_column="filename", image_dir=None, label_column=None,
+                 classes=None, label_columns=None, transform=None, size=IMAGE_SIZE,
+                 packed=None, check_files=True, crop=1.0):
+        table = as_table(table, copy=False)
+        self.size, self.crop = size, crop
+        self.transform = transform
+        self.packed = packed
+        self.paths = resolve_image_paths(table, image_column=image_column,
+                                         image_dir=image_dir) if packed is None else None
+        if packed is not None and len(packed) != len(table):
+            raise InputError(f"packed images hold {len(packed)} rows, the table {len(table)}")
+        if check_files and self.paths is not None:
+            missing = [(i, str(p)) for i, p in enumerate(self.paths) if not p.is_file()]
+            if missing:
+                shown = "; ".join(f"row {i}: {p}" for i, p in missing[:5])
+                raise FileNotFoundError(f"{len(missing)} image file(s) missing: {shown}"
+                                        + (" ..." if len(missing) > 5 else ""))
+        self.classes = None
+        self.targets = np.full(len(table), -1, dtype=np.int64)
+        if label_column is not None:
+            self.classes, self.targets = check_labels(table, label_column, classes=classes)
+        elif label_columns is not None:
+            self.targets = _multilabel_targets(table, label_columns)
+
+    def __len__(self):
+        return len(self.targets)
+
+    def read(self, index):
+        """The uint8 ``(size, size, 3)`` image of row ``index``."""
+        if self.packed is not None:
+            return self.packed[index]
+        return read_image(self.paths[index], size=self.size, crop=self.crop)
+
+    def __getitem__(self, index):
+        image = torch.from_numpy(np.ascontiguousarray(self.read(index))).permute(2, 0, 1)
+        if self.transform is not None:
+            image = self.transform(image)
+        return scale_intensity(image), torch.as_tensor(self.targets[index])
+
+
+@keyword_options
+def check_labels(table, label_column, classes=None):
+    """Class names and per-row class indices of ``label_column``; unknown or masked labels raise.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        Rows with labels.
+    label_column : str
+        Column of class names.
+    classes : sequence of str, optional
+        The classes, in model order; default: the sorted labels.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.images import check_labels
+    >>> check_labels(Table({"label": ["b", "a", "b"]}), "label")
+    (['a', 'b'], array([1, 0, 1]))
+    """
+    require_columns(table, label_column, role="label")
+    labels = np.asarray(table[label_column]).astype(str).tolist()
+    masked = np.ma.getmaskarray(table[label_column])
+    if masked.any():
+        raise InputError(f"row {int(np.argmax(masked))}: label column {label_column!r} is masked; "
+                         f"drop unlabelled rows first")
+    classes = sorted(set(labels)) if classes is None else [str(c) for c in classes]
+    index = {c: i for i, c in enumerate(classes)}
+    for row, label in enumerate(labels):
+        if label not in index:
+            raise InputError(f"row {row}: label {label!r} in column {label_column!r} is not one of "
+                             f"the classes {classes}")
+    return classes, np.array([index[label] for label in labels], dtype=np.int64)
+
+
+def _multilabel_targets(table, label_columns):
+    require_columns(table, label_columns, role="label")
+    targets = np.empty((len(table), len(label_columns)), dtype=np.float32)
+    for k, name in enumerate(label_columns):
+        column = table[name]
+        targets[:, k] = np.ma.filled(np.ma.asarray(column, dtype=np.float32), np.nan)
+    return targets
+
+
+class PackedImages:
+    """Images decoded once into a uint8 ``.npy`` file, read by memory map.
+
+    Made by `pack_images`; indexing returns ``(size, size, 3)`` uint8 arrays.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.array = np.load(self.path, mmap_mode="r")
+        if self.array.ndim != 4 or self.array.shape[-1] != 3 or self.array.dtype != np.uint8:
+            raise ImageError(f"{str(self.path)!r} is not a packed (N, size, size, 3) uint8 image array")
+
+    def __len__(self):
+        return self.array.shape[0]
+
+    def __getitem__(self, index):
+        return np.array(self.array[index])
+
+
+@keyword_options
+def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE_SIZE,
+                progress=True, crop=1.0):
+    """Decode the images of ``table`` once into a uint8 ``.npy`` file.
+
+    Decoding JPEGs costs more than a forward pass of a small network on a
+    GPU; training from the packed file removes that cost.  The file is
+    written under a temporary name and renamed when complete.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table` or path
+        One row per image.
+    path : str or `~pathlib.Path`
+        The ``.npy`` file to write.
+    image_column : str
+        Column of image paths.
+    image_dir : str or `~pathlib.Path`, optional
+        Directory the image paths are relative to.
+    size : int
+        Side of the stored images.
+    progress : bool
+        Show a progress bar.
+    crop : float
+        Central fraction of each image kept.
+
+    Returns
+    -------
+    `PackedImages`
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from PIL import Image
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.images import pack_images
+    >>> d = tempfile.mkdtemp()
+    >>> Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(d + "/g.png")
+    >>> packed = pack_images(Table({"filename": ["g.png"]}), d + "/images.npy", image_dir=d,
+    ...                      progress=False)
+    >>> packed[0].shape
+    (100, 100, 3)
+    """
+    from tqdm.auto import tqdm
+
+    table = as_table(table, copy=False)
+    paths = resolve_image_paths(table, image_column=image_column, image_dir=image_dir)
+
+    def write(tmp):
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
+        for i, image_path in enumerate(tqdm(paths, desc="packing images", disable=not progress)):
+            out[i] = read_image(image_path, size=size, crop=crop)
+        out.flush()
+        del out
+
+    return PackedImages(atomic_write(Path(path), write))
