@@ -55,12 +55,15 @@ class _ImageRows(torch.utils.data.Dataset):
     measures the quality flags of a whole batch of them at once, and applies Eq. 1 to the batch on
     its device: uint8 images are a quarter of the float32 bytes to collate and copy.  With
     ``device_decode``, a plain JPEG is passed on as its bytes (``jpeg``; ``b""`` otherwise) for
-    `_Predictor` to decode on its device (`~galzoo_cnn.images.decode_jpegs`).
+    `_Predictor` to decode on its device (`~galzoo_cnn.images.decode_jpegs`).  With ``packed``
+    (`~galzoo_cnn.images.PackedImages` of the same rows), a row every view reads at the packed crop
+    comes from the file instead (its image was decoded there); other rows are read as usual.
     """
 
-    def __init__(self, paths, size, crops, flag_view=0, transform=None, codes=None, device_decode=False):
+    def __init__(self, paths, size, crops, flag_view=0, transform=None, codes=None, device_decode=False,
+                 packed=None):
         self.paths, self.size, self.crops, self.flag_view = paths, size, crops, flag_view
-        self.transform = transform
+        self.transform, self.packed = transform, packed
         self.codes = np.zeros(len(paths), dtype=np.int32) if codes is None else codes
         self.device_decode = device_decode and transform is None
 
@@ -80,6 +83,10 @@ class _ImageRows(torch.utils.data.Dataset):
         if path is None:
             return self._unusable(row, _CODES["no_image"])
         crops = [float(c[row]) for c in self.crops]
+        if self.packed is not None and row not in self.packed.unreadable \
+                and all(c == self.packed.crop for c in crops):
+            image = _chw(self.packed[row])
+            return row, _CODES["ok"], image, [self._transformed(image) for _ in crops], b"", ()
         if self.device_decode and (jpeg := jpeg_for_device(path, crops)) is not None:
             blank = torch.zeros(3, self.size, self.size, dtype=torch.uint8)
             return row, _CODES["ok"], blank, [blank for _ in self.crops], jpeg, tuple(crops)
@@ -268,7 +275,7 @@ def _quiet_lightning():
 
 def predict_images(models, paths, crops, *, batch_size=256, device=None, num_workers=None, progress=False,
                    strict=False, devices=None, num_nodes=1, strategy="auto", precision=None, transform=None,
-                   embed=False, tta=False, codes=None, decode="auto"):
+                   embed=False, tta=False, codes=None, decode="auto", packed=None):
     """Probabilities of every model for the image of every path (or, with ``embed``, its features).
 
     Parameters
@@ -304,6 +311,9 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
         `~galzoo_cnn.images.read_image`), ``'cpu'`` by
         `~galzoo_cnn.images.read_image` in the loader; ``'auto'``: the
         device on a GPU, the CPU otherwise.
+    packed : `~galzoo_cnn.images.PackedImages`, optional
+        The rows' images decoded once (`~galzoo_cnn.images.pack_images`),
+        read instead of the files where a row's crop is the packed one.
 
     Returns
     -------
@@ -333,7 +343,7 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     predictor = _Predictor(models, view_index, embed, tta, flag_view=view_index[0])
     collector = _Collector(len(paths), [predictor._width(m) for m in models], strict, paths)
     loader = torch.utils.data.DataLoader(
-        _ImageRows(paths, size, views, view_index[0], transform, codes, device_decode),
+        _ImageRows(paths, size, views, view_index[0], transform, codes, device_decode, packed),
         collate_fn=_collate,
         batch_size=batch_size, sampler=_ShardSampler(len(paths)),
         num_workers=_default_workers() if num_workers is None else check_workers(num_workers),

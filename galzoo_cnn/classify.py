@@ -45,6 +45,7 @@ from ._runs import as_model, check_pixel_scale, frame_crops, model_crop, row_cro
 from .columns import PROVENANCE_KEY, QUALITY_FLAGS, REFERENCES_KEY, STATUSES, describe_columns
 from .config import conf
 from .exceptions import InputError, UnusableImagesWarning
+from .images import PackedImages
 from .tables import provenance as make_provenance
 from .tables import refuse_overwrite
 
@@ -65,7 +66,7 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
                    device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
                    crop=None, reframe=True, fov_column="cutout_fov", radius_column="petroR90_r", tta=False,
                    devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False,
-                   decode="auto"):
+                   decode="auto", packed=None):
     """Classify the galaxy image of every row of ``table``.
 
     Parameters
@@ -137,6 +138,14 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
         `~galzoo_cnn.images.read_image` in the loader; ``'auto'`` (default):
         the device on a GPU, the CPU elsewhere.  Other formats and frames
         widened with sky are always read on the CPU.
+    packed : str, `~pathlib.Path` or `~galzoo_cnn.images.PackedImages`, optional
+        The same rows' images decoded once into a file
+        (`~galzoo_cnn.images.pack_images` at the model's input size and
+        crop), for repeated runs over the same images: a row read at the
+        packed crop is taken from the file instead of decoding its image
+        again (same pixels, same results); rows reframed to another crop,
+        and rows whose image could not be packed, are read from their files.
+        A file that packs other paths, or at another size, raises.
 
     Warns
     -----
@@ -215,7 +224,8 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
     codes, flags, probabilities, used_precision = predict_images(
         models, paths, crops, batch_size=batch_size, device=device, num_workers=num_workers,
         progress=progress, strict=strict, devices=devices, num_nodes=num_nodes, strategy=strategy,
-        precision=precision, tta=tta, codes=preset, decode=decode)
+        precision=precision, tta=tta, codes=preset, decode=decode,
+        packed=_packed_images(packed, paths, models[0]))
 
     status = status_names(codes)
     ok = status == "ok"
@@ -240,6 +250,8 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
                                               (fov_column, radius_column),
                                               has_features=features_model is not None,
                                               has_domain=adversarial_model is not None)
+    if packed is not None:
+        result.meta[PROVENANCE_KEY]["packed_images"] = str(getattr(packed, "path", packed))
     result.meta[REFERENCES_KEY] = _references(models)
     return describe_columns(result, copy=False)
 
@@ -310,6 +322,15 @@ def _references(models):
     for model in models:
         references += [r for r in model.card.references if r not in references]
     return references
+
+
+def _packed_images(packed, paths, model):
+    """``packed`` as `~galzoo_cnn.images.PackedImages` checked against the run's rows (or None)."""
+    if packed is None:
+        return None
+    packed = packed if isinstance(packed, PackedImages) else PackedImages(packed)
+    packed.check_rows(paths, size=model.card.input_size)
+    return packed
 
 
 def quality_summary(table):

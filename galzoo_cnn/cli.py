@@ -206,7 +206,7 @@ def _cmd_classify(args):
         num_workers=args.num_workers, progress=not args.no_progress, strict=args.strict,
         adversarial_model=args.adversarial_model, crop=args.crop, features_model=args.features_model,
         reframe=not args.no_reframe, tta=args.tta, devices=_devices(args.devices), precision=args.precision,
-        decode=args.decode, **given)
+        decode=args.decode, packed=args.packed, **given)
     if paths is None:  # not the first process of a multi-device run: it writes nothing
         return 0
     print(f"Classified {len(result)} rows: {result.meta['provenance']['status_counts']}")
@@ -533,6 +533,9 @@ def build_parser():
                    help="where JPEGs are decoded: on the GPU in batches (device), in the loader (cpu); "
                         "auto: the GPU when there is one")
     _lightning_options(p, ("devices", "num_nodes", "strategy", "precision"))
+    p.add_argument("--packed", metavar="NPY",
+                   help="the table's images decoded once (images.pack_images at the model's size and crop), "
+                        "read instead of the image files")
     p.add_argument("--strict", action="store_true", help="stop at the first missing or unreadable image")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing catalogue files, and output columns the table already has")

@@ -1,13 +1,16 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Images listed in a table as PyTorch datasets, their labels, and images decoded once into a file."""
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..exceptions import ImageError, InputError
-from ..tables import as_table, atomic_write, require_columns
+from ..io._transaction import FileSetTransaction
+from ..tables import as_table, require_columns
 from ..utils._deprecation import keyword_options
 from ._read import IMAGE_SIZE, read_image, resolve_image_paths, scale_intensity
 
@@ -147,6 +150,28 @@ class PackedImages:
     """Images decoded once into a uint8 ``.npy`` file, read by memory map.
 
     Made by `pack_images`; indexing returns ``(size, size, 3)`` uint8 arrays.
+    What was packed (the crop, the image paths' digest, the rows whose
+    image could not be read) is in the JSON file beside it
+    (``<path>.json``); `~galzoo_cnn.classify_table` (``packed=``) reads the
+    images from it instead of decoding their files again.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The ``.npy`` file.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from PIL import Image
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.images import PackedImages, pack_images
+    >>> d = tempfile.mkdtemp()
+    >>> Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(d + "/g.png")
+    >>> _ = pack_images(Table({"filename": ["g.png"]}), d + "/images.npy", image_dir=d, progress=False)
+    >>> packed = PackedImages(d + "/images.npy")
+    >>> len(packed), packed.size, packed.crop
+    (1, 100, 1.0)
     """
 
     def __init__(self, path):
@@ -154,6 +179,12 @@ class PackedImages:
         self.array = np.load(self.path, mmap_mode="r")
         if self.array.ndim != 4 or self.array.shape[-1] != 3 or self.array.dtype != np.uint8:
             raise ImageError(f"{str(self.path)!r} is not a packed (N, size, size, 3) uint8 image array")
+        meta_path = _meta_path(self.path)
+        self.meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        self.unreadable = frozenset(self.meta.get("unreadable", ()))
+
+    def __reduce__(self):  # loader processes reopen the memory map instead of copying the array
+        return PackedImages, (self.path,)
 
     def __len__(self):
         return self.array.shape[0]
@@ -161,15 +192,48 @@ class PackedImages:
     def __getitem__(self, index):
         return np.array(self.array[index])
 
+    @property
+    def size(self):
+        """Side of the packed images in pixels."""
+        return int(self.array.shape[1])
+
+    @property
+    def crop(self):
+        """The central fraction of each image that was packed (None: not recorded)."""
+        return self.meta.get("crop")
+
+    def check_rows(self, paths, *, size, what="the table"):
+        """Raise `InputError` unless the file packs ``paths``, in that order, at ``size`` pixels."""
+        if not self.meta:
+            raise InputError(f"packed images {str(self.path)!r} have no {_meta_path(self.path).name} "
+                             f"beside them: pack them again with pack_images")
+        if len(self) != len(paths) or self.meta.get("paths_sha256") != _paths_digest(paths):
+            raise InputError(f"packed images {str(self.path)!r} hold {len(self)} other images than the "
+                             f"{len(paths)} rows of {what} (paths differ): pack this table's images")
+        if self.size != size:
+            raise InputError(f"packed images {str(self.path)!r} are {self.size} px; the model reads "
+                             f"{size} px images")
+
+
+def _meta_path(path):
+    return Path(str(path) + ".json")
+
+
+def _paths_digest(paths):
+    return hashlib.sha256("\n".join("" if p is None else str(p) for p in paths).encode()).hexdigest()
+
 
 @keyword_options
 def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE_SIZE,
-                progress=True, crop=1.0):
+                progress=True, crop=1.0, strict=True):
     """Decode the images of ``table`` once into a uint8 ``.npy`` file.
 
     Decoding JPEGs costs more than a forward pass of a small network on a
-    GPU; training from the packed file removes that cost.  The file is
-    written under a temporary name and renamed when complete.
+    GPU; training from the packed file removes that cost, and
+    `~galzoo_cnn.classify_table` reads it (``packed=``) for repeated runs
+    over the same images.  The file, and the JSON file beside it saying
+    what was packed, are written under temporary names and renamed when
+    complete.
 
     Parameters
     ----------
@@ -182,11 +246,17 @@ def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE
     image_dir : str or `~pathlib.Path`, optional
         Directory the image paths are relative to.
     size : int
-        Side of the stored images.
+        Side of the stored images (a model's input size to classify from the
+        file).
     progress : bool
         Show a progress bar.
     crop : float
-        Central fraction of each image kept.
+        Central fraction of each image kept (a model's ``card.crop`` to
+        classify from the file).
+    strict : bool
+        Raise at the first image that cannot be read (training); otherwise
+        its row is left black and listed as unreadable, and
+        ``classify_table`` reads its file again, giving the row its status.
 
     Returns
     -------
@@ -200,21 +270,35 @@ def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE
     >>> from galzoo_cnn.images import pack_images
     >>> d = tempfile.mkdtemp()
     >>> Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(d + "/g.png")
-    >>> packed = pack_images(Table({"filename": ["g.png"]}), d + "/images.npy", image_dir=d,
-    ...                      progress=False)
-    >>> packed[0].shape
-    (100, 100, 3)
+    >>> packed = pack_images(Table({"filename": ["g.png", "missing.png"]}), d + "/images.npy",
+    ...                      image_dir=d, progress=False, strict=False)
+    >>> packed[0].shape, sorted(packed.unreadable)
+    ((100, 100, 3), [1])
     """
     from tqdm.auto import tqdm
 
     table = as_table(table, copy=False)
-    paths = resolve_image_paths(table, image_column=image_column, image_dir=image_dir)
+    paths = resolve_image_paths(table, image_column=image_column, image_dir=image_dir, allow_empty=not strict)
+    unreadable = []
 
     def write(tmp):
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
         for i, image_path in enumerate(tqdm(paths, desc="packing images", disable=not progress)):
-            out[i] = read_image(image_path, size=size, crop=crop)
+            try:
+                if image_path is None:
+                    raise FileNotFoundError(f"row {i} has no image")
+                out[i] = read_image(image_path, size=size, crop=crop)
+            except (OSError, ImageError):
+                if strict:
+                    raise
+                out[i] = 0
+                unreadable.append(i)
         out.flush()
         del out
 
-    return PackedImages(atomic_write(Path(path), write))
+    meta = {"size": size, "crop": float(crop), "paths_sha256": _paths_digest(paths), "unreadable": unreadable}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with FileSetTransaction(Path(path), [Path(path), _meta_path(path)]) as transaction:
+        write(transaction.staged(Path(path)))
+        transaction.staged(_meta_path(path)).write_text(json.dumps(meta) + "\n")
+    return PackedImages(path)

@@ -19,7 +19,7 @@ PROVENANCE_KEYWORDS = {
     "model_sha256": "MODELSHA", "crop": "CROP", "precision": "PRECISN", "date": "CLASDATE",
     "status_counts": "NSTATUS", "thresholds": "THRESHLD", "model_outputs": "MODOUTS",
     "adversarial_model": "ADVMODEL", "adversarial_model_sha256": "ADVSHA",
-    "tta": "TTA", "temperature": "TEMPERAT", "reframed": "REFRAMED",
+    "tta": "TTA", "temperature": "TEMPERAT", "reframed": "REFRAMED", "packed_images": "PACKED",
 }
 
 #: Byte written for a null boolean (FITS logicals have no null that every reader honours).

@@ -9,11 +9,14 @@ import sys
 import numpy as np
 import pytest
 import torch
+from astropy import units as u
 from astropy.table import QTable, Table
 from PIL import Image
 
 from galzoo_cnn import classify_table, taxonomy
+from galzoo_cnn.columns import class_probability_columns
 from galzoo_cnn.datasets import load_demo_sample
+from galzoo_cnn.exceptions import InputError, UnusableImagesWarning
 from galzoo_cnn.images import ImageError
 from galzoo_cnn.models import build_model, load_model
 from galzoo_cnn.utils._lightning import usable_cores
@@ -169,6 +172,55 @@ def test_multilabel_model_flags_use_the_card_thresholds(demo):
         assert result[f"flag_{feature}"].tolist() == expected[feature].tolist()
     assert result.meta["provenance"]["thresholds"] == "model card"
     assert "Bar" in result["flag_bar"].description
+
+
+def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_path, monkeypatch):
+    """Real SDSS images packed once at the model's size and crop: classify_table reads the file, opens no
+    image, and returns the same probabilities; a row whose image was missing when packed is read from its
+    file (and gets its status); reframed rows and another table's file are handled as documented."""
+    import PIL.Image
+
+    from galzoo_cnn.images import pack_images
+
+    sample, image_dir = demo
+    rows = sample[:8]["dr7objid", "filename"]
+    rows["filename"][3] = "not_there.jpg"
+    model = load_model("sample-gz2-robust")
+    packed = pack_images(rows, tmp_path / "images.npy", image_dir=image_dir, crop=model.card.crop,
+                         progress=False, strict=False)
+    assert sorted(packed.unreadable) == [3] and packed.crop == model.card.crop
+    with pytest.warns(UnusableImagesWarning):
+        direct = classify_table(rows, model=model, image_dir=image_dir, progress=False)
+    opened = []
+    real_open = PIL.Image.open
+
+    def counting_open(source, *args, **kwargs):
+        opened.append(os.path.basename(str(getattr(source, "name", source))))
+        return real_open(source, *args, **kwargs)
+
+    monkeypatch.setattr(PIL.Image, "open", counting_open)
+    with pytest.warns(UnusableImagesWarning):
+        from_file = classify_table(rows, model=model, image_dir=image_dir, progress=False, num_workers=0,
+                                   packed=tmp_path / "images.npy")
+    monkeypatch.setattr(PIL.Image, "open", real_open)
+    assert opened == []  # the one unpacked row's file does not exist: nothing to open
+    assert from_file["status"].tolist() == direct["status"].tolist() and from_file["status"][3] == "missing"
+    for name in class_probability_columns(direct):
+        np.testing.assert_array_equal(np.ma.filled(from_file[f"prob_{name}"], -1),
+                                      np.ma.filled(direct[f"prob_{name}"], -1))
+    assert from_file.meta["provenance"]["packed_images"] == str(tmp_path / "images.npy")
+    # rows reframed to another crop are read from their files: the same result as without the file
+    framed = rows.copy()
+    framed["cutout_fov"] = [30.0] * len(rows) * u.arcsec
+    framed["petroR90_r"] = [4.0] * len(rows) * u.arcsec
+    with pytest.warns(UnusableImagesWarning):
+        reframed = classify_table(framed, model=model, image_dir=image_dir, progress=False, packed=packed)
+    with pytest.warns(UnusableImagesWarning):
+        expected = classify_table(framed, model=model, image_dir=image_dir, progress=False)
+    np.testing.assert_array_equal(np.ma.filled(reframed["prob_spiral"], -1),
+                                  np.ma.filled(expected["prob_spiral"], -1))
+    with pytest.raises(InputError, match="other images than the 7 rows"):
+        classify_table(rows[:7], model=model, image_dir=image_dir, progress=False, packed=packed)
 
 
 def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkeypatch):
