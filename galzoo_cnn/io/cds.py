@@ -166,8 +166,11 @@ class CDSCatalog(CatalogFormat):
 
 
 def _cds_table(table):
-    """The table as CDS writes it: booleans 0 / 1, RA in [0, 360), labels in ``meta``."""
-    cds = Table(table, copy=True)
+    """The table as CDS writes it: booleans 0 / 1, RA in [0, 360), labels in ``meta``.
+
+    Columns CDS writes as they are share their data with ``table`` (a 316 000-row catalogue is not
+    copied); the others are new columns: nothing of ``table`` changes."""
+    cds = Table(table, copy=False)
     for name in cds.colnames:
         column = cds[name]
         description = column.info.description or ""
@@ -177,7 +180,13 @@ def _cds_table(table):
                                               description=f"{description} (1 true, 0 false)")
         elif column.dtype.kind == "f" and column.info.meta.get("ucd", "").startswith("pos.eq.ra"):
             values = np.asarray(column, dtype=float)  # 359.9999999 would print as 360.000000
-            column[:] = np.where(np.round(values, 6) >= 360, 0.0, values)
+            wrapped = np.round(values, 6) >= 360
+            if wrapped.any():  # a new column: the caller's stays as it was
+                cds[name] = column.__class__(np.where(wrapped, 0.0, values).astype(column.dtype),
+                                             unit=column.unit, description=description,
+                                             meta=dict(column.info.meta or {}),
+                                             **({"mask": np.ma.getmaskarray(column)}
+                                                if isinstance(column, MaskedColumn) else {}))
         column = cds[name]  # the table holds a copy of a replaced column
         label = cds_label(name)
         if label != name and not _is_vote_column(name, label):  # vote columns: see their Note

@@ -594,3 +594,19 @@ def test_ra_of_360_degrees_is_written_as_0():
 
     prepared = check_catalog(Table({"ra": [360.0, 359.5], "dec": [0.0, 1.0]}))
     assert prepared["ra"].tolist() == [0.0, 359.5]
+
+
+def test_the_cds_writer_changes_nothing_of_the_table_it_writes(tmp_path):
+    """The CDS table shares the caller's columns (no copy of a large catalogue); the columns it must
+    write otherwise (RA that prints as 360, booleans) are new ones."""
+    from galzoo_cnn.catalog import write_catalog
+
+    table = Table({"ra": [359.99999999, 10.0], "dec": [0.0, 1.0], "flag_bar": [True, False]})
+    before = {name: table[name].copy() for name in table.colnames}
+    descriptions = {name: table[name].info.description for name in table.colnames}
+    paths = write_catalog(table, tmp_path / "cat", formats=["cds"])
+    for name in table.colnames:
+        assert table[name].dtype == before[name].dtype and table[name].tolist() == before[name].tolist()
+        assert table[name].info.description == descriptions[name]
+    data = (paths["cds"] / "cat.dat").read_text().splitlines()
+    assert float(data[0].split()[0]) == 0.0  # not 360
