@@ -156,7 +156,9 @@ class _Predictor(L.LightningModule):
 
     def _outputs(self, model, images):
         apply = model.embed if self.embed else model.predict_proba
-        if not self.tta:
+        # a model that pools the eight dihedral views already gives every view the same output: its
+        # test-time augmentation would be the same numbers at eight times the cost
+        if not self.tta or model.view_pooling == "dihedral":
             return apply(images).float()
         views = dihedral_views(images)
         return apply(torch.cat(views)).float().reshape(len(views), len(images), -1).mean(0)
@@ -334,7 +336,7 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     views, view_index = _views(crops, len(paths))
     size = next(iter(sizes))
     # uint8 from the reader (one per view and the flag image) and float32 for the network, per image
-    passes = max(8 if m.view_pooling else 1 for m in models) * (8 if tta else 1)  # backbone passes per image
+    passes = max(8 if m.view_pooling else (8 if tta else 1) for m in models)  # backbone passes per image
     check_batch_size(batch_size, 3 * size * size * ((len(views) + 1) + 4 * len(views) * passes))
     on_gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
     if decode not in ("auto", "cpu", "device"):

@@ -76,7 +76,7 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
     model : str, `~pathlib.Path` or `~galzoo_cnn.models.GalaxyClassifier`, optional
         A model name (`galzoo_cnn.models.available_models`), the path of a
         model card, or a loaded model.  Default: ``conf.default_model``
-        (`galzoo_cnn.config`), the bundled five-class model ``sample-gz2-robust``.
+        (`galzoo_cnn.config`), the bundled five-class model ``sample-gz2-dihedral``.
     features_model : str, `~pathlib.Path` or `~galzoo_cnn.models.GalaxyClassifier`, optional
         A multi-label model of detailed features (objective ``features``,
         e.g. the bundled ``sample-gz2-features``), run in the same pass:
@@ -122,7 +122,10 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
     tta : bool
         Test-time augmentation: average the probabilities over the eight
         views of each image under 90-degree rotations and flips (a galaxy
-        has no up); eight times the forward passes.
+        has no up); eight times the forward passes.  A model that pools the
+        eight views itself (``view_pooling='dihedral'``, as the default
+        ``sample-gz2-dihedral``) gives the same output for each view, so it is
+        run once.
     devices, num_nodes, strategy, precision
         Lightning ``Trainer`` settings for multi-GPU / multi-node inference
         (e.g. ``devices=4``); ``precision`` defaults to ``'16-mixed'`` on a

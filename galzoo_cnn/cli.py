@@ -28,6 +28,7 @@ from astropy import units as u
 
 from . import __version__, labels, taxonomy
 from .catalog import read_catalog_metadata
+from .config import conf
 from .cutouts import SURVEYS, fetch_cutouts
 from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
@@ -110,7 +111,6 @@ def _cmd_labels(args):
 
 def _cmd_demo(args):
     from .classify import quality_summary
-    from .config import conf
     from .demo import DEMO_FEATURES_MODEL, run_demo
 
     print(f"galzoo_cnn {__version__} demo: classifying 36 real SDSS galaxies (Hart et al. 2016 GZ2 subset "
@@ -501,8 +501,8 @@ def build_parser():
     p.add_argument("table", help="table with image paths and ra, dec (FITS, VOTable, ECSV or CSV)")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     _renamed(p, "--images", "--image-dir", "image_dir")
-    p.add_argument("--model", help="model name or model card path (default: the configuration item "
-                                    "default_model, sample-gz2-robust)")
+    p.add_argument("--model", help=f"model name or model card path (default: the configuration item "
+                                    f"default_model, now {conf.default_model})")
     p.add_argument("--output", "-o", required=True,
                    help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/")
     p.add_argument("--formats", nargs="+", default=FORMATS.names(), choices=FORMATS.names(),
@@ -549,8 +549,8 @@ def build_parser():
                             help="classify a labelled table; write the paper's metrics and figures")
     p.add_argument("table", help="table with image paths and labels (FITS, VOTable, ECSV or CSV)")
     p.add_argument("--output", "-o", required=True, help="directory to write (tables, figures, summary.json)")
-    p.add_argument("--model", help="model name or model card path (default: the configuration item "
-                                    "default_model, sample-gz2-robust)")
+    p.add_argument("--model", help=f"model name or model card path (default: the configuration item "
+                                    f"default_model, now {conf.default_model})")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     p.add_argument("--image-column", help="column of image paths (default: filename)")
     p.add_argument("--truth-column", help="column of true classes (default: gz2_five_class)")

@@ -25,7 +25,7 @@ class Conf(_config.ConfigNamespace):
             "named NAME (files NAME.json and NAME.safetensors).", cfgtype="string_list")
 
     default_model = _config.ConfigItem(
-        "sample-gz2-robust", "Model used by classify_table and 'galzoo-cnn classify' when none is named.")
+        "sample-gz2-dihedral", "Model used by classify_table and 'galzoo-cnn classify' when none is named.")
 
     max_image_pixels = _config.ConfigItem(
         25_000_000, "Largest image (width x height) read; larger files get status too_large "

@@ -349,14 +349,14 @@ def test_warns_once_when_cutouts_are_far_from_the_training_scale(demo):
 
 
 def test_default_model_is_the_configured_one(demo):
-    """classify_table's default is conf.default_model (sample-gz2-robust), and follows the configuration."""
+    """classify_table's default is conf.default_model (sample-gz2-dihedral), and follows the configuration."""
     from galzoo_cnn.config import conf
 
     sample, image_dir = demo
-    assert conf.default_model == "sample-gz2-robust"
+    assert conf.default_model == "sample-gz2-dihedral"
     out = classify_table(sample[:2], image_dir=image_dir, progress=False)
-    assert out.meta["provenance"]["model"] == "sample-gz2-robust"
-    assert out.colnames[-8:-3] == [f"prob_{c}" for c in load_model("sample-gz2-robust").classes]
+    assert out.meta["provenance"]["model"] == "sample-gz2-dihedral"
+    assert out.colnames[-8:-3] == [f"prob_{c}" for c in load_model("sample-gz2-dihedral").classes]
     with conf.set_temp("default_model", "sample-gz1"):
         out = classify_table(sample[:2], image_dir=image_dir, progress=False)
     assert out.meta["provenance"]["model"] == "sample-gz1"

@@ -167,6 +167,21 @@ def test_tta_is_the_mean_of_the_model_over_the_eight_views(native, model):
     assert out.meta["provenance"]["tta"] == "mean over 8 dihedral views"
 
 
+def test_a_model_that_pools_the_eight_views_is_its_own_tta(native):
+    """sample-gz2-dihedral averages its backbone's features over the eight views before the head: any
+    view of an image gives the same probabilities, so tta=True returns them without eight more passes."""
+    table, image_dir = native
+    pooled = load_model("sample-gz2-dihedral")
+    images = [read_image(image_dir / f, size=100, crop=pooled.card.crop) for f in table["filename"]]
+    turned = [np.rot90(image, 1)[:, ::-1] for image in images]
+    np.testing.assert_allclose(_hand_probabilities(pooled, turned), _hand_probabilities(pooled, images),
+                               atol=2e-6)
+    plain = classify_table(table, model=pooled, image_dir=image_dir, progress=False)
+    with_tta = classify_table(table, model=pooled, image_dir=image_dir, progress=False, tta=True)
+    np.testing.assert_array_equal(_probabilities(with_tta, pooled), _probabilities(plain, pooled))
+    np.testing.assert_allclose(_probabilities(plain, pooled), _hand_probabilities(pooled, images), atol=2e-6)
+
+
 def test_the_cards_temperature_is_applied_once(native, model):
     table, image_dir = native
     hot = copy.deepcopy(model)

@@ -66,7 +66,7 @@ def test_evaluation_files_hold_what_the_classifier_did(evaluation):
     for tex in output.glob("*.tex"):  # captioned, and missing values as --, not nan
         text = tex.read_text()
         assert "\\caption{" in text and not re.search(r"\bnan\b", text, re.IGNORECASE)
-    assert summary["model"]["name"] == "sample-gz2-robust"  # the default model
+    assert summary["model"]["name"] == "sample-gz2-dihedral"  # the default model
     assert summary["figures"] == ["confusion", "reliability", "mistakes"]
     # the reliability table and the headline's ECE recomputed from the classified rows
     from galzoo_cnn.calibration import calibration_error
