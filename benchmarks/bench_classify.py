@@ -122,7 +122,10 @@ def features(args):
             classify_table(table, **options, **call)
         return len(table) / (time.perf_counter() - start)
 
-    print(f"torch threads {torch.get_num_threads()}; batch {args.batch_size}; {args.rows} rows")
+    from galzoo_cnn.config import conf
+
+    print(f"torch threads {torch.get_num_threads()}; batch {args.batch_size}; {args.rows} rows; "
+          f"five classes: {conf.default_model} (the default), features: {args.features_model}")
     alone = rate()
     one_pass = rate(features_model=args.features_model)
     two_calls = rate(calls=[{}, {"model": args.features_model}])

@@ -160,7 +160,8 @@ def draw(results, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--models", nargs="+", default=["sample-gz2", "sample-gz2-robust"])
+    parser.add_argument("--models", nargs="+",
+                        default=["sample-gz2", "sample-gz2-robust", "sample-gz2-dihedral"])
     parser.add_argument("--widths", nargs="+", type=float, default=WIDTHS)
     parser.add_argument("--tta-sets", nargs="*", default=list(SETS), choices=list(SETS),
                         help="image sets measured with test-time augmentation too (8x the forward passes)")

@@ -106,11 +106,12 @@ def test_other_source_figures_recomputed(bundled, real_data):
     assert set(other) == {"kaggle-test", "hart16", "gz1"}
 
 
-def test_framing_figures_of_the_card_recomputed_on_native_frames(real_data):
+@pytest.mark.parametrize("name", ["sample-gz2-robust", "sample-gz2-dihedral"])
+def test_framing_figures_of_the_card_recomputed_on_native_frames(real_data, name):
     """The card's accuracies on the 355 native 424 px GZ2 frames, bare and reframed from the table."""
     import astropy.units as u
 
-    model = load_model("sample-gz2-robust")
+    model = load_model(name)
     figures = model.card["metrics"]["framing"]["native"]
     native = Table.read(real_data / "gz2_kaggle_native" / "labels.csv")
     image_dir = real_data / "gz2_kaggle_native" / "images"
@@ -125,6 +126,13 @@ def test_framing_figures_of_the_card_recomputed_on_native_frames(real_data):
     framed["cutout_fov"] = 8.48 * framed["petroR90_r"]
     assert accuracy(framed) == pytest.approx(figures["reframed"]["accuracy"], abs=1.01 / len(native))
 
+
+def test_the_dihedral_model_is_the_robust_network_reading_eight_views():
+    """sample-gz2-dihedral: sample-gz2-robust's weights unchanged, with view pooling (tools/pool_views.py)."""
+    robust, pooled = load_model("sample-gz2-robust"), load_model("sample-gz2-dihedral")
+    assert pooled.view_pooling == "dihedral" and robust.view_pooling is None
+    assert all((pooled.state_dict()[k] == v).all() for k, v in robust.state_dict().items())
+    assert pooled.card["derived_from"]["weights_sha256"] == robust.card.weights_sha256
 
 
 def test_features_model_card_recomputed_from_its_held_out_images(real_data):

@@ -1,0 +1,61 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Make a bundled five-class model that reads each galaxy through its eight dihedral views.
+
+The new model is the source model's network unchanged -- the same backbone and head weights --
+with ``view_pooling: dihedral``: the pooled backbone features of the eight views of an image (its
+rotations by 90 degrees and their mirror images; a galaxy has no up) are averaged before the head
+(Dieleman et al. 2015 combined rotated views the same way). Nothing is trained, so it holds
+wherever the source model held; its outputs no longer depend on the image's orientation.
+
+Then, on the source model's validation rows, choose its frame and bare-name crop and fit its
+temperature, and measure it (each step writes into the bundled card)::
+
+    python tools/pool_views.py --source sample-gz2-robust --name sample-gz2-dihedral
+    python benchmarks/select_framing.py --model sample-gz2-dihedral \\
+        --split runs/sample-gz2-robust/split.ecsv --update-card
+    python tools/calibrate_card.py --model sample-gz2-dihedral --split runs/sample-gz2-robust/split.ecsv
+    python benchmarks/framing_accuracy.py --models sample-gz2-dihedral --json framing.json
+    python benchmarks/evaluate_sample_models.py --models sample-gz2-dihedral --update-cards
+
+A head retrained on the averaged features (a first version of this model) read the Kaggle crops
+better (validation accuracy 0.931 against 0.920 here) but called most smooth galaxies of the Hart
+et al. (2016) close-up cutouts spiral (grouped accuracy 0.57 against 0.89): the source's head,
+trained on single views at many framings, generalises across image sources; it is kept.
+"""
+
+import argparse
+import copy
+from importlib.resources import files
+from pathlib import Path
+
+from galzoo_cnn.models import GalaxyClassifier, load_model, save_model
+
+MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--source", default="sample-gz2-robust")
+    parser.add_argument("--name", default="sample-gz2-dihedral")
+    args = parser.parse_args()
+    source = load_model(args.source)
+    card = copy.deepcopy(dict(source.card))
+    for key in ("weights", "weights_sha256", "package_version", "calibration"):
+        card.pop(key, None)
+    card["metrics"] = {}  # measured again for this model by the commands above
+    card["head"] = dict(card["head"], view_pooling="dihedral")
+    card["name"] = args.name
+    card["description"] = (
+        f"Sample model: the five GZ2 classes of Khramtsov et al. (2022) (completely round, rounded "
+        f"in-between, cigar-shaped, edge-on, spiral): {args.source} reading each galaxy through its eight "
+        f"rotated and flipped views, whose features are averaged before the head. A compact CPU-trained "
+        f"model, not the paper's DenseNet-201.")
+    card["derived_from"] = {"model": args.source, "weights_sha256": source.card.weights_sha256,
+                            "how": "the same weights; view_pooling: dihedral (tools/pool_views.py)"}
+    pooled = GalaxyClassifier(source.objective.name, source.classes, source.card.backbone, card=card)
+    pooled.load_state_dict(source.state_dict())
+    print(f"Saved {save_model(pooled, MODEL_DIR / args.name)}")
+
+
+if __name__ == "__main__":
+    main()
