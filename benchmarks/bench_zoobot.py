@@ -74,7 +74,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=2, help="runs of each; the best is printed")
     args = parser.parse_args()
     try:
-        import zoobot
+        import zoobot  # noqa: F401 (installed)
     except ImportError:
         print("Zoobot is not installed here: no comparison (see this script's docstring to install it)")
         return
@@ -86,9 +86,14 @@ def main():
     image_dir = args.data / "gz2_kaggle_5class" / "images"
     table = Table.read(args.data / "gz2_kaggle_5class" / "labels.csv")[: args.rows]["filename",]
     files = [image_dir / name for name in table["filename"]]
+    from importlib.metadata import version
+
+    from bench_classify import machine
+
+    print(machine())
     print(f"{len(table)} Kaggle GZ2 JPEGs (150 px), {model.card.name} ({model.card.backbone}) at 100 px, "
           f"batch {args.batch_size}, {args.num_workers} loader workers, {torch.get_num_threads()} torch "
-          f"threads, zoobot {zoobot.__version__ if hasattr(zoobot, '__version__') else ''}".rstrip())
+          f"threads; zoobot {version('zoobot')}")
     ours = zoobot_rate = 0.0
     for _ in range(args.repeats):
         rate, result = ours_images_per_second(model, table, image_dir, args)
