@@ -32,6 +32,7 @@ from astropy.table import Table
 
 from galzoo_cnn import classify_table, five_class_labels
 from galzoo_cnn.evaluation import class_metrics
+from galzoo_cnn.utils._json import dumps as strict_json
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 
@@ -102,7 +103,7 @@ def main():
             card["metrics"]["other_sources_note"] = (
                 "benchmarks/evaluate_sample_models.py; grouped = smooth / edge-on / spiral; each model "
                 "with its card's crop; hart16 classes from five_class_labels on the debiased votes")
-            path.write_text(json.dumps(card, indent=2) + "\n")
+            path.write_text(strict_json(card, indent=2) + "\n")
             print(f"updated {path}")
     if args.json:
         args.json.write_text(json.dumps(everything, indent=2) + "\n")

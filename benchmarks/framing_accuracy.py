@@ -45,6 +45,7 @@ from galzoo_cnn import classify_table
 from galzoo_cnn.calibration import calibration_error
 from galzoo_cnn.evaluation import labelled_probabilities
 from galzoo_cnn.models import load_model
+from galzoo_cnn.utils._json import dumps as strict_json
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 #: Width of each image set's frames in Petrosian R90 (GZ2: 424 px at 0.02 R90 per pixel; crops: 300 px).
@@ -129,7 +130,7 @@ def update_card(name, result):
                      "crops = the held-out test rows as 150 px crops (6 R90); reframed = from "
                      "cutout_fov / petroR90_r columns; by_width = frame width read, in R90")
     card["input"]["frame_range_r90"] = holding_range(result["crops"]["by_width"])
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    card_path.write_text(strict_json(card, indent=2) + "\n")
 
 
 def draw(results, path):

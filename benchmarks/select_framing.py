@@ -9,7 +9,8 @@ GZ2 frames reproduces their accuracy (benchmarks/framing_accuracy.py).
 
 * ``frame_r90``: the width of highest validation accuracy among ``--widths``;
 * ``crop``: for images that come either as 6 R90 crops or as 8.48 R90 GZ2 frames (the two framings
-  of the Kaggle / GZ2 images users hold), the crop of highest mean validation accuracy over both.
+  of the Kaggle / GZ2 images users hold), the mean validation accuracy over both, and of the crops
+  within one standard error of the best, the largest (`widest_within_one_error`).
 
 ``--update-card`` writes both into the bundled card, with the curve.
 
@@ -27,6 +28,7 @@ from astropy.table import Table
 
 from galzoo_cnn import classify_table
 from galzoo_cnn.models import load_model
+from galzoo_cnn.utils._json import dumps as strict_json
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 SOURCE_R90 = 6.0  # the 150 px Kaggle crops: the central 300 of GZ2's 424 px frames
@@ -36,6 +38,17 @@ GZ2_R90 = 8.48
 def accuracy(model, rows, image_dir, crop):
     out = classify_table(rows, model=model, image_dir=image_dir, progress=False, crop=crop)
     return float(np.mean(np.asarray(out["predicted_class"]) == np.asarray(out["gz2_five_class"])))
+
+
+def widest_within_one_error(by_crop, n):
+    """The largest crop whose accuracy is within one standard error of the best one's (the one-standard-
+    error rule, Breiman et al. 1984): crops the validation rows cannot tell apart are decided for the
+    one that keeps most of the image, which holds best on cutouts framed tighter than the training
+    images (measured: sample-gz2-dihedral on the Hart et al. 2016 cutouts, grouped accuracy 0.857 at
+    0.75 against 0.890 at 0.85, validation accuracy 0.922 and 0.921)."""
+    best = max(by_crop.values())
+    error = (best * (1 - best) / n) ** 0.5
+    return max(c for c, value in by_crop.items() if value >= best - error)
 
 
 def main():
@@ -59,7 +72,7 @@ def main():
                    + accuracy(model, val, images, c * GZ2_R90 / SOURCE_R90)) / 2 for c in args.crops}
     print("mean validation accuracy over 6 and 8.48 R90 framings, by crop:",
           {k: round(v, 4) for k, v in by_crop.items()})
-    crop = max(by_crop, key=by_crop.get)
+    crop = widest_within_one_error(by_crop, len(val))
     print(f"frame_r90 = {frame:g}, crop = {crop:g} ({len(val)} validation rows)")
     if args.update_card:
         card_path = MODEL_DIR / f"{args.model}.json"
@@ -68,7 +81,7 @@ def main():
             f"{len(val)} validation rows (benchmarks/select_framing.py): accuracy by frame width "
             f"{ {f'{k:g}': round(v, 4) for k, v in by_width.items()} }; by bare-name crop (mean over 6 and "
             f"8.48 R90 framings) { {f'{k:g}': round(v, 4) for k, v in by_crop.items()} }"))
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        card_path.write_text(strict_json(card, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -502,7 +502,7 @@ def build_parser():
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     _renamed(p, "--images", "--image-dir", "image_dir")
     p.add_argument("--model", help=f"model name or model card path (default: the configuration item "
-                                    f"default_model, now {conf.default_model})")
+                                    f"default_model, {conf.default_model})")
     p.add_argument("--output", "-o", required=True,
                    help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/")
     p.add_argument("--formats", nargs="+", default=FORMATS.names(), choices=FORMATS.names(),
@@ -550,7 +550,7 @@ def build_parser():
     p.add_argument("table", help="table with image paths and labels (FITS, VOTable, ECSV or CSV)")
     p.add_argument("--output", "-o", required=True, help="directory to write (tables, figures, summary.json)")
     p.add_argument("--model", help=f"model name or model card path (default: the configuration item "
-                                    f"default_model, now {conf.default_model})")
+                                    f"default_model, {conf.default_model})")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     p.add_argument("--image-column", help="column of image paths (default: filename)")
     p.add_argument("--truth-column", help="column of true classes (default: gz2_five_class)")

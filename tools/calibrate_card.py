@@ -24,6 +24,7 @@ from astropy.table import Table
 from galzoo_cnn import classify_table
 from galzoo_cnn.evaluation import calibrate_model, labelled_probabilities
 from galzoo_cnn.models import load_model
+from galzoo_cnn.utils._json import dumps as strict_json
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 
@@ -52,7 +53,7 @@ def main():
     card = json.loads(card_path.read_text())
     card["calibration"] = entry
     card["metrics"]["test"] = json.loads(json.dumps(metrics, default=float))
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    card_path.write_text(strict_json(card, indent=2) + "\n")
     print(json.dumps({"calibration": entry, "accuracy": metrics["accuracy"], "ece": metrics["ece"]}))
 
 

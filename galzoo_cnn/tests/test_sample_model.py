@@ -28,7 +28,7 @@ MODELS = {
                           "images": "gz2_kaggle_5class/images", "truth": "gz2_five_class", "rows": 26273,
                           "test": 3941, "test_rows": "sample-gz2-test.ecsv"},
     # sample-gz2-robust's frozen backbone, a head on its features averaged over eight views
-    "sample-gz2-dihedral": {"classes": taxonomy.FIVE_CLASSES, "crop": 0.75,
+    "sample-gz2-dihedral": {"classes": taxonomy.FIVE_CLASSES, "crop": 0.85,
                             "images": "gz2_kaggle_5class/images", "truth": "gz2_five_class", "rows": 26273,
                             "test": 3941, "test_rows": "sample-gz2-test.ecsv"},
 }
