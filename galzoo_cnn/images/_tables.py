@@ -296,9 +296,10 @@ def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE
         out.flush()
         del out
 
-    meta = {"size": size, "crop": float(crop), "paths_sha256": _paths_digest(paths), "unreadable": unreadable}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with FileSetTransaction(Path(path), [Path(path), _meta_path(path)]) as transaction:
-        write(transaction.staged(Path(path)))
+        write(transaction.staged(Path(path)))  # fills unreadable
+        meta = {"size": size, "crop": float(crop), "paths_sha256": _paths_digest(paths),
+                "unreadable": unreadable}
         transaction.staged(_meta_path(path)).write_text(json.dumps(meta) + "\n")
     return PackedImages(path)

@@ -174,11 +174,24 @@ def test_multilabel_model_flags_use_the_card_thresholds(demo):
     assert "Bar" in result["flag_bar"].description
 
 
+def _count_image_opens(monkeypatch):
+    """Record the file name of every ``PIL.Image.open`` call from now on (until ``monkeypatch.undo()``)."""
+    import PIL.Image
+
+    opened, real_open = [], PIL.Image.open
+
+    def counting_open(source, *args, **kwargs):
+        opened.append(os.path.basename(str(getattr(source, "name", source))))
+        return real_open(source, *args, **kwargs)
+
+    monkeypatch.setattr(PIL.Image, "open", counting_open)
+    return opened
+
+
 def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_path, monkeypatch):
     """Real SDSS images packed once at the model's size and crop: classify_table reads the file, opens no
     image, and returns the same probabilities; a row whose image was missing when packed is read from its
     file (and gets its status); reframed rows and another table's file are handled as documented."""
-    import PIL.Image
 
     from galzoo_cnn.images import pack_images
 
@@ -191,18 +204,11 @@ def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_pa
     assert sorted(packed.unreadable) == [3] and packed.crop == model.card.crop
     with pytest.warns(UnusableImagesWarning):
         direct = classify_table(rows, model=model, image_dir=image_dir, progress=False)
-    opened = []
-    real_open = PIL.Image.open
-
-    def counting_open(source, *args, **kwargs):
-        opened.append(os.path.basename(str(getattr(source, "name", source))))
-        return real_open(source, *args, **kwargs)
-
-    monkeypatch.setattr(PIL.Image, "open", counting_open)
+    opened = _count_image_opens(monkeypatch)
     with pytest.warns(UnusableImagesWarning):
         from_file = classify_table(rows, model=model, image_dir=image_dir, progress=False, num_workers=0,
                                    packed=tmp_path / "images.npy")
-    monkeypatch.setattr(PIL.Image, "open", real_open)
+    monkeypatch.undo()
     assert opened == []  # the one unpacked row's file does not exist: nothing to open
     assert from_file["status"].tolist() == direct["status"].tolist() and from_file["status"][3] == "missing"
     for name in class_probability_columns(direct):
@@ -226,25 +232,17 @@ def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_pa
 def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkeypatch):
     """A five-class and a features model framing images alike: one read per image, both sets of columns
     under names that cannot collide, each as the model gives it alone."""
-    import PIL.Image
 
     sample, image_dir = demo
     torch.manual_seed(0)
     five = build_model(objective="five_class", backbone="test_resnet").eval()
     features = build_model(objective="features", backbone="test_resnet", view_pooling="dihedral").eval()
-    opened = []
-    real_open = PIL.Image.open
-
-    def counting_open(source, *args, **kwargs):
-        opened.append(os.path.basename(str(getattr(source, "name", source))))
-        return real_open(source, *args, **kwargs)
-
-    monkeypatch.setattr(PIL.Image, "open", counting_open)
+    opened = _count_image_opens(monkeypatch)
     rows = sample[:6]
     both = classify_table(rows, model=five, features_model=features, image_dir=image_dir, progress=False,
                           num_workers=0)
     assert sorted(opened) == sorted(rows["filename"])
-    monkeypatch.setattr(PIL.Image, "open", real_open)
+    monkeypatch.undo()
     alone = classify_table(rows, model=features, image_dir=image_dir, progress=False)
     assert "prob_completely_round" in both.colnames and "prob_feature_completely_round" in both.colnames
     assert both["prob_completely_round"].description != both["prob_feature_completely_round"].description
@@ -259,8 +257,7 @@ def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkey
     assert provenance["features_model_sha256"] == "unsaved" and provenance["features_thresholds"]
     # another frame: each image read once per frame, twice in all
     features.card["input"] = dict(features.card["input"], crop=0.7)
-    opened.clear()
-    monkeypatch.setattr(PIL.Image, "open", counting_open)
+    opened = _count_image_opens(monkeypatch)
     classify_table(rows, model=five, features_model=features, image_dir=image_dir, progress=False,
                    num_workers=0)
     assert len(opened) == 2 * len(rows) and len(set(opened)) == len(rows)
