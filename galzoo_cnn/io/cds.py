@@ -230,7 +230,7 @@ def _widened(value, rounding):
 
 
 #: Rows formatted at a time: memory stays flat whatever the length of the table.
-_CHUNK = 20_000
+_CHUNK = 4_000
 
 #: Most decimals of an F format; values that need more (a probability of 1e-13) make the column E.
 _MAX_DECIMALS = 12
@@ -296,7 +296,7 @@ def cds_field(column):
     if kind in "iu":
         present = values[~mask]
         width = max(len(str(present.min())), len(str(present.max()))) if present.size else 1
-        return CDSField(values.astype(np.int64), mask, f"I{width}", f"%{width}d")
+        return CDSField(values, mask, f"I{width}", f"%{width}d")  # tolist() gives Python ints: no copy
     if kind == "f":
         return _float_field(values, mask | ~np.isfinite(values))
     text = np.asarray(values).astype(str)

@@ -1,6 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """The FITS catalogue: one binary table with units, UCDs, descriptions and provenance keywords."""
 
+import io
 import warnings
 
 import numpy as np
@@ -22,6 +23,12 @@ PROVENANCE_KEYWORDS = {
     "tta": "TTA", "temperature": "TEMPERAT", "reframed": "REFRAMED", "packed_images": "PACKED",
 }
 
+#: Rows encoded at a time.
+_ROWS = 8192
+
+#: FITS block size (bytes): headers and data are padded to a multiple of it.
+_BLOCK = 2880
+
 #: Byte written for a null boolean (FITS logicals have no null that every reader honours).
 _BOOL_NULL = 255
 
@@ -37,8 +44,9 @@ class FitsCatalog(CatalogFormat):
         from astropy.io import fits
 
         ready = _fits_columns(table)
-        hdu = fits.table_to_hdu(ready)
+        hdu = fits.table_to_hdu(ready[:1])  # the header: each column's format and null, for every row
         header = hdu.header
+        header["NAXIS2"] = len(ready)
         for i, name in enumerate(ready.colnames, start=1):
             header[f"TCOMM{i}"] = ready[name].info.description
             if table[name].info.meta.get("ucd"):
@@ -65,7 +73,17 @@ class FitsCatalog(CatalogFormat):
         primary = fits.PrimaryHDU()
         for keyword, value, comment in cards[:5]:
             primary.header[keyword] = (value, comment)
-        fits.HDUList([primary, hdu]).writeto(paths[0], overwrite=True, checksum=True)
+        for part in (primary.header, header):  # room for the checksums, filled in place below
+            part["CHECKSUM"], part["DATASUM"] = "0" * 16, "0"
+        with open(paths[0], "wb") as out:
+            out.write(primary.header.tostring().encode("ascii"))
+            out.write(header.tostring().encode("ascii"))
+            for rows in _binary_rows(ready, hdu.columns):
+                out.write(rows)
+            out.write(b"\0" * (-header["NAXIS1"] * len(ready) % _BLOCK))
+        with fits.open(paths[0], mode="update", memmap=True) as hdul:  # the data stays on disk
+            for part in hdul:
+                part.add_checksum()
 
     def verify(self, table, paths):
         from astropy.io import fits
@@ -74,12 +92,29 @@ class FitsCatalog(CatalogFormat):
             warnings.simplefilter("error")  # a checksum mismatch is only a warning in astropy
             with fits.open(paths[0], checksum=True) as hdul:
                 hdul.verify("exception")
-        reread = Table.read(paths[0], hdu=1)
+        reread = Table.read(paths[0], hdu=1, memmap=True)  # columns are views of the file: no copy
         for name in table.colnames:  # booleans travel as bytes with a TNULL
             if table[name].dtype.kind == "b":
                 reread[name] = MaskedColumn(np.asarray(reread[name]) == 1,
                                             mask=np.ma.getmaskarray(reread[name]))
         compare_tables(table, reread, "FITS", paths[0])
+
+
+def _binary_rows(ready, columns):
+    """The binary-table bytes of the rows, `_ROWS` at a time, each block encoded by astropy as a table
+    of its own (the whole table's copy in FITS form would be several times its size in memory)."""
+    from astropy.io import fits
+
+    primary = len(fits.PrimaryHDU().header.tostring())
+    for start in range(0, len(ready), _ROWS):
+        block = fits.table_to_hdu(ready[start:start + _ROWS])
+        if block.columns.formats != columns.formats or block.columns.nulls != columns.nulls:
+            raise AssertionError(f"rows {start}-{start + len(block.data)} encode as {block.columns}, not as "
+                                 f"the header's {columns}")
+        encoded = io.BytesIO()
+        fits.HDUList([fits.PrimaryHDU(), block]).writeto(encoded)
+        offset = primary + len(block.header.tostring())
+        yield encoded.getbuffer()[offset:offset + block.header["NAXIS1"] * len(block.data)]
 
 
 def _fits_columns(table):

@@ -4,8 +4,10 @@
 import base64
 import io
 import re
+from pathlib import Path
 
 import numpy as np
+from astropy.table import MaskedColumn, Table
 
 from ..exceptions import CatalogError
 from ._base import CatalogFormat, register_format
@@ -65,33 +67,76 @@ class VOTableCatalog(CatalogFormat):
             out.write(tail.encode("utf-8"))
 
     def verify(self, table, paths):
+        """Read the file back in bounded memory (`_ROWS` rows at a time, whatever the table's length).
+
+        astropy parses the header and then the header with the first rows, every
+        warning of the VOTable standard an error; the whole stream is then decoded
+        against the FIELDs astropy read, and each block compared with the table.
+        The first rows are compared twice (astropy's reading and the block
+        decoder's), so the decoder is checked against astropy on every file.
+        """
         from astropy.io import votable
         from astropy.io.votable.exceptions import VOWarning
 
-        try:  # one parse: every warning of the VOTable standard is an error here
-            reread = votable.parse_single_table(str(paths[0]), verify="exception").to_table()
-        except (VOWarning, ValueError) as err:
-            raise CatalogError(f"the VOTable does not validate: {err}") from None
-        compare_tables(table, reread, "VOTable", paths[0])
+        path = Path(paths[0])
+        head, tail, stream = _stream_bounds(path)
+
+        def parsed(rows=b""):
+            document = io.BytesIO(head + base64.encodebytes(rows) + tail)
+            try:
+                return votable.parse_single_table(document, verify="exception")
+            except (VOWarning, ValueError) as err:
+                raise CatalogError(f"the VOTable {str(path)!r} does not validate: {err}") from None
+
+        element = parsed()
+        names = element.to_table().colnames
+        record = _binary2_record(element.fields)
+        start = 0
+        for block in _stream_blocks(path, stream, record):
+            if start == 0:
+                sample = min(len(block), _SAMPLE_ROWS)
+                compare_tables(table[:sample], parsed(block[:sample].tobytes()).to_table(), "VOTable", path)
+            compare_tables(table[start:start + len(block)], _decoded(block, element.fields, names),
+                           "VOTable", path)
+            start += len(block)
+        if start != len(table):
+            raise CatalogError(f"VOTable file {str(path)!r} holds {start} rows, not {len(table)}")
 
 
 #: Big-endian NumPy type of each VOTable datatype in BINARY2 (char: one byte a character).
 _BINARY2_TYPES = {"long": ">i8", "int": ">i4", "short": ">i2", "unsignedByte": "u1", "float": ">f4",
                   "double": ">f8", "boolean": "S1"}
 
-#: Rows encoded at a time: a multiple of 3, so that the base64 of the chunks joins into one stream.
+#: Rows encoded (and read back) at a time: a multiple of 3, so that the base64 of the chunks joins into
+#: one stream.
 _ROWS = 3 * 8192
+
+#: Rows that astropy's parser reads back beside the block decoder.
+_SAMPLE_ROWS = 2048
+
+_STREAM_OPEN = b'<STREAM encoding="base64">'
+_STREAM_CLOSE = b"</STREAM>"
+
+
+def _binary2_record(fields):
+    """The NumPy record of one BINARY2 row: the null bitmap, then each field big-endian."""
+    kinds = [("nulls", "u1", ((len(fields) + 7) // 8,))]
+    for k, field in enumerate(fields):
+        if field.datatype == "char":
+            kind = f"S{int(field.arraysize)}"
+        elif field.datatype in _BINARY2_TYPES and not field.arraysize:
+            kind = _BINARY2_TYPES[field.datatype]
+        else:
+            raise CatalogError(f"VOTable field {field.name!r} ({field.datatype}, arraysize "
+                               f"{field.arraysize}) is not one this package writes")
+        kinds.append((f"f{k}", kind))
+    return np.dtype(kinds)
 
 
 def _binary2_chunks(table, fields):
     """The BINARY2 bytes of the rows, `_ROWS` at a time: a null bitmap (the first field in the high bit of
     the first byte) and each field big-endian, every column converted at once."""
-    n_mask = (len(fields) + 7) // 8
-    kinds = [("nulls", "u1", (n_mask,))]
-    for k, field in enumerate(fields):
-        kind = f"S{int(field.arraysize)}" if field.datatype == "char" else _BINARY2_TYPES[field.datatype]
-        kinds.append((f"f{k}", kind))
-    record = np.dtype(kinds)
+    record = _binary2_record(fields)
     for start in range(0, len(table), _ROWS):
         rows = table[start:start + _ROWS]
         out = np.zeros(len(rows), dtype=record)
@@ -114,6 +159,71 @@ def _binary2_chunks(table, fields):
                 elif field.datatype == "boolean":
                     out[f"f{k}"][null] = b"?"
         yield out.tobytes()
+
+
+def _stream_bounds(path, block=1 << 20):
+    """The bytes before the rows (up to the STREAM tag), those after them, and the rows' byte range."""
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        head = b""
+        while _STREAM_OPEN not in head and len(head) < size:
+            head += file.read(block)
+        file.seek(max(0, size - block))
+        end = file.read()
+    opening, closing = head.find(_STREAM_OPEN), end.rfind(_STREAM_CLOSE)
+    if opening < 0 or closing < 0:
+        raise CatalogError(f"VOTable file {str(path)!r} has no base64 BINARY2 stream")
+    head = head[:opening + len(_STREAM_OPEN)] + b"\n"
+    tail = end[closing:]
+    return head, tail, (opening + len(_STREAM_OPEN), size - len(tail))
+
+
+def _stream_blocks(path, stream, record, rows=_ROWS):
+    """The rows of the base64 stream in ``stream`` (a byte range of ``path``), as arrays of ``record`` of
+    at most ``rows`` rows each (the file is read ``rows`` rows' worth of base64 text at a time)."""
+    whitespace = b" \t\r\n"
+    text_size = 4 * ((rows * record.itemsize + 2) // 3)
+    pending_text, pending_bytes = b"", b""
+    with open(path, "rb") as file:
+        file.seek(stream[0])
+        left = stream[1] - stream[0]
+        while left > 0 or pending_text:
+            chunk = file.read(min(text_size, left))
+            left -= len(chunk)
+            pending_text += chunk.translate(None, whitespace)
+            usable = len(pending_text) if left <= 0 else len(pending_text) - len(pending_text) % 4
+            try:
+                pending_bytes += base64.b64decode(pending_text[:usable], validate=True)
+            except ValueError as err:
+                raise CatalogError(f"VOTable file {str(path)!r}: the BINARY2 stream is not base64 ({err})") \
+                    from None
+            pending_text = pending_text[usable:]
+            whole = len(pending_bytes) - len(pending_bytes) % record.itemsize
+            if whole:
+                yield np.frombuffer(pending_bytes[:whole], dtype=record)
+                pending_bytes = pending_bytes[whole:]
+    if pending_bytes:
+        raise CatalogError(f"VOTable file {str(path)!r}: the BINARY2 stream ends inside a row")
+
+
+def _decoded(block, fields, names):
+    """The rows of a BINARY2 ``block`` as a table: a null where the bitmap says so, or a float is NaN,
+    or a boolean is ``?``."""
+    columns = []
+    for k, (field, name) in enumerate(zip(fields, names)):
+        values = block[f"f{k}"]
+        null = (block["nulls"][:, k // 8] & np.uint8(0x80 >> (k % 8))) != 0
+        if field.datatype == "boolean":
+            null |= values == b"?"
+            values = values == b"T"
+        elif field.datatype == "char":
+            values = np.char.decode(values, "ascii")
+        else:
+            values = values.astype(values.dtype.newbyteorder("="))
+            if values.dtype.kind == "f":
+                null |= np.isnan(values)
+        columns.append(MaskedColumn(values, mask=null, name=name))
+    return Table(columns, copy=False)
 
 
 def _xml_id(name):
