@@ -246,23 +246,30 @@ def _peak_rss():
     return _status_mib("VmHWM:")
 
 
+def catalog_one(fmt, rows, directory):
+    """Write one format of the paper-shaped catalogue; print its time and the peak memory it added."""
+    from galzoo_cnn import write_catalog
+
+    table = paper_table(rows)
+    if fmt == "fits":
+        size = sum(table[name].nbytes for name in table.colnames) / 2**20
+        print(f"{len(table)} rows x {len(table.colnames)} columns ({size:.0f} MiB in memory)")
+    before = _reset_peak_rss()
+    start = time.perf_counter()
+    write_catalog(table, f"{directory}/catalogue_{fmt}", formats=[fmt])
+    extra = f"peak memory +{_peak_rss() - before:.0f} MiB" if before is not None else "peak not measured"
+    print(f"  galzoo_cnn {fmt:8s} {time.perf_counter() - start:7.1f} s (written and read back; {extra})",
+          flush=True)
+
+
 def catalog(args):
     """Write the paper-shaped catalogue in each format (written and read back), then STILTS beside it."""
     import shutil
     import tempfile
 
-    from galzoo_cnn import write_catalog
-
-    table = paper_table(args.rows)
     directory = tempfile.mkdtemp()
-    size = sum(table[name].nbytes for name in table.colnames) / 2**20
-    print(f"{len(table)} rows x {len(table.colnames)} columns ({size:.0f} MiB in memory)")
-    for fmt in ("fits", "votable", "cds"):
-        before = _reset_peak_rss()
-        start = time.perf_counter()
-        write_catalog(table, f"{directory}/catalogue_{fmt}", formats=[fmt])
-        extra = f"peak memory +{_peak_rss() - before:.0f} MiB" if before is not None else "peak not measured"
-        print(f"  galzoo_cnn {fmt:8s} {time.perf_counter() - start:7.1f} s (written and read back; {extra})")
+    for fmt in ("fits", "votable", "cds"):  # each in a fresh process: its peak is its own
+        subprocess.run([sys.executable, __file__, "_catalog_one", fmt, str(args.rows), directory], check=True)
     stilts = shutil.which("stilts")
     if stilts is None:
         print("  STILTS is not installed: no comparison")
@@ -300,6 +307,10 @@ def main():
     p = commands.add_parser("_memory_one")
     p.add_argument("rows", type=int)
     p.add_argument("model")
+    p = commands.add_parser("_catalog_one")
+    p.add_argument("format")
+    p.add_argument("rows", type=int)
+    p.add_argument("directory")
     args = parser.parse_args()
     if not args.command.startswith("_"):
         print(machine())
@@ -313,6 +324,8 @@ def main():
         memory(args)
     elif args.command == "catalog":
         catalog(args)
+    elif args.command == "_catalog_one":
+        catalog_one(args.format, args.rows, args.directory)
     else:
         memory_one(args.rows, args.model)
 
