@@ -32,8 +32,8 @@ from astropy.table import QTable
 from .exceptions import InputError
 from .tables import check_integer
 
-__all__ = ["calibration_error", "reliability_table", "fit_temperature", "apply_temperature",
-           "temperature_entry", "CALIBRATION_BINS"]
+__all__ = ["calibration_error", "calibration_floor", "reliability_table", "fit_temperature",
+           "apply_temperature", "temperature_entry", "CALIBRATION_BINS"]
 
 #: Bins of confidence of the calibration error (equal widths over [0, 1]).
 CALIBRATION_BINS = 15
@@ -98,6 +98,57 @@ def calibration_error(probabilities, labels, *, n_bins=CALIBRATION_BINS):
     probabilities, labels = _checked(probabilities, labels)
     predicted = probabilities.argmax(1)
     return _binned_gap(probabilities.max(1), predicted == labels, n_bins)[-1]
+
+
+def calibration_floor(probabilities, *, n_bins=CALIBRATION_BINS, n_draws=500, seed=0):
+    """The ECE that perfectly calibrated probabilities read on the same rows: the yardstick of a measured ECE.
+
+    On a few hundred rows the binned ECE is far from zero even for perfect
+    probabilities (each bin's fraction of right answers scatters around its
+    mean probability).  Here each draw gives every row a label drawn from its
+    own probabilities -- so the probabilities are exactly calibrated -- and
+    `calibration_error` is measured; a measured ECE within the spread of these
+    draws is what perfect calibration looks like on that many rows.
+
+    Parameters
+    ----------
+    probabilities : array-like
+        ``(n_rows, n_classes)`` class probabilities.
+    n_bins : int
+        Bins of `calibration_error`.
+    n_draws : int
+        Number of label draws.
+    seed : int
+        Seed of the draws (the result is reproducible).
+
+    Returns
+    -------
+    dict
+        ``median`` and ``p95`` (95th percentile) of the drawn ECEs, and ``n_rows``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galzoo_cnn.calibration import calibration_floor
+    >>> p = np.tile([[0.7, 0.2, 0.1]], (300, 1))
+    >>> floor = calibration_floor(p)
+    >>> 0.01 < floor["median"] < floor["p95"] < 0.1   # 300 rows: about 0.02, never 0
+    True
+    >>> calibration_floor(np.tile([[0.7, 0.2, 0.1]], (30_000, 1)))["p95"] < 0.01
+    True
+    """
+    check_integer("n_bins", n_bins, 1)
+    check_integer("n_draws", n_draws, 1)
+    probabilities, _ = _checked(probabilities, np.zeros(len(np.asarray(probabilities)), dtype=np.int64))
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(probabilities / probabilities.sum(1, keepdims=True), axis=1)
+    confidence, predicted = probabilities.max(1), probabilities.argmax(1)
+    draws = []
+    for _ in range(n_draws):
+        labels = (rng.random((len(cumulative), 1)) > cumulative[:, :-1]).sum(1)
+        draws.append(_binned_gap(confidence, predicted == labels, n_bins)[-1])
+    return {"median": float(np.median(draws)), "p95": float(np.percentile(draws, 95)),
+            "n_rows": len(probabilities)}
 
 
 def reliability_table(probabilities, labels, *, classes=None, n_bins=10):

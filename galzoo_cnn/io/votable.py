@@ -217,7 +217,11 @@ def _decoded(block, fields, names):
             null |= values == b"?"
             values = values == b"T"
         elif field.datatype == "char":
-            values = np.char.decode(values, "ascii")
+            try:
+                values = np.char.decode(values, "ascii")
+            except UnicodeDecodeError:
+                raise CatalogError(f"VOTable field {name!r} holds non-ASCII bytes where ASCII was written") \
+                    from None
         else:
             values = values.astype(values.dtype.newbyteorder("="))
             if values.dtype.kind == "f":

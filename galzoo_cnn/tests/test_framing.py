@@ -12,7 +12,13 @@ from PIL import Image
 
 from galzoo_cnn import classify_table
 from galzoo_cnn.augment import RandomFrameScale
-from galzoo_cnn.calibration import apply_temperature, calibration_error, fit_temperature, reliability_table
+from galzoo_cnn.calibration import (
+    apply_temperature,
+    calibration_error,
+    calibration_floor,
+    fit_temperature,
+    reliability_table,
+)
 from galzoo_cnn.evaluation import calibrate_model
 from galzoo_cnn.exceptions import InputError, PixelScaleWarning
 from galzoo_cnn.images import pad_with_sky, read_image
@@ -225,6 +231,29 @@ def test_fit_temperature_recovers_a_known_temperature():
     sharp /= sharp.sum(1, keepdims=True)  # the same logits, not divided by 2.5: overconfident
     assert fit_temperature(sharp, labels) == pytest.approx(2.5, rel=0.05)
     assert calibration_error(apply_temperature(sharp, 2.5), labels) < calibration_error(sharp, labels)
+
+
+def test_calibration_floor_is_what_perfect_probabilities_read_and_soft_ones_exceed(real_data, model):
+    """On a few hundred rows even exact probabilities read an ECE well above zero: the floor is that
+    spread. Probabilities of the model on 60 real native frames, tiled to 360 rows: labels drawn from
+    them read an ECE inside the floor's range (19 times in 20), the same labels against softened
+    probabilities read far above it, and the floor falls as the rows grow."""
+    table = Table.read(real_data / "gz2_kaggle_native" / "labels.csv")[:60]
+    out = classify_table(table, model=model, image_dir=real_data / "gz2_kaggle_native" / "images",
+                         progress=False)
+    p = np.tile(_probabilities(out, model), (6, 1))
+    floor = calibration_floor(p)
+    assert floor["n_rows"] == 360 and 0.005 < floor["median"] < floor["p95"] < 0.1
+    rng = np.random.default_rng(7)
+    cumulative = np.cumsum(p, 1)
+    inside, softer = 0, apply_temperature(p, 3.0)
+    for _ in range(60):
+        labels = (rng.random((len(p), 1)) > cumulative[:, :-1]).sum(1)
+        inside += calibration_error(p, labels) <= floor["p95"]
+        assert calibration_error(softer, labels) > 2 * floor["p95"]
+    assert inside >= 52
+    assert calibration_floor(np.tile(p, (20, 1)))["median"] < floor["median"] / 3
+    assert calibration_floor(p, seed=1) != floor and calibration_floor(p) == floor
 
 
 def test_calibrate_model_on_real_held_out_rows(real_data, model):

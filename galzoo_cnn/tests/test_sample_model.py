@@ -121,6 +121,17 @@ def test_framing_figures_of_the_card_recomputed_on_native_frames(real_data, name
         return np.mean(np.asarray(out["predicted_class"]) == np.asarray(native["gz2_five_class"]))
 
     assert accuracy(native) == pytest.approx(figures["bare"]["accuracy"], abs=1.01 / len(native))
+    if "ece_if_calibrated" in figures["bare"]:  # the ECE and what exact probabilities read on these rows
+        from galzoo_cnn.calibration import calibration_error, calibration_floor
+        from galzoo_cnn.evaluation import labelled_probabilities
+
+        out = classify_table(native, model=model, image_dir=image_dir, progress=False)
+        probabilities, labels = labelled_probabilities(out, "gz2_five_class", model.classes)
+        assert calibration_error(probabilities, labels) == pytest.approx(figures["bare"]["ece"], abs=1e-3)
+        floor = calibration_floor(probabilities)
+        expected = figures["bare"]["ece_if_calibrated"]
+        assert [floor["median"], floor["p95"]] == pytest.approx(expected, abs=2e-3)
+        assert figures["bare"]["ece"] <= floor["p95"]
     framed = native.copy()
     framed["petroR90_r"] = np.ones(len(native)) * u.arcsec  # GZ2 frames span 8.48 R90: only the ratio counts
     framed["cutout_fov"] = 8.48 * framed["petroR90_r"]
