@@ -172,8 +172,10 @@ def reliability_table(probabilities, labels, *, classes=None, n_bins=10):
         one-vs-rest: P(class) against whether the row is of that class),
         ``bin_low``, ``bin_high``, ``n``, ``mean_probability``,
         ``frequency``.  ``meta`` holds ``ece`` (top label,
-        `CALIBRATION_BINS` bins), ``class_ece`` (per class, one-vs-rest)
-        and ``n``.
+        `CALIBRATION_BINS` bins), ``ece_if_calibrated`` (median and 95th
+        percentile of the ECE exact probabilities read on these rows,
+        `calibration_floor`), ``class_ece`` (per class, one-vs-rest) and
+        ``n``.
 
     Examples
     --------
@@ -200,8 +202,9 @@ def reliability_table(probabilities, labels, *, classes=None, n_bins=10):
         rows += [(curve, edges[b], edges[b + 1], count[b], mean_confidence[b], frequency[b])
                  for b in range(n_bins)]
     table = QTable(rows=rows, names=("curve", "bin_low", "bin_high", "n", "mean_probability", "frequency"))
+    floor = calibration_floor(probabilities, n_draws=200)
     table.meta.update(ece=calibration_error(probabilities, labels), class_ece=class_ece, n=len(labels),
-                      n_bins=n_bins)
+                      n_bins=n_bins, ece_if_calibrated=[floor["median"], floor["p95"]])
     return table
 
 

@@ -360,7 +360,7 @@ def plot_reliability(reliability, *, ax=None):
     >>> p = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
     >>> ax = plot_reliability(reliability_table(p, [0, 1, 1], classes=["round", "spiral"], n_bins=5))
     >>> [line.get_label() for line in ax.get_lines()][:2]   # 0.9 right, 0.8 wrong, 0.7 right
-    ['perfect calibration', 'top label (ECE 0.400)']
+    ['perfect calibration', 'top label (ECE 0.400; exact probabilities: 0.333)']
     """
     import matplotlib.pyplot as plt
 
@@ -373,8 +373,10 @@ def plot_reliability(reliability, *, ax=None):
         centre = np.asarray(rows["mean_probability"], dtype=float)
         frequency = np.asarray(rows["frequency"], dtype=float)
         if curve == "top_label":
+            exact = reliability.meta.get("ece_if_calibrated")  # what exact probabilities read on these rows
             ax.plot(centre, frequency, "o-", color="k", lw=2,
-                    label=f"top label (ECE {reliability.meta['ece']:.3f})")
+                    label=f"top label (ECE {reliability.meta['ece']:.3f}"
+                          + (f"; exact probabilities: {exact[0]:.3f})" if exact else ")"))
         else:
             ece = reliability.meta.get("class_ece", {}).get(curve, np.nan)
             ax.plot(centre, frequency, ".-", lw=1, alpha=0.8, label=f"{curve} (ECE {ece:.3f})")

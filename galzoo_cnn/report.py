@@ -112,6 +112,7 @@ def _class_products(classified, classes, *, truth_column, grouped, n_bootstrap, 
                 "accuracy_interval": [metrics.meta.get("accuracy_low"), metrics.meta.get("accuracy_high")]}
     if reliability is not None:
         headline["ece"] = reliability.meta["ece"]
+        headline["ece_if_calibrated"] = reliability.meta["ece_if_calibrated"]
     return tables, figures, headline
 
 
@@ -373,8 +374,13 @@ def _headline_text(headline):
     if "accuracy" in headline:
         low, high = headline.get("accuracy_interval") or (None, None)
         interval = f" (95% interval {low:.3f}-{high:.3f})" if low is not None else ""
-        return (f"Accuracy {headline['accuracy']:.3f}{interval} on {headline['n']} labelled galaxies "
+        text = (f"Accuracy {headline['accuracy']:.3f}{interval} on {headline['n']} labelled galaxies "
                 f"({html.escape(str(headline['truth_column']))}).")
+        if isinstance(headline.get("ece"), float) and isinstance(headline.get("ece_if_calibrated"), list):
+            median, p95 = headline["ece_if_calibrated"]
+            text += (f" Top-label ECE {headline['ece']:.3f}; exact probabilities would read {median:.3f} "
+                     f"(95th percentile {p95:.3f}) on as many rows.")
+        return text
     return (f"Mean ROC AUC {headline['mean_roc_auc']:.3f} over {headline['n_features']} features "
             f"(thresholds: {html.escape(str(headline['rule']))}).")
 

@@ -74,6 +74,10 @@ def test_evaluation_files_hold_what_the_classifier_did(evaluation):
     probabilities = np.column_stack([np.asarray(classified[f"prob_{c}"]) for c in classes])
     ece = calibration_error(probabilities, [classes.index(t) for t in truth])
     assert summary["headline"]["ece"] == pytest.approx(ece)
+    from galzoo_cnn.calibration import calibration_floor
+    floor = calibration_floor(probabilities, n_draws=200)  # what exact probabilities read on these rows
+    assert summary["headline"]["ece_if_calibrated"] == pytest.approx([floor["median"], floor["p95"]])
+    assert 0 < floor["median"] < floor["p95"]
     reliability = Table.read(output / "reliability.ecsv")
     top = reliability[reliability["curve"] == "top_label"]
     assert top["n"].sum() == len(classified)
@@ -115,6 +119,9 @@ def test_report_is_one_self_contained_file(evaluation, tmp_path):
     assert "http" not in " ".join(parser.links) and "<script" not in page
     assert parser.tags.count("table") == 4 and parser.tags.count("img") == 3  # reliability: table and figure
     assert "Accuracy" in page and "mobilenetv3_small_100" in page
+    summary = json.loads((output / "summary.json").read_text())
+    ece, (median, _) = summary["headline"]["ece"], summary["headline"]["ece_if_calibrated"]
+    assert f"Top-label ECE {ece:.3f}; exact probabilities would read {median:.3f}" in page
 
 
 def test_multilabel_evaluation_on_real_gz2_images(real_data, tmp_path):
