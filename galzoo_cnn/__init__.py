@@ -18,12 +18,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "unknown"
 
-from .labels import feature_labels, five_class_labels  # noqa: E402
-
 __all__ = ["__version__", "five_class_labels", "feature_labels", "classify_table", "write_catalog"]
 
-# Imported on first use: they pull in torch and Lightning, which labelling does not need.
-_LAZY = {"classify_table": "classify", "write_catalog": "catalog"}
+# Imported on first use: classify_table and write_catalog pull in torch and Lightning, which labelling
+# does not need; and ``import galzoo_cnn`` stays light, so that the galzoo-cnn command (__main__.py)
+# can catch a Ctrl-C while the heavy modules load.
+_LAZY = {"classify_table": "classify", "write_catalog": "catalog", "five_class_labels": "labels",
+         "feature_labels": "labels"}
 
 
 def __getattr__(name):

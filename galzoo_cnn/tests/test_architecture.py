@@ -16,7 +16,7 @@ import galzoo_cnn
 LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "calibration", "objectives", "io",
           "datasets", "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "_runs",
           "training", "adversarial", "classify", "similarity", "evaluation", "comparison", "catalog", "plots",
-          "report", "demo", "cli"]
+          "report", "demo", "cli", "__main__"]
 
 ROOT = Path(galzoo_cnn.__file__).parent
 

@@ -257,8 +257,9 @@ def test_ctrl_c_at_any_moment_of_training_start_up_writes_no_model_card(gz1_imag
                       "classes: [elliptical, spiral, edge_on, merger]\n"
                       "class_map: {spiral_clockwise: spiral, spiral_anticlockwise: spiral, dont_know: null}\n"
                       "test_fraction: 0.25\nval_fraction: 0.34\nepochs: 500\nbatch_size: 4\n")
-    command = [sys.executable, "-m", "galzoo_cnn.cli", "train", "--config", str(config), "--no-progress"]
-    for delay in (0.5, 2.0, 4.0, 7.0):
+    # the galzoo-cnn program (its entry point is __main__.console_main): a Ctrl-C while its modules load too
+    command = [sys.executable, "-m", "galzoo_cnn", "train", "--config", str(config), "--no-progress"]
+    for delay in (0.2, 0.5, 2.0, 4.0, 7.0):
         process = _group_run(command, tmp_path)
         time.sleep(delay)
         os.killpg(process.pid, signal.SIGINT)
