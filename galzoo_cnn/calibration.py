@@ -53,16 +53,30 @@ def _checked(probabilities, labels):
     return probabilities, labels.astype(np.int64)
 
 
-def _binned_gap(confidence, correct, n_bins):
-    """Per equal-width bin of ``confidence``: count, mean confidence, observed frequency; and the ECE."""
+def _confidence_bins(confidence, n_bins):
+    """Equal-width bins of ``confidence`` over [0, 1]: the edges, each row's bin, and per bin the count
+    and the mean confidence."""
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
     count = np.bincount(index, minlength=n_bins)
     with np.errstate(invalid="ignore"):
         mean_confidence = np.bincount(index, confidence, n_bins) / count
-        frequency = np.bincount(index, correct.astype(float), n_bins) / count
+    return edges, index, count, mean_confidence
+
+
+def _gap(index, count, mean_confidence, correct):
+    """The observed frequency of right answers per bin, and the ECE: the count-weighted mean gap between
+    it and the bin's mean confidence."""
+    with np.errstate(invalid="ignore"):
+        frequency = np.bincount(index, correct.astype(float), len(count)) / count
     gaps = np.where(count > 0, np.abs(mean_confidence - frequency), 0.0)
-    ece = float((count * gaps).sum() / max(count.sum(), 1))
+    return frequency, float((count * gaps).sum() / max(count.sum(), 1))
+
+
+def _binned_gap(confidence, correct, n_bins):
+    """Per equal-width bin of ``confidence``: count, mean confidence, observed frequency; and the ECE."""
+    edges, index, count, mean_confidence = _confidence_bins(confidence, n_bins)
+    frequency, ece = _gap(index, count, mean_confidence, correct)
     return edges, count, mean_confidence, frequency, ece
 
 
@@ -142,11 +156,12 @@ def calibration_floor(probabilities, *, n_bins=CALIBRATION_BINS, n_draws=500, se
     probabilities, _ = _checked(probabilities, np.zeros(len(np.asarray(probabilities)), dtype=np.int64))
     rng = np.random.default_rng(seed)
     cumulative = np.cumsum(probabilities / probabilities.sum(1, keepdims=True), axis=1)
-    confidence, predicted = probabilities.max(1), probabilities.argmax(1)
+    predicted = probabilities.argmax(1)
+    _, index, count, mean_confidence = _confidence_bins(probabilities.max(1), n_bins)  # the same every draw
     draws = []
     for _ in range(n_draws):
         labels = (rng.random((len(cumulative), 1)) > cumulative[:, :-1]).sum(1)
-        draws.append(_binned_gap(confidence, predicted == labels, n_bins)[-1])
+        draws.append(_gap(index, count, mean_confidence, predicted == labels)[1])
     return {"median": float(np.median(draws)), "p95": float(np.percentile(draws, 95)),
             "n_rows": len(probabilities)}
 
