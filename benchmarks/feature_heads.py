@@ -59,14 +59,15 @@ def main():
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--table", type=Path, required=True, help="tools/make_features_table.py output")
     parser.add_argument("--model", default="sample-gz2-robust", help="the backbone's model")
+    parser.add_argument("--crop", type=float, help="central fraction of each image read; default the card's")
     args = parser.parse_args()
     table = Table.read(args.table)
     model = load_model(args.model)
     paths = [args.data / "gz2_kaggle_votes" / "images" / name for name in table["filename"]]
-    crop = float(model.card["input"].get("crop", 1.0))
+    crop = args.crop or float(model.card["input"].get("crop", 1.0))
     results = {kind: test_aucs(pooled_features(model, paths, crop, tta), table)
                for kind, tta in (("single view", False), ("8 dihedral views averaged", True))}
-    print(f"Logistic regression on {args.model}'s frozen pooled features; test ROC AUC "
+    print(f"Logistic regression on {args.model}'s frozen pooled features (crop {crop:g}); test ROC AUC "
           f"({int((table['split'] == 'test').sum())} held-out galaxies)")
     print(f"{'feature':18s} " + "  ".join(f"{kind:>26s}" for kind in results))
     for name in results["single view"]:
