@@ -62,7 +62,8 @@ def candidate(name_or_path, *, pool_views=False, crop=None, frame_r90=None):
     if not (pool_views or crop or frame_r90):
         return model
     card = copy.deepcopy(dict(model.card))
-    card.pop("weights", None), card.pop("weights_sha256", None)
+    for key in ("weights", "weights_sha256"):  # the judged copy is not the saved file
+        card.pop(key, None)
     card["input"] = dict(card["input"], **{k: v for k, v in (("crop", crop), ("frame_r90", frame_r90)) if v})
     if pool_views:
         card["head"] = dict(card["head"], view_pooling="dihedral")
