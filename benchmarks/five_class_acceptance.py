@@ -3,17 +3,20 @@
 
 A candidate default model has to hold on all of these together (real images only, ``--data``):
 
-``test crops``
+``crops``
     sample-gz2's 3 941 held-out Kaggle GZ2 test rows, 150 px crops of 6 Petrosian R90;
-``native bare`` / ``native reframed``
-    355 of them as Galaxy Zoo 2 framed them (``gz2_kaggle_native``, 424 px, 8.48 R90): bare file names,
-    and reframed from ``cutout_fov`` / ``petroR90_r`` columns;
+``native``
+    355 of them as Galaxy Zoo 2 framed them (``gz2_kaggle_native``, 424 px, 8.48 R90);
 ``hart16``
     the 100 ``gz2_hart16_sdss`` close-up cutouts (0.1 arcsec/px), classes from `five_class_labels` on
     their debiased votes: the image source the model was not trained on.
 
+The first two sets are ``framing_accuracy.py``'s, read with bare file names and reframed from
+``cutout_fov`` / ``petroR90_r`` columns; the Hart et al. rows are ``evaluate_sample_models.py``'s.
+
 For each it prints the five-class accuracy, the cigar-shaped recall (the rarest class, 2 % of the
-rows), the accuracy grouped to smooth / edge-on / spiral and the top-label ECE. ``--pool-views`` reads
+rows), the accuracy grouped to smooth / edge-on / spiral and the top-label ECE beside the ECE exact
+probabilities read on the same rows (`calibration_floor`, median). ``--pool-views`` reads
 a single-view model through its eight dihedral views (as ``tools/pool_views.py`` makes
 ``sample-gz2-dihedral``); ``--crop`` / ``--frame-r90`` set the input a run's card does not have yet;
 ``--split`` fits the temperature on the run's validation rows first (`calibrate_model`).
@@ -25,35 +28,27 @@ a single-view model through its eight dihedral views (as ``tools/pool_views.py``
 
 import argparse
 import copy
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
-from astropy import units as u
 from astropy.table import Table
+from evaluate_sample_models import sources  # the benchmarks beside this one
+from framing_accuracy import SETS, image_sets, reframed, scores
 
-from galzoo_cnn import classify_table, five_class_labels
-from galzoo_cnn.calibration import calibration_error
-from galzoo_cnn.evaluation import calibrate_model, class_metrics, labelled_probabilities
+from galzoo_cnn import classify_table
+from galzoo_cnn.evaluation import calibrate_model, class_metrics
 from galzoo_cnn.models import GalaxyClassifier, load_model
 from galzoo_cnn.taxonomy import FIVE_CLASSES
 
-MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
-GZ2_R90 = 8.48  # Galaxy Zoo 2 frames span 8.48 Petrosian R90 (Willett et al. 2013)
 
-
-def image_sets(data, test_rows):
-    """(name, table, image directory) of each set, every table with its ``gz2_five_class`` truth."""
-    native = Table.read(data / "gz2_kaggle_native" / "labels.csv")
-    reframed = native.copy()
-    reframed["petroR90_r"] = np.ones(len(native)) * u.arcsec  # only the ratio of the two counts
-    reframed["cutout_fov"] = GZ2_R90 * reframed["petroR90_r"]
-    hart = five_class_labels(Table.read(data / "gz2_hart16_sdss" / "gz2_hart16.csv"))
-    hart = hart[~np.ma.getmaskarray(hart["gz2_five_class"])]["filename", "gz2_five_class"]
-    return [("test crops", test_rows, data / "gz2_kaggle_5class" / "images"),
-            ("native bare", native, data / "gz2_kaggle_native" / "images"),
-            ("native reframed", reframed, data / "gz2_kaggle_native" / "images"),
-            ("hart16", hart, data / "gz2_hart16_sdss" / "images")]
+def judged_sets(data):
+    """(name, table, image directory) of each set, every table with its ``gz2_five_class`` truth: the
+    framing benchmark's sets bare and reframed, and the Hart et al. cutouts that have a class."""
+    for name, table, image_dir in image_sets(data):
+        yield f"{name} bare", table, image_dir
+        yield f"{name} reframed", reframed(table, SETS[name]), image_dir
+    _, hart, image_dir, _, _ = next(source for source in sources(data) if source[0] == "hart16")
+    yield "hart16", hart[~np.ma.getmaskarray(hart["gz2_five_class"])], image_dir
 
 
 def candidate(name_or_path, *, pool_views=False, crop=None, frame_r90=None):
@@ -74,16 +69,11 @@ def candidate(name_or_path, *, pool_views=False, crop=None, frame_r90=None):
 
 
 def figures(model, table, image_dir):
-    """Five-class accuracy, cigar-shaped recall (hits / rows), grouped accuracy and ECE on one set."""
+    """`framing_accuracy.scores` on one set, with its count of cigar-shaped rows and the grouped accuracy."""
     out = classify_table(table, model=model, image_dir=image_dir, progress=False)
-    truth = np.asarray(out["gz2_five_class"]).astype(str)
-    predicted = np.asarray(out["predicted_class"]).astype(str)
-    cigar = truth == "cigar_shaped"
     grouped = class_metrics(out, "gz2_five_class", grouped=True, n_bootstrap=0)
-    probabilities, labels = labelled_probabilities(out, "gz2_five_class", model.classes)
-    return {"n": len(out), "accuracy": float(np.mean(predicted == truth)),
-            "cigar": f"{int((predicted[cigar] == 'cigar_shaped').sum())}/{int(cigar.sum())}",
-            "grouped": grouped.meta["accuracy"], "ece": calibration_error(probabilities, labels)}
+    return dict(scores(out, list(model.classes)), grouped=grouped.meta["accuracy"],
+                n_cigar=int((np.asarray(out["gz2_five_class"]).astype(str) == "cigar_shaped").sum()))
 
 
 def main():
@@ -97,7 +87,6 @@ def main():
     parser.add_argument("--split", type=Path,
                         help="the run's split.ecsv: fit the temperature on its validation rows")
     args = parser.parse_args()
-    test_rows = Table.read(MODEL_DIR / "sample-gz2-test.ecsv")
     for name in args.models:
         model = candidate(name, pool_views=args.pool_views, crop=args.crop, frame_r90=args.frame_r90)
         if list(model.classes) != list(FIVE_CLASSES):
@@ -108,10 +97,11 @@ def main():
                             / "images", progress=False)
         print(f"{name} (crop {model.card.crop:g}, frame {model.card.frame_r90:g} R90, "
               f"T {model.temperature:g}{', eight views' if model.view_pooling else ''})")
-        for set_name, table, image_dir in image_sets(args.data, test_rows):
+        for set_name, table, image_dir in judged_sets(args.data):
             f = figures(model, table, image_dir)
-            print(f"  {set_name:16s} n={f['n']:5d}  accuracy {f['accuracy']:.3f}  "
-                  f"cigar-shaped {f['cigar']:>6s}  grouped {f['grouped']:.3f}  ECE {f['ece']:.3f}")
+            print(f"  {set_name:15s} n={f['n']:5d}  accuracy {f['accuracy']:.3f}  cigar-shaped "
+                  f"{f['cigar_recall']:.3f} of {f['n_cigar']:2d}  grouped {f['grouped']:.3f}  "
+                  f"ECE {f['ece']:.3f} (exact probabilities: {f['ece_if_calibrated'][0]:.3f})")
 
 
 if __name__ == "__main__":

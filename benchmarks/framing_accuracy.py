@@ -63,6 +63,15 @@ def image_sets(data):
     yield "crops", crops, data / "gz2_kaggle_5class" / "images"
 
 
+def reframed(table, width_r90):
+    """A copy of ``table`` with the columns that reframe its images: ``cutout_fov`` ``width_r90`` times
+    ``petroR90_r`` (only their ratio matters for reframing)."""
+    framed = table.copy()
+    framed["petroR90_r"] = np.ones(len(table)) * u.arcsec
+    framed["cutout_fov"] = width_r90 * framed["petroR90_r"]
+    return framed
+
+
 def scores(out, classes):
     truth = np.asarray(out["gz2_five_class"]).astype(str)
     ok = np.asarray(out["status"]) == "ok"
@@ -91,9 +100,7 @@ def evaluate(name, data, widths, tta_sets=tuple(SETS)):
             entry["bare_tta"] = scores(classify_table(table, model=model, image_dir=image_dir, progress=False,
                                                       tta=True), classes)
             entry["tta_cost"] = round((time.perf_counter() - start) / seconds, 2)
-        framed = table.copy()
-        framed["petroR90_r"] = np.ones(len(table)) * u.arcsec  # only the ratio matters for reframing
-        framed["cutout_fov"] = SETS[set_name] * framed["petroR90_r"]
+        framed = reframed(table, SETS[set_name])
         if model.frame_r90 is not None:
             entry["reframed"] = scores(classify_table(framed, model=model, image_dir=image_dir,
                                                       progress=False), classes)
