@@ -163,11 +163,9 @@ def main():
         print(f"mean AUC (with augmentation) {np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.4f}")
     deep = decals(model, args.data)
     print("\nDECaLS deep test:", json.dumps(deep))
-    if args.docs:
-        write_docs(tables, sets, deep, images, model)
     thresholds = feature_metrics(classified(model, val, images), features=features)
+    card_path = Path(args.model) if args.model.endswith(".json") else MODEL_DIR / f"{args.model}.json"
     if args.update_card:
-        card_path = Path(args.model) if args.model.endswith(".json") else MODEL_DIR / f"{args.model}.json"
         card = json.loads(card_path.read_text())
         card["thresholds"] = {str(r["feature"]): round(float(r["threshold"]), 4) for r in thresholds
                               if np.isfinite(r["threshold"])}
@@ -184,6 +182,10 @@ def main():
                    "difference": column(result, "auc_test_diff")}
             for name, result in tables.items()}
         card["metrics"]["features"]["decals"] = deep
+        if not card["metrics"].get("test"):  # tools/pool_views.py made it: training never tested it
+            crops = column(tables["crops"], "auc_test_aug")
+            card["metrics"]["test"] = {"roc_auc": {f: v for f, v in crops.items() if v is not None},
+                                       "n_test": len(sets["crops"])}
         card["metrics"]["features"]["note"] = (
             "benchmarks/feature_auc.py; crops = held-out 150 px Kaggle rows (6 R90), native = the 355 of "
             "them as 424 px GZ2 frames, hart16 = the 100 gz2_hart16_sdss cutouts labelled from their "
@@ -192,6 +194,11 @@ def main():
         if args.test_rows:
             test[["galaxy_id", "filename"] + [f"label_{f}" for f in features]].write(
                 card_path.with_name(f"{card_path.stem}-test.ecsv"), overwrite=True)
+    if args.docs:
+        if args.update_card:  # the galleries show the flags of the thresholds just written
+            model = load_model(card_path)
+            sets["crops"] = classified(model, test, images)
+        write_docs(tables, sets, deep, images, model)
 
 
 if __name__ == "__main__":

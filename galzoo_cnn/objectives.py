@@ -144,7 +144,12 @@ class Objective:
         raise NotImplementedError
 
     def loss(self, logits, targets, class_weights=None):
-        """Training loss of a batch."""
+        """Training loss of a batch (``class_weights``: `~galzoo_cnn.training.class_weights` of
+        `label_counts`)."""
+        raise NotImplementedError
+
+    def label_counts(self, targets, n_classes):
+        """Training rows per class (NumPy targets), as `~galzoo_cnn.training.class_weights` weights them."""
         raise NotImplementedError
 
     def validation_metrics(self, logits, targets):
@@ -195,6 +200,9 @@ class SingleLabel(Objective):
 
         return F.cross_entropy(logits, targets, weight=class_weights)
 
+    def label_counts(self, targets, n_classes):
+        return np.bincount(targets, minlength=n_classes)
+
     def validation_metrics(self, logits, targets):
         return {"val_acc": (logits.argmax(1) == targets).float().mean()}
 
@@ -236,12 +244,22 @@ class MultiLabel(Objective):
         return logits.sigmoid()
 
     def loss(self, logits, targets, class_weights=None):
+        import torch
         from torch.nn import functional as F
 
         known = ~targets.isnan()  # labels of badly sampled GZ2 tasks are unknown, not negative
         if not known.any():
             return logits.sum() * 0.0
-        return F.binary_cross_entropy_with_logits(logits[known], targets[known])
+        weight = None
+        if class_weights is not None:  # (n_features, 2): each feature's negative and positive weights
+            weight = torch.where(targets >= 0.5, class_weights[:, 1], class_weights[:, 0])[known]
+        return F.binary_cross_entropy_with_logits(logits[known], targets[known], weight=weight)
+
+    def label_counts(self, targets, n_classes):
+        """Negative and positive known labels of each feature, ``(n_features, 2)``."""
+        known = ~np.isnan(targets)
+        positive = (np.nan_to_num(targets) >= 0.5) & known
+        return np.stack([(known & ~positive).sum(0), positive.sum(0)], axis=1)
 
     def label_columns(self, label_column, label_columns):
         return None, list(label_columns or [FEATURE_PREFIX + c for c in self.default_classes])

@@ -58,7 +58,8 @@ __all__ = ["CLASS_WEIGHTS", "class_weights", "TrainConfig", "bundled_config",
 #: Loss weights of the classes from their training counts ``n``, normalised
 #: so that the mean weight over the training rows is 1.  ``None``: unweighted
 #: (the paper); ``"inverse_sqrt"``: 1/sqrt(n), a moderate boost of rare classes
-#: that keeps the overall accuracy; ``"inverse"``: 1/n, balanced classes.
+#: that keeps the overall accuracy; ``"inverse"``: 1/n, balanced classes.  A multi-label objective
+#: weighs each feature's positive and negative labels this way, feature by feature.
 CLASS_WEIGHTS = {None: None, "inverse_sqrt": lambda n: n ** -0.5, "inverse": lambda n: 1.0 / n}
 
 
@@ -68,7 +69,10 @@ def class_weights(counts, rule):
     Parameters
     ----------
     counts : array-like
-        Training rows per class.
+        Training rows per class; ``(n_features, 2)`` for a multi-label objective
+        (negative and positive rows of each feature, `Objective.label_counts`),
+        weighted within each feature (a feature without positive or without
+        negative rows keeps weights 1).
     rule : str or None
         A key of `CLASS_WEIGHTS`.
 
@@ -77,14 +81,20 @@ def class_weights(counts, rule):
     >>> from galzoo_cnn.training import class_weights
     >>> class_weights([900, 100], "inverse_sqrt").round(3).tolist()
     [0.833, 2.5]
+    >>> class_weights([[900, 100], [50, 50]], "inverse").round(3).tolist()
+    [[0.556, 5.0], [1.0, 1.0]]
     """
     counts = np.asarray(counts, dtype=float)
     if CLASS_WEIGHTS[rule] is None:
         return np.ones_like(counts)
-    if (counts <= 0).any():
+    if counts.ndim == 2:  # a feature known only as yes or only as no has nothing to balance
+        empty = (counts <= 0).any(1, keepdims=True)
+        counts = np.where(empty, 1.0, counts)
+    elif (counts <= 0).any():
         raise InputError(f"every class needs training rows for class weights; counts {counts.tolist()}")
     weights = CLASS_WEIGHTS[rule](counts)
-    return weights * counts.sum() / (weights * counts).sum()
+    weights = weights * counts.sum(-1, keepdims=True) / (weights * counts).sum(-1, keepdims=True)
+    return np.where(empty, 1.0, weights) if counts.ndim == 2 else weights
 
 
 #: `TrainConfig` fields whose values may be of more than one kind (checked by their own rules), and
@@ -599,7 +609,8 @@ def train(config, callbacks=(), progress=True):
     test_set = dataset(split == "test", None, _images.IMAGE_SIZE)
     weights = None
     if config.class_weights is not None:
-        weights = class_weights(np.bincount(train_set.targets, minlength=len(classes)), config.class_weights)
+        counts = get_objective(config.objective).label_counts(train_set.targets, len(classes))
+        weights = class_weights(counts, config.class_weights)
 
     workers = check_workers(config.num_workers)
 
@@ -662,7 +673,7 @@ def train(config, callbacks=(), progress=True):
                       "k": list(config.k), "m": list(config.m), "frame_fraction": config.frame_fraction,
                       "decode_size": config.decode_size},
                   "class_weights": None if weights is None else {
-                      "rule": config.class_weights, "weights": dict(zip(classes, map(float, weights)))},
+                      "rule": config.class_weights, "weights": dict(zip(classes, weights.tolist()))},
                   "scheduler": config.scheduler},
         config=dict({f.name: getattr(config, f.name) for f in dataclasses.fields(config)
                      if f.name != "description"}, table=_table_label(config.table)))

@@ -1,5 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""Make a bundled five-class model that reads each galaxy through its eight dihedral views.
+"""Make a model that reads each galaxy through its eight dihedral views, from one trained on single views.
 
 The new model is the source model's network unchanged -- the same backbone and head weights --
 with ``view_pooling: dihedral``: the pooled backbone features of the eight views of an image (its
@@ -17,6 +17,13 @@ temperature, and measure it (each step writes into the bundled card)::
     python benchmarks/framing_accuracy.py --models sample-gz2-dihedral --json framing.json
     python benchmarks/evaluate_sample_models.py --models sample-gz2-dihedral --update-cards
 
+The bundled detailed-feature model is made the same way from its fine-tuned single-view run
+(``--output`` writes the pooled card elsewhere than the bundled models, e.g. for its run without the
+adversarial augmentation)::
+
+    python tools/pool_views.py --source runs/sample-gz2-features/sample-gz2-features.json \
+        --name sample-gz2-features
+
 A head retrained on the averaged features (a first version of this model) read the Kaggle crops
 better (validation accuracy 0.931 against 0.920 here) but called most smooth galaxies of the Hart
 et al. (2016) close-up cutouts spiral (grouped accuracy 0.57 against 0.89): the source's head,
@@ -31,12 +38,21 @@ from pathlib import Path
 from galzoo_cnn.models import GalaxyClassifier, load_model, save_model
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
+POOLING = "It reads each galaxy through its eight rotated and flipped views, whose features are averaged " \
+          "before the head."
+#: The pooled model's description by objective; others keep the source's, with `POOLING` added.
+DESCRIPTIONS = {"five_class": (
+    "Sample model: the five GZ2 classes of Khramtsov et al. (2022) (completely round, rounded in-between, "
+    "cigar-shaped, edge-on, spiral): {source} reading each galaxy through its eight rotated and flipped "
+    "views, whose features are averaged before the head. A compact CPU-trained model, not the paper's "
+    "DenseNet-201.")}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--source", default="sample-gz2-robust")
     parser.add_argument("--name", default="sample-gz2-dihedral")
+    parser.add_argument("--output", type=Path, default=MODEL_DIR, help="directory of the pooled model")
     args = parser.parse_args()
     source = load_model(args.source)
     card = copy.deepcopy(dict(source.card))
@@ -45,16 +61,13 @@ def main():
     card["metrics"] = {}  # measured again for this model by the commands above
     card["head"] = dict(card["head"], view_pooling="dihedral")
     card["name"] = args.name
-    card["description"] = (
-        f"Sample model: the five GZ2 classes of Khramtsov et al. (2022) (completely round, rounded "
-        f"in-between, cigar-shaped, edge-on, spiral): {args.source} reading each galaxy through its eight "
-        f"rotated and flipped views, whose features are averaged before the head. A compact CPU-trained "
-        f"model, not the paper's DenseNet-201.")
-    card["derived_from"] = {"model": args.source, "weights_sha256": source.card.weights_sha256,
+    card["description"] = DESCRIPTIONS.get(source.objective.name, "{source_description} {pooling}").format(
+        source=source.card.name, source_description=source.card["description"], pooling=POOLING)
+    card["derived_from"] = {"model": source.card.name, "weights_sha256": source.card.weights_sha256,
                             "how": "the same weights; view_pooling: dihedral (tools/pool_views.py)"}
     pooled = GalaxyClassifier(source.objective.name, source.classes, source.card.backbone, card=card)
     pooled.load_state_dict(source.state_dict())
-    print(f"Saved {save_model(pooled, MODEL_DIR / args.name)}")
+    print(f"Saved {save_model(pooled, args.output / args.name)}")
 
 
 if __name__ == "__main__":

@@ -139,6 +139,32 @@ def test_ddp_on_cpu_with_two_processes(config, tmp_path):
     assert card["config"]["devices"] == 2 and card["metrics"]["test"]["n_test"] > 0
 
 
+def test_multilabel_class_weights_weigh_each_feature_s_positives_and_negatives():
+    """class_weights for a multi-label objective: per feature, its known negatives and positives
+    weighted by the rule; the loss is then the weighted binary cross-entropy over known labels."""
+    from galzoo_cnn.training import class_weights
+
+    model = build_model(objective="features", backbone="test_resnet", classes=["ring", "merger", "smooth"])
+    nan = float("nan")
+    targets = np.array([[1, 0, nan], [0, 0, 1], [0, nan, 1], [0, 0, nan]], dtype=np.float32)
+    counts = model.objective.label_counts(targets, 3)
+    assert counts.tolist() == [[3, 1], [3, 0], [0, 2]]  # [negatives, positives] among known labels
+    weights = class_weights(counts, "inverse")
+    assert np.allclose(weights, [[4 / 6, 2.0], [1, 1], [1, 1]])  # merger and smooth: nothing to balance
+    lit = LitClassifier(model, lr=1e-4, class_weights=weights)
+    logits = torch.tensor([[2.0, -1.0, 0.5], [-0.5, 0.3, 1.0], [0.1, 9.0, -2.0], [1.5, -0.2, 7.0]])
+    known = ~np.isnan(targets)
+    p = 1 / (1 + np.exp(-logits.numpy()))
+    y = np.nan_to_num(targets)
+    bce = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    w = np.where(y >= 0.5, weights[:, 1], weights[:, 0])
+    expected = (w * bce)[known].sum() / known.sum()
+    lit.train()
+    assert float(lit._loss(logits, torch.from_numpy(targets))) == pytest.approx(expected, rel=1e-5)
+    lit.eval()  # the validation loss stays unweighted
+    assert float(lit._loss(logits, torch.from_numpy(targets))) == pytest.approx(bce[known].mean(), rel=1e-5)
+
+
 def test_multilabel_training_on_real_gz2_images(real_data, tmp_path):
     from galzoo_cnn.labels import feature_labels
 
@@ -146,10 +172,21 @@ def test_multilabel_training_on_real_gz2_images(real_data, tmp_path):
     labelled.write(tmp_path / "features.ecsv")
     config = TrainConfig(objective="features", table=str(tmp_path / "features.ecsv"),
                          image_dir=str(real_data / "gz2_hart16_sdss" / "images"), output=str(tmp_path / "f"),
-                         backbone="test_resnet", epochs=1, batch_size=16, test_fraction=0.3, seed=1)
+                         backbone="test_resnet", epochs=1, batch_size=16, test_fraction=0.3, seed=1,
+                         class_weights="inverse_sqrt")
     model, card_path = train(config, progress=False)
     card = json.loads(card_path.read_text())
     assert card["config"]["label_column"] is None
+    weights = card["training"]["class_weights"]["weights"]  # [negative, positive] per feature
+    split = Table.read(tmp_path / "f" / "split.ecsv")
+    for feature in ("smooth", "features_or_disk", "bar", "edge_on_yes"):
+        labels = np.ma.asarray(labelled["label_" + feature])[np.asarray(split["split"]) == "train"]
+        negative, positive = (labels == 0).sum(), (labels == 1).sum()  # masked labels count in neither
+        if positive == 0:  # no edge-on disk among the training rows: nothing to balance
+            assert weights[feature] == [1.0, 1.0]
+        else:
+            assert weights[feature][1] / weights[feature][0] == pytest.approx((negative / positive) ** 0.5)
+    assert sum(w == [1.0, 1.0] for w in weights.values()) < len(weights)
     assert model.classes[:3] == ("smooth", "features_or_disk", "star_or_artifact")
     assert len(model.classes) == 34
     auc = card["metrics"]["test"]["roc_auc"]
