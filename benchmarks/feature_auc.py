@@ -146,6 +146,11 @@ def main():
     native_images = args.data / "gz2_kaggle_native" / "images"
     hart_images = args.data / "gz2_hart16_sdss" / "images"
     hart = hart_rows(args.data, features)
+    validation = feature_metrics(classified(model, val, images), features=features)
+    thresholds = {str(r["feature"]): round(float(r["threshold"]), 4) for r in validation
+                  if np.isfinite(r["threshold"])}
+    if args.update_card:  # the flags below (and the galleries) are those of the thresholds written
+        model.card["thresholds"] = thresholds
     sets = {"crops": classified(model, test, images),
             "native": classified(model, native_rows(args.data, test), native_images),
             "hart16": classified(model, hart, hart_images)}
@@ -163,12 +168,10 @@ def main():
         print(f"mean AUC (with augmentation) {np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.4f}")
     deep = decals(model, args.data)
     print("\nDECaLS deep test:", json.dumps(deep))
-    thresholds = feature_metrics(classified(model, val, images), features=features)
-    card_path = Path(args.model) if args.model.endswith(".json") else MODEL_DIR / f"{args.model}.json"
     if args.update_card:
+        card_path = Path(args.model) if args.model.endswith(".json") else MODEL_DIR / f"{args.model}.json"
         card = json.loads(card_path.read_text())
-        card["thresholds"] = {str(r["feature"]): round(float(r["threshold"]), 4) for r in thresholds
-                              if np.isfinite(r["threshold"])}
+        card["thresholds"] = thresholds
         card["threshold_rule"] = ("best_f1 on the validation rows (evaluation.acceptance_threshold); "
                                   "features without a positive validation row keep 0.5")
 
@@ -195,9 +198,6 @@ def main():
             test[["galaxy_id", "filename"] + [f"label_{f}" for f in features]].write(
                 card_path.with_name(f"{card_path.stem}-test.ecsv"), overwrite=True)
     if args.docs:
-        if args.update_card:  # the galleries show the flags of the thresholds just written
-            model = load_model(card_path)
-            sets["crops"] = classified(model, test, images)
         write_docs(tables, sets, deep, images, model)
 
 
