@@ -27,7 +27,6 @@ a single-view model through its eight dihedral views (as ``tools/pool_views.py``
 """
 
 import argparse
-import copy
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ from framing_accuracy import SETS, image_sets, reframed, scores
 
 from galzoo_cnn import classify_table
 from galzoo_cnn.evaluation import calibrate_model, class_metrics
-from galzoo_cnn.models import GalaxyClassifier, load_model
+from galzoo_cnn.models import derived_model, load_model
 from galzoo_cnn.taxonomy import FIVE_CLASSES
 
 
@@ -56,16 +55,11 @@ def candidate(name_or_path, *, pool_views=False, crop=None, frame_r90=None):
     model = load_model(name_or_path)
     if not (pool_views or crop or frame_r90):
         return model
-    card = copy.deepcopy(dict(model.card))
-    for key in ("weights", "weights_sha256"):  # the judged copy is not the saved file
-        card.pop(key, None)
-    card["input"] = dict(card["input"], **{k: v for k, v in (("crop", crop), ("frame_r90", frame_r90)) if v})
-    if pool_views:
-        card["head"] = dict(card["head"], view_pooling="dihedral")
-        card.pop("calibration", None)  # averaged views soften the probabilities: fit again (--split)
-    judged = GalaxyClassifier(model.objective.name, model.classes, model.card.backbone, card=card)
-    judged.load_state_dict(model.state_dict())
-    return judged.eval()
+    given = {k: v for k, v in (("crop", crop), ("frame_r90", frame_r90)) if v}
+    changes = {"input": dict(model.card["input"], **given)}
+    if pool_views:  # averaged views soften the probabilities: the temperature is fitted again (--split)
+        changes.update(head=dict(model.card["head"], view_pooling="dihedral"), calibration=None)
+    return derived_model(model, **changes)
 
 
 def figures(model, table, image_dir):

@@ -32,7 +32,7 @@ from .utils._deprecation import keyword_options
 from .utils._json import dumps as strict_json
 from .utils._timm import require_backbone
 
-__all__ = ["GalaxyClassifier", "ModelCard", "build_model", "save_model", "load_model",
+__all__ = ["GalaxyClassifier", "ModelCard", "build_model", "derived_model", "save_model", "load_model",
            "available_models", "models_table", "dihedral_views", "PAPER_BACKBONES", "VIEW_POOLINGS"]
 
 #: The eleven backbones compared in the paper, as timm names.
@@ -243,6 +243,43 @@ def build_model(objective="five_class", backbone=None, classes=None, pretrained=
     return GalaxyClassifier(objective, classes or objective.default_classes,
                             backbone or objective.default_backbone, pretrained, view_pooling=view_pooling,
                             head_hidden=head_hidden)
+
+
+def derived_model(model, **card):
+    """A new model with ``model``'s weights and its card changed by ``card``.
+
+    For a model read another way than it was trained (e.g. ``head`` with
+    ``view_pooling: dihedral``, another ``input`` crop): the card loses the
+    weights file and SHA-256 of the source, which belong to a saved file, and
+    an entry given as `None` is removed (e.g. ``calibration=None``, a
+    temperature fitted to the source's outputs).
+
+    Parameters
+    ----------
+    model : `GalaxyClassifier`
+        The source model.
+    **card
+        Model-card entries to set, or to remove where `None`.
+
+    Returns
+    -------
+    `GalaxyClassifier`
+        In evaluation mode; `save_model` gives it a weights file of its own.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.models import build_model, derived_model
+    >>> model = build_model(backbone="test_resnet")
+    >>> pooled = derived_model(model, head=dict(model.card["head"], view_pooling="dihedral"))
+    >>> model.view_pooling, pooled.view_pooling
+    (None, 'dihedral')
+    """
+    changed = {k: v for k, v in model.card.items() if k not in ("weights", "weights_sha256")}
+    changed.update(card)
+    changed = {k: v for k, v in changed.items() if v is not None}
+    derived = GalaxyClassifier(model.objective.name, model.classes, model.card.backbone, card=changed)
+    derived.load_state_dict(model.state_dict())
+    return derived.eval()
 
 
 def save_model(model, path, **card):

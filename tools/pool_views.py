@@ -31,11 +31,10 @@ trained on single views at many framings, generalises across image sources; it i
 """
 
 import argparse
-import copy
 from importlib.resources import files
 from pathlib import Path
 
-from galzoo_cnn.models import GalaxyClassifier, load_model, save_model
+from galzoo_cnn.models import derived_model, load_model, save_model
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 POOLING = "It reads each galaxy through its eight rotated and flipped views, whose features are averaged " \
@@ -55,18 +54,14 @@ def main():
     parser.add_argument("--output", type=Path, default=MODEL_DIR, help="directory of the pooled model")
     args = parser.parse_args()
     source = load_model(args.source)
-    card = copy.deepcopy(dict(source.card))
-    for key in ("weights", "weights_sha256", "package_version", "calibration"):
-        card.pop(key, None)
-    card["metrics"] = {}  # measured again for this model by the commands above
-    card["head"] = dict(card["head"], view_pooling="dihedral")
-    card["name"] = args.name
-    card["description"] = DESCRIPTIONS.get(source.objective.name, "{source_description} {pooling}").format(
+    description = DESCRIPTIONS.get(source.objective.name, "{source_description} {pooling}").format(
         source=source.card.name, source_description=source.card["description"], pooling=POOLING)
-    card["derived_from"] = {"model": source.card.name, "weights_sha256": source.card.weights_sha256,
-                            "how": "the same weights; view_pooling: dihedral (tools/pool_views.py)"}
-    pooled = GalaxyClassifier(source.objective.name, source.classes, source.card.backbone, card=card)
-    pooled.load_state_dict(source.state_dict())
+    pooled = derived_model(
+        source, head=dict(source.card["head"], view_pooling="dihedral"), name=args.name,
+        description=description, package_version=None, calibration=None,
+        metrics={},  # measured again for this model by the commands above
+        derived_from={"model": source.card.name, "weights_sha256": source.card.weights_sha256,
+                      "how": "the same weights; view_pooling: dihedral (tools/pool_views.py)"})
     print(f"Saved {save_model(pooled, args.output / args.name)}")
 
 

@@ -7,7 +7,14 @@ import torch
 from torch import nn
 
 from galzoo_cnn import taxonomy
-from galzoo_cnn.models import PAPER_BACKBONES, available_models, build_model, load_model, save_model
+from galzoo_cnn.models import (
+    PAPER_BACKBONES,
+    available_models,
+    build_model,
+    derived_model,
+    load_model,
+    save_model,
+)
 
 
 @pytest.mark.parametrize("task,hidden,activation,outputs", [
@@ -171,3 +178,23 @@ def test_head_width_is_recorded_and_rebuilt_from_the_card(tmp_path):
     assert build_model(objective="features", backbone="test_resnet").head[0].out_features == 512
     with pytest.raises(InputError, match="head_hidden=-1"):
         TrainConfig(table="t.ecsv", output="o", objective="features", head_hidden=-1).resolved()
+
+
+def test_a_derived_model_is_the_bundled_dihedral_model_made_again(tmp_path):
+    """derived_model: sample-gz2-robust's weights read through the eight views are sample-gz2-dihedral's
+    network (tools/pool_views.py); the source's file, hash and removed entries are not carried over,
+    and saving gives the derived model a weights file of its own."""
+    robust, dihedral = load_model("sample-gz2-robust"), load_model("sample-gz2-dihedral")
+    pooled = derived_model(robust, head=dict(robust.card["head"], view_pooling="dihedral"), calibration=None,
+                           name="pooled")
+    assert "weights" not in pooled.card and "weights_sha256" not in pooled.card
+    assert "calibration" in robust.card and "calibration" not in pooled.card
+    assert pooled.card["name"] == "pooled" and robust.card["name"] == "sample-gz2-robust"
+    assert not pooled.training and pooled.view_pooling == "dihedral"
+    images = torch.rand(3, 3, 100, 100)
+    with torch.no_grad():
+        torch.testing.assert_close(pooled(images), dihedral(images))
+        assert not torch.allclose(pooled(images), robust(images))
+    saved = load_model(save_model(pooled, tmp_path / "pooled"))  # its own file, of the same weights
+    assert saved.card["weights"] == "pooled.safetensors" and saved.view_pooling == "dihedral"
+    assert saved.card.weights_sha256 == robust.card.weights_sha256
