@@ -19,9 +19,12 @@ rows), the accuracy grouped to smooth / edge-on / spiral and the top-label ECE b
 probabilities read on the same rows (`calibration_floor`, median). ``--pool-views`` reads
 a single-view model through its eight dihedral views (as ``tools/pool_views.py`` makes
 ``sample-gz2-dihedral``); ``--crop`` / ``--frame-r90`` set the input a run's card does not have yet;
-``--split`` fits the temperature on the run's validation rows first (`calibrate_model`).
+``--split`` fits the temperature on the run's validation rows first (`calibrate_model`), and with
+``--decision balanced`` the class factors too (`balance_model`); ``--decision balanced`` alone reads the
+card's factors (``benchmarks/select_decision.py`` writes them).
 
     python benchmarks/five_class_acceptance.py --models sample-gz2-dihedral
+    python benchmarks/five_class_acceptance.py --models sample-gz2-dihedral --decision balanced
     python benchmarks/five_class_acceptance.py --models runs/x/x.json --pool-views --crop 0.85 \\
         --frame-r90 5.5 --split runs/x/split.ecsv
 """
@@ -35,8 +38,9 @@ from evaluate_sample_models import sources  # the benchmarks beside this one
 from framing_accuracy import SETS, image_sets, reframed, scores
 
 from galzoo_cnn import classify_table
-from galzoo_cnn.evaluation import calibrate_model, class_metrics
+from galzoo_cnn.evaluation import balance_model, calibrate_model, class_metrics
 from galzoo_cnn.models import derived_model, load_model
+from galzoo_cnn.objectives import DECISIONS
 from galzoo_cnn.taxonomy import FIVE_CLASSES
 
 
@@ -62,9 +66,9 @@ def candidate(name_or_path, *, pool_views=False, crop=None, frame_r90=None):
     return derived_model(model, **changes)
 
 
-def figures(model, table, image_dir):
+def figures(model, table, image_dir, decision="most_probable"):
     """`framing_accuracy.scores` on one set, with its count of cigar-shaped rows and the grouped accuracy."""
-    out = classify_table(table, model=model, image_dir=image_dir, progress=False)
+    out = classify_table(table, model=model, image_dir=image_dir, progress=False, decision=decision)
     grouped = class_metrics(out, "gz2_five_class", grouped=True, n_bootstrap=0)
     return dict(scores(out, list(model.classes)), grouped=grouped.meta["accuracy"],
                 n_cigar=int((np.asarray(out["gz2_five_class"]).astype(str) == "cigar_shaped").sum()))
@@ -80,6 +84,8 @@ def main():
     parser.add_argument("--frame-r90", type=float, help="frame to reframe to, instead of the card's")
     parser.add_argument("--split", type=Path,
                         help="the run's split.ecsv: fit the temperature on its validation rows")
+    parser.add_argument("--decision", choices=DECISIONS, default="most_probable",
+                        help="how predicted_class is chosen (classify_table's decision)")
     args = parser.parse_args()
     for name in args.models:
         model = candidate(name, pool_views=args.pool_views, crop=args.crop, frame_r90=args.frame_r90)
@@ -87,12 +93,15 @@ def main():
             raise SystemExit(f"{name} is not a five-class model")
         if args.split:
             split = Table.read(args.split)
-            calibrate_model(model, split[split["split"] == "val"], image_dir=args.data / "gz2_kaggle_5class"
-                            / "images", progress=False)
+            val, images = split[split["split"] == "val"], args.data / "gz2_kaggle_5class" / "images"
+            calibrate_model(model, val, image_dir=images, progress=False)
+            if args.decision == "balanced":
+                balance_model(model, val, image_dir=images, progress=False)
         print(f"{name} (crop {model.card.crop:g}, frame {model.card.frame_r90:g} R90, "
-              f"T {model.temperature:g}{', eight views' if model.view_pooling else ''})")
+              f"T {model.temperature:g}{', eight views' if model.view_pooling else ''}, "
+              f"decision {args.decision})")
         for set_name, table, image_dir in judged_sets(args.data):
-            f = figures(model, table, image_dir)
+            f = figures(model, table, image_dir, args.decision)
             print(f"  {set_name:15s} n={f['n']:5d}  accuracy {f['accuracy']:.3f}  cigar-shaped "
                   f"{f['cigar_recall']:.3f} of {f['n_cigar']:2d}  grouped {f['grouped']:.3f}  "
                   f"ECE {f['ece']:.3f} (exact probabilities: {f['ece_if_calibrated'][0]:.3f})")

@@ -9,7 +9,7 @@ column plus the model's outputs:
 column                  content
 ======================  ============================================================
 ``prob_<class>``        float32 probability of each class (single-label model)
-``predicted_class``     the class of highest probability
+``predicted_class``     the class of highest probability (or as ``decision`` says)
 ``prob_<feature>``      float32 probability of each feature (multi-label model)
 ``flag_<feature>``      ``prob_<feature> >= threshold`` (thresholds from the model card)
 ``adversarial_score``   P(training sample) when a domain model is given
@@ -66,7 +66,7 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
                    device=None, num_workers=None, progress=True, strict=False, adversarial_model=None,
                    crop=None, reframe=True, fov_column="cutout_fov", radius_column="petroR90_r", tta=False,
                    devices=None, num_nodes=1, strategy="auto", precision=None, overwrite=False,
-                   decode="auto", packed=None):
+                   decode="auto", packed=None, decision="most_probable"):
     """Classify the galaxy image of every row of ``table``.
 
     Parameters
@@ -149,6 +149,14 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
         again (same pixels, same results); rows reframed to another crop,
         and rows whose image could not be packed, are read from their files.
         A file that packs other paths, or at another size, raises.
+    decision : {'most_probable', 'balanced'}
+        How ``predicted_class`` is chosen (`~galzoo_cnn.objectives.DECISIONS`):
+        the class of highest probability (default: the most accurate
+        catalogue), or ``'balanced'``: that probability times the card's
+        per-class factor (``card['decision']``, fitted on the validation rows
+        by `~galzoo_cnn.evaluation.balance_model`), which finds rare classes
+        (cigar-shaped galaxies) more often at some cost in accuracy and in
+        their purity.  The probabilities are the same either way.
 
     Warns
     -----
@@ -179,6 +187,8 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
         output columns already in the table (without ``overwrite``).
     KeyError
         ``image_column`` is not in the table.
+    `~galzoo_cnn.exceptions.InputError`
+        ``decision='balanced'`` for a model whose card has no class factors.
     `~galzoo_cnn.exceptions.ImageError`
         With ``strict=True``, at the first unusable image (naming row and file).
 
@@ -203,6 +213,7 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
                              batch_size=batch_size, num_workers=num_workers, num_nodes=num_nodes, crop=crop,
                              device=device, devices=devices)
     models = [as_model(conf.default_model if model is None else model)]
+    models[0].objective.check_decision(models[0].card, decision)
     if features_model is not None:
         models.append(_features_model(features_model, models[0]))
     if adversarial_model is not None:
@@ -232,7 +243,8 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
 
     status = status_names(codes)
     ok = status == "ok"
-    result = models[0].objective.add_outputs(table, models[0].classes, probabilities[0], ok, models[0].card)
+    result = models[0].objective.add_outputs(table, models[0].classes, probabilities[0], ok, models[0].card,
+                                             decision=decision)
     if features_model is not None:
         models[1].objective.add_outputs(result, models[1].classes, probabilities[1], ok & features_ok,
                                         models[1].card)
@@ -250,7 +262,7 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
             f"classify_table: {int((~ok).sum())} of {len(table)} rows not classified ({counts}); first: "
             f"row {first}, {status[first]} ({paths[first]})"), stacklevel=2)
     result.meta[PROVENANCE_KEY] = _provenance(models, crops, counts, used_precision, framing, tta,
-                                              (fov_column, radius_column),
+                                              (fov_column, radius_column), decision=decision,
                                               has_features=features_model is not None,
                                               has_domain=adversarial_model is not None)
     if packed is not None:
@@ -286,8 +298,8 @@ def _same_frame(first, second):
     return first.frame_r90 == second.frame_r90 and model_crop(first) == model_crop(second)
 
 
-def _provenance(models, crops, counts, precision, framing, tta, framing_columns, *, has_features=False,
-                has_domain=False):
+def _provenance(models, crops, counts, precision, framing, tta, framing_columns, *, decision="most_probable",
+                has_features=False, has_domain=False):
     main = models[0]
     provenance = make_provenance(
         "classify_table",
@@ -308,7 +320,7 @@ def _provenance(models, crops, counts, precision, framing, tta, framing_columns,
             f"{fractions.size} rows reframed to {main.frame_r90:g} R90 from {framing_columns[0]} / "
             f"{framing_columns[1]} ({cropped} cropped, {widened} widened with sky noise of the frame "
             f"border's median and scatter); {int(framing.mask.sum())} bad_framing")
-    provenance.update(main.objective.provenance(main.card))
+    provenance.update(main.objective.provenance(main.card, decision=decision))
     if has_features:
         features = models[1]
         provenance["features_model"] = features.card.name

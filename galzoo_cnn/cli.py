@@ -32,6 +32,7 @@ from .config import conf
 from .cutouts import SURVEYS, fetch_cutouts
 from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
+from .objectives import DECISIONS
 from .samples import build_samples, query_sdss_targets
 from .tables import as_table, write_table_atomic
 from .utils._signals import STOP_SIGNALS, die_with_parent, interruptible
@@ -184,6 +185,12 @@ def _framing_options(parser):
                         help="column of each galaxy's Petrosian radius (default: petroR90_r)")
 
 
+def _decision_option(parser):
+    parser.add_argument("--decision", choices=DECISIONS,
+                        help="predicted_class: the class of highest probability (default), or balanced: "
+                             "times the model card's class factors, rare classes found more often")
+
+
 def _cmd_classify(args):
     from .catalog import classify_catalog
     from .classify import quality_summary
@@ -196,7 +203,7 @@ def _cmd_classify(args):
         table = table[list(dict.fromkeys([*args.keep, args.image_column]))]
     # options not given keep classify_table's defaults (one source for each)
     given = {k: getattr(args, k) for k in ("batch_size", "num_nodes", "strategy", "fov_column",
-                                           "radius_column") if getattr(args, k) is not None}
+                                           "radius_column", "decision") if getattr(args, k) is not None}
     readme = _readme_fields(args)
     result, paths = classify_catalog(
         table, args.output, formats=args.formats, overwrite=args.overwrite, ra_column=args.ra_column,
@@ -322,7 +329,7 @@ def _cmd_evaluate(args):
     from .report import evaluate_model
 
     given = {k: getattr(args, k) for k in ("truth_column", "batch_size", "device", "image_column", "rule",
-                                           "figure_formats") if getattr(args, k) is not None}
+                                           "figure_formats", "decision") if getattr(args, k) is not None}
     if args.bootstrap is not None:
         given["n_bootstrap"] = args.bootstrap
     if args.labels is not None:
@@ -526,6 +533,7 @@ def build_parser():
     p.add_argument("--crop", type=float, help="central fraction of each image, the same for every row "
                                                "(default: the model card's, or per row with reframing)")
     _framing_options(p)
+    _decision_option(p)
     p.add_argument("--batch-size", type=int, help="images per forward pass (default 256)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: a GPU if there is one)")
     p.add_argument("--num-workers", type=int, help="image-decoding processes")
@@ -569,6 +577,7 @@ def build_parser():
                    help="test-time augmentation: mean over the 8 rotated / flipped views of each image")
     p.add_argument("--no-reframe", action="store_true",
                    help="do not reframe rows from cutout_fov / petroR90_r")
+    _decision_option(p)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--device", help="cpu, cuda, cuda:1...")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --output")

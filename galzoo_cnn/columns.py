@@ -183,7 +183,8 @@ _STATIC = (
     ColumnSpec("cutout_fov", "arcsec", "phys.angSize;instr.fov", "Side of the image cutout on the sky",
                ".3f"),
     ColumnSpec("predicted_class", None, "src.morph.type;meta.main",
-               "Class of highest probability (empty when the image could not be used)"),
+               "Predicted class: of highest probability, or by the decision rule in the provenance "
+               "(empty when the image could not be used)"),
     ColumnSpec("status", None, "meta.code.status",
                "Classification status: ok, or why the image could not be used",
                values=tuple(STATUSES)),

@@ -36,7 +36,7 @@ from astropy import units as u
 from astropy.table import QTable, Table
 
 from . import taxonomy
-from .calibration import CALIBRATION_BINS, temperature_entry
+from .calibration import CALIBRATION_BINS, DECISION_TAUS, decision_entry, temperature_entry
 from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
 from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
@@ -44,7 +44,8 @@ from .tables import as_table, positive_angle, provenance, require_columns
 from .utils._deprecation import keyword_options
 from .utils._metrics import feature_auc, known_labels, single_label_scores
 
-__all__ = ["calibrate_model", "labelled_probabilities", "class_metrics", "confusion_table", "paired_labels",
+__all__ = ["calibrate_model", "balance_model", "labelled_probabilities", "class_metrics", "confusion_table",
+           "paired_labels",
            "feature_metrics", "acceptance_threshold", "THRESHOLD_RULES", "crosstab", "feature_table",
            "match_labels"]
 
@@ -714,4 +715,63 @@ def calibrate_model(model, table, *, truth_column="gz2_five_class", image_column
         raise InputError(f"fewer than two rows of {truth_column!r} are of the model's classes and classified")
     entry = temperature_entry(probabilities, labels, n_bins=n_bins, only_if_better=only_if_better)
     model.card["calibration"] = entry
+    return entry
+
+
+def balance_model(model, table, *, truth_column="gz2_five_class", image_column="filename", image_dir=None,
+                  taus=DECISION_TAUS, **options):
+    """Fit ``model``'s ``'balanced'`` decision on a labelled table and store it in its card.
+
+    The rows are classified through `~galzoo_cnn.classify_table` (the one
+    prediction path, with the card's temperature);
+    `~galzoo_cnn.calibration.decision_entry` fits
+    the per-class factors on the rows classified ``ok``, and
+    ``model.card['decision']`` holds them.  ``classify_table(...,
+    decision='balanced')`` then uses them.  Use rows the model was not
+    trained on (its validation split); save the model afterwards
+    (`~galzoo_cnn.models.save_model`) to keep it.
+
+    Parameters
+    ----------
+    model : `~galzoo_cnn.models.GalaxyClassifier`
+        A single-label (softmax) model.
+    table : `~astropy.table.Table` or path
+        Labelled galaxies with images, with rows of every class.
+    truth_column : str
+        True class of each row (rows of other values are left out).
+    image_column, image_dir
+        As for `~galzoo_cnn.classify_table`.
+    taus : sequence of float
+        Exponents of the prior to try (`~galzoo_cnn.calibration.decision_entry`).
+    **options
+        More `~galzoo_cnn.classify_table` options (``batch_size``, ``tta``...).
+
+    Returns
+    -------
+    dict
+        The ``decision`` entry written into the card.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.evaluation import balance_model
+    >>> from galzoo_cnn.models import load_model
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> sample, image_dir = load_demo_sample()
+    >>> model = load_model("sample-gz2")
+    >>> entry = balance_model(model, sample, image_dir=image_dir, progress=False)  # doctest: +SKIP
+    >>> entry["weights"]["cigar_shaped"] >= 1  # doctest: +SKIP
+    True
+    """
+    from .classify import classify_table
+
+    if not isinstance(getattr(model, "objective", None), SingleLabel):
+        raise InputError("balance_model fits the decision of a single-label (softmax) model")
+    table = as_table(table)
+    require_columns(table, truth_column, role="label")
+    classified = classify_table(table, model=model, image_column=image_column, image_dir=image_dir,
+                                overwrite=True, **options)
+    probabilities, labels = labelled_probabilities(classified, truth_column, model.classes)
+    entry = decision_entry(probabilities, labels, model.classes, taus=taus,
+                           fitted_on=f"{len(labels)} rows of {truth_column!r}")
+    model.card["decision"] = entry
     return entry

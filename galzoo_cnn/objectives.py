@@ -35,6 +35,7 @@ import numpy as np
 from . import taxonomy
 from .calibration import calibration_error
 from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
+from .exceptions import InputError
 from .utils._metrics import feature_auc, single_label_scores
 from .utils._registry import Registry
 
@@ -42,7 +43,14 @@ from .utils._registry import Registry
 # model wrote) without loading torch.
 
 __all__ = ["Objective", "SingleLabel", "MultiLabel", "FiveClass", "DetailedFeatures", "DomainClassifier",
-           "register_objective", "get_objective", "list_objectives", "tree_flags", "OBJECTIVES"]
+           "register_objective", "get_objective", "list_objectives", "tree_flags", "decided_classes",
+           "OBJECTIVES", "DECISIONS"]
+
+#: How a single-label model's ``predicted_class`` is chosen from its probabilities: the class of highest
+#: probability (the most accurate rule), or of highest probability times the card's per-class factors
+#: (``card['decision']['weights']``, fitted by `~galzoo_cnn.evaluation.balance_model` so that each class is
+#: found about as often as the others: rare classes gain recall, the catalogue some accuracy).
+DECISIONS = ("most_probable", "balanced")
 
 #: The registered objectives by name (instances).
 OBJECTIVES = Registry("objective", make=lambda cls: cls())
@@ -174,17 +182,25 @@ class Objective:
         """Names of the columns `~galzoo_cnn.classify.classify_table` adds, in order."""
         return [f"{self.probability_prefix}{c}" for c in classes]
 
-    def add_outputs(self, table, classes, probabilities, ok, card):
-        """Add the output columns to ``table``; rows where ``ok`` is False are masked."""
+    def add_outputs(self, table, classes, probabilities, ok, card, *, decision="most_probable"):
+        """Add the output columns to ``table``; rows where ``ok`` is False are masked.  ``decision``
+        (`DECISIONS`) chooses a single-label model's ``predicted_class``; other objectives ignore it."""
         from astropy.table import MaskedColumn
 
         for k, name in enumerate(classes):
             table[f"{self.probability_prefix}{name}"] = MaskedColumn(probabilities[:, k], mask=~ok)
         return table
 
-    def provenance(self, card):
+    def provenance(self, card, *, decision="most_probable"):
         """Entries for a catalogue's ``meta['provenance']`` beyond the model's name and hash."""
         return {"model_outputs": self.outputs}
+
+    def check_decision(self, card, decision):
+        """Raise `InputError` before any image is read if ``decision`` (`DECISIONS`) cannot apply to the
+        model of ``card``: only a single-label model chooses a class."""
+        if decision != "most_probable":
+            raise InputError(f"decision={decision!r} chooses one class per image; model {card.name!r} is a "
+                             f"multi-label model (flags from thresholds)")
 
 
 class SingleLabel(Objective):
@@ -223,11 +239,21 @@ class SingleLabel(Objective):
     def output_columns(self, classes):
         return super().output_columns(classes) + ["predicted_class"]
 
-    def add_outputs(self, table, classes, probabilities, ok, card):
+    def check_decision(self, card, decision):
+        _decision_factors(card, card.classes, decision)
+
+    def provenance(self, card, *, decision="most_probable"):
+        if decision == "most_probable":
+            return dict(super().provenance(card), decision="most_probable: the class of highest probability")
+        factors = ", ".join(f"{c} {w:.3g}" for c, w in card.decision_weights.items())
+        return dict(super().provenance(card),
+                    decision=f"balanced: the class of highest probability times its factor ({factors})")
+
+    def add_outputs(self, table, classes, probabilities, ok, card, *, decision="most_probable"):
         from astropy.table import MaskedColumn
 
         super().add_outputs(table, classes, probabilities, ok, card)
-        predicted = np.array(classes)[probabilities.argmax(1)]
+        predicted = np.array(classes)[decided_classes(probabilities, classes, card, decision=decision)]
         table["predicted_class"] = MaskedColumn(np.where(ok, predicted, ""), mask=~ok)
         return table
 
@@ -275,7 +301,7 @@ class MultiLabel(Objective):
     def output_columns(self, classes):
         return super().output_columns(classes) + [f"flag_{c}" for c in classes]
 
-    def add_outputs(self, table, classes, probabilities, ok, card):
+    def add_outputs(self, table, classes, probabilities, ok, card, *, decision="most_probable"):
         from astropy.table import MaskedColumn
 
         super().add_outputs(table, classes, probabilities, ok, card)
@@ -285,9 +311,58 @@ class MultiLabel(Objective):
             table[f"flag_{name}"] = MaskedColumn(flag, mask=~ok)
         return table
 
-    def provenance(self, card):
+    def provenance(self, card, *, decision="most_probable"):
         return dict(super().provenance(card),
                     thresholds="model card" if card.thresholds else "0.5 (the card has none)")
+
+
+def decided_classes(probabilities, classes, card, *, decision="most_probable"):
+    """Index of the predicted class of each row under ``decision`` (`DECISIONS`).
+
+    ``'balanced'`` multiplies each class's probability by its factor in
+    ``card['decision']['weights']`` before taking the highest; the
+    probabilities themselves, and so their calibration, are not changed.
+
+    Parameters
+    ----------
+    probabilities : `numpy.ndarray`
+        ``(n, n_classes)`` class probabilities.
+    classes : sequence of str
+        The model's classes, in its output order.
+    card : `~galzoo_cnn.models.ModelCard`
+        The model's card.
+    decision : {'most_probable', 'balanced'}
+        The rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galzoo_cnn.models import ModelCard
+    >>> from galzoo_cnn.objectives import decided_classes
+    >>> card = ModelCard({"classes": ["common", "rare"],
+    ...                   "decision": {"weights": {"common": 1.0, "rare": 2.0}}})
+    >>> p = np.array([[0.6, 0.4], [0.8, 0.2]])
+    >>> decided_classes(p, card.classes, card).tolist()
+    [0, 0]
+    >>> decided_classes(p, card.classes, card, decision="balanced").tolist()
+    [1, 0]
+    """
+    factors = _decision_factors(card, classes, decision)
+    return (probabilities if factors is None else probabilities * factors).argmax(1)
+
+
+def _decision_factors(card, classes, decision):
+    """None for ``'most_probable'``, the card's factors in the order of ``classes`` for ``'balanced'``;
+    `InputError` for another rule or a card without factors."""
+    if decision not in DECISIONS:
+        raise InputError(f"decision={decision!r}; expected one of {list(DECISIONS)}")
+    if decision == "most_probable":
+        return None
+    weights = card.decision_weights
+    if not weights:
+        raise InputError(f"decision='balanced': model {card.name!r} has no fitted class factors "
+                         f"(card['decision']; fit them with galzoo_cnn.evaluation.balance_model)")
+    return np.array([weights[c] for c in classes])
 
 
 def tree_flags(above):

@@ -190,7 +190,7 @@ def _rendered(figure, formats):
 def evaluate_model(table, *, output, model=None, truth_column=None, grouped=False, image_column="filename",
                    image_dir=None, rule="best_f1", n_bootstrap=1000, batch_size=256, device=None,
                    progress=True, labels=None, id_column=None, radius=1 * u.arcsec, figure_formats=("png",),
-                   reframe=True, tta=False, overwrite=False):
+                   reframe=True, tta=False, decision="most_probable", overwrite=False):
     """Classify a labelled table and write the paper's metrics, tables and figures for it.
 
     Parameters
@@ -227,10 +227,10 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     figure_formats : sequence of str
         Formats of the figure files among `galzoo_cnn.plots.FIGURE_FORMATS` (e.g.
         ``("png", "pdf")`` for a paper); PNG is always written.
-    reframe, tta
+    reframe, tta, decision
         As for `~galzoo_cnn.classify_table` (rows reframed from
         ``cutout_fov`` / ``petroR90_r`` where the table has them; test-time
-        augmentation).
+        augmentation; how the predicted class is chosen).
     overwrite : bool
         Replace an earlier evaluation in ``output``.
 
@@ -270,7 +270,7 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
         labels = as_table(labels, copy=False)
     classified = classify_table(table, model=classifier, image_column=image_column, image_dir=image_dir,
                                 batch_size=batch_size, device=device, progress=progress, reframe=reframe,
-                                tta=tta, overwrite=True)
+                                tta=tta, decision=decision, overwrite=True)
     if labels is not None:
         classified = match_labels(classified, labels, id_column=id_column, radius=radius)
     tables, figures, headline = products(classified, classifier.classes, truth_column=truth_column,

@@ -8,12 +8,15 @@ rotations by 90 degrees and their mirror images; a galaxy has no up) are average
 wherever the source model held; its outputs no longer depend on the image's orientation.
 
 Then, on the source model's validation rows, choose its frame and bare-name crop and fit its
-temperature, and measure it (each step writes into the bundled card)::
+temperature and the factors of its balanced decision, and measure it (each step writes into the
+bundled card)::
 
     python tools/pool_views.py --source sample-gz2-robust --name sample-gz2-dihedral
     python benchmarks/select_framing.py --model sample-gz2-dihedral \\
         --split runs/sample-gz2-robust/split.ecsv --update-card
     python tools/calibrate_card.py --model sample-gz2-dihedral --split runs/sample-gz2-robust/split.ecsv
+    python benchmarks/select_decision.py --model sample-gz2-dihedral \\
+        --split runs/sample-gz2-robust/split.ecsv --update-card
     python benchmarks/framing_accuracy.py --models sample-gz2-dihedral --json framing.json
     python benchmarks/evaluate_sample_models.py --models sample-gz2-dihedral --update-cards
 

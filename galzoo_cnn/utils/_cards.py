@@ -182,6 +182,12 @@ class ModelCard(dict):
         return float((self.get("calibration") or {}).get("temperature", 1.0))
 
     @property
+    def decision_weights(self):
+        """Per-class factors of the ``'balanced'`` decision (``card['decision']['weights']``; empty:
+        none fitted): the predicted class is the one of highest probability times its factor."""
+        return dict((self.get("decision") or {}).get("weights") or {})
+
+    @property
     def thresholds(self):
         """Per-feature decision thresholds of a multi-label model (empty: 0.5 for all)."""
         return dict(self.get("thresholds") or {})
@@ -239,6 +245,14 @@ def _card_checks(card):
         if isinstance(calibration, dict) and calibration.get("temperature") is not None:
             yield ("calibration 'temperature'", calibration["temperature"], lambda v: _number(v) and v > 0,
                    "a positive number")
+    decision = card.get("decision")
+    if decision is not None:
+        yield ("'decision'", decision, lambda v: isinstance(v, dict) and isinstance(v.get("weights"), dict),
+               "a mapping with 'weights'")
+        if isinstance(decision, dict) and isinstance(decision.get("weights"), dict):
+            yield ("decision 'weights'", decision["weights"],
+                   lambda v: set(v) == set(card["classes"]) and all(_number(w) and w > 0 for w in v.values()),
+                   "a positive number for each class")
 
 
 def default_frame_r90():

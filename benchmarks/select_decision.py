@@ -1,0 +1,50 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Fit a five-class model's ``'balanced'`` decision (``card['decision']``) on its validation rows.
+
+`galzoo_cnn.evaluation.balance_model` classifies the validation split of the model's training run
+(``split.ecsv``; 150 px Kaggle crops the model was neither trained nor tested on) and chooses the
+exponent ``tau`` of the logit adjustment (Menon et al. 2021) of highest balanced accuracy there;
+``classify_table(..., decision='balanced')`` then multiplies each class's probability by its factor.
+It prints the entry; ``--update-card`` writes it into the bundled card.  What the rule does on the test
+crops, the native GZ2 frames and the Hart et al. cutouts: ``five_class_acceptance.py --decision balanced``.
+
+    python benchmarks/select_decision.py --model sample-gz2-dihedral \\
+        --split runs/sample-gz2-robust/split.ecsv --data ../shared/data --update-card
+"""
+
+import argparse
+import json
+from importlib.resources import files
+from pathlib import Path
+
+from astropy.table import Table
+
+from galzoo_cnn.evaluation import balance_model
+from galzoo_cnn.models import load_model
+from galzoo_cnn.utils._json import dumps as strict_json
+
+MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="sample-gz2-dihedral")
+    parser.add_argument("--split", type=Path, required=True, help="split.ecsv of the model's training run")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--update-card", action="store_true")
+    args = parser.parse_args()
+    model = load_model(args.model)
+    split = Table.read(args.split)
+    val = split[split["split"] == "val"]
+    entry = balance_model(model, val, image_dir=args.data / "gz2_kaggle_5class" / "images", progress=False)
+    entry["fitted_on"] = f"validation split ({entry['n']} rows; benchmarks/select_decision.py)"
+    print(json.dumps(entry, indent=1))
+    if args.update_card:
+        card_path = MODEL_DIR / f"{args.model}.json"
+        card = json.loads(card_path.read_text())
+        card["decision"] = entry
+        card_path.write_text(strict_json(card, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
