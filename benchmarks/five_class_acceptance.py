@@ -61,8 +61,9 @@ def candidate(name_or_path, *, pool_views=False, crop=None, frame_r90=None):
         return model
     given = {k: v for k, v in (("crop", crop), ("frame_r90", frame_r90)) if v}
     changes = {"input": dict(model.card["input"], **given)}
-    if pool_views:  # averaged views soften the probabilities: the temperature is fitted again (--split)
-        changes.update(head=dict(model.card["head"], view_pooling="dihedral"), calibration=None)
+    if pool_views:  # averaged views soften the probabilities: temperature and factors fitted again (--split)
+        changes.update(head=dict(model.card["head"], view_pooling="dihedral"), calibration=None,
+                       decision=None)
     return derived_model(model, **changes)
 
 

@@ -39,7 +39,7 @@ from astropy.table import Table
 
 from . import images as _images
 from .augment import AdversarialShrink, training_transform
-from .calibration import temperature_entry
+from .calibration import apply_temperature, decision_entry, temperature_entry
 from .columns import FEATURE_PREFIX, SPLITS
 from .exceptions import GalzooDeprecationWarning, InputError
 from .models import VIEW_POOLINGS, build_model, load_model, save_model
@@ -526,11 +526,20 @@ def _evaluate(lit, loader, classes):
 
 
 def _calibrate(lit, loader):
-    """The card's ``calibration`` entry: the temperature fitted on the validation rows (kept where it lowers
-    their calibration error)."""
+    """The card's ``calibration`` and ``decision`` entries, fitted on the validation rows: the temperature
+    (kept where it lowers their calibration error), then the factors of the balanced decision on the
+    probabilities it gives (None where some class has no validation row)."""
     lit.model.card.pop("calibration", None)
+    lit.model.card.pop("decision", None)
     probabilities, targets = _predicted(lit, loader)
-    return temperature_entry(probabilities, targets, fitted_on=f"validation split ({len(targets)} rows)")
+    fitted_on = f"validation split ({len(targets)} rows)"
+    calibration = temperature_entry(probabilities, targets, fitted_on=fitted_on)
+    try:
+        decision = decision_entry(apply_temperature(probabilities, calibration["temperature"]), targets,
+                                  lit.model.classes, fitted_on=fitted_on)
+    except InputError:
+        decision = None
+    return calibration, decision
 
 
 @keyword_options
@@ -659,7 +668,9 @@ def train(config, callbacks=(), progress=True):
     if trainer.global_rank != 0:
         return lit.model, None
     if isinstance(lit.model.objective, SingleLabel) and len(val_set):  # before the test metrics: they use it
-        lit.model.card["calibration"] = _calibrate(lit, loader(val_set, False))
+        lit.model.card["calibration"], decision = _calibrate(lit, loader(val_set, False))
+        if decision is not None:
+            lit.model.card["decision"] = decision
     metrics = _evaluate(lit, loader(test_set, False), classes) if len(test_set) else {}
     card = dict(
         name=config.name, description=config.description, seed=config.seed,

@@ -61,7 +61,7 @@ def main():
         source=source.card.name, source_description=source.card["description"], pooling=POOLING)
     pooled = derived_model(
         source, head=dict(source.card["head"], view_pooling="dihedral"), name=args.name,
-        description=description, package_version=None, calibration=None,
+        description=description, package_version=None, calibration=None, decision=None,
         metrics={},  # measured again for this model by the commands above
         derived_from={"model": source.card.name, "weights_sha256": source.card.weights_sha256,
                       "how": "the same weights; view_pooling: dihedral (tools/pool_views.py)"})

@@ -275,6 +275,11 @@ def test_scale_robust_training_options_on_real_kaggle_gz2_images(real_data, tmp_
     again = calibrate_model(load_model(card_path), val_rows, image_dir=directory / "images", progress=False)
     assert again["temperature"] == pytest.approx(calibration["temperature"], rel=1e-3)
     assert calibration["ece_after"] <= calibration["ece_before"]
+    # and the balanced decision's factors on the calibrated validation probabilities (every class has rows)
+    decision = card["decision"]
+    assert decision["n"] == len(val_rows) and set(decision["weights"]) == set(model.classes)
+    assert decision["balanced_accuracy_after"] >= decision["balanced_accuracy_before"]
+    assert model.card.decision_weights == decision["weights"]
     # the card's test ECE is that of the calibrated probabilities classify_table writes
     classes = list(model.classes)
     probabilities = np.column_stack([np.asarray(out[f"prob_{c}"]) for c in classes])
