@@ -54,11 +54,13 @@ def test_balanced_decision_on_real_held_out_rows(test_rows):
     fit, rest = table[:800], table[800:]
     cigar = np.asarray(rest["gz2_five_class"]) == "cigar_shaped"
     rows = vstack([rest[cigar], rest[~cigar][:200]])
-    model = copy.deepcopy(load_model("sample-gz2"))  # a card without factors
+    model = copy.deepcopy(load_model("sample-gz2"))
+    bundled = model.card.pop("decision")  # fitted on the validation rows: fitted again here
     with pytest.raises(InputError, match="no fitted class factors"):
         classify_table(rows[:2], model=model, image_dir=image_dir, progress=False, decision="balanced")
     entry = balance_model(model, fit, image_dir=image_dir, progress=False)
     assert entry["n"] == len(fit) and model.card["decision"] is entry
+    assert set(entry["weights"]) == set(bundled["weights"])
     assert entry["tau"] > 0 and entry["balanced_accuracy_after"] > entry["balanced_accuracy_before"]
     weights = entry["weights"]
     assert max(weights, key=weights.get) == "cigar_shaped"
@@ -83,7 +85,7 @@ def test_bad_decisions_are_refused_before_any_image_is_read(test_rows):
     for decision, message in (("argmax", r"decision='argmax'; expected one of \['most_probable'"),
                               ("balanced", "no fitted class factors")):
         with pytest.raises(InputError, match=message):
-            classify_table(rows[:1], model="sample-gz2", image_dir="/nonexistent", decision=decision)
+            classify_table(rows[:1], model="sample-gz1", image_dir="/nonexistent", decision=decision)
     with pytest.raises(InputError, match="multi-label model"):
         classify_table(rows[:1], model="sample-gz2-features", image_dir="/nonexistent", decision="balanced")
 
@@ -113,7 +115,7 @@ def test_classify_command_takes_the_decision(tmp_path, capsys):
     with fits.open(f"{base}.fits") as hdul:
         assert "balanced" in repr(hdul[1].header)
     assert main(["classify", str(tmp_path / "in.ecsv"), "--image-dir", str(image_dir), "--output",
-                 str(tmp_path / "y"), "--model", "sample-gz2", "--decision", "balanced"]) == 2
+                 str(tmp_path / "y"), "--model", "sample-gz1", "--decision", "balanced"]) == 2
     assert "no fitted class factors" in capsys.readouterr().err and not list(tmp_path.glob("y*"))
 
 
