@@ -404,9 +404,11 @@ def decision_entry(probabilities, labels, classes, *, taus=DECISION_TAUS, fitted
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
     classes = [str(c) for c in classes]
-    probabilities, labels = np.asarray(probabilities, dtype=np.float64), np.asarray(labels)
-    prior = np.bincount(labels, minlength=len(classes)) / len(labels)
-    if len(labels) == 0 or (prior == 0).any():
+    probabilities, labels = _checked(probabilities, labels)
+    if probabilities.shape[1] != len(classes):
+        raise InputError(f"{len(classes)} class names for {probabilities.shape[1]} probability columns")
+    prior = np.bincount(labels, minlength=len(classes)) / max(len(labels), 1)
+    if (prior == 0).any():
         missing = [c for c, f in zip(classes, prior) if f == 0]
         raise InputError(f"decision_entry needs rows of every class; none of {missing}")
 

@@ -43,6 +43,10 @@ def test_decision_entry_against_a_hand_computation():
     assert entry["balanced_accuracy_by_tau"]["0.55"] == entry["balanced_accuracy_before"]
     with pytest.raises(InputError, match=r"every class; none of \['rare'\]"):
         decision_entry(p[:6], labels[:6], ["common", "rare"])
+    with pytest.raises(InputError, match=r"class indices in \[0, 2\)"):
+        decision_entry(p, labels + 1, ["common", "rare"])
+    with pytest.raises(InputError, match="3 class names for 2 probability columns"):
+        decision_entry(p, labels, ["common", "rare", "other"])
 
 
 def test_balanced_decision_on_real_held_out_rows(test_rows):
