@@ -102,7 +102,7 @@ def test_a_card_with_bad_factors_is_refused(tmp_path):
     for weights in ({"a": 1.0}, {"a": 1.0, "b": -2.0}, {"a": 1.0, "b": "x"}):
         card["decision"] = {"weights": weights}
         path.with_suffix(".json").write_text(json.dumps(card))
-        with pytest.raises(InputError, match="decision 'weights'.*a positive number for each class"):
+        with pytest.raises(InputError, match="decision 'weights'.*a positive number for each of the card"):
             load_model(path)
 
 

@@ -428,7 +428,11 @@ def _user_errors(tmp_path):
         "card lacks a key": (classify + ["--model", _model_copy(
             tmp_path, "keyless", lambda c: c.pop("weights_sha256"))], "lacks the key(s) weights_sha256"),
         "card classes vs weights": (classify + ["--model", _model_copy(
-            tmp_path, "three", lambda c: c.update(classes=c["classes"][:3]))], "does not match its weights"),
+            tmp_path, "three", lambda c: c.update(classes=c["classes"][:3], decision=None))],
+            "does not match its weights"),
+        "card classes vs decision factors": (classify + ["--model", _model_copy(
+            tmp_path, "three_factors", lambda c: c.update(classes=c["classes"][:3]))],
+            "expected a positive number for each of the card's classes"),
         "tiny crop": (classify + ["--crop", "0.01"], "crop=0.01 must lie in"),
         "batch size 0": (classify + ["--batch-size", "0"], "batch_size=0 must be an integer >= 1"),
         "unreadable table": (["classify", str(tmp_path / "garbage.fits"), "-o", str(tmp_path / "x")],

@@ -252,7 +252,7 @@ def _card_checks(card):
         if isinstance(decision, dict) and isinstance(decision.get("weights"), dict):
             yield ("decision 'weights'", decision["weights"],
                    lambda v: set(v) == set(card["classes"]) and all(_number(w) and w > 0 for w in v.values()),
-                   "a positive number for each class")
+                   "a positive number for each of the card's classes")
 
 
 def default_frame_r90():
