@@ -89,6 +89,18 @@ def test_card_test_metrics_recomputed_from_the_held_out_images(bundled, real_dat
         probabilities = np.column_stack([np.asarray(out[f"prob_{c}"]) for c in classes])
         truth = [classes.index(t) for t in out[expected["truth"]]]
         assert calibration_error(probabilities, truth) == pytest.approx(card["ece"], abs=2e-3)
+    decision = model.card.get("decision", {}).get("test")
+    if decision:  # the balanced decision's figures, from the same probabilities
+        from galzoo_cnn.objectives import decided_classes
+
+        classes = np.array(model.classes)
+        probabilities = np.column_stack([np.asarray(out[f"prob_{c}"]) for c in classes])
+        predicted = classes[decided_classes(probabilities, classes, model.card, decision="balanced")]
+        truth = np.asarray(out[expected["truth"]])
+        assert np.mean(predicted == truth) == pytest.approx(decision["accuracy"], abs=2.01 / len(rows))
+        for cls in classes:
+            assert np.mean(predicted[truth == cls] == cls) == pytest.approx(
+                decision["recall"][cls], abs=2.01 / max(1, np.sum(truth == cls)))
 
 
 def test_other_source_figures_recomputed(bundled, real_data):
