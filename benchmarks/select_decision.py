@@ -14,35 +14,22 @@ cutouts too: ``five_class_acceptance.py --decision balanced``.
         --split runs/sample-gz2-robust/split.ecsv --data ../shared/data --update-card
 """
 
-import argparse
 import json
-from importlib.resources import files
-from pathlib import Path
 
-from astropy.table import Table
+from select_framing import KAGGLE_IMAGES, card_parser, split_rows, update_bundled_card  # beside this one
 
 from galzoo_cnn import classify_table
 from galzoo_cnn.evaluation import balance_model, class_metrics
 from galzoo_cnn.models import load_model
-from galzoo_cnn.utils._json import dumps as strict_json
-
-MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="sample-gz2-dihedral")
-    parser.add_argument("--split", type=Path, required=True, help="split.ecsv of the model's training run")
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--update-card", action="store_true")
-    args = parser.parse_args()
+    args = card_parser(__doc__, default_model="sample-gz2-dihedral").parse_args()
     model = load_model(args.model)
-    split = Table.read(args.split)
-    val = split[split["split"] == "val"]
-    images = args.data / "gz2_kaggle_5class" / "images"
-    entry = balance_model(model, val, image_dir=images, progress=False)
+    images = args.data / KAGGLE_IMAGES
+    entry = balance_model(model, split_rows(args.split, "val"), image_dir=images, progress=False)
     entry["fitted_on"] = f"validation split ({entry['n']} rows; benchmarks/select_decision.py)"
-    test = classify_table(split[split["split"] == "test"], model=model, image_dir=images, progress=False,
+    test = classify_table(split_rows(args.split, "test"), model=model, image_dir=images, progress=False,
                           decision="balanced")
     metrics = class_metrics(test, "gz2_five_class", classes=list(model.classes), n_bootstrap=0)
     entry["test"] = {"n_test": int(metrics.meta["n"]), "accuracy": round(float(metrics.meta["accuracy"]), 4),
@@ -50,10 +37,7 @@ def main():
                      "note": "classify_table(decision='balanced') on the test rows at the card's settings"}
     print(json.dumps(entry, indent=1))
     if args.update_card:
-        card_path = MODEL_DIR / f"{args.model}.json"
-        card = json.loads(card_path.read_text())
-        card["decision"] = entry
-        card_path.write_text(strict_json(card, indent=2) + "\n")
+        update_bundled_card(args.model, lambda card: card.update(decision=entry))
 
 
 if __name__ == "__main__":

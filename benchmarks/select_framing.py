@@ -35,6 +35,36 @@ SOURCE_R90 = 6.0  # the 150 px Kaggle crops: the central 300 of GZ2's 424 px fra
 GZ2_R90 = 8.48
 
 
+#: The images of the five-class models' training table, below ``--data``.
+KAGGLE_IMAGES = "gz2_kaggle_5class/images"
+
+
+def card_parser(doc, *, default_model):
+    """The options of a script that chooses a bundled five-class model's facts on its training run's
+    rows: ``--model``, ``--split``, ``--data`` and ``--update-card`` (this script's and
+    ``select_decision.py``'s)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--model", default=default_model)
+    parser.add_argument("--split", type=Path, required=True, help="split.ecsv of the model's training run")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--update-card", action="store_true", help="write the result into the bundled card")
+    return parser
+
+
+def split_rows(path, name):
+    """The rows of one split (``val``, ``test``) of a training run's ``split.ecsv``."""
+    split = Table.read(path)
+    return split[split["split"] == name]
+
+
+def update_bundled_card(name, change):
+    """Apply ``change`` to the bundled card of model ``name`` (a function editing the dict) and write it."""
+    card_path = MODEL_DIR / f"{name}.json"
+    card = json.loads(card_path.read_text())
+    change(card)
+    card_path.write_text(strict_json(card, indent=2) + "\n")
+
+
 def accuracy(model, rows, image_dir, crop):
     out = classify_table(rows, model=model, image_dir=image_dir, progress=False, crop=crop)
     return float(np.mean(np.asarray(out["predicted_class"]) == np.asarray(out["gz2_five_class"])))
@@ -52,18 +82,13 @@ def widest_within_one_error(by_crop, n):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="sample-gz2-robust")
-    parser.add_argument("--split", type=Path, required=True, help="split.ecsv of the model's training run")
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser = card_parser(__doc__, default_model="sample-gz2-robust")
     parser.add_argument("--widths", nargs="+", type=float, default=[4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0])
     parser.add_argument("--crops", nargs="+", type=float, default=[0.7, 0.75, 0.8, 0.85, 0.9, 1.0])
-    parser.add_argument("--update-card", action="store_true")
     args = parser.parse_args()
     model = load_model(args.model)
-    split = Table.read(args.split)
-    val = split[split["split"] == "val"]
-    images = args.data / "gz2_kaggle_5class" / "images"
+    val = split_rows(args.split, "val")
+    images = args.data / KAGGLE_IMAGES
     by_width = {w: accuracy(model, val, images, w / SOURCE_R90) for w in args.widths}
     print("validation accuracy by frame width (R90):", {k: round(v, 4) for k, v in by_width.items()})
     frame = max(by_width, key=by_width.get)
@@ -75,13 +100,11 @@ def main():
     crop = widest_within_one_error(by_crop, len(val))
     print(f"frame_r90 = {frame:g}, crop = {crop:g} ({len(val)} validation rows)")
     if args.update_card:
-        card_path = MODEL_DIR / f"{args.model}.json"
-        card = json.loads(card_path.read_text())
-        card["input"].update(frame_r90=frame, crop=crop, framing_chosen_on=(
-            f"{len(val)} validation rows (benchmarks/select_framing.py): accuracy by frame width "
-            f"{ {f'{k:g}': round(v, 4) for k, v in by_width.items()} }; by bare-name crop (mean over 6 and "
-            f"8.48 R90 framings) { {f'{k:g}': round(v, 4) for k, v in by_crop.items()} }"))
-        card_path.write_text(strict_json(card, indent=2) + "\n")
+        update_bundled_card(args.model, lambda card: card["input"].update(
+            frame_r90=frame, crop=crop, framing_chosen_on=(
+                f"{len(val)} validation rows (benchmarks/select_framing.py): accuracy by frame width "
+                f"{ {f'{k:g}': round(v, 4) for k, v in by_width.items()} }; by bare-name crop (mean over 6 "
+                f"and 8.48 R90 framings) { {f'{k:g}': round(v, 4) for k, v in by_crop.items()} }")))
 
 
 if __name__ == "__main__":
