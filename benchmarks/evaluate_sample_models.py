@@ -32,7 +32,7 @@ from astropy.table import Table
 
 from galzoo_cnn import classify_table, five_class_labels
 from galzoo_cnn.evaluation import class_metrics
-from galzoo_cnn.utils._json import dumps as strict_json
+from galzoo_cnn.utils._cards import update_card_file
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 
@@ -95,15 +95,13 @@ def main():
     for model in args.models:
         everything[model] = evaluate(model, args.data, args.bootstrap)
         if args.update_cards:
-            path = MODEL_DIR / f"{model}.json"
-            card = json.loads(path.read_text())
-            card["metrics"]["other_sources"] = {
-                name: {k: v for k, v in entry.items() if k != "images_per_s"}
-                for name, entry in everything[model].items()}
-            card["metrics"]["other_sources_note"] = (
-                "benchmarks/evaluate_sample_models.py; grouped = smooth / edge-on / spiral; each model "
-                "with its card's crop; hart16 classes from five_class_labels on the debiased votes")
-            path.write_text(strict_json(card, indent=2) + "\n")
+            sources = {name: {k: v for k, v in entry.items() if k != "images_per_s"}
+                       for name, entry in everything[model].items()}
+            path = update_card_file(model, lambda card, sources=sources: card["metrics"].update(
+                other_sources=sources,
+                other_sources_note="benchmarks/evaluate_sample_models.py; grouped = smooth / edge-on / "
+                "spiral; each model with its card's crop; hart16 classes from five_class_labels on the "
+                "debiased votes"))
             print(f"updated {path}")
     if args.json:
         args.json.write_text(json.dumps(everything, indent=2) + "\n")

@@ -33,7 +33,6 @@ curves and feature galleries the documentation shows (``docs/_static/features/``
 
 import argparse
 import json
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +44,8 @@ from galzoo_cnn.columns import FEATURE_PROBABILITY_PREFIX as PROB
 from galzoo_cnn.evaluation import feature_metrics, feature_table
 from galzoo_cnn.labels import feature_labels
 from galzoo_cnn.models import load_model
+from galzoo_cnn.utils._cards import update_card_file
 
-MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "_static" / "features"
 TITLES = {"crops": "Held-out Kaggle GZ2 galaxies, 150 px crops (6 R90)",
           "native": "The same galaxies' native 424 px GZ2 frames (8.48 R90)",
@@ -128,6 +127,33 @@ def _spearman(a, b):
     return spearmanr(a, b).statistic
 
 
+def auc_column(result, name):
+    """Feature -> a `feature_table` column's value, rounded (None where the set lacks the feature)."""
+    return {str(f): (None if np.ma.is_masked(v) or not np.isfinite(v) else round(float(v), 4))
+            for f, v in zip(result["feature"], result[name])}
+
+
+def write_figures(card, thresholds, tables, sets, deep):
+    """Write the thresholds and every set's AUCs (``tables``, by set name) into ``card``."""
+    card["thresholds"] = thresholds
+    card["threshold_rule"] = ("best_f1 on the validation rows (evaluation.acceptance_threshold); "
+                              "features without a positive validation row keep 0.5")
+    card.setdefault("metrics", {})["features"] = {
+        name: {"n": len(sets[name]), "roc_auc": auc_column(result, "auc_test_aug"),
+               "roc_auc_without_augmentation": auc_column(result, "auc_test_no_aug"),
+               "difference": auc_column(result, "auc_test_diff")}
+        for name, result in tables.items()}
+    card["metrics"]["features"]["decals"] = deep
+    if not card["metrics"].get("test"):  # tools/pool_views.py made it: training never tested it
+        crops = auc_column(tables["crops"], "auc_test_aug")
+        card["metrics"]["test"] = {"roc_auc": {f: v for f, v in crops.items() if v is not None},
+                                   "n_test": len(sets["crops"])}
+    card["metrics"]["features"]["note"] = (
+        "benchmarks/feature_auc.py; crops = held-out 150 px Kaggle rows (6 R90), native = the 355 of "
+        "them as 424 px GZ2 frames, hart16 = the 100 gz2_hart16_sdss cutouts labelled from their "
+        "debiased fractions, decals = gz_decals_rings; without_augmentation = sample-gz2-features-noadv")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -169,31 +195,8 @@ def main():
     deep = decals(model, args.data)
     print("\nDECaLS deep test:", json.dumps(deep))
     if args.update_card:
-        card_path = Path(args.model) if args.model.endswith(".json") else MODEL_DIR / f"{args.model}.json"
-        card = json.loads(card_path.read_text())
-        card["thresholds"] = thresholds
-        card["threshold_rule"] = ("best_f1 on the validation rows (evaluation.acceptance_threshold); "
-                                  "features without a positive validation row keep 0.5")
-
-        def column(result, name):
-            return {str(f): (None if np.ma.is_masked(v) or not np.isfinite(v) else round(float(v), 4))
-                    for f, v in zip(result["feature"], result[name])}
-
-        card.setdefault("metrics", {})["features"] = {
-            name: {"n": len(sets[name]), "roc_auc": column(result, "auc_test_aug"),
-                   "roc_auc_without_augmentation": column(result, "auc_test_no_aug"),
-                   "difference": column(result, "auc_test_diff")}
-            for name, result in tables.items()}
-        card["metrics"]["features"]["decals"] = deep
-        if not card["metrics"].get("test"):  # tools/pool_views.py made it: training never tested it
-            crops = column(tables["crops"], "auc_test_aug")
-            card["metrics"]["test"] = {"roc_auc": {f: v for f, v in crops.items() if v is not None},
-                                       "n_test": len(sets["crops"])}
-        card["metrics"]["features"]["note"] = (
-            "benchmarks/feature_auc.py; crops = held-out 150 px Kaggle rows (6 R90), native = the 355 of "
-            "them as 424 px GZ2 frames, hart16 = the 100 gz2_hart16_sdss cutouts labelled from their "
-            "debiased fractions, decals = gz_decals_rings; without_augmentation = sample-gz2-features-noadv")
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        card_path = update_card_file(
+            args.model, lambda card: write_figures(card, thresholds, tables, sets, deep))
         if args.test_rows:
             test[["galaxy_id", "filename"] + [f"label_{f}" for f in features]].write(
                 card_path.with_name(f"{card_path.stem}-test.ecsv"), overwrite=True)

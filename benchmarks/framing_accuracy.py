@@ -48,7 +48,7 @@ from galzoo_cnn import classify_table
 from galzoo_cnn.calibration import calibration_error, calibration_floor
 from galzoo_cnn.evaluation import labelled_probabilities
 from galzoo_cnn.models import load_model
-from galzoo_cnn.utils._json import dumps as strict_json
+from galzoo_cnn.utils._cards import update_card_file
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 #: Width of each image set's frames in Petrosian R90 (GZ2: 424 px at 0.02 R90 per pixel; crops: 300 px).
@@ -135,14 +135,14 @@ def holding_range(curve, tolerance=0.02):
 
 def update_card(name, result):
     """Write the figures into the bundled card: ``metrics['framing']`` and ``input['frame_range_r90']``."""
-    card_path = MODEL_DIR / f"{name}.json"
-    card = json.loads(card_path.read_text())
-    card.setdefault("metrics", {})["framing"] = dict(
-        result, note="benchmarks/framing_accuracy.py; native = gz2_kaggle_native (424 px, 8.48 R90), "
-                     "crops = the held-out test rows as 150 px crops (6 R90); reframed = from "
-                     "cutout_fov / petroR90_r columns; by_width = frame width read, in R90")
-    card["input"]["frame_range_r90"] = holding_range(result["crops"]["by_width"])
-    card_path.write_text(strict_json(card, indent=2) + "\n")
+    def change(card):
+        card.setdefault("metrics", {})["framing"] = dict(
+            result, note="benchmarks/framing_accuracy.py; native = gz2_kaggle_native (424 px, 8.48 R90), "
+                         "crops = the held-out test rows as 150 px crops (6 R90); reframed = from "
+                         "cutout_fov / petroR90_r columns; by_width = frame width read, in R90")
+        card["input"]["frame_range_r90"] = holding_range(result["crops"]["by_width"])
+
+    update_card_file(name, change)
 
 
 def draw(results, path):

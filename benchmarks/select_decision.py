@@ -16,11 +16,12 @@ cutouts too: ``five_class_acceptance.py --decision balanced``.
 
 import json
 
-from select_framing import KAGGLE_IMAGES, card_parser, split_rows, update_bundled_card  # beside this one
+from select_framing import KAGGLE_IMAGES, card_parser, split_rows  # beside this one
 
 from galzoo_cnn import classify_table
 from galzoo_cnn.evaluation import balance_model, class_metrics
 from galzoo_cnn.models import load_model
+from galzoo_cnn.utils._cards import update_card_file
 
 
 def main():
@@ -37,7 +38,7 @@ def main():
                      "note": "classify_table(decision='balanced') on the test rows at the card's settings"}
     print(json.dumps(entry, indent=1))
     if args.update_card:
-        update_bundled_card(args.model, lambda card: card.update(decision=entry))
+        update_card_file(args.model, lambda card: card.update(decision=entry))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ GZ2 frames reproduces their accuracy (benchmarks/framing_accuracy.py).
 """
 
 import argparse
-import json
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +26,8 @@ from astropy.table import Table
 
 from galzoo_cnn import classify_table
 from galzoo_cnn.models import load_model
-from galzoo_cnn.utils._json import dumps as strict_json
+from galzoo_cnn.utils._cards import update_card_file
 
-MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 SOURCE_R90 = 6.0  # the 150 px Kaggle crops: the central 300 of GZ2's 424 px frames
 GZ2_R90 = 8.48
 
@@ -55,14 +52,6 @@ def split_rows(path, name):
     """The rows of one split (``val``, ``test``) of a training run's ``split.ecsv``."""
     split = Table.read(path)
     return split[split["split"] == name]
-
-
-def update_bundled_card(name, change):
-    """Apply ``change`` to the bundled card of model ``name`` (a function editing the dict) and write it."""
-    card_path = MODEL_DIR / f"{name}.json"
-    card = json.loads(card_path.read_text())
-    change(card)
-    card_path.write_text(strict_json(card, indent=2) + "\n")
 
 
 def accuracy(model, rows, image_dir, crop):
@@ -100,7 +89,7 @@ def main():
     crop = widest_within_one_error(by_crop, len(val))
     print(f"frame_r90 = {frame:g}, crop = {crop:g} ({len(val)} validation rows)")
     if args.update_card:
-        update_bundled_card(args.model, lambda card: card["input"].update(
+        update_card_file(args.model, lambda card: card["input"].update(
             frame_r90=frame, crop=crop, framing_chosen_on=(
                 f"{len(val)} validation rows (benchmarks/select_framing.py): accuracy by frame width "
                 f"{ {f'{k:g}': round(v, 4) for k, v in by_width.items()} }; by bare-name crop (mean over 6 "

@@ -648,6 +648,25 @@ def labelled_probabilities(classified, truth_column, classes):
     return probabilities, np.array([classes.index(t) for t in truth[keep]], dtype=int)
 
 
+def _classified_labels(model, table, truth_column, fits, *, without=None, **options):
+    """`labelled_probabilities` of ``table`` classified by ``model`` (a single-label model, else an error
+    starting with ``fits``), with the card entry ``without`` left out while classifying (the entry
+    being refitted) and put back after."""
+    from .classify import classify_table
+
+    if not isinstance(getattr(model, "objective", None), SingleLabel):
+        raise InputError(f"{fits} of a single-label (softmax) model")
+    table = as_table(table)
+    require_columns(table, truth_column, role="label")
+    previous = model.card.pop(without, None) if without else None
+    try:
+        classified = classify_table(table, model=model, overwrite=True, **options)
+    finally:
+        if previous is not None:
+            model.card[without] = previous
+    return labelled_probabilities(classified, truth_column, model.classes)
+
+
 def calibrate_model(model, table, *, truth_column="gz2_five_class", image_column="filename", image_dir=None,
                     n_bins=CALIBRATION_BINS, only_if_better=True, **options):
     """Fit ``model``'s temperature on a labelled table and store it in its card.
@@ -697,20 +716,9 @@ def calibrate_model(model, table, *, truth_column="gz2_five_class", image_column
     >>> sorted(entry)  # doctest: +SKIP
     ['ece_after', 'ece_before', 'fitted_on', 'method', 'n', 'temperature']
     """
-    from .classify import classify_table
-
-    if not isinstance(getattr(model, "objective", None), SingleLabel):
-        raise InputError("calibrate_model fits the temperature of a single-label (softmax) model")
-    table = as_table(table)
-    require_columns(table, truth_column, role="label")
-    previous = model.card.pop("calibration", None)
-    try:
-        classified = classify_table(table, model=model, image_column=image_column, image_dir=image_dir,
-                                    overwrite=True, **options)
-    finally:
-        if previous is not None:
-            model.card["calibration"] = previous
-    probabilities, labels = labelled_probabilities(classified, truth_column, model.classes)
+    probabilities, labels = _classified_labels(
+        model, table, truth_column, "calibrate_model fits the temperature", without="calibration",
+        image_column=image_column, image_dir=image_dir, **options)
     if len(labels) < 2:
         raise InputError(f"fewer than two rows of {truth_column!r} are of the model's classes and classified")
     entry = temperature_entry(probabilities, labels, n_bins=n_bins, only_if_better=only_if_better)
@@ -770,15 +778,9 @@ def balance_model(model, table, *, truth_column="gz2_five_class", image_column="
     >>> classify_table(rows, model=model, image_dir="gz2_kaggle_5class/images",
     ...                decision="balanced")  # doctest: +SKIP
     """
-    from .classify import classify_table
-
-    if not isinstance(getattr(model, "objective", None), SingleLabel):
-        raise InputError("balance_model fits the decision of a single-label (softmax) model")
-    table = as_table(table)
-    require_columns(table, truth_column, role="label")
-    classified = classify_table(table, model=model, image_column=image_column, image_dir=image_dir,
-                                overwrite=True, **options)
-    probabilities, labels = labelled_probabilities(classified, truth_column, model.classes)
+    probabilities, labels = _classified_labels(
+        model, table, truth_column, "balance_model fits the decision", image_column=image_column,
+        image_dir=image_dir, **options)
     entry = decision_entry(probabilities, labels, model.classes, taus=taus,
                            fitted_on=f"{len(labels)} rows of {truth_column!r}")
     model.card["decision"] = entry

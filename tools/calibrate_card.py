@@ -16,7 +16,6 @@ For a card whose input settings changed after training (``input['crop']`` chosen
 
 import argparse
 import json
-from importlib.resources import files
 from pathlib import Path
 
 from astropy.table import Table
@@ -24,9 +23,7 @@ from astropy.table import Table
 from galzoo_cnn import classify_table
 from galzoo_cnn.evaluation import calibrate_model, labelled_probabilities
 from galzoo_cnn.models import load_model
-from galzoo_cnn.utils._json import dumps as strict_json
-
-MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
+from galzoo_cnn.utils._cards import update_card_file
 
 
 def main():
@@ -49,11 +46,13 @@ def main():
     metrics = model.objective.evaluate(probabilities, targets, list(model.classes))
     metrics["note"] = (f"classify_table on the test rows at the card's settings (crop "
                        f"{model.card['input'].get('crop', 1.0):g}, temperature {entry['temperature']:g})")
-    card_path = MODEL_DIR / f"{args.model}.json"
-    card = json.loads(card_path.read_text())
-    card["calibration"] = entry
-    card["metrics"]["test"] = json.loads(json.dumps(metrics, default=float))
-    card_path.write_text(strict_json(card, indent=2) + "\n")
+    test_metrics = json.loads(json.dumps(metrics, default=float))
+
+    def change(card):
+        card["calibration"] = entry
+        card["metrics"]["test"] = test_metrics
+
+    update_card_file(args.model, change)
     print(json.dumps({"calibration": entry, "accuracy": metrics["accuracy"], "ece": metrics["ece"]}))
 
 

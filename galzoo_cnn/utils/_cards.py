@@ -59,6 +59,58 @@ def read_card(path):
     return ModelCard.read(path)
 
 
+def update_card_file(name_or_path, change):
+    """Apply ``change`` (a function editing the card's dict in place) to a model's card file.
+
+    The card is rewritten as strict JSON (`galzoo_cnn.utils._json.dumps`)
+    through a temporary file, so an interrupted update leaves the old card.
+    The scripts that measure a model and write their figures into its card
+    use it.
+
+    Parameters
+    ----------
+    name_or_path : str or path
+        A model name or a card's path (`card_path`).
+    change : callable
+        Called with the card's dict; edits it in place.
+
+    Returns
+    -------
+    `~pathlib.Path`
+        The card file.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from galzoo_cnn.utils._cards import update_card_file
+    >>> path = Path(tempfile.mkdtemp()) / "m.json"
+    >>> _ = path.write_text('{"metrics": {}}')
+    >>> _ = update_card_file(path, lambda card: card["metrics"].update(auc=float("nan")))
+    >>> json.loads(path.read_text())
+    {'metrics': {'auc': None}}
+    """
+    import os
+    import tempfile
+
+    from ._files import current_umask
+    from ._json import dumps
+
+    path = card_path(name_or_path)
+    card = json.loads(path.read_text())
+    change(card)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(dumps(card, indent=2) + "\n")
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp's 0600 would hide the card from others
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
 class ModelCard(dict):
     """A model card: the JSON mapping saved beside a model's weights, with one property per fact
     that code derives from it.
