@@ -162,6 +162,36 @@ def test_model_cards_are_strict_json():
         json.loads(card_path(name).read_text(), parse_constant=refuse)
 
 
+def test_a_card_update_is_all_or_nothing_and_keeps_the_file_mode(tmp_path):
+    """update_card_file, which the measuring scripts write their figures with: a change that fails
+    leaves the bundled card's copy as it was and no temporary file; one that succeeds is strict JSON
+    and the file keeps the permissions an ordinary write gives it."""
+    import json
+    import os
+    import shutil
+
+    from galzoo_cnn.utils._cards import card_path, update_card_file
+
+    path = tmp_path / "sample-gz2.json"
+    shutil.copy(card_path("sample-gz2"), path)
+    os.chmod(path, 0o644)
+    before = path.read_bytes()
+
+    def failing(card):
+        card["metrics"] = None
+        raise KeyError("a figure the script could not compute")
+
+    with pytest.raises(KeyError):
+        update_card_file(path, failing)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    assert update_card_file(path, lambda card: card["metrics"].update(auc=float("nan"))) == path
+    card = json.loads(path.read_text())
+    assert card["metrics"]["auc"] is None and card["classes"] == json.loads(before)["classes"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
 def test_head_width_is_recorded_and_rebuilt_from_the_card(tmp_path):
     """head_hidden=0 makes the head one dense layer (a linear model of the pooled features); the card
     records the width, and loading rebuilds the same head with the same outputs."""
