@@ -22,7 +22,8 @@ It prints per-feature ROC AUC for the model trained with the adversarial augment
 and without it (``--no-aug-model``), in the layout of the paper's Tables 2-3
 (`galzoo_cnn.evaluation.feature_table`), and the deep test.  ``--update-card`` writes into the card
 (bundled by name, or at its path): the flag thresholds chosen on the validation rows (rule
-``best_f1``), both test AUCs per feature and their difference, the native-frame AUCs and the DECaLS
+``best_f1``), both test AUCs per feature and their difference, the 95 % bootstrap interval of each AUC
+with the augmentation (`galzoo_cnn.evaluation.feature_metrics`), the native-frame AUCs and the DECaLS
 figures; ``--test-rows`` writes the test rows' labels beside it; ``--docs`` writes the tables, the ROC
 curves and feature galleries the documentation shows (``docs/_static/features/``).
 
@@ -45,6 +46,7 @@ from galzoo_cnn.evaluation import feature_metrics, feature_table
 from galzoo_cnn.labels import feature_labels
 from galzoo_cnn.models import load_model
 from galzoo_cnn.utils._cards import update_card_file
+from galzoo_cnn.utils._metrics import feature_auc_interval
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "_static" / "features"
 TITLES = {"crops": "Held-out Kaggle GZ2 galaxies, 150 px crops (6 R90)",
@@ -82,6 +84,8 @@ def decals(model, data):
     result = {"n": len(out)}
     if PROB + "ring" in out.colnames:
         result["ring_auc"] = round(float(roc_auc_score(np.asarray(out["ring"]), out[PROB + "ring"])), 4)
+        interval = feature_auc_interval(out["ring"], out[PROB + "ring"])
+        result["ring_auc_interval"] = [round(v, 4) for v in interval]
     for column, feature in DECALS_PAIRS.items():
         fraction = np.asarray(out[column], dtype=float)
         known = np.isfinite(fraction)
@@ -104,7 +108,8 @@ def write_docs(tables, sets, deep, images, model):
     DOCS.mkdir(parents=True, exist_ok=True)
     lines = []
     for name, result in tables.items():
-        shown = result["feature", "auc_test_no_aug", "auc_test_aug", "auc_test_diff", "threshold"]
+        shown = result["feature", "auc_test_no_aug", "auc_test_aug", "auc_test_aug_low", "auc_test_aug_high",
+                       "auc_test_diff", "threshold"]
         lines += [f"{TITLES[name]} ({len(sets[name])} galaxies)", *shown.pformat(max_lines=-1, max_width=-1),
                   f"mean ROC AUC over the features with labels: "
                   f"{np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.3f}", ""]
@@ -127,6 +132,18 @@ def _spearman(a, b):
     return spearmanr(a, b).statistic
 
 
+def with_intervals(result, out):
+    """``feature_table``'s ``result`` with the 95 % bootstrap interval of each AUC with augmentation
+    (``auc_test_aug_low`` / ``_high``; `feature_metrics` on the classified rows ``out``)."""
+    known = [str(f) for f, v in zip(result["feature"], result["auc_test_aug"]) if not np.ma.is_masked(v)]
+    bounds = {str(r["feature"]): (r["roc_auc_low"], r["roc_auc_high"])
+              for r in feature_metrics(out, features=known)}
+    for k, side in enumerate(("low", "high")):
+        result[f"auc_test_aug_{side}"] = [bounds.get(str(f), (np.nan, np.nan))[k] for f in result["feature"]]
+        result[f"auc_test_aug_{side}"].info.format = ".3f"
+    return result
+
+
 def auc_column(result, name):
     """Feature -> a `feature_table` column's value, rounded (None where the set lacks the feature)."""
     return {str(f): (None if np.ma.is_masked(v) or not np.isfinite(v) else round(float(v), 4))
@@ -140,6 +157,9 @@ def write_figures(card, thresholds, tables, sets, deep):
                               "features without a positive validation row keep 0.5")
     card.setdefault("metrics", {})["features"] = {
         name: {"n": len(sets[name]), "roc_auc": auc_column(result, "auc_test_aug"),
+               "roc_auc_interval": {f: [low, high] for (f, low), high in zip(
+                   auc_column(result, "auc_test_aug_low").items(),
+                   auc_column(result, "auc_test_aug_high").values()) if low is not None},
                "roc_auc_without_augmentation": auc_column(result, "auc_test_no_aug"),
                "difference": auc_column(result, "auc_test_diff")}
         for name, result in tables.items()}
@@ -186,7 +206,8 @@ def main():
         no_aug = {"crops": classified(other, test, images),
                   "native": classified(other, native_rows(args.data, test), native_images),
                   "hart16": classified(other, hart, hart_images)}
-    tables = {name: feature_table(out, test_without_augmentation=no_aug.get(name), features=features)
+    tables = {name: with_intervals(feature_table(out, test_without_augmentation=no_aug.get(name),
+                                                 features=features), out)
               for name, out in sets.items()}
     for name, result in tables.items():
         print(f"\n{name}: {len(sets[name])} rows")

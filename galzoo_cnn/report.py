@@ -143,7 +143,7 @@ def _feature_products(classified, classes, *, truth_column, grouped, n_bootstrap
     """Multi-label models: per-feature AUC, average precision, thresholds and ROC curves."""
     from .plots import plot_roc_curves
 
-    metrics = feature_metrics(classified, rule=rule)
+    metrics = feature_metrics(classified, rule=rule, n_bootstrap=n_bootstrap)
     if not len(metrics):
         raise InputError("the table has no label_<feature> column matching the model's features: label it "
                          "first (galzoo_cnn.labels.feature_labels or decals_feature_labels)")

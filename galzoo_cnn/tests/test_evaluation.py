@@ -48,6 +48,32 @@ def _rank_auc(labels, probabilities):
     return (greater + 0.5 * ties) / (len(positive) * len(negative))
 
 
+def test_feature_auc_intervals_are_the_percentiles_of_resampled_aucs(scored):
+    """roc_auc_low / high: the 2.5 and 97.5 percentiles of the AUCs of the known rows drawn again with
+    replacement (numpy's generator seeded as the seed option), each AUC counted by hand here."""
+    metrics = feature_metrics(scored, features=FEATURES, n_bootstrap=300, seed=7)
+    assert metrics.meta["confidence"] == 0.95 and metrics.meta["n_bootstrap"] == 300
+    checked = 0
+    for row in metrics:
+        label = scored[f"label_{row['feature']}"]
+        known = ~np.ma.getmaskarray(label)
+        y = np.asarray(label.filled(False), dtype=bool)[known]
+        p = np.asarray(scored[f"prob_feature_{row['feature']}"], dtype=float)[known]
+        if not 0 < y.sum() < len(y):
+            assert np.isnan(row["roc_auc_low"]) and np.isnan(row["roc_auc_high"])
+            continue
+        draws = np.random.default_rng(7).integers(0, len(y), (300, len(y)))
+        aucs = [_rank_auc(y[i], p[i]) for i in draws if 0 < y[i].sum() < len(y)]
+        np.testing.assert_allclose([row["roc_auc_low"], row["roc_auc_high"]],
+                                   np.percentile(aucs, [2.5, 97.5]), rtol=0, atol=1e-12)
+        assert row["roc_auc_low"] <= row["roc_auc"] <= row["roc_auc_high"]
+        checked += 1
+    assert checked >= 4 and np.nanmax(metrics["roc_auc_high"] - metrics["roc_auc_low"]) > 0.01
+    none = feature_metrics(scored, features=FEATURES, n_bootstrap=0)
+    assert np.isnan(none["roc_auc_low"]).all()
+    assert np.array_equal(none["roc_auc"], metrics["roc_auc"], equal_nan=True)
+
+
 def test_feature_metrics_match_hand_computations(scored):
     metrics = feature_metrics(scored, features=FEATURES)
     assert metrics["feature"].tolist() == FEATURES

@@ -180,9 +180,15 @@ def test_features_model_card_recomputed_from_its_held_out_images(real_data):
     out = classify_table(rows, model=model, image_dir=real_data / "gz2_kaggle_votes" / "images",
                          progress=False)
     assert (out["status"] == "ok").all()
-    measured = {str(r["feature"]): float(r["roc_auc"]) for r in feature_metrics(out,
-                                                                                features=list(model.classes))}
+    metrics = feature_metrics(out, features=list(model.classes))
+    measured = {str(r["feature"]): float(r["roc_auc"]) for r in metrics}
     stated = card["metrics"]["features"]["crops"]["roc_auc"]
+    intervals = card["metrics"]["features"]["crops"]["roc_auc_interval"]
+    assert set(intervals) == {f for f, v in stated.items() if v is not None}
+    for row in metrics:
+        if str(row["feature"]) in intervals:  # the same resampling (seed 0) of the same rows
+            assert [row["roc_auc_low"], row["roc_auc_high"]] == pytest.approx(intervals[str(row["feature"])],
+                                                                              abs=5e-3)
     assert {f for f, v in stated.items() if v is not None} == {f for f, v in measured.items()
                                                               if np.isfinite(v)}
     for feature, auc in stated.items():
