@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.table import Table, join
+from feature_heads import LISTED  # beside this one: the features of the acceptance list
 from sklearn.metrics import roc_auc_score
 
 from galzoo_cnn import classify_table
@@ -134,8 +135,14 @@ def _spearman(a, b):
 
 def with_intervals(result, out):
     """``feature_table``'s ``result`` with the 95 % bootstrap interval of each AUC with augmentation
-    (``auc_test_aug_low`` / ``_high``; `feature_metrics` on the classified rows ``out``)."""
+    (``auc_test_aug_low`` / ``_high``; `feature_metrics` on the classified rows ``out``) and, in its
+    ``meta``, the mean AUC of the acceptance list's features with its interval."""
     known = [str(f) for f, v in zip(result["feature"], result["auc_test_aug"]) if not np.ma.is_masked(v)]
+    features = [f for f in LISTED if f in known]
+    listed = feature_metrics(out, features=features).meta
+    interval = [round(listed[f"mean_roc_auc_{side}"], 4) for side in ("low", "high")]
+    result.meta["mean_listed"] = {"features": features, "roc_auc": round(listed["mean_roc_auc"], 4),
+                                  "interval": interval}
     bounds = {str(r["feature"]): (r["roc_auc_low"], r["roc_auc_high"])
               for r in feature_metrics(out, features=known)}
     for k, side in enumerate(("low", "high")):
@@ -163,6 +170,8 @@ def write_figures(card, thresholds, tables, sets, deep):
                "roc_auc_without_augmentation": auc_column(result, "auc_test_no_aug"),
                "difference": auc_column(result, "auc_test_diff")}
         for name, result in tables.items()}
+    for name, result in tables.items():
+        card["metrics"]["features"][name]["mean_roc_auc"] = result.meta["mean_listed"]
     card["metrics"]["features"]["decals"] = deep
     if not card["metrics"].get("test"):  # tools/pool_views.py made it: training never tested it
         crops = auc_column(tables["crops"], "auc_test_aug")
@@ -212,7 +221,8 @@ def main():
     for name, result in tables.items():
         print(f"\n{name}: {len(sets[name])} rows")
         result.pprint(max_lines=-1, max_width=-1)
-        print(f"mean AUC (with augmentation) {np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.4f}")
+        print(f"mean AUC (with augmentation) {np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.4f}; "
+              f"of the acceptance list's features: {json.dumps(result.meta['mean_listed'])}")
     deep = decals(model, args.data)
     print("\nDECaLS deep test:", json.dumps(deep))
     if args.update_card:

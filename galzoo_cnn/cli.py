@@ -344,8 +344,10 @@ def _cmd_evaluate(args):
                     if "accuracy_low" in metrics.meta else "")
         print(f"Accuracy {metrics.meta['accuracy']:.3f}{interval} on {metrics.meta['n']} galaxies")
     else:
-        print(f"Mean ROC AUC {np.nanmean(np.asarray(metrics['roc_auc'], dtype=float)):.3f} over "
-              f"{len(metrics)} features")
+        low, high = metrics.meta["mean_roc_auc_low"], metrics.meta["mean_roc_auc_high"]
+        interval = f" (95% interval {low:.3f}-{high:.3f})" if np.isfinite(low) else ""
+        print(f"Mean ROC AUC {metrics.meta['mean_roc_auc']:.3f}{interval} over "
+              f"{metrics.meta['n_in_mean']} of {len(metrics)} features")
     metrics.pprint(max_lines=-1, max_width=-1)
     print(f"Wrote {len(metrics.meta['files'])} files to {args.output}; "
           f"`galzoo-cnn report {args.output}` makes the HTML report")

@@ -42,7 +42,7 @@ from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
 from .tables import as_table, positive_angle, provenance, require_columns
 from .utils._deprecation import keyword_options
-from .utils._metrics import feature_auc, feature_auc_interval, known_labels, single_label_scores
+from .utils._metrics import feature_auc, feature_auc_interval, known_labels, mean_auc, single_label_scores
 
 __all__ = ["calibrate_model", "balance_model", "labelled_probabilities", "class_metrics", "confusion_table",
            "paired_labels",
@@ -317,13 +317,9 @@ def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
     apply_to : `~astropy.table.Table`, optional
         A table of probabilities (e.g. the inference set) in which the
         galaxies at or above each threshold are counted (``n_accepted``).
-    n_bootstrap : int
-        Resamplings of each feature's known rows for its ROC AUC's interval
-        (0: none); with a few dozen positives it spans about +-0.1.
-    confidence : float
-        Probability content of the interval (central, percentile method).
-    seed : int
-        Seed of the resampling.
+    n_bootstrap, confidence, seed
+        As in `class_metrics` (no intervals with 0 resamplings); with a few
+        dozen positives an AUC's 95 % interval spans about +-0.1.
 
     Returns
     -------
@@ -331,7 +327,8 @@ def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
         One row per feature: ``feature``, ``n_known``, ``n_positive``,
         ``roc_auc`` with ``roc_auc_low`` / ``roc_auc_high`` (NaN without
         bootstrap), ``average_precision``, ``threshold``, ``precision`` and
-        ``recall`` at the threshold, and ``n_accepted``.
+        ``recall`` at the threshold, and ``n_accepted``; ``meta`` has
+        ``mean_roc_auc`` and its interval (``mean_roc_auc_low`` / ``_high``).
 
     Examples
     --------
@@ -351,32 +348,32 @@ def feature_metrics(table, features=None, *, label_prefix=FEATURE_PREFIX,
                     and probability_prefix + c[len(label_prefix):] in table.colnames]
     elif isinstance(features, str):
         raise InputTypeError(f"features must be a list of feature names, got the string {features!r}")
-    require_columns(table, [label_prefix + f for f in features] + [probability_prefix + f for f in features])
+    labels, scores = ([prefix + f for f in features] for prefix in (label_prefix, probability_prefix))
+    require_columns(table, labels + scores)
+    bootstrap = dict(n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
+    counted = table if apply_to is None else apply_to
     rows = []
     for feature in features:
         y, p = known_labels(table[label_prefix + feature], table[probability_prefix + feature])
         both = 0 < y.sum() < len(y)
         threshold = acceptance_threshold(y, p, rule=rule, target_precision=target_precision)
         accepted = p >= threshold if np.isfinite(threshold) else np.zeros(len(p), bool)
-        n_accepted = _n_accepted(table if apply_to is None else apply_to, probability_prefix + feature,
-                                 threshold)
-        rows.append((feature, len(y), int(y.sum()),
-                     feature_auc(y, p),
-                     *feature_auc_interval(y, p, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed),
+        rows.append((feature, len(y), int(y.sum()), feature_auc(y, p),
+                     *feature_auc_interval(y, p, **bootstrap),
                      float(average_precision_score(y, p)) if both else np.nan, threshold,
                      float(precision_score(y, accepted, zero_division=0)) if both else np.nan,
-                     float(recall_score(y, accepted, zero_division=0)) if both else np.nan, n_accepted))
+                     float(recall_score(y, accepted, zero_division=0)) if both else np.nan,
+                     _n_accepted(counted, probability_prefix + feature, threshold)))
     result = QTable(rows=rows or None, names=("feature", "n_known", "n_positive", "roc_auc", "roc_auc_low",
                                               "roc_auc_high", "average_precision", "threshold", "precision",
                                               "recall", "n_accepted"),
                     dtype=(str, int, int, float, float, float, float, float, float, float, int))
-    for name in ("roc_auc", "roc_auc_low", "roc_auc_high", "average_precision", "threshold", "precision",
-                 "recall"):
+    for name in result.colnames[3:10]:  # roc_auc ... recall
         result[name].info.format = ".3f"
-    result.meta.update(rule=rule, target_precision=target_precision if rule == "precision" else None,
+    result.meta.update(mean_auc(table, labels, scores, **bootstrap),
+                       rule=rule, target_precision=target_precision if rule == "precision" else None,
                        confidence=confidence, n_bootstrap=int(n_bootstrap),
-                       provenance=provenance("feature_metrics", rule=rule, n_bootstrap=int(n_bootstrap),
-                                             confidence=confidence, seed=seed))
+                       provenance=provenance("feature_metrics", rule=rule, **bootstrap))
     return result
 
 
@@ -446,7 +443,7 @@ def feature_table(test, *, test_without_augmentation=None, deep_test=None,
     >>> float(row["threshold"]), int(row["n_inference"])
     (0.6, 3)
     """
-    options = dict(rule=rule, target_precision=target_precision)
+    options = dict(rule=rule, target_precision=target_precision, n_bootstrap=0)  # the table shows no interval
     test = as_table(test, copy=False)
     main = feature_metrics(test, features=features, **options)
     if not len(main):

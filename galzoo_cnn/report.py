@@ -148,8 +148,9 @@ def _feature_products(classified, classes, *, truth_column, grouped, n_bootstrap
         raise InputError("the table has no label_<feature> column matching the model's features: label it "
                          "first (galzoo_cnn.labels.feature_labels or decals_feature_labels)")
     figures = {"roc": plot_roc_curves(classified, [str(f) for f in metrics["feature"]]).figure}
-    auc = np.asarray(metrics["roc_auc"], dtype=float)
-    headline = {"mean_roc_auc": float(np.nanmean(auc)), "n_features": len(metrics), "rule": rule}
+    headline = {"mean_roc_auc": metrics.meta["mean_roc_auc"], "n_features": len(metrics), "rule": rule,
+                "n_in_mean": metrics.meta["n_in_mean"],
+                "mean_roc_auc_interval": [metrics.meta[f"mean_roc_auc_{side}"] for side in ("low", "high")]}
     return {"metrics": metrics}, figures, headline
 
 
@@ -337,13 +338,14 @@ def _check_summary(summary, summary_path):
     """Refuse, naming the key, values of the summary the report formats as numbers."""
     headline = summary["headline"]
     numbers = [("n_rows", summary["n_rows"])]
-    numbers += [(f"headline {k}", headline[k]) for k in ("accuracy", "n", "mean_roc_auc", "n_features")
-                if k in headline]
-    interval = headline.get("accuracy_interval")
-    if interval is not None and interval != [None, None]:  # [None, None]: no bootstrap
-        if not isinstance(interval, list) or len(interval) != 2:
-            raise InputError(f"{summary_path}: headline accuracy_interval is {interval!r}, not [low, high]")
-        numbers += [("headline accuracy_interval", bound) for bound in interval]
+    numbers += [(f"headline {k}", headline[k]) for k in ("accuracy", "n", "mean_roc_auc", "n_features",
+                                                         "n_in_mean") if k in headline]
+    for name in ("accuracy_interval", "mean_roc_auc_interval"):
+        interval = headline.get(name)
+        if interval is not None and interval != [None, None]:  # [None, None]: no bootstrap
+            if not isinstance(interval, list) or len(interval) != 2:
+                raise InputError(f"{summary_path}: headline {name} is {interval!r}, not [low, high]")
+            numbers += [(f"headline {name}", bound) for bound in interval]
     for key, value in numbers:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise InputError(f"{summary_path}: {key} is {value!r}, not a number: the file was "
@@ -381,7 +383,10 @@ def _headline_text(headline):
             text += (f" Top-label ECE {headline['ece']:.3f}; exact probabilities would read {median:.3f} "
                      f"(95th percentile {p95:.3f}) on as many rows.")
         return text
-    return (f"Mean ROC AUC {headline['mean_roc_auc']:.3f} over {headline['n_features']} features "
+    low, high = headline.get("mean_roc_auc_interval") or (None, None)
+    interval = f" (95% interval {low:.3f}-{high:.3f})" if low is not None else ""
+    return (f"Mean ROC AUC {headline['mean_roc_auc']:.3f}{interval} over {headline.get('n_in_mean', '')} of "
+            f"{headline['n_features']} features "
             f"(thresholds: {html.escape(str(headline['rule']))}).")
 
 

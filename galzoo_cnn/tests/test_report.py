@@ -141,7 +141,17 @@ def test_multilabel_evaluation_on_real_gz2_images(real_data, tmp_path):
     np.testing.assert_allclose(np.asarray(metrics["roc_auc"]), np.asarray(again["roc_auc"]), equal_nan=True)
     summary = json.loads((tmp_path / "e" / "summary.json").read_text())
     assert summary["figures"] == ["roc"] and summary["headline"]["n_features"] == len(metrics)
-    assert "Mean ROC AUC" in write_report(tmp_path / "e").read_text()
+    # the headline mean and its interval: the classified rows drawn again together (same seed)
+    assert summary["headline"]["mean_roc_auc_interval"] == pytest.approx(
+        [again.meta["mean_roc_auc_low"], again.meta["mean_roc_auc_high"]], abs=1e-12)
+    finite = np.isfinite(np.asarray(again["roc_auc"], dtype=float))
+    assert summary["headline"]["n_in_mean"] == finite.sum() and summary["headline"]["mean_roc_auc"] == (
+        pytest.approx(np.mean(np.asarray(again["roc_auc"])[finite])))
+    low, high = summary["headline"]["mean_roc_auc_interval"]
+    assert low < summary["headline"]["mean_roc_auc"] < high
+    report = write_report(tmp_path / "e").read_text()
+    mean = summary["headline"]["mean_roc_auc"]
+    assert f"Mean ROC AUC {mean:.3f} (95% interval {low:.3f}-{high:.3f})" in report
 
     # the deep-test flow: labels made elsewhere (here the GZ2 labels of 60 of the galaxies, in another
     # order) joined by sky position to the classified rows

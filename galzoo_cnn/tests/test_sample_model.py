@@ -185,6 +185,11 @@ def test_features_model_card_recomputed_from_its_held_out_images(real_data):
     stated = card["metrics"]["features"]["crops"]["roc_auc"]
     intervals = card["metrics"]["features"]["crops"]["roc_auc_interval"]
     assert set(intervals) == {f for f, v in stated.items() if v is not None}
+    mean = card["metrics"]["features"]["crops"]["mean_roc_auc"]  # the acceptance list's, rows drawn together
+    listed = feature_metrics(out, features=mean["features"]).meta
+    assert mean["roc_auc"] == pytest.approx(np.mean([stated[f] for f in mean["features"]]), abs=1e-3)
+    assert mean["interval"] == pytest.approx([listed["mean_roc_auc_low"], listed["mean_roc_auc_high"]],
+                                             abs=5e-3)
     for row in metrics:
         if str(row["feature"]) in intervals:  # the same resampling (seed 0) of the same rows
             assert [row["roc_auc_low"], row["roc_auc_high"]] == pytest.approx(intervals[str(row["feature"])],

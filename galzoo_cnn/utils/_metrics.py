@@ -6,7 +6,8 @@ objectives without it."""
 
 import numpy as np
 
-__all__ = ["single_label_scores", "known_labels", "feature_auc", "feature_auc_interval"]
+__all__ = ["single_label_scores", "known_labels", "feature_auc", "feature_auc_interval", "mean_auc_interval",
+           "mean_auc"]
 
 
 def single_label_scores(truth, predicted, labels):
@@ -89,3 +90,86 @@ def feature_auc_interval(labels, scores, *, n_bootstrap=1000, confidence=0.95, s
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(np.concatenate(values), [tail, 100 - tail])
     return float(low), float(high)
+
+
+def mean_auc_interval(labels, scores, *, n_bootstrap=1000, confidence=0.95, seed=0):
+    """Bootstrap percentile interval of the mean ROC AUC of several yes/no outputs over the same rows.
+
+    The rows are drawn again with replacement together (a galaxy brings all its labels), each output's
+    AUC is taken over the drawn rows whose label is known (NaN: unknown), and the drawings where some
+    output's known labels are all one answer are left out.  Unknown rows are ranked above every score,
+    so the known rows' ranks are their ranks among themselves.
+
+    Parameters
+    ----------
+    labels : array-like
+        ``(n_rows, n_outputs)``: 1 / 0, NaN where unknown.
+    scores : array-like
+        ``(n_rows, n_outputs)`` probabilities.
+    n_bootstrap, confidence, seed
+        As in `feature_auc_interval`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galzoo_cnn.utils._metrics import mean_auc_interval
+    >>> labels = np.array([[1, 0], [0, 1], [1, np.nan], [0, 0], [1, 1], [0, 0]])
+    >>> scores = np.array([[0.9, 0.2], [0.1, 0.8], [0.8, 0.5], [0.3, 0.1], [0.2, 0.7], [0.7, 0.3]])
+    >>> low, high = mean_auc_interval(labels, scores)
+    >>> bool(0 <= low < high <= 1)
+    True
+    """
+    from scipy.stats import rankdata
+
+    labels, scores = np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
+    if n_bootstrap <= 0 or not labels.size:
+        return float("nan"), float("nan")
+    n_rows, n_outputs = labels.shape
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _BOOTSTRAP_CELLS // (n_rows * n_outputs))
+    means = []
+    for start in range(0, int(n_bootstrap), chunk):
+        index = rng.integers(0, n_rows, (min(chunk, int(n_bootstrap) - start), n_rows))
+        aucs = np.full((len(index), n_outputs), np.nan)
+        for k in range(n_outputs):
+            drawn = labels[index, k]
+            known = np.isfinite(drawn)
+            positive = known & (drawn > 0.5)
+            n_positive, n_negative = positive.sum(axis=1), known.sum(axis=1) - positive.sum(axis=1)
+            ranks = rankdata(np.where(known, scores[index, k], np.inf), axis=1)
+            both = (n_positive > 0) & (n_negative > 0)
+            aucs[both, k] = (((ranks * positive).sum(axis=1) - n_positive * (n_positive + 1) / 2)[both]
+                             / (n_positive * n_negative)[both])
+        means.append(aucs[np.isfinite(aucs).all(axis=1)].mean(axis=1))
+    drawn_means = np.concatenate(means)
+    if not len(drawn_means):
+        return float("nan"), float("nan")
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(drawn_means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def mean_auc(table, label_columns, score_columns, *, n_bootstrap=1000, confidence=0.95, seed=0):
+    """``mean_roc_auc`` over the outputs of ``table`` whose known labels hold both answers, and its interval
+    (`mean_auc_interval`: ``mean_roc_auc_low`` / ``_high``); labels masked or NaN where unknown.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from galzoo_cnn.utils._metrics import mean_auc
+    >>> t = Table({"label_a": [1, 0, 1, 0], "label_b": [1, 1, 1, 1],
+    ...            "p_a": [0.9, 0.2, 0.6, 0.7], "p_b": [0.5] * 4})
+    >>> summary = mean_auc(t, ["label_a", "label_b"], ["p_a", "p_b"], n_bootstrap=0)
+    >>> summary["mean_roc_auc"], summary["n_in_mean"]
+    (0.75, 1)
+    """
+    columns = [(np.ma.filled(np.ma.masked_invalid(np.ma.asarray(table[y], dtype=float)), np.nan),
+                np.asarray(table[p], dtype=float)) for y, p in zip(label_columns, score_columns)]
+    kept = [(y, p) for y, p in columns if np.isfinite(feature_auc(y, p))]
+    if not kept:
+        return {"mean_roc_auc": float("nan"), "mean_roc_auc_low": float("nan"),
+                "mean_roc_auc_high": float("nan"), "n_in_mean": 0}
+    labels, scores = (np.column_stack(side) for side in zip(*kept))
+    low, high = mean_auc_interval(labels, scores, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
+    return {"mean_roc_auc": float(np.mean([feature_auc(y, p) for y, p in kept])), "mean_roc_auc_low": low,
+            "mean_roc_auc_high": high, "n_in_mean": len(kept)}
