@@ -385,8 +385,9 @@ def _headline_text(headline):
         return text
     low, high = headline.get("mean_roc_auc_interval") or (None, None)
     interval = f" (95% interval {low:.3f}-{high:.3f})" if low is not None else ""
-    return (f"Mean ROC AUC {headline['mean_roc_auc']:.3f}{interval} over {headline.get('n_in_mean', '')} of "
-            f"{headline['n_features']} features "
+    counted = f"{headline['n_in_mean']} of " if "n_in_mean" in headline else ""  # older summaries lack it
+    return (f"Mean ROC AUC {headline['mean_roc_auc']:.3f}{interval} over {counted}{headline['n_features']} "
+            f"features "
             f"(thresholds: {html.escape(str(headline['rule']))}).")
 
 
