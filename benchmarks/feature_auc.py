@@ -47,7 +47,7 @@ from galzoo_cnn.evaluation import feature_metrics, feature_table
 from galzoo_cnn.labels import feature_labels
 from galzoo_cnn.models import load_model
 from galzoo_cnn.utils._cards import update_card_file
-from galzoo_cnn.utils._metrics import feature_auc_interval
+from galzoo_cnn.utils._metrics import feature_auc_interval, mean_auc
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "_static" / "features"
 TITLES = {"crops": "Held-out Kaggle GZ2 galaxies, 150 px crops (6 R90)",
@@ -139,7 +139,7 @@ def with_intervals(result, out):
     ``meta``, the mean AUC of the acceptance list's features with its interval."""
     known = [str(f) for f, v in zip(result["feature"], result["auc_test_aug"]) if not np.ma.is_masked(v)]
     features = [f for f in LISTED if f in known]
-    listed = feature_metrics(out, features=features).meta
+    listed = mean_auc(out, [f"label_{f}" for f in features], [PROB + f for f in features])
     interval = [round(listed[f"mean_roc_auc_{side}"], 4) for side in ("low", "high")]
     result.meta["mean_listed"] = {"features": features, "roc_auc": round(listed["mean_roc_auc"], 4),
                                   "interval": interval}

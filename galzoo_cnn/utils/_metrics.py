@@ -52,7 +52,7 @@ def feature_auc(labels, scores):
     return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
 
 
-#: Resampled values ranked at once by `feature_auc_interval`: bounds its memory on large tables.
+#: Resampled values ranked at once by `mean_auc_interval`: bounds its memory on large tables.
 _BOOTSTRAP_CELLS = 2_000_000
 
 
@@ -70,26 +70,12 @@ def feature_auc_interval(labels, scores, *, n_bootstrap=1000, confidence=0.95, s
     >>> bool(0 <= low < 0.67 < high <= 1)
     True
     """
-    from scipy.stats import rankdata
-
     y, p = known_labels(labels, scores)
-    if n_bootstrap <= 0 or not 0 < y.sum() < len(y):
+    if not 0 < y.sum() < len(y):
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    chunk = max(1, _BOOTSTRAP_CELLS // len(y))
-    values = []
-    for start in range(0, int(n_bootstrap), chunk):
-        index = rng.integers(0, len(y), (min(chunk, int(n_bootstrap) - start), len(y)))
-        positive = y[index]
-        n_positive = positive.sum(axis=1)
-        n_negative = len(y) - n_positive
-        rank_sum = (rankdata(p[index], axis=1) * positive).sum(axis=1)
-        both = (n_positive > 0) & (n_negative > 0)
-        values.append((rank_sum[both] - n_positive[both] * (n_positive[both] + 1) / 2)
-                      / (n_positive[both] * n_negative[both]))
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(np.concatenate(values), [tail, 100 - tail])
-    return float(low), float(high)
+    # the known rows as one output of `mean_auc_interval`: the same drawings and statistic
+    return mean_auc_interval(y[:, None].astype(float), p[:, None], n_bootstrap=n_bootstrap,
+                             confidence=confidence, seed=seed)
 
 
 def mean_auc_interval(labels, scores, *, n_bootstrap=1000, confidence=0.95, seed=0):
@@ -165,11 +151,12 @@ def mean_auc(table, label_columns, score_columns, *, n_bootstrap=1000, confidenc
     """
     columns = [(np.ma.filled(np.ma.masked_invalid(np.ma.asarray(table[y], dtype=float)), np.nan),
                 np.asarray(table[p], dtype=float)) for y, p in zip(label_columns, score_columns)]
-    kept = [(y, p) for y, p in columns if np.isfinite(feature_auc(y, p))]
+    aucs = [feature_auc(y, p) for y, p in columns]
+    kept = [column for column, auc in zip(columns, aucs) if np.isfinite(auc)]
     if not kept:
         return {"mean_roc_auc": float("nan"), "mean_roc_auc_low": float("nan"),
                 "mean_roc_auc_high": float("nan"), "n_in_mean": 0}
     labels, scores = (np.column_stack(side) for side in zip(*kept))
     low, high = mean_auc_interval(labels, scores, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
-    return {"mean_roc_auc": float(np.mean([feature_auc(y, p) for y, p in kept])), "mean_roc_auc_low": low,
+    return {"mean_roc_auc": float(np.nanmean(aucs)), "mean_roc_auc_low": low,
             "mean_roc_auc_high": high, "n_in_mean": len(kept)}
