@@ -74,6 +74,30 @@ def test_feature_auc_intervals_are_the_percentiles_of_resampled_aucs(scored):
     assert np.array_equal(none["roc_auc"], metrics["roc_auc"], equal_nan=True)
 
 
+def test_mean_auc_interval_is_the_percentiles_of_jointly_resampled_means(scored):
+    """meta's mean_roc_auc_low / high: every row drawn again with all its labels (one generator, seeded),
+    each feature's AUC counted by hand over the drawn rows whose label is known, drawings where a
+    feature holds one answer left out.  The scores are vote fractions: many ties."""
+    metrics = feature_metrics(scored, features=FEATURES, n_bootstrap=200, seed=3)
+    used = [f for f, auc in zip(FEATURES, metrics["roc_auc"]) if np.isfinite(auc)]
+    assert metrics.meta["n_in_mean"] == len(used) >= 4
+    known = np.column_stack([~np.ma.getmaskarray(scored[f"label_{f}"]) for f in used])
+    labels = np.column_stack([np.asarray(scored[f"label_{f}"].filled(False), dtype=bool) for f in used])
+    scores = np.column_stack([np.asarray(scored[f"prob_feature_{f}"], dtype=float) for f in used])
+    assert len(np.unique(scores)) < scores.size / 2 and not known.all()
+    means = []
+    for rows in np.random.default_rng(3).integers(0, len(scored), (200, len(scored))):
+        aucs = []
+        for k in range(len(used)):
+            y, p = labels[rows, k][known[rows, k]], scores[rows, k][known[rows, k]]
+            aucs.append(_rank_auc(y, p) if 0 < y.sum() < len(y) else np.nan)
+        if np.isfinite(aucs).all():
+            means.append(np.mean(aucs))
+    assert len(means) > 100
+    np.testing.assert_allclose([metrics.meta["mean_roc_auc_low"], metrics.meta["mean_roc_auc_high"]],
+                               np.percentile(means, [2.5, 97.5]), rtol=0, atol=1e-12)
+
+
 def test_feature_metrics_match_hand_computations(scored):
     metrics = feature_metrics(scored, features=FEATURES)
     assert metrics["feature"].tolist() == FEATURES
