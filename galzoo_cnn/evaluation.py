@@ -29,8 +29,6 @@ completely_round      1  1.000
 0.75
 """
 
-import warnings
-
 import numpy as np
 from astropy import units as u
 from astropy.table import QTable, Table
@@ -42,7 +40,14 @@ from .exceptions import InputError, InputTypeError
 from .objectives import SingleLabel
 from .tables import as_table, positive_angle, provenance, require_columns
 from .utils._deprecation import keyword_options
-from .utils._metrics import feature_auc, feature_auc_interval, known_labels, mean_auc, single_label_scores
+from .utils._metrics import (
+    feature_auc,
+    feature_auc_interval,
+    known_labels,
+    mean_auc,
+    single_label_intervals,
+    single_label_scores,
+)
 
 __all__ = ["calibrate_model", "balance_model", "labelled_probabilities", "class_metrics", "confusion_table",
            "paired_labels",
@@ -93,13 +98,6 @@ def paired_labels(table, truth_column, predicted_column="predicted_class", *, gr
         sides.append(values)
     kept = (sides[0] != "") & (sides[1] != "")
     return sides[0][kept], sides[1][kept], kept
-
-
-def _interval(values, confidence):
-    tail = (1 - confidence) / 2 * 100
-    with warnings.catch_warnings():  # a class never predicted in a resampling has no precision
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanpercentile(values, [tail, 100 - tail], axis=0)
 
 
 @keyword_options
@@ -156,27 +154,19 @@ def class_metrics(table, truth_column, predicted_column="predicted_class", *, cl
         classes = list(taxonomy.BROAD_GROUPS) if grouped else sorted(set(truth) | set(predicted))
     classes = [str(c) for c in classes]
 
-    def scores(measured):
-        return np.stack([measured["precision"], measured["recall"], measured["f1"]]), measured["accuracy"]
-
     measured = single_label_scores(truth, predicted, classes)
-    values, accuracy = scores(measured)
     result = QTable({"class": classes,
                      "n_true": [int((truth == c).sum()) for c in classes],
                      "n_predicted": [int((predicted == c).sum()) for c in classes],
-                     "precision": values[0], "recall": values[1], "f1": values[2]})
-    meta = {"accuracy": float(accuracy), "n": int(len(truth)), "classes": classes, "grouped": grouped,
+                     "precision": measured["precision"], "recall": measured["recall"], "f1": measured["f1"]})
+    meta = {"accuracy": measured["accuracy"], "n": int(len(truth)), "classes": classes, "grouped": grouped,
             "truth_column": truth_column, "confidence": confidence, "n_bootstrap": int(n_bootstrap),
             "confusion_matrix": measured["confusion_matrix"]}
     if n_bootstrap > 0:
-        rng = np.random.default_rng(seed)
-        draws = [rng.integers(0, len(truth), len(truth)) for _ in range(int(n_bootstrap))]
-        samples = [scores(single_label_scores(truth[i], predicted[i], classes)) for i in draws]
-        low, high = _interval(np.stack([s[0] for s in samples]), confidence)
+        low, high, meta["accuracy_low"], meta["accuracy_high"] = single_label_intervals(
+            truth, predicted, classes, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
         for k, name in enumerate(("precision", "recall", "f1")):
             result[f"{name}_low"], result[f"{name}_high"] = low[k], high[k]
-        meta["accuracy_low"], meta["accuracy_high"] = map(float, _interval([s[1] for s in samples],
-                                                                           confidence))
     for name in ("precision", "recall", "f1"):
         for column in (c for c in result.colnames if c.startswith(name)):
             result[column].info.format = ".3f"

@@ -98,6 +98,43 @@ def test_mean_auc_interval_is_the_percentiles_of_jointly_resampled_means(scored)
                                np.percentile(means, [2.5, 97.5]), rtol=0, atol=1e-12)
 
 
+def test_class_intervals_are_the_percentiles_of_resampled_scores():
+    """class_metrics' *_low / *_high: the percentiles of scikit-learn's scores of the rows drawn again
+    (one seeded generator), on real GZ2 rows: Hart et al.'s class string against the five classes of the
+    debiased votes, grouped; a class of no row ('bar', given in classes) stays undefined."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    from galzoo_cnn.evaluation import class_metrics, paired_labels
+
+    hart = five_class_labels(load_gz2_sample(layout="hart2016"))
+    pairs = hart["gz2_class", "gz2_five_class"]
+    pairs.rename_column("gz2_five_class", "predicted_class")
+    classes = ["smooth", "edge_on", "spiral", "bar"]
+    metrics = class_metrics(pairs, "gz2_class", grouped=True, classes=classes, n_bootstrap=200, seed=4)
+    truth, predicted, _ = paired_labels(pairs, "gz2_class", grouped=True)
+    assert 0.9 < metrics.meta["accuracy"] < 1  # the two disagree on a few rows
+    scores, accuracies = [], []
+    for rows in np.random.default_rng(4).integers(0, len(truth), (200, len(truth))):
+        scores.append(precision_recall_fscore_support(truth[rows], predicted[rows], labels=classes,
+                                                      average=None, zero_division=np.nan)[:3])
+        accuracies.append(accuracy_score(truth[rows], predicted[rows]))
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="All-NaN"):
+        low, high = np.nanpercentile(np.array(scores), [2.5, 97.5], axis=0)
+    for k, name in enumerate(("precision", "recall", "f1")):
+        np.testing.assert_allclose(metrics[f"{name}_low"], low[k], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(metrics[f"{name}_high"], high[k], rtol=0, atol=1e-12)
+    np.testing.assert_allclose([metrics.meta["accuracy_low"], metrics.meta["accuracy_high"]],
+                               np.percentile(accuracies, [2.5, 97.5]), rtol=0, atol=1e-12)
+    assert np.isnan(metrics["recall_low"][3]) and metrics["recall_high"][0] > metrics["recall_low"][0]
+    # one edge-on and one spiral galaxy among five rows: some drawings hold no row of the classes asked for
+    _, _, kept = paired_labels(pairs, "gz2_class", grouped=True)
+    rows = np.flatnonzero(kept)
+    few = pairs[np.r_[rows[truth == "edge_on"][:1], rows[truth != "edge_on"][:4]]]
+    tiny = class_metrics(few, "gz2_class", grouped=True, classes=["edge_on", "spiral"],
+                         n_bootstrap=50)
+    assert 0 <= tiny.meta["accuracy_low"] <= tiny.meta["accuracy"] <= tiny.meta["accuracy_high"] <= 1
+
+
 def test_feature_metrics_match_hand_computations(scored):
     metrics = feature_metrics(scored, features=FEATURES)
     assert metrics["feature"].tolist() == FEATURES

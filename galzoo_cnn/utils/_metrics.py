@@ -4,10 +4,17 @@
 same rows give the same numbers.  scikit-learn is imported inside: the catalogue stages import the
 objectives without it."""
 
+import warnings
+
 import numpy as np
 
-__all__ = ["single_label_scores", "known_labels", "feature_auc", "feature_auc_interval", "mean_auc_interval",
-           "mean_auc"]
+__all__ = ["single_label_scores", "single_label_intervals", "known_labels", "feature_auc",
+           "feature_auc_interval", "mean_auc_interval", "mean_auc"]
+
+
+#: Drawn rows counted at once by the bootstrap intervals (drawings x rows): bounds their memory on large
+#: tables.
+_BOOTSTRAP_CELLS = 2_000_000
 
 
 def single_label_scores(truth, predicted, labels):
@@ -27,6 +34,82 @@ def single_label_scores(truth, predicted, labels):
                                                                zero_division=np.nan)
     return {"accuracy": float(accuracy_score(truth, predicted)), "precision": precision, "recall": recall,
             "f1": f1, "confusion_matrix": confusion_matrix(truth, predicted, labels=labels).tolist()}
+
+
+def _drawings(n_rows, n_bootstrap, seed):
+    """The bootstrap drawings of ``n_rows`` rows with replacement, a chunk of drawings at a time:
+    ``(n_drawings, n_rows)`` row numbers, from one generator seeded ``seed``."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _BOOTSTRAP_CELLS // max(1, n_rows))
+    for start in range(0, int(n_bootstrap), chunk):
+        yield rng.integers(0, n_rows, (min(chunk, int(n_bootstrap) - start), n_rows))
+
+
+def _tally(values, n_values):
+    """How many times each drawing (a row of ``values``) holds each of ``0 .. n_values - 1``."""
+    offsets = n_values * np.arange(len(values))[:, None]
+    return np.bincount((values + offsets).ravel(), minlength=len(values) * n_values).reshape(len(values), -1)
+
+
+def _percentiles(values, confidence):
+    """The two-sided percentile interval over the first axis, NaN (undefined) drawings left out."""
+    tail = (1 - confidence) / 2 * 100
+    with warnings.catch_warnings():  # a class never predicted in a resampling has no precision
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanpercentile(values, [tail, 100 - tail], axis=0)
+
+
+def single_label_intervals(truth, predicted, labels, *, n_bootstrap=1000, confidence=0.95, seed=0):
+    """Bootstrap percentile intervals of `single_label_scores`: the rows drawn again with replacement.
+
+    Each drawing's confusion matrix is counted at once from the rows' (true, predicted) pairs, so the
+    scores are those `single_label_scores` gives on the drawn rows (rows of other labels count as
+    in scikit-learn: wrong for the labels they were given or taken for).
+
+    Parameters
+    ----------
+    truth, predicted, labels
+        As in `single_label_scores`.
+    n_bootstrap : int
+        Drawings (at least 1).
+    confidence : float
+        Two-sided coverage of the percentile intervals.
+    seed : int
+        Seed of the drawings' generator (`numpy.random.default_rng`).
+
+    Returns
+    -------
+    low, high : `~numpy.ndarray`
+        ``(3, n_labels)``: precision, recall and F1; NaN where no drawing defines one.
+    accuracy_low, accuracy_high : float
+
+    Examples
+    --------
+    >>> from galzoo_cnn.utils._metrics import single_label_intervals
+    >>> low, high, *accuracy = single_label_intervals(list("aabbab"), list("abbbaa"), ["a", "b"])
+    >>> low.shape, bool(0 <= accuracy[0] < 0.5 < accuracy[1] <= 1)
+    ((3, 2), True)
+    """
+    if n_bootstrap < 1:
+        raise ValueError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    n_rows, n_labels = len(truth), len(labels)
+    # each label's number, n_labels for any other value: a pair's code indexes a flattened matrix
+    code = {label: k for k, label in enumerate(labels)}
+    pairs = np.array([code.get(t, n_labels) * (n_labels + 1) + code.get(p, n_labels)
+                      for t, p in zip(truth.tolist(), predicted.tolist())], dtype=np.int64)
+    correct = truth == predicted
+    scores, accuracies = [], []
+    for index in _drawings(n_rows, n_bootstrap, seed):
+        matrices = _tally(pairs[index], (n_labels + 1) ** 2).reshape(len(index), n_labels + 1, -1)
+        hits = np.diagonal(matrices, axis1=1, axis2=2)[:, :n_labels]
+        called, true = matrices.sum(axis=1)[:, :n_labels], matrices.sum(axis=2)[:, :n_labels]
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0: undefined, as zero_division=nan
+            scores.append(np.stack([hits / called, hits / true, 2 * hits / (called + true)], axis=1))
+        accuracies.append(correct[index].mean(axis=1))
+    low, high = _percentiles(np.concatenate(scores), confidence)
+    accuracy_low, accuracy_high = _percentiles(np.concatenate(accuracies), confidence)
+    return low, high, float(accuracy_low), float(accuracy_high)
 
 
 def known_labels(labels, scores):
@@ -50,10 +133,6 @@ def feature_auc(labels, scores):
 
     y, p = known_labels(labels, scores)
     return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
-
-
-#: Drawn rows counted at once by `mean_auc_interval` (drawings x rows): bounds its memory on large tables.
-_BOOTSTRAP_CELLS = 2_000_000
 
 
 def _ranking(labels, scores):
@@ -120,7 +199,7 @@ def mean_auc_interval(labels, scores, *, n_bootstrap=1000, confidence=0.95, seed
     scores : array-like
         ``(n_rows, n_outputs)`` probabilities.
     n_bootstrap, confidence, seed
-        As in `feature_auc_interval`.
+        As in `single_label_intervals`; no drawing (0) gives (NaN, NaN).
 
     Examples
     --------
@@ -137,21 +216,16 @@ def mean_auc_interval(labels, scores, *, n_bootstrap=1000, confidence=0.95, seed
         return float("nan"), float("nan")
     n_rows, n_outputs = labels.shape
     rankings = [_ranking(labels[:, k], scores[:, k]) for k in range(n_outputs)]
-    rng = np.random.default_rng(seed)
-    chunk = max(1, _BOOTSTRAP_CELLS // n_rows)
     means = []
-    for start in range(0, int(n_bootstrap), chunk):
-        index = rng.integers(0, n_rows, (min(chunk, int(n_bootstrap) - start), n_rows))
+    for index in _drawings(n_rows, n_bootstrap, seed):
         # how often each row was drawn: the AUC of a drawing is that of its rows weighted so
-        counts = np.bincount((index + n_rows * np.arange(len(index))[:, None]).ravel(),
-                             minlength=index.size).reshape(index.shape).T.copy()
+        counts = _tally(index, n_rows).T.copy()
         aucs = np.column_stack([_weighted_auc(counts, *ranking) for ranking in rankings])
         means.append(aucs[np.isfinite(aucs).all(axis=1)].mean(axis=1))
     drawn_means = np.concatenate(means)
     if not len(drawn_means):
         return float("nan"), float("nan")
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(drawn_means, [tail, 100 - tail])
+    low, high = _percentiles(drawn_means, confidence)
     return float(low), float(high)
 
 
