@@ -17,6 +17,7 @@ import contextlib
 import inspect
 import json
 import os
+import re
 import signal
 import sys
 import warnings
@@ -640,7 +641,8 @@ def main(argv=None):
     """
     if os.environ.get("LOCAL_RANK") not in (None, "0"):  # a worker a DDP launcher started: dies with it
         die_with_parent()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     level = log.level
     log.setLevel("INFO" if args.verbose else "WARNING")
     try:
@@ -652,7 +654,8 @@ def main(argv=None):
                   file=sys.stderr)
         return EXIT_INTERRUPTED + err.signum
     except (GalzooError, OSError) as err:  # OSError: the user's files (missing, unreadable, no space)
-        print(f"galzoo-cnn {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        print(f"galzoo-cnn {args.command}: error: {_as_options(_one_line(err), parser, args.command)}",
+              file=sys.stderr)
         return EXIT_USAGE
     finally:
         log.setLevel(level)
@@ -663,6 +666,29 @@ def _one_line(err):
     if isinstance(err, OSError) and err.filename and str(err.filename) not in text:
         text = f"{err.filename}: {text}"
     return text or type(err).__name__
+
+
+#: A Python keyword in a message (``crop=0.01 must...``, ``pass ra_column= and``) and its value, if any.
+_KEYWORD = re.compile(r"(?<![\w?&.-])([a-z][a-z0-9_]*)=(\S*?)(?=[\s,;)]|$)")
+
+
+def _as_options(text, parser, command):
+    """A message of the Python API as the command line reads it: the keywords that are options of
+    ``command`` named as those options (``crop=0.01`` -> ``--crop 0.01``, ``ra_column=`` ->
+    ``--ra-column``, ``overwrite=True`` -> ``--overwrite``); other text unchanged."""
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    actions = {action.dest: action for action in subparsers.choices[command]._actions
+               if action.option_strings}
+
+    def option(match):
+        action, value = actions.get(match.group(1)), match.group(2)
+        if action is None:
+            return match.group(0)
+        flag = max(action.option_strings, key=len)
+        if action.nargs == 0:  # a switch: only the value it sets can be typed
+            return flag if value in ("", repr(action.const)) else match.group(0)
+        return f"{flag} {value}" if value else flag
+    return _KEYWORD.sub(option, text)
 
 
 @contextlib.contextmanager

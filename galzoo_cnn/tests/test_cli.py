@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from galzoo_cnn.cli import main
+from galzoo_cnn.cli import _as_options, build_parser, main
 from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
 from galzoo_cnn.exceptions import GalzooDeprecationWarning
 from galzoo_cnn.labels import five_class_labels
@@ -29,7 +29,7 @@ def test_labels_command_writes_table(tmp_path, capsys):
     # an existing output is not replaced without --overwrite, and stays intact
     before = out.read_bytes()
     assert main(["labels", str(gz2_sample_path(layout="hart2016")), "--output", str(out)]) == 2
-    assert "exists; pass overwrite=True" in capsys.readouterr().err
+    assert "exists; pass --overwrite to replace it" in capsys.readouterr().err
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["labels.fits"]  # no temporary files left
 
@@ -207,6 +207,31 @@ def test_classify_command_fails_when_no_row_is_classified(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2 and "no row could be classified (missing=3)" in err
     assert "Traceback" not in err and not list(tmp_path.glob("cat*"))
+
+
+def test_errors_name_the_command_line_options(real_data, tmp_path, capsys):
+    """The API's hints (``ra_column=``, ``crop=0.01``) reach a command-line user as the options to type;
+    a keyword that is no option of the command, and text like 'missing=3', stay as they are."""
+    decals = real_data / "gz_decals_rings"
+    status = main(["classify", str(decals / "labels.csv"), "--image-dir", str(decals / "images"),
+                   "--output", str(tmp_path / "cat"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2 and "no column 'ra' or 'dec'" in err
+    assert "pass --ra-column and --dec-column, or a SkyCoord column" in err and "ra_column=" not in err
+    hart = real_data / "gz2_hart16_sdss"
+    status = main(["classify", str(hart / "gz2_hart16.csv"), "--image-dir", str(hart / "images"),
+                   "--output", str(tmp_path / "cat"), "--crop", "0.01", "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2 and "error: --crop 0.01 must lie in [0.1," in err
+    assert not list(tmp_path.glob("cat*"))
+    parser = build_parser()
+    assert _as_options("give the features model as model= alone (missing=3)", parser, "classify") == (
+        "give the features model as --model alone (missing=3)")
+    assert _as_options("rule='x'; expected one of", parser, "classify") == "rule='x'; expected one of"
+    assert _as_options("rule='x'; expected one of", parser, "evaluate") == "--rule 'x'; expected one of"
+    assert _as_options("pass overwrite=True; progress=False", parser, "classify") == (
+        "pass --overwrite; progress=False")  # the option is --no-progress, dest no_progress
+    assert _as_options("overwrite=False", parser, "classify") == "overwrite=False"
 
 
 def test_evaluate_help_states_the_defaults_of_evaluate_model():
