@@ -669,7 +669,7 @@ def _one_line(err):
 
 
 #: A Python keyword in a message (``crop=0.01 must...``, ``pass ra_column= and``) and its value, if any.
-_KEYWORD = re.compile(r"(?<![\w?&.-])([a-z][a-z0-9_]*)=(\S*?)(?=[\s,;)]|$)")
+_KEYWORD = re.compile(r"(?<![\w?&./\\-])([a-z][a-z0-9_]*)=(\S*?)(?=[\s,;)]|$)")
 
 
 def _as_options(text, parser, command):
