@@ -41,6 +41,9 @@ from .utils._lightning import (
 from .utils._signals import interruptible, quiet_worker
 
 _CODES = {name: code for code, name in enumerate(STATUSES, start=1)}  # 0: row not processed
+#: Images a forward pass takes at once on a CPU, whatever the batch read: a forward of a few hundred
+#: 100-pixel images outgrows the caches and runs slower per image (benchmarks/bench_classify.py).
+CPU_FORWARD_IMAGES = 64
 _PADDING = -1  # the item of a process with no rows of its own
 
 
@@ -158,10 +161,10 @@ class _Predictor(L.LightningModule):
         apply = model.embed if self.embed else model.predict_proba
         # a model that pools the eight dihedral views already gives every view the same output: its
         # test-time augmentation would be the same numbers at eight times the cost
-        if not self.tta or model.view_pooling == "dihedral":
-            return apply(images).float()
-        views = dihedral_views(images)
-        return apply(torch.cat(views)).float().reshape(len(views), len(images), -1).mean(0)
+        views = [images] if not self.tta or model.view_pooling == "dihedral" else dihedral_views(images)
+        step = CPU_FORWARD_IMAGES if images.device.type == "cpu" else len(images)
+        return torch.stack([torch.cat([apply(view[start:start + step]).float()
+                                       for start in range(0, len(view), step)]) for view in views]).mean(0)
 
     def predict_step(self, batch, batch_idx):
         rows, codes, seen, images, jpegs, crops = batch

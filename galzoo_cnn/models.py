@@ -128,7 +128,11 @@ class GalaxyClassifier(nn.Module):
         if self.view_pooling is None:
             return self.backbone(images)
         views = dihedral_views(images)
-        return self.backbone(torch.cat(views)).reshape(len(views), len(images), -1).mean(0)
+        if self.training:  # BatchNorm's batch statistics are taken over all the views together
+            return self.backbone(torch.cat(views)).reshape(len(views), len(images), -1).mean(0)
+        # in evaluation each image's features are its own: one forward per view keeps each forward the
+        # batch's size (eight batches in one forward outgrow a CPU's caches, benchmarks/bench_classify.py)
+        return torch.stack([self.backbone(view) for view in views]).mean(0)
 
     @torch.no_grad()
     def predict_proba(self, images):

@@ -10,6 +10,7 @@ import pytest
 from astropy.table import Table
 
 from galzoo_cnn import classify_table, five_class_labels, taxonomy
+from galzoo_cnn.config import conf
 from galzoo_cnn.evaluation import class_metrics
 from galzoo_cnn.models import available_models, load_model, models_table
 
@@ -150,6 +151,32 @@ def test_framing_figures_of_the_card_recomputed_on_native_frames(real_data, name
     framed["petroR90_r"] = np.ones(len(native)) * u.arcsec  # GZ2 frames span 8.48 R90: only the ratio counts
     framed["cutout_fov"] = 8.48 * framed["petroR90_r"]
     assert accuracy(framed) == pytest.approx(figures["reframed"]["accuracy"], abs=1.01 / len(native))
+
+
+def test_calibration_of_gz2_framed_test_galaxies_recomputed(real_data):
+    """The default card's ECE on all 3 941 test galaxies widened with sky to GZ2's 8.48 R90 and read by
+    bare file name, and on random subsets of the native set's size, from the images."""
+    from galzoo_cnn.calibration import calibration_error
+    from galzoo_cnn.evaluation import labelled_probabilities
+
+    model = load_model(conf.default_model)
+    figures = model.card["metrics"]["framing"]["crops"]["bare_as_gz2_frames"]
+    rows = Table.read(MODEL_DIR / "sample-gz2-test.ecsv")
+    out = classify_table(rows, model=model, image_dir=real_data / "gz2_kaggle_5class" / "images",
+                         crop=model.card.crop * 8.48 / 6, progress=False)
+    probabilities, labels = labelled_probabilities(out, "gz2_five_class", model.classes)
+    assert len(labels) == figures["n"] == len(rows)
+    assert calibration_error(probabilities, labels) == pytest.approx(figures["ece"], abs=1e-3)
+    right = np.asarray(out["predicted_class"]) == np.asarray(out["gz2_five_class"])
+    assert right.mean() == pytest.approx(figures["accuracy"], abs=2.01 / len(rows))
+    n_native = len(Table.read(real_data / "gz2_kaggle_native" / "labels.csv"))
+    rng = np.random.default_rng(0)  # the benchmark's subsets
+    eces = [calibration_error(probabilities[r], labels[r])
+            for r in (rng.choice(len(labels), n_native, replace=False) for _ in range(300))]
+    assert [np.median(eces), np.percentile(eces, 95)] == pytest.approx(
+        figures["ece_of_native_sized_subsets"], abs=2e-3)
+    # a few hundred rows read several times the ECE of the whole set
+    assert figures["ece"] < figures["ece_of_native_sized_subsets"][0] / 2
 
 
 def test_the_dihedral_model_is_the_robust_network_reading_eight_views():
