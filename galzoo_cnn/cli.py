@@ -488,7 +488,8 @@ def build_parser():
         p.add_argument(option, type=kind)
     _lightning_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_train)
+    # its options override a configuration file's keys: its errors name those keys, as the file does
+    p.set_defaults(func=_cmd_train, configured=True)
 
     p = commands.add_parser("adversarial", help="adversarial validation of training vs inference images")
     p.add_argument("training", help="table of the training (e.g. GZ2-matched) galaxies")
@@ -600,7 +601,7 @@ def build_parser():
         p.add_argument(option, type=kind)
     _lightning_options(p, ("accelerator", "devices", "precision"))
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_compare_backbones)
+    p.set_defaults(func=_cmd_compare_backbones, configured=True)
 
     p = commands.add_parser("report", help="one self-contained HTML file from an evaluation directory")
     p.add_argument("evaluation", help="directory written by galzoo-cnn evaluate")
@@ -654,8 +655,9 @@ def main(argv=None):
                   file=sys.stderr)
         return EXIT_INTERRUPTED + err.signum
     except (GalzooError, OSError) as err:  # OSError: the user's files (missing, unreadable, no space)
-        print(f"galzoo-cnn {args.command}: error: {_as_options(_one_line(err), parser, args.command)}",
-              file=sys.stderr)
+        text = _one_line(err) if getattr(args, "configured", False) else _as_options(
+            _one_line(err), parser, args.command)
+        print(f"galzoo-cnn {args.command}: error: {text}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         log.setLevel(level)

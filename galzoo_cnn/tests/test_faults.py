@@ -423,8 +423,8 @@ def _user_errors(tmp_path):
     classify = ["classify", str(tmp_path / "in.ecsv"), "--image-dir", str(image_dir), "-o",
                 str(tmp_path / "cat"), "--no-progress"]
     return {
-        "no GPU": (classify + ["--device", "cuda:7"], "device='cuda:7' is not available"),
-        "unknown device": (classify + ["--device", "tpu-ish"], "device='tpu-ish' is not a device"),
+        "no GPU": (classify + ["--device", "cuda:7"], "--device 'cuda:7' is not available"),
+        "unknown device": (classify + ["--device", "tpu-ish"], "--device 'tpu-ish' is not a device"),
         "card lacks a key": (classify + ["--model", _model_copy(
             tmp_path, "keyless", lambda c: c.pop("weights_sha256"))], "lacks the key(s) weights_sha256"),
         "card classes vs weights": (classify + ["--model", _model_copy(
@@ -433,16 +433,16 @@ def _user_errors(tmp_path):
         "card classes vs decision factors": (classify + ["--model", _model_copy(
             tmp_path, "three_factors", lambda c: c.update(classes=c["classes"][:3]))],
             "expected a positive number for each of the card's classes"),
-        "tiny crop": (classify + ["--crop", "0.01"], "crop=0.01 must lie in"),
-        "batch size 0": (classify + ["--batch-size", "0"], "batch_size=0 must be an integer >= 1"),
+        "tiny crop": (classify + ["--crop", "0.01"], "--crop 0.01 must lie in"),
+        "batch size 0": (classify + ["--batch-size", "0"], "--batch-size 0 must be an integer >= 1"),
         "unreadable table": (["classify", str(tmp_path / "garbage.fits"), "-o", str(tmp_path / "x")],
                              "cannot be read as fits"),
         "YAML scalar": (["train", "--config", str(tmp_path / "scalar.yaml")], "expected a YAML mapping"),
         "broken YAML": (["train", "--config", str(tmp_path / "broken.yaml")], "is not valid YAML"),
         "bands with sdss": (["fetch", str(tmp_path / "in.ecsv"), "--image-dir", str(tmp_path / "c"),
-                             "--bands", "CDS/P/SDSS9/g"], "bands apply to survey='hips'"),
+                             "--bands", "CDS/P/SDSS9/g"], "bands apply to --survey 'hips'"),
         "size 0": (["fetch", str(tmp_path / "in.ecsv"), "--image-dir", str(tmp_path / "c"), "--size", "0"],
-                   "size=0 must be an integer >= 1"),
+                   "--size 0 must be an integer >= 1"),
         "missing table": (["labels", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "l.ecsv")],
                           "does not exist"),
         **_second_round_user_errors(tmp_path, classify),
@@ -490,17 +490,18 @@ def _second_round_user_errors(tmp_path, classify):
     (tmp_path / "a_file").write_text("")
     output = classify.index("-o") + 1
     cases.update({
-        "devices -1": (classify + ["--devices", "-1"], "devices='-1' is not a number of devices >= 1"),
-        "devices abc": (classify + ["--devices", "abc"], "devices='abc' is not a number of devices"),
-        "devices 0": (classify + ["--devices", "0"], "devices=0 is not a number of devices >= 1"),
-        "devices 99 on CPU": (classify + ["--device", "cpu", "--devices", "99"], "devices=99 would start 99"),
+        "devices -1": (classify + ["--devices", "-1"], "--devices '-1' is not a number of devices >= 1"),
+        "devices abc": (classify + ["--devices", "abc"], "--devices 'abc' is not a number of devices"),
+        "devices 0": (classify + ["--devices", "0"], "--devices 0 is not a number of devices >= 1"),
+        "devices 99 on CPU": (classify + ["--device", "cpu", "--devices", "99"],
+                              "--devices 99 would start 99"),
         "describe without =": (classify + ["--describe", "z"], "--describe 'z': expected NAME=TEXT"),
-        "batch of 10^9": (classify + ["--batch-size", "1000000000"], "batch_size=1000000000 would hold"),
+        "batch of 10^9": (classify + ["--batch-size", "1000000000"], "--batch-size 1000000000 would hold"),
         "catalogue name with a blank": (classify[:output] + [str(tmp_path / "my cat")]
                                         + classify[output + 1:], "catalogue name 'my cat'"),
         "empty model name": (classify + ["--model", ""], "the model name is empty"),
         "output exists": (classify[:output] + [str(tmp_path / "exists")] + classify[output + 1:],
-                          "exists.fits exist(s); pass overwrite=True"),
+                          "exists.fits exist(s); pass --overwrite"),
         "output under a file": (classify[:output] + [str(tmp_path / "a_file" / "cat")]
                                 + classify[output + 1:], "is a file, not a directory"),
         "output with a newline": (classify[:output] + [str(tmp_path / "ca\nt")] + classify[output + 1:],
