@@ -70,5 +70,6 @@ def main():
     print(f"class_metrics: {conf.default_model}, {len(scored)} real test galaxies, five classes")
     time_sizes(class_metrics, scored, args, truth_column="gz2_five_class")
 
+
 if __name__ == "__main__":
     main()

@@ -143,8 +143,8 @@ def _ranking(labels, scores):
     positive = labels[known] > 0.5
     negatives = known[~positive][np.argsort(scores[known[~positive]], kind="stable")]
     ordered, positives = scores[negatives], known[positive]
-    return (negatives, positives, np.searchsorted(ordered, scores[positives], side="left"),
-            np.searchsorted(ordered, scores[positives], side="right"))
+    return (negatives, positives, *(np.searchsorted(ordered, scores[positives], side=side)
+                                    for side in ("left", "right")))
 
 
 def _weighted_auc(counts, negatives, positives, below, not_above):
