@@ -96,10 +96,15 @@ def _cmd_taxonomy(args):
 def _label_table(table, args):
     given = {k: getattr(args, k) for k in ("fractions", "min_votes") if getattr(args, k) is not None}
     if args.gz_decals:  # the deep test: GZ2 features from GZ DECaLS votes (fractions / min votes of its own)
+        if args.feature_fractions:
+            raise InputError("--feature-fractions reads GZ2 votes; a GZ DECaLS table (--gz-decals) gives "
+                             "labels only")
         return labels.decals_feature_labels(table, threshold=args.threshold, **given)
     labelled = labels.five_class_labels(table, depth=args.depth, **given)
     if args.features:
         labelled = labels.feature_labels(labelled, threshold=args.threshold, depth=args.depth, **given)
+    if args.feature_fractions:
+        labelled = labels.feature_fractions(labelled, depth=args.depth, **given)
     return labelled
 
 
@@ -419,6 +424,10 @@ def build_parser():
     p.add_argument("table", help="GZ2 table (FITS, VOTable, ECSV or CSV)")
     p.add_argument("--output", "-o", required=True, help="output table (format from its extension)")
     p.add_argument("--features", action="store_true", help="also write the 34 detailed-feature labels")
+    p.add_argument("--feature-fractions", action="store_true",
+                   help="also write fraction_<feature>: each detailed feature's share of its question's "
+                        "votes where the question was well sampled (soft labels a features model can train "
+                        "on)")
     p.add_argument("--gz-decals", action="store_true",
                    help="the table is a Galaxy Zoo DECaLS vote table (Walmsley et al. 2022): write the "
                         "labels of the 28 GZ2 features it can tell (the deep test set)")

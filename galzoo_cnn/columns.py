@@ -30,7 +30,8 @@ from .utils._deprecation import keyword_options
 
 __all__ = ["ColumnSpec", "column_spec", "fitting_spec", "column_notes", "cds_label", "describe_columns",
            "catalog_columns", "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "QUALITY_FLAGS",
-           "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX", "SPLITS", "CatalogError"]
+           "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX", "FRACTION_PREFIX", "SPLITS",
+           "CatalogError"]
 
 #: ``meta`` key of the provenance dictionary (software, model, date...).
 PROVENANCE_KEY = "provenance"
@@ -44,6 +45,9 @@ CRITERIA_COLUMN = "gz2_five_class_criteria"
 #: Prefix of the volunteers' feature labels (`~galzoo_cnn.labels.feature_labels`), which training
 #: of a multi-label objective reads.
 FEATURE_PREFIX = "label_"
+#: Prefix of the volunteers' vote fraction of each feature (`~galzoo_cnn.labels.feature_fractions`):
+#: the soft labels a multi-label model can train on.
+FRACTION_PREFIX = "fraction_"
 #: Prefix of a multi-label model's feature probabilities (``prob_feature_ring``), distinct from a
 #: single-label model's ``prob_<class>``: the five-class ``prob_completely_round`` and the GZ2 answer
 #: "completely round" are different quantities, and one catalogue may hold both.
@@ -289,7 +293,7 @@ def column_spec(name, gz2_answers=False):
     Besides the fixed columns (identifiers, coordinates, photometry, sample
     flags, classification outputs) the registry knows the column families
     whose names follow the taxonomy: ``prob_<class or feature>``,
-    ``flag_<feature>``, ``label_<feature>`` and the GZ2 vote columns
+    ``flag_<feature>``, ``label_<feature>``, ``fraction_<feature>`` and the GZ2 vote columns
     ``tNN_<task>_aMM_<answer>_<suffix>``.
 
     Parameters
@@ -330,6 +334,10 @@ def column_spec(name, gz2_answers=False):
     if prefix == "label" and rest and _subject(rest):
         return ColumnSpec(name, None, "meta.code;src.morph",
                           f"GZ2 volunteers' verdict on {_subject(rest)} (empty: task not well sampled)")
+    if prefix == "fraction" and rest and _subject(rest):
+        return ColumnSpec(name, None, "stat.value;src.morph",
+                          f"Fraction of the GZ2 votes on its question for {_subject(rest)} (empty: task "
+                          f"not well sampled)", ".3f")
     return _gz2_vote_spec(name)
 
 

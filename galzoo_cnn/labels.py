@@ -5,8 +5,10 @@ Training labels from Galaxy Zoo 2 vote tables.
 `five_class_labels` assigns the five classes of the paper's single-label
 classifier; `feature_labels` gives the 34 boolean detailed-feature labels of
 its multi-label classifier, masked where Galaxy Zoo 2 did not sample the
-question well enough to know.  Both take a table (or a file path) in the
-Willett et al. (2013) or Hart et al. (2016) layout and return a new table.
+question well enough to know, and `feature_fractions` their vote fractions
+(soft labels), masked alike.  They take a table (or a file path) in the
+Willett et al. (2013) or Hart et al. (2016) layout, or the Kaggle
+challenge's, and return a new table.
 
 Examples
 --------
@@ -25,14 +27,15 @@ from astropy import log
 from astropy.table import MaskedColumn, Table
 
 from . import taxonomy
-from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, PROVENANCE_KEY
+from .columns import CRITERIA_COLUMN, FEATURE_PREFIX, FIVE_CLASS_COLUMN, FRACTION_PREFIX, PROVENANCE_KEY
 from .exceptions import GalzooWarning, InputError, InputTypeError, MissingColumnsError
 from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
 from .utils._deprecation import keyword_options
 from .utils._values import floats
 
-__all__ = ["five_class_labels", "feature_labels", "decals_feature_labels", "well_sampled",
-           "min_votes_per_row", "label_summary", "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX"]
+__all__ = ["five_class_labels", "feature_labels", "feature_fractions", "decals_feature_labels",
+           "well_sampled", "min_votes_per_row", "label_summary", "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN",
+           "FEATURE_PREFIX"]
 
 
 
@@ -462,35 +465,100 @@ def feature_labels(gz2_table, *, threshold=0.5, fractions="debiased", features=N
     >>> bool(column.mask.any())   # arm winding is unknown for galaxies without spiral arms
     True
     """
-    if isinstance(features, str):
-        raise InputTypeError(f"features must be a list of feature names, got the string {features!r}")
-    features = taxonomy.DETAILED_FEATURES if features is None else tuple(features)
-    answers = [taxonomy.answer(f) for f in features]
+    features = _feature_names(features)
     if not isinstance(threshold, dict):
         threshold = dict.fromkeys(features, threshold)
     threshold = {f: _check_threshold(f"threshold[{f!r}]", v) for f, v in threshold.items()}
     unknown = set(threshold) - set(features)
     if unknown:
         raise InputError(f"threshold given for features not labelled: {sorted(unknown)}")
-    table = as_table(gz2_table)
-    votes = _vote_source(table, layout, fractions, min_votes, depth)
-    votes.require(answers, "feature_labels")
-    table.remove_columns(refuse_overwrite(table, [FEATURE_PREFIX + a.feature for a in answers],
-                                          overwrite=overwrite, earlier="an earlier feature_labels"))
-
-    trusted = {t: _well_sampled(votes, t) for t in dict.fromkeys(a.task for a in answers)}
-    labels = {}
-    for a in answers:
-        values = votes.fraction(a)  # NaN where the layout lacks the task's columns: unknown, never guessed
-        labels[a.feature] = values >= threshold.get(a.feature, 0.5), ~trusted[a.task] | np.isnan(values)
+    table, votes, known = _known_fractions(
+        gz2_table, features, FEATURE_PREFIX, "feature_labels", fractions=fractions,
+        min_votes=min_votes, depth=depth, layout=layout, overwrite=overwrite)
+    labels = {f: (values >= threshold.get(f, 0.5), unknown) for f, (values, unknown) in known.items()}
     _store_feature_labels(table, labels)
-    table.meta[PROVENANCE_KEY] = provenance(
-        "feature_labels", inputs=[gz2_table], layout=votes.layout, fractions=votes.fractions, depth=depth,
-        min_votes=(f"auto (20 normal, 10 coadd){_KAGGLE_VOTES if votes.layout == 'kaggle' else ''}"
-                   if min_votes is None else int(min_votes)),
+    table.meta[PROVENANCE_KEY] = _provenance(
+        "feature_labels", gz2_table, votes, depth, min_votes,
         threshold=(json.dumps(threshold) if len(set(threshold.values())) > 1
                    else next(iter(threshold.values()), 0.5)))
     return table
+
+
+def feature_fractions(gz2_table, *, fractions="debiased", features=None, min_votes=None, depth="auto",
+                      layout=None, overwrite=False):
+    """Detailed-feature vote fractions, masked where the question was not well sampled: soft labels.
+
+    The fraction of the volunteers answering each feature's question who
+    gave the feature's answer, where `feature_labels` would give a label,
+    masked where it would not.  ``fraction_<feature> >= 0.5`` is
+    `feature_labels`' ``label_<feature>`` at its default threshold; the
+    fraction also says how sure the volunteers were, which a multi-label
+    model can learn from (binary cross-entropy takes a fraction as its
+    target).  ``sample-gz2-features`` is trained on these.
+
+    Parameters
+    ----------
+    gz2_table : `~astropy.table.Table` or path
+        As in `feature_labels`.
+    fractions, features, min_votes, depth, layout
+        As in `feature_labels`.
+    overwrite : bool
+        Replace ``fraction_<feature>`` columns the table already has.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        A copy of the input with one masked float column ``fraction_<feature>``
+        per feature.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import gz2_sample_path
+    >>> from galzoo_cnn.labels import feature_fractions, feature_labels
+    >>> soft = feature_fractions(gz2_sample_path(layout="hart2016"), features=["bar"])
+    >>> hard = feature_labels(gz2_sample_path(layout="hart2016"), features=["bar"])
+    >>> bool(((soft["fraction_bar"] >= 0.5) == hard["label_bar"]).all())
+    True
+    """
+    features = _feature_names(features)
+    table, votes, known = _known_fractions(
+        gz2_table, features, FRACTION_PREFIX, "feature_fractions", fractions=fractions,
+        min_votes=min_votes, depth=depth, layout=layout, overwrite=overwrite)
+    for feature, (values, unknown) in known.items():
+        table[FRACTION_PREFIX + feature] = MaskedColumn(np.where(unknown, 0.0, values), mask=unknown)
+    _describe(table, [FRACTION_PREFIX + f for f in known])
+    table.meta[PROVENANCE_KEY] = _provenance("feature_fractions", gz2_table, votes, depth, min_votes)
+    return table
+
+
+def _feature_names(features):
+    if isinstance(features, str):
+        raise InputTypeError(f"features must be a list of feature names, got the string {features!r}")
+    return taxonomy.DETAILED_FEATURES if features is None else tuple(features)
+
+
+def _known_fractions(gz2_table, features, prefix, purpose, *, fractions, min_votes, depth, layout, overwrite):
+    """The table (copied, without earlier output columns), its vote source and, per feature, the
+    per-question vote fractions and where they are unknown (task not well sampled, or no value)."""
+    answers = [taxonomy.answer(f) for f in features]
+    table = as_table(gz2_table)
+    votes = _vote_source(table, layout, fractions, min_votes, depth)
+    votes.require(answers, purpose)
+    table.remove_columns(refuse_overwrite(table, [prefix + a.feature for a in answers],
+                                          overwrite=overwrite, earlier=f"an earlier {purpose}"))
+    trusted = {t: _well_sampled(votes, t) for t in dict.fromkeys(a.task for a in answers)}
+    known = {}
+    for a in answers:
+        values = votes.fraction(a)  # NaN where the layout lacks the task's columns: unknown, never guessed
+        known[a.feature] = values, ~trusted[a.task] | np.isnan(values)
+    return table, votes, known
+
+
+def _provenance(function, gz2_table, votes, depth, min_votes, **more):
+    return provenance(
+        function, inputs=[gz2_table], layout=votes.layout, fractions=votes.fractions, depth=depth,
+        min_votes=(f"auto (20 normal, 10 coadd){_KAGGLE_VOTES if votes.layout == 'kaggle' else ''}"
+                   if min_votes is None else int(min_votes)), **more)
 
 
 _KAGGLE_VOTES = f"; Kaggle layout: votes = {taxonomy.KAGGLE_CLASSIFICATIONS} x the fraction reaching the task"

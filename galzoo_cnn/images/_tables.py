@@ -138,11 +138,20 @@ def check_labels(table, label_column, classes=None):
 
 
 def _multilabel_targets(table, label_columns):
+    """One row of targets per galaxy: 0 / 1 labels or vote fractions in [0, 1]; NaN where unknown."""
     require_columns(table, label_columns, role="label")
     targets = np.empty((len(table), len(label_columns)), dtype=np.float32)
     for k, name in enumerate(label_columns):
         column = table[name]
+        if column.dtype.kind not in "biuf":
+            raise InputError(f"label column {name!r} holds {column.dtype.name} values; a multi-label "
+                             f"objective needs booleans, 0 / 1 or vote fractions in [0, 1]")
         targets[:, k] = np.ma.filled(np.ma.asarray(column, dtype=np.float32), np.nan)
+        bad = (targets[:, k] < 0) | (targets[:, k] > 1) | np.isinf(targets[:, k])
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InputError(f"label column {name!r}, row {row}: {targets[row, k]:g} is not a label or vote "
+                             f"fraction in [0, 1] ({int(bad.sum())} such rows)")
     return targets
 
 

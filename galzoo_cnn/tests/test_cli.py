@@ -34,6 +34,22 @@ def test_labels_command_writes_table(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["labels.fits"]  # no temporary files left
 
 
+def test_labels_command_writes_feature_fractions(tmp_path, capsys, real_data):
+    """Soft labels of real Kaggle-layout rows beside the labels, with their metadata in the file."""
+    out = tmp_path / "labels.ecsv"
+    votes = real_data / "gz2_kaggle_votes" / "votes.csv"
+    assert main(["labels", str(votes), "-o", str(out), "--features", "--feature-fractions"]) == 0
+    written = Table.read(out)
+    known = ~written["fraction_ring"].mask
+    assert known.sum() == 612 and written["fraction_ring"].unit is None
+    assert np.array_equal(written["fraction_ring"][known] >= 0.5, written["label_ring"][known])
+    assert "Fraction of the GZ2 votes" in written["fraction_odd_yes"].description
+    decals = real_data / "gz_decals_rings" / "labels.csv"
+    assert main(["labels", str(decals), "-o", str(tmp_path / "d.ecsv"), "--gz-decals",
+                 "--feature-fractions"]) == 2
+    assert "--feature-fractions reads GZ2 votes" in capsys.readouterr().err
+
+
 def test_labels_command_errors(tmp_path, capsys):
     assert main(["labels", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "x.ecsv")]) == 2
     assert "missing.csv' does not exist" in capsys.readouterr().err

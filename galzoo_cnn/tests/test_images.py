@@ -5,6 +5,7 @@ import torch
 from astropy.table import Table
 from PIL import Image
 
+from galzoo_cnn.exceptions import InputError
 from galzoo_cnn.images import (
     ImageError,
     ImageTableDataset,
@@ -113,6 +114,35 @@ def test_multilabel_targets_keep_unknown_as_nan(gz1_images):
     dataset = ImageTableDataset(table, image_dir=directory, label_columns=["label_bar"])
     assert dataset[0][1].tolist() == [1.0] and dataset[1][1].tolist() == [0.0]
     assert torch.isnan(dataset[2][1]).all()
+
+
+def test_multilabel_targets_take_vote_fractions(gz1_images, real_data):
+    """fraction_<feature> columns (feature_fractions of real Kaggle rows) are targets as they are; values that
+    are no fraction name their column and row; the loss is the cross-entropy against the fraction."""
+    from galzoo_cnn.labels import feature_fractions
+    from galzoo_cnn.objectives import get_objective
+
+    labels, directory = gz1_images
+    votes = Table.read(real_data / "gz2_kaggle_votes" / "votes.csv")
+    soft = feature_fractions(votes[votes["galaxy_id"] == 101798],
+                             features=["ring", "edge_on_yes", "cigar_shaped"])
+    table = labels[:1].copy()
+    for name in ("fraction_ring", "fraction_edge_on_yes", "fraction_cigar_shaped"):
+        table[name] = soft[name]
+    dataset = ImageTableDataset(table, image_dir=directory, label_columns=table.colnames[-3:])
+    targets = dataset[0][1]
+    assert targets[0].item() == pytest.approx(0.626768967 / 0.654931, abs=1e-6)
+    assert targets[1].item() == pytest.approx(0.052137411 / 0.508489, abs=1e-6)
+    assert torch.isnan(targets[2])  # roundness is asked of smooth galaxies: unknown for this disk
+    logits = torch.tensor([[0.5, -1.0, 3.0]])
+    loss = get_objective("features").loss(logits, targets[None])
+    t, q = targets[:2], torch.sigmoid(logits[0, :2])
+    assert loss.item() == pytest.approx(-(t * q.log() + (1 - t) * (1 - q).log()).mean().item(), rel=1e-5)
+    table["fraction_ring"][0] = 1.5
+    with pytest.raises(InputError, match="label column 'fraction_ring', row 0: 1.5 is not a label or vote"):
+        ImageTableDataset(table, image_dir=directory, label_columns=["fraction_ring"])
+    with pytest.raises(InputError, match="label column 'filename' holds str"):
+        ImageTableDataset(table, image_dir=directory, label_columns=["filename"])
 
 
 def test_packed_store_matches_files(gz1_images, tmp_path):

@@ -9,7 +9,13 @@ from astropy.table import QTable, Table
 from galzoo_cnn import taxonomy
 from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
 from galzoo_cnn.exceptions import InputError
-from galzoo_cnn.labels import feature_labels, five_class_labels, min_votes_per_row, well_sampled
+from galzoo_cnn.labels import (
+    feature_fractions,
+    feature_labels,
+    five_class_labels,
+    min_votes_per_row,
+    well_sampled,
+)
 from galzoo_cnn.tests import reference_labels as ref
 
 LAYOUTS = ["willett2013", "hart2016"]
@@ -239,6 +245,29 @@ def test_kaggle_layout_against_a_hand_computation(real_data):
         votes["Class1.1"] + votes["Class1.2"] + votes["Class1.3"])
     expected = (per_question > 0.430) & (44 * reached_t02 >= 20) & (44 * 1.0 >= 20)
     assert np.array_equal(well_sampled(votes, "t02"), expected)
+
+
+def test_feature_fractions_against_a_hand_computation(real_data):
+    """Soft labels on real Kaggle rows: each feature's share of its question's votes, masked exactly where
+    feature_labels masks, and at or above 0.5 exactly where its label is True."""
+    votes = _kaggle_votes(real_data)
+    soft = feature_fractions(votes, features=["ring", "merger", "edge_on_yes", "odd_yes", "completely_round"])
+    ring = soft[soft["galaxy_id"] == 101798][0]
+    # Class8.1 = 0.626768967 of the 0.654931 (Class6.1, odd: yes) that reached t08; Class8.4 = 0.028162033
+    assert ring["fraction_ring"] == pytest.approx(0.626768967 / 0.654931, abs=1e-6)
+    assert ring["fraction_merger"] == 0.0
+    # t02 reached by Class1.2 = 0.508489: edge-on yes 0.052137411 of it
+    assert ring["fraction_edge_on_yes"] == pytest.approx(0.052137411 / 0.508489, rel=1e-6)
+    hard = feature_labels(votes, features=["ring", "merger", "edge_on_yes", "odd_yes", "completely_round"])
+    for feature in ("ring", "merger", "edge_on_yes", "odd_yes", "completely_round"):
+        fraction, label = soft[f"fraction_{feature}"], hard[f"label_{feature}"]
+        assert np.array_equal(fraction.mask, np.ma.getmaskarray(label))
+        known = ~fraction.mask
+        assert np.array_equal(fraction.data[known] >= 0.5, np.asarray(label.data)[known])
+    assert soft["fraction_ring"].mask.sum() == 4312 - 612  # the odd-feature question is rarely reached
+    assert "Ring" in soft["fraction_ring"].description
+    with pytest.raises(InputError, match="fraction_ring"):
+        feature_fractions(soft, features=["ring"])
 
 
 def test_kaggle_five_classes_agree_with_the_kaggle_five_class_labels(real_data):

@@ -113,10 +113,12 @@ def single_label_intervals(truth, predicted, labels, *, n_bootstrap=1000, confid
 
 
 def known_labels(labels, scores):
-    """The yes/no labels that are known (not masked, not NaN) as booleans, and their scores."""
+    """The yes/no labels that are known (not masked, not NaN) as booleans, and their scores; a vote
+    fraction (`~galzoo_cnn.labels.feature_fractions`) is yes from 0.5, as `~galzoo_cnn.labels.feature_labels`
+    decides."""
     labels = np.ma.masked_invalid(np.ma.asarray(labels, dtype=float))
     known = ~np.ma.getmaskarray(labels)
-    return np.asarray(labels.filled(0), dtype=float)[known] > 0.5, np.asarray(scores, dtype=float)[known]
+    return np.asarray(labels.filled(0), dtype=float)[known] >= 0.5, np.asarray(scores, dtype=float)[known]
 
 
 def feature_auc(labels, scores):
@@ -140,7 +142,7 @@ def _ranking(labels, scores):
     their scores, the positives' row numbers, and for each positive how many negatives score below it
     and how many at most as high (the two differ by its ties)."""
     known = np.flatnonzero(np.isfinite(labels))
-    positive = labels[known] > 0.5
+    positive = labels[known] >= 0.5
     negatives = known[~positive][np.argsort(scores[known[~positive]], kind="stable")]
     ordered, positives = scores[negatives], known[positive]
     return (negatives, positives, *(np.searchsorted(ordered, scores[positives], side=side)
