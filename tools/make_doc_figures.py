@@ -1,18 +1,20 @@
 """Draw the evaluation figures shown in the documentation from the project's real data.
 
-Usage: python tools/make_doc_figures.py [SHARED_DATA_DIR]  (default ../shared/data)
+Usage: python tools/make_doc_figures.py [SHARED_DATA_DIR] [--only demo]  (default ../shared/data)
 
 Writes docs/_static/evaluation/*.png: the default model (conf.default_model) evaluated on
 its held-out Kaggle GZ2 test rows (confusion matrix, and a screenshot of the
 HTML report taken with headless Chromium where installed), a gallery of the
 Hart et al. (2016) GZ2 galaxies the model calls spirals, the nearest
 training neighbours of a few test galaxies, and the sky map of the Hart16
-five classes.  Everything runs on the CPU in a few minutes.
+five classes; and docs/_static/demo_gallery.png, the gallery of ``galzoo-cnn demo``
+(``--only demo`` draws that one alone), printing the demo's comparisons that the
+classify page quotes.  Everything runs on the CPU in a few minutes.
 """
 
+import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
 from importlib.resources import files
 from pathlib import Path
@@ -26,6 +28,7 @@ from astropy.table import Table, vstack  # noqa: E402
 
 from galzoo_cnn import classify_table  # noqa: E402
 from galzoo_cnn.config import conf  # noqa: E402
+from galzoo_cnn.demo import run_demo  # noqa: E402
 from galzoo_cnn.labels import five_class_labels  # noqa: E402
 from galzoo_cnn.plots import plot_feature_gallery, plot_similar, plot_sky  # noqa: E402
 from galzoo_cnn.report import evaluate_model, write_report  # noqa: E402
@@ -33,6 +36,16 @@ from galzoo_cnn.similarity import similar_galaxies  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "_static" / "evaluation"
+
+
+def demo_gallery():
+    """The demo's gallery (both bundled models on the bundled Hart et al. galaxies) and its comparisons."""
+    with tempfile.TemporaryDirectory() as work:
+        demo = run_demo(work, progress=False)
+        shutil.copyfile(demo.paths["gallery"], ROOT / "docs" / "_static" / "demo_gallery.png")
+    demo.features.pprint_all()
+    print(demo.agreement)
+    print("wrote docs/_static/demo_gallery.png")
 
 
 def main(data):
@@ -73,7 +86,15 @@ def main(data):
     figure.savefig(OUT / "similar.png", dpi=80, bbox_inches="tight")
     for path in sorted(OUT.glob("*.png")):
         print(f"wrote {path.relative_to(ROOT)}")
+    demo_gallery()
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("data", nargs="?", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--only", choices=("demo",), help="draw the demo gallery alone")
+    args = parser.parse_args()
+    if args.only == "demo":
+        demo_gallery()
+    else:
+        main(args.data)

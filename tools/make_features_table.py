@@ -3,8 +3,10 @@
 
 From the project's development data (``--data``): the 4 312 Kaggle GZ2 galaxies of
 ``gz2_kaggle_votes`` (real GZ2 vote fractions in the Kaggle challenge layout), labelled with
-`galzoo_cnn.labels.feature_labels` (Kaggle layout: 16 of the 34 features), and a ``split`` column
-that keeps the evaluation honest for a model that starts from the five-class backbone:
+`galzoo_cnn.labels.feature_labels` (Kaggle layout: 16 of the 34 features; the labels every evaluation
+reads), their vote fractions from `galzoo_cnn.labels.feature_fractions` (the soft labels the model
+trains on, known where the labels are) and a ``split`` column that keeps the evaluation honest for a
+model that starts from the five-class backbone:
 
 * galaxies in the five-class models' held-out test split (``sample-gz2-test.ecsv``, among them the
   355 native frames of ``gz2_kaggle_native``) are test rows;
@@ -23,7 +25,7 @@ import numpy as np
 from astropy.table import Table
 
 from galzoo_cnn import taxonomy
-from galzoo_cnn.labels import feature_labels
+from galzoo_cnn.labels import feature_fractions, feature_labels
 
 #: The 16 detailed features the Kaggle subset's answer columns carry (Class1, 2, 6, 7, 8).
 FEATURES = ("smooth", "features_or_disk", "star_or_artifact", "edge_on_yes", "edge_on_no", "odd_yes",
@@ -51,7 +53,9 @@ def main():
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     votes = Table.read(args.data / "gz2_kaggle_votes" / "votes.csv")
-    labelled = feature_labels(votes, features=FEATURES, layout="kaggle")
+    # labels last: their provenance is the table's (the test rows bundled with the model are labels)
+    labelled = feature_labels(feature_fractions(votes, features=FEATURES, layout="kaggle"), features=FEATURES,
+                              layout="kaggle")
     if args.five_class_split:
         five_class = Table.read(args.five_class_split)
     else:
@@ -64,7 +68,7 @@ def main():
         bundled = Table.read(files("galzoo_cnn") / "data" / "models" / "sample-gz2-test.ecsv")
         assert set(five_class["filename"][five_class["split"] == "test"]) == set(bundled["filename"])
     labelled["split"] = split_rows(labelled, five_class)
-    keep = ["galaxy_id", "filename", "split"] + [f"label_{f}" for f in FEATURES]
+    keep = ["galaxy_id", "filename", "split"] + [f"{p}_{f}" for p in ("label", "fraction") for f in FEATURES]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     labelled[keep].write(args.output, overwrite=True)
     counts = {s: int((labelled["split"] == s).sum()) for s in ("train", "val", "test")}
