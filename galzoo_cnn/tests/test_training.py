@@ -195,6 +195,37 @@ def test_multilabel_training_on_real_gz2_images(real_data, tmp_path):
     assert "arms_4" not in auc or 0 <= auc["arms_4"] <= 1
 
 
+def test_multilabel_training_on_vote_fractions(real_data, tmp_path):
+    """Soft labels (feature_fractions) end to end: the class weights count a fraction from 0.5 as a positive
+    and the card's test AUCs are those of the yes / no labels (feature_labels) of the same test rows."""
+    from galzoo_cnn.classify import classify_table
+    from galzoo_cnn.labels import feature_fractions, feature_labels
+    from galzoo_cnn.utils._metrics import feature_auc
+
+    features = ["smooth", "features_or_disk", "edge_on_yes", "bar"]
+    path = real_data / "gz2_hart16_sdss" / "gz2_hart16.csv"
+    labelled = feature_labels(feature_fractions(path, features=features), features=features)
+    labelled.write(tmp_path / "features.ecsv")
+    config = TrainConfig(objective="features", table=str(tmp_path / "features.ecsv"),
+                         image_dir=str(real_data / "gz2_hart16_sdss" / "images"), output=str(tmp_path / "f"),
+                         backbone="test_resnet", epochs=1, batch_size=16, test_fraction=0.3, seed=1,
+                         classes=features, label_columns=[f"fraction_{f}" for f in features],
+                         class_weights="inverse")
+    model, card_path = train(config, progress=False)
+    card = json.loads(card_path.read_text())
+    split = np.asarray(Table.read(tmp_path / "f" / "split.ecsv")["split"])
+    weights = card["training"]["class_weights"]["weights"]
+    labels = np.ma.asarray(labelled["label_smooth"])[split == "train"]
+    negative, positive = (labels == 0).sum(), (labels == 1).sum()
+    assert weights["smooth"][1] / weights["smooth"][0] == pytest.approx(negative / positive)
+    images = real_data / "gz2_hart16_sdss" / "images"
+    out = classify_table(labelled[split == "test"], model=model, image_dir=images, progress=False, tta=False)
+    for feature, auc in card["metrics"]["test"]["roc_auc"].items():
+        assert auc == pytest.approx(feature_auc(out[f"label_{feature}"], out[f"prob_feature_{feature}"]),
+                                    abs=1e-6), feature
+    assert {"smooth", "features_or_disk"} <= set(card["metrics"]["test"]["roc_auc"])
+
+
 def test_head_on_a_frozen_view_pooled_backbone(real_data, tmp_path):
     """sample-gz2-features' options: the backbone of a saved model kept exactly (weights and batch-norm
     statistics), only the head trained, on features averaged over the dihedral views."""
