@@ -36,7 +36,7 @@ from . import taxonomy
 from .calibration import calibration_error
 from .columns import FEATURE_PREFIX, FEATURE_PROBABILITY_PREFIX
 from .exceptions import InputError
-from .utils._metrics import feature_auc, single_label_scores
+from .utils._metrics import YES_FROM, feature_auc, single_label_scores
 from .utils._registry import Registry
 
 # torch is imported inside the methods: the catalogue stages consult objectives (which columns a
@@ -278,13 +278,13 @@ class MultiLabel(Objective):
             return logits.sum() * 0.0
         weight = None
         if class_weights is not None:  # (n_features, 2): each feature's negative and positive weights
-            weight = torch.where(targets >= 0.5, class_weights[:, 1], class_weights[:, 0])[known]
+            weight = torch.where(targets >= YES_FROM, class_weights[:, 1], class_weights[:, 0])[known]
         return F.binary_cross_entropy_with_logits(logits[known], targets[known], weight=weight)
 
     def label_counts(self, targets, n_classes):
         """Negative and positive known labels of each feature, ``(n_features, 2)``."""
         known = ~np.isnan(targets)
-        positive = (np.nan_to_num(targets) >= 0.5) & known
+        positive = (np.nan_to_num(targets) >= YES_FROM) & known
         return np.stack([(known & ~positive).sum(0), positive.sum(0)], axis=1)
 
     def label_columns(self, label_column, label_columns):

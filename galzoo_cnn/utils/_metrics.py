@@ -112,13 +112,17 @@ def single_label_intervals(truth, predicted, labels, *, n_bootstrap=1000, confid
     return low, high, float(accuracy_low), float(accuracy_high)
 
 
+#: A yes/no target counts as yes from this value: a label (1 / 0) or a volunteers' vote fraction
+#: (`~galzoo_cnn.labels.feature_fractions`), yes at `~galzoo_cnn.labels.feature_labels`' default threshold.
+YES_FROM = 0.5
+
+
 def known_labels(labels, scores):
-    """The yes/no labels that are known (not masked, not NaN) as booleans, and their scores; a vote
-    fraction (`~galzoo_cnn.labels.feature_fractions`) is yes from 0.5, as `~galzoo_cnn.labels.feature_labels`
-    decides."""
+    """The yes/no labels that are known (not masked, not NaN) as booleans (`YES_FROM`), and their scores."""
     labels = np.ma.masked_invalid(np.ma.asarray(labels, dtype=float))
     known = ~np.ma.getmaskarray(labels)
-    return np.asarray(labels.filled(0), dtype=float)[known] >= 0.5, np.asarray(scores, dtype=float)[known]
+    yes = np.asarray(labels.filled(0), dtype=float) >= YES_FROM
+    return yes[known], np.asarray(scores, dtype=float)[known]
 
 
 def feature_auc(labels, scores):
@@ -142,7 +146,7 @@ def _ranking(labels, scores):
     their scores, the positives' row numbers, and for each positive how many negatives score below it
     and how many at most as high (the two differ by its ties)."""
     known = np.flatnonzero(np.isfinite(labels))
-    positive = labels[known] >= 0.5
+    positive = labels[known] >= YES_FROM
     negatives = known[~positive][np.argsort(scores[known[~positive]], kind="stable")]
     ordered, positives = scores[negatives], known[positive]
     return (negatives, positives, *(np.searchsorted(ordered, scores[positives], side=side)
