@@ -147,7 +147,7 @@ def _multilabel_targets(table, label_columns):
             raise InputError(f"label column {name!r} holds {column.dtype.name} values; a multi-label "
                              f"objective needs booleans, 0 / 1 or vote fractions in [0, 1]")
         targets[:, k] = np.ma.filled(np.ma.asarray(column, dtype=np.float32), np.nan)
-        bad = (targets[:, k] < 0) | (targets[:, k] > 1) | np.isinf(targets[:, k])
+        bad = (targets[:, k] < 0) | (targets[:, k] > 1)  # +-inf too; NaN is an unknown label
         if bad.any():
             row = int(np.argmax(bad))
             raise InputError(f"label column {name!r}, row {row}: {targets[row, k]:g} is not a label or vote "
