@@ -397,6 +397,26 @@ def _add_label_options(parser):
                         help=f"vote fraction at which a detailed feature is present (default: {threshold})")
 
 
+def _progress_option(parser):
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _overwrite_option(parser):
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+
+def _override_options(parser, keys, of="the configuration's"):
+    """Integer options overriding the configuration keys of their name (``--batch-size``: ``batch_size``)."""
+    for key in keys:
+        parser.add_argument("--" + key.replace("_", "-"), type=int,
+                            help=f"{_OVERRIDDEN[key]} (default: {of})")
+
+
+_OVERRIDDEN = {"epochs": "training epochs", "batch_size": "images per training step",
+               "num_workers": "image-decoding processes", "seed": "random seed of the split, weights and "
+                                                                 "augmentation"}
+
+
 def build_parser():
     """The argument parser of ``galzoo-cnn``.
 
@@ -431,7 +451,7 @@ def build_parser():
     p.add_argument("--gz-decals", action="store_true",
                    help="the table is a Galaxy Zoo DECaLS vote table (Walmsley et al. 2022): write the "
                         "labels of the 28 GZ2 features it can tell (the deep test set)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _overwrite_option(p)
     _add_label_options(p)
     p.set_defaults(func=_cmd_labels)
 
@@ -441,13 +461,15 @@ def build_parser():
     p.add_argument("--source", choices=("sdss", "vizier"), help="for gz2: SDSS CAS (default) or VizieR")
     p.add_argument("--vizier-table", help="table of the VizieR catalogue, where it has several")
     p.add_argument("--data-release", type=int, help="SDSS data release (default: configuration item, 9)")
-    p.add_argument("--z-min", type=float, default=_default(query_sdss_targets, "z_range", 0))
-    p.add_argument("--z-max", type=float, default=_default(query_sdss_targets, "z_range", 1))
-    p.add_argument("--mag-r-max", type=float, default=_default(query_sdss_targets, "mag_r_max"))
+    for option, default, text in (
+            ("--z-min", _default(query_sdss_targets, "z_range", 0), "lowest spectroscopic redshift"),
+            ("--z-max", _default(query_sdss_targets, "z_range", 1), "highest spectroscopic redshift"),
+            ("--mag-r-max", _default(query_sdss_targets, "mag_r_max"), "faintest Petrosian r magnitude")):
+        p.add_argument(option, type=float, default=default, help=f"{text} (default {default:g})")
     p.add_argument("--limit", type=int, help="at most this many rows")
     p.add_argument("--sql", action="store_true", help="print the query (SQL or VizieR payload) and stop")
-    p.add_argument("--output", "-o", help="output table")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--output", "-o", help="output table (format from its extension)")
+    _overwrite_option(p)
     p.set_defaults(func=_cmd_query)
 
     p = commands.add_parser("fetch", help="download image cutouts (resumable)")
@@ -471,7 +493,7 @@ def build_parser():
     p.add_argument("--deadline", type=float,
                    help="seconds one whole answer may take (default: configuration item)")
     p.add_argument("--base-url", help="service root (default from the astropy configuration)")
-    p.add_argument("--no-progress", action="store_true")
+    _progress_option(p)
     p.set_defaults(func=_cmd_fetch)
 
     p = commands.add_parser("samples", help="training / inference / deep-test samples by cross-match")
@@ -481,8 +503,10 @@ def build_parser():
     radius = _default(build_samples, "radius").to_value("arcsec")
     p.add_argument("--radius", type=float, default=radius,
                    help=f"match radius in arcsec (default {radius:g})")
-    p.add_argument("--output", "-o", required=True)
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--output", "-o", required=True,
+                   help="the targets with sample (training / inference), gz2_index and deep_test columns "
+                        "(format from its extension)")
+    _overwrite_option(p)
     p.set_defaults(func=_cmd_samples)
 
     p = commands.add_parser("train", help="train a classifier from a configuration file")
@@ -493,10 +517,9 @@ def build_parser():
     p.add_argument("--image-dir", help="directory of the images")
     p.add_argument("--output", help="output directory (checkpoints, split, model)")
     p.add_argument("--backbone", help="timm backbone name")
-    for option, kind in (("--epochs", int), ("--batch-size", int), ("--num-workers", int), ("--seed", int)):
-        p.add_argument(option, type=kind)
+    _override_options(p, ("epochs", "batch_size", "num_workers", "seed"))
     _lightning_options(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _progress_option(p)
     # its options override a configuration file's keys: its errors name those keys, as the file does
     p.set_defaults(func=_cmd_train, configured=True)
 
@@ -507,14 +530,13 @@ def build_parser():
     p.add_argument("--inference-image-dir", help="image directory of the inference table")
     _renamed(p, "--training-images", "--training-image-dir", "training_image_dir")
     _renamed(p, "--inference-images", "--inference-image-dir", "inference_image_dir")
-    p.add_argument("--image-column", default="filename")
+    p.add_argument("--image-column", default="filename",
+                   help="column of image paths in both tables (default: filename)")
     p.add_argument("--output", "-o", required=True, help="output directory")
     p.add_argument("--backbone", help="timm backbone (default: the adversarial objective's, resnet101)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seed", type=int)
+    _override_options(p, ("epochs", "batch_size", "seed"), of="the adversarial objective's")
     _lightning_options(p, ("accelerator", "devices"))
-    p.add_argument("--no-progress", action="store_true")
+    _progress_option(p)
     p.set_defaults(func=_cmd_adversarial)
 
     p = commands.add_parser("classify", help="classify the galaxy images of a table; write catalogues")
@@ -534,9 +556,9 @@ def build_parser():
     p.add_argument("--readme", metavar="YAML",
                    help="YAML file of catalogue metadata: title, authors, abstract, bibcode, description, "
                         "catalogue (CDS designation), date, keywords, acknowledgements, see_also")
-    p.add_argument("--image-column", default="filename")
-    p.add_argument("--ra-column", default="ra")
-    p.add_argument("--dec-column", default="dec")
+    p.add_argument("--image-column", default="filename", help="column of image paths (default: filename)")
+    p.add_argument("--ra-column", default="ra", help="column of right ascensions, ICRS (default: ra)")
+    p.add_argument("--dec-column", default="dec", help="column of declinations, ICRS (default: dec)")
     p.add_argument("--keep", nargs="+", metavar="COLUMN", help="input columns to keep (default: all)")
     p.add_argument("--describe", action="append", metavar="NAME=TEXT",
                    help="description of an input column the package does not know (repeatable)")
@@ -560,7 +582,7 @@ def build_parser():
     p.add_argument("--strict", action="store_true", help="stop at the first missing or unreadable image")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing catalogue files, and output columns the table already has")
-    p.add_argument("--no-progress", action="store_true")
+    _progress_option(p)
     p.set_defaults(func=_cmd_classify)
 
     from .evaluation import THRESHOLD_RULES
@@ -591,10 +613,10 @@ def build_parser():
     p.add_argument("--no-reframe", action="store_true",
                    help="do not reframe rows from cutout_fov / petroR90_r")
     _decision_option(p)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--device", help="cpu, cuda, cuda:1...")
+    p.add_argument("--batch-size", type=int, help="images per forward pass (default 256)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: a GPU if there is one)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --output")
-    p.add_argument("--no-progress", action="store_true")
+    _progress_option(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = commands.add_parser("compare-backbones",
@@ -606,10 +628,9 @@ def build_parser():
     p.add_argument("--output", "-o", required=True, help="directory: one run per backbone, backbones.ecsv")
     p.add_argument("--table", help="training table (overrides the configuration)")
     p.add_argument("--image-dir", help="directory of the images")
-    for option, kind in (("--epochs", int), ("--batch-size", int), ("--seed", int)):
-        p.add_argument(option, type=kind)
+    _override_options(p, ("epochs", "batch_size", "seed"))
     _lightning_options(p, ("accelerator", "devices", "precision"))
-    p.add_argument("--no-progress", action="store_true")
+    _progress_option(p)
     p.set_defaults(func=_cmd_compare_backbones, configured=True)
 
     p = commands.add_parser("report", help="one self-contained HTML file from an evaluation directory")
@@ -620,7 +641,7 @@ def build_parser():
 
     p = commands.add_parser("demo", help="classify bundled real SDSS galaxies and write catalogues, offline")
     p.add_argument("--output", "-o", default="galzoo_demo", help="output directory (default: galzoo_demo)")
-    p.add_argument("--no-progress", action="store_true")
+    _progress_option(p)
     p.set_defaults(func=_cmd_demo)
     return parser
 

@@ -1,4 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
+import argparse
 import re
 import subprocess
 import sys
@@ -273,3 +274,12 @@ def test_evaluate_help_states_the_defaults_of_evaluate_model():
     for dest, value in expected.items():
         stated = rf"\(default:? (the configuration item \w+, )?{re.escape(str(value))}[;)]"
         assert re.search(stated, helps[dest]), (dest, helps[dest])
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    """``galzoo-cnn COMMAND --help`` is the reference a user reads first: no option is left bare."""
+    bare = [f"{name} {'/'.join(action.option_strings) or action.dest}"
+            for name, command in build_parser()._subparsers._group_actions[0].choices.items()
+            for action in command._actions
+            if not action.help and action.help is not argparse.SUPPRESS]
+    assert not bare, bare
