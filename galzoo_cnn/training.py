@@ -461,7 +461,11 @@ def _prepare_table(config):
 def _given_split(table, config):
     """The table's own split (``config.split_column``), checked; without ``val`` rows (as from
     `~galzoo_cnn.adversarial.adversarial_split`: test / train), validation rows are drawn from train."""
-    require_columns(table, config.split_column, role="split")
+    require_columns(table, config.split_column, role="split",
+                    hint=f"Make it with adversarial_split (train / test, the paper's inference-like test "
+                         f"set) or split_table, or set split_column: null in the configuration for a random "
+                         f"split ({config.test_fraction:g} test, {config.val_fraction:g} of the rest "
+                         f"validation)")
     split = np.asarray(table[config.split_column]).astype(str)
     unknown = ~np.isin(split, SPLITS)
     if unknown.any():

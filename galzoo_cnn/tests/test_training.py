@@ -12,7 +12,7 @@ import torch
 from astropy.table import Table
 from safetensors.torch import load_file
 
-from galzoo_cnn.exceptions import GalzooDeprecationWarning, InputError
+from galzoo_cnn.exceptions import GalzooDeprecationWarning, InputError, MissingColumnsError
 from galzoo_cnn.models import build_model, load_model
 from galzoo_cnn.training import LitClassifier, SeededSampler, TrainConfig, split_table, train
 from galzoo_cnn.utils._lightning import usable_cores
@@ -373,3 +373,8 @@ def test_a_given_split_is_checked_and_gets_validation_rows(config, gz1_images, t
         train(dataclasses.replace(run, table=table, output=str(tmp_path / "bad")), progress=False)
     with pytest.raises(ValueError, match="already has a 'split' column"):
         split_table(table)
+    # a table without the configured split column: the message says how to make one, or to go without
+    with pytest.raises(MissingColumnsError, match=r"split column 'split' is not in the table .*Make it "
+                                                  r"with adversarial_split .*split_column: null .*random"):
+        train(dataclasses.replace(run, table=labels, output=str(tmp_path / "none")), progress=False)
+    assert not (tmp_path / "none" / "checkpoints").exists()
