@@ -71,8 +71,11 @@ def catalog_formats():
     return Table(rows=rows, names=("name", "outputs", "description"), dtype=(str, str, str))
 
 
-#: Default ``ADC_Keywords`` of a galaxy morphology catalogue (as VizieR's J/MNRAS/435/2835, Galaxy Zoo 2).
-ADC_KEYWORDS = ("Galaxies", "Morphology", "Surveys")
+#: Default ``ADC_Keywords`` of a galaxy morphology catalogue: those the CDS gave the CNN morphology
+#: catalogues of SDSS galaxies in VizieR, J/other/KNIT/28.3 (Vavilova et al. 2022, this method's Paper II:
+#: "Galaxy catalogs ; Morphology ; Photometry, SDSS") and J/MNRAS/476/3661 (Dominguez Sanchez et al.
+#: 2018: "Galaxy catalogs ; Morphology"), less the survey, which depends on the cutouts.
+ADC_KEYWORDS = ("Galaxy catalogs", "Morphology")
 
 
 @dataclasses.dataclass
@@ -99,7 +102,9 @@ class CatalogMetadata:
     adc_keywords : list of str
         Keywords of the CDS ReadMe's ``ADC_Keywords`` line, from the ADC's
         list (https://cdsarc.cds.unistra.fr/doc/adc_keywords.htx); default
-        `ADC_KEYWORDS`, those of the Galaxy Zoo 2 catalogue in VizieR.
+        `ADC_KEYWORDS`, as VizieR's CNN morphology catalogues of SDSS
+        galaxies have them.  Add the survey where it fits, e.g.
+        ``"Photometry, SDSS"`` (as J/other/KNIT/28.3).
     acknowledgements : str
         For the ReadMe.
     provenance : dict

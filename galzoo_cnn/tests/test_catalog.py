@@ -295,9 +295,13 @@ def test_readme_front_matter_fits_the_table(tmp_path):
 
     labels = five_class_labels(load_gz2_sample(layout="hart2016"))
     labels = labels[["dr8objid", "ra", "dec", "gz2_five_class"]][:5]
-    paths = write_catalog(labels, tmp_path / "labels", readme={"adc_keywords": ["Galaxies", "Morphology"]})
+    paths = write_catalog(labels, tmp_path / "labels",
+                          readme={"adc_keywords": ["Galaxy catalogs", "Morphology", "Photometry, SDSS"]})
     readme = (paths["cds"] / "ReadMe").read_text()
-    assert "ADC_Keywords: Galaxies ; Morphology\n" in readme
+    # a keyword with a comma stays one keyword: they are separated by semicolons (J/other/KNIT/28.3)
+    assert "ADC_Keywords: Galaxy catalogs ; Morphology ; Photometry, SDSS\n" in readme
+    default = (write_catalog(labels, tmp_path / "default", formats=["cds"])["cds"] / "ReadMe").read_text()
+    assert "ADC_Keywords: Galaxy catalogs ; Morphology\n" in default
     flat = " ".join(readme.split())
     assert "Galaxy Zoo morphological labels" in flat and "convolutional neural network" not in flat
     abstract = flat.split("Abstract: ")[1].split(" Description: ")[0]
