@@ -7,6 +7,7 @@ and a Ctrl-C then must stop the program with a message and exit status 130,
 not a traceback.
 """
 
+import os
 import signal
 import sys
 
@@ -29,7 +30,10 @@ def console_main():
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the exit
         print("galzoo-cnn: interrupted by SIGINT while starting; nothing was written", file=sys.stderr)
-        sys.exit(128 + signal.SIGINT)
+        sys.stderr.flush()
+        # not sys.exit: the interpreter's shutdown after an import cut short by a Ctrl-C can end the
+        # process by SIGINT itself (seen under load), and nothing has started that needs it
+        os._exit(128 + signal.SIGINT)
     run()
 
 
