@@ -16,6 +16,10 @@ Real images only (the project's development data, ``--data``):
 ``decals``
     ``gz_decals_rings``: 100 DECaLS images (another survey, 0.262"/px,
     deeper), volunteers' ring tags and three GZ DECaLS vote fractions.
+``val``
+    the features model's validation rows (``split == 'val'``), which chose
+    its flag thresholds and, between the two runs, say which to bundle
+    without reading the test rows.
 
 It prints per-feature ROC AUC for the model trained with the adversarial augmentation
 (``--model``: a model name or card path, e.g. ``runs/sample-gz2-features/sample-gz2-features.json``)
@@ -52,7 +56,8 @@ from galzoo_cnn.utils._metrics import feature_auc_interval, mean_auc
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "_static" / "features"
 TITLES = {"crops": "Held-out Kaggle GZ2 galaxies, 150 px crops (6 R90)",
           "native": "The same galaxies' native 424 px GZ2 frames (8.48 R90)",
-          "hart16": "Hart et al. (2016) GZ2 galaxies, their own SDSS cutouts (0.1\"/px; another framing)"}
+          "hart16": "Hart et al. (2016) GZ2 galaxies, their own SDSS cutouts (0.1\"/px; another framing)",
+          "val": "Validation Kaggle GZ2 galaxies, 150 px crops (6 R90): the rows that chose the thresholds"}
 #: GZ DECaLS fractions and the model's features they answer (Walmsley et al. 2022 names).
 DECALS_PAIRS = {"smooth-or-featured_featured-or-disk_fraction": "features_or_disk",
                 "disk-edge-on_no_fraction": "edge_on_no"}
@@ -180,7 +185,8 @@ def write_figures(card, thresholds, tables, sets, deep):
     card["metrics"]["features"]["note"] = (
         "benchmarks/feature_auc.py; crops = held-out 150 px Kaggle rows (6 R90), native = the 355 of "
         "them as 424 px GZ2 frames, hart16 = the 100 gz2_hart16_sdss cutouts labelled from their "
-        "debiased fractions, decals = gz_decals_rings; without_augmentation = sample-gz2-features-noadv")
+        "debiased fractions, decals = gz_decals_rings, val = the validation rows (thresholds chosen there); "
+        "without_augmentation = sample-gz2-features-noadv")
 
 
 def main():
@@ -208,13 +214,14 @@ def main():
         model.card["thresholds"] = thresholds
     sets = {"crops": classified(model, test, images),
             "native": classified(model, native_rows(args.data, test), native_images),
-            "hart16": classified(model, hart, hart_images)}
+            "hart16": classified(model, hart, hart_images),
+            "val": classified(model, val, images)}  # again: its flags are those of the thresholds chosen
     no_aug = {}
     if args.no_aug_model:
         other = load_model(args.no_aug_model)
         no_aug = {"crops": classified(other, test, images),
                   "native": classified(other, native_rows(args.data, test), native_images),
-                  "hart16": classified(other, hart, hart_images)}
+                  "hart16": classified(other, hart, hart_images), "val": classified(other, val, images)}
     tables = {name: with_intervals(feature_table(out, test_without_augmentation=no_aug.get(name),
                                                  features=features), out)
               for name, out in sets.items()}
@@ -224,6 +231,8 @@ def main():
         print(f"mean AUC (with augmentation) {np.nanmean(np.ma.filled(result['auc_test_aug'], np.nan)):.4f}; "
               f"of the acceptance list's features: {json.dumps(result.meta['mean_listed'])}")
     deep = decals(model, args.data)
+    if args.no_aug_model:
+        deep["ring_auc_without_augmentation"] = decals(other, args.data).get("ring_auc")
     print("\nDECaLS deep test:", json.dumps(deep))
     if args.update_card:
         card_path = update_card_file(
