@@ -108,7 +108,8 @@ def _with_coordinates(table, ra_column, dec_column):
         if bad.size:
             raise CatalogError(f"coordinate column {name!r} has {bad.size} missing, NaN or out-of-range "
                                f"value(s), first at row(s) {bad[:10].tolist()}; a catalogue row needs a "
-                               f"position")
+                               f"position: remove those rows, or classify them with classify_table, which "
+                               f"needs none")
         if column.dtype == np.float32:  # float32 degrees: no float64 noise digits
             values = np.array([float(str(v)) for v in np.asarray(column, dtype=np.float32)])
         if name == ra_column:
