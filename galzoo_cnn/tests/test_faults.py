@@ -277,6 +277,24 @@ def test_quality_flags_on_real_sdss_cutouts(real_data):
     assert image_quality_flags(flat) & QUALITY_FLAGS["blank"][0]
 
 
+def test_a_grey_scale_cutout_is_flagged_and_colour_ones_are_not(real_data, tmp_path):
+    """The models read gri colour: a grey copy of a real frame (saved as an RGB JPEG or a one-channel
+    one, as a single-band cutout would be) is flagged ``grey``; no real frame, even the least colourful
+    of the development data's, is."""
+    from PIL import Image
+
+    grey = QUALITY_FLAGS["grey"][0]
+    kaggle = sorted((real_data / "gz2_kaggle_5class" / "images").glob("*.jpg"))[:50]
+    least_colourful = real_data / "gz2_kaggle_5class" / "images" / "576207.jpg"  # spread 14 of 255
+    decals = sorted((real_data / "gz_decals_rings" / "images").glob("*"))[:10]
+    for path in [*kaggle, least_colourful, *decals]:
+        assert not image_quality_flags(read_image(path)) & grey, path.name
+        Image.open(path).convert("L").convert("RGB").save(tmp_path / "rgb.jpg", quality=75)
+        Image.open(path).convert("L").save(tmp_path / "one_band.jpg")
+        for copy in ("rgb.jpg", "one_band.jpg"):
+            assert image_quality_flags(read_image(tmp_path / copy)) == grey, (path.name, copy)
+
+
 def _reference_flags(rgb):
     """The flags' definition (columns.QUALITY_FLAGS) written out per image with NumPy, as first shipped."""
     grey = rgb.mean(axis=2, dtype=np.float64)
@@ -291,7 +309,8 @@ def _reference_flags(rgb):
     raised = {"no_central_source": central < 0.25 * peak or peak < 8, "blank": peak < 8,
               "saturated": (rgb.max(axis=2) >= 255).mean() > 0.02,
               "truncated": any(e.all() for e in (black[:band], black[-band:], black[:, :band],
-                                                  black[:, -band:]))}
+                                                  black[:, -band:])),
+              "grey": int((rgb.max(axis=2).astype(int) - rgb.min(axis=2)).max()) <= 4}
     return sum(QUALITY_FLAGS[name][0] for name, up in raised.items() if up)
 
 
@@ -308,6 +327,7 @@ def test_batched_flags_equal_the_definition_on_every_real_image(real_data):
     differ = np.flatnonzero(flags != expected)
     assert not len(differ), [(paths[i].name, flags[i], expected[i]) for i in differ[:10]]
     assert 0 < np.count_nonzero(expected) < 100  # broken frames exist in the data and are few
+    assert not (flags & QUALITY_FLAGS["grey"][0]).any()  # every real frame is in colour
 
 
 @settings(max_examples=150, deadline=None)
