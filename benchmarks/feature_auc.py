@@ -46,6 +46,7 @@ from feature_heads import LISTED  # beside this one: the features of the accepta
 from sklearn.metrics import roc_auc_score
 
 from galzoo_cnn import classify_table
+from galzoo_cnn.columns import FEATURE_PREFIX as LABEL
 from galzoo_cnn.columns import FEATURE_PROBABILITY_PREFIX as PROB
 from galzoo_cnn.evaluation import feature_metrics, feature_table
 from galzoo_cnn.labels import feature_labels
@@ -70,7 +71,7 @@ def classified(model, rows, image_dir):
 
 def native_rows(data, test):
     native = Table.read(data / "gz2_kaggle_native" / "labels.csv")["galaxy_id", "filename"]
-    labels = test[["galaxy_id"] + [c for c in test.colnames if c.startswith("label_")]]
+    labels = test[["galaxy_id"] + [c for c in test.colnames if c.startswith(LABEL)]]
     return join(native, labels, keys="galaxy_id")
 
 
@@ -144,7 +145,7 @@ def with_intervals(result, out):
     ``meta``, the mean AUC of the acceptance list's features with its interval."""
     known = [str(f) for f, v in zip(result["feature"], result["auc_test_aug"]) if not np.ma.is_masked(v)]
     features = [f for f in LISTED if f in known]
-    listed = mean_auc(out, [f"label_{f}" for f in features], [PROB + f for f in features])
+    listed = mean_auc(out, [LABEL + f for f in features], [PROB + f for f in features])
     interval = [round(listed[f"mean_roc_auc_{side}"], 4) for side in ("low", "high")]
     result.meta["mean_listed"] = {"features": features, "roc_auc": round(listed["mean_roc_auc"], 4),
                                   "interval": interval}
@@ -238,7 +239,7 @@ def main():
         card_path = update_card_file(
             args.model, lambda card: write_figures(card, thresholds, tables, sets, deep))
         if args.test_rows:
-            test[["galaxy_id", "filename"] + [f"label_{f}" for f in features]].write(
+            test[["galaxy_id", "filename"] + [LABEL + f for f in features]].write(
                 card_path.with_name(f"{card_path.stem}-test.ecsv"), overwrite=True)
     if args.docs:
         write_docs(tables, sets, deep, images, model)

@@ -25,6 +25,7 @@ import numpy as np
 from astropy.table import Table
 
 from galzoo_cnn import taxonomy
+from galzoo_cnn.columns import FEATURE_PREFIX, FRACTION_PREFIX
 from galzoo_cnn.labels import feature_fractions, feature_labels
 
 #: The 16 detailed features the Kaggle subset's answer columns carry (Class1, 2, 6, 7, 8).
@@ -68,13 +69,14 @@ def main():
         bundled = Table.read(files("galzoo_cnn") / "data" / "models" / "sample-gz2-test.ecsv")
         assert set(five_class["filename"][five_class["split"] == "test"]) == set(bundled["filename"])
     labelled["split"] = split_rows(labelled, five_class)
-    keep = ["galaxy_id", "filename", "split"] + [f"{p}_{f}" for p in ("label", "fraction") for f in FEATURES]
+    keep = ["galaxy_id", "filename", "split"] + [prefix + f for prefix in (FEATURE_PREFIX, FRACTION_PREFIX)
+                                                 for f in FEATURES]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     labelled[keep].write(args.output, overwrite=True)
     counts = {s: int((labelled["split"] == s).sum()) for s in ("train", "val", "test")}
     print(f"{len(labelled)} rows {counts}; reference: {taxonomy.DIELEMAN2015}")
     for feature in FEATURES:
-        column = labelled[f"label_{feature}"]
+        column = labelled[FEATURE_PREFIX + feature]
         known = ~column.mask
         print(f"  {feature:18s} positive {int((column.data & known).sum()):5d}  known {int(known.sum()):5d}")
 
