@@ -455,15 +455,16 @@ def classify_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=Fals
     >>> result["status"].tolist(), sorted(paths)
     (['ok', 'ok'], ['votable'])
     """
-    from lightning.pytorch.utilities import rank_zero_only
-
-    from .classify import classify_table
-
     table = as_table(table)
     readme = dict(readme or {})
     check_outputs(basename, formats=formats, overwrite=overwrite)
     check_catalog(table, ra_column=ra_column, dec_column=dec_column, descriptions=descriptions)
     catalog_metadata(table, basename, title=title, authors=authors, abstract=abstract, **readme)
+    # imported after the checks: torch and Lightning take seconds to load, a refusal should not
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from .classify import classify_table
+
     result = classify_table(table, overwrite=overwrite, **options)
     if rank_zero_only.rank != 0:
         return result, None

@@ -199,7 +199,6 @@ def _decision_option(parser):
 
 def _cmd_classify(args):
     from .catalog import classify_catalog
-    from .classify import quality_summary
 
     table = as_table(args.table)
     if args.keep:
@@ -222,6 +221,8 @@ def _cmd_classify(args):
         decode=args.decode, packed=args.packed, **given)
     if paths is None:  # not the first process of a multi-device run: it writes nothing
         return 0
+    from .classify import quality_summary  # here: torch loads only once the input has been checked
+
     print(f"Classified {len(result)} rows: {result.meta['provenance']['status_counts']}")
     if "predicted_class" in result.colnames:
         classes, counts = np.unique(result["predicted_class"].compressed(), return_counts=True)
@@ -332,6 +333,7 @@ def _cmd_fetch(args):
 
 
 def _cmd_evaluate(args):
+    table = as_table(args.table)  # a missing or unreadable table is refused before torch loads
     from .report import evaluate_model
 
     given = {k: getattr(args, k) for k in ("truth_column", "batch_size", "device", "image_column", "rule",
@@ -342,7 +344,7 @@ def _cmd_evaluate(args):
         given.update(labels=args.labels, id_column=args.id_column)
     if args.radius is not None:
         given["radius"] = args.radius * u.arcsec
-    metrics = evaluate_model(args.table, output=args.output, model=args.model, grouped=args.grouped,
+    metrics = evaluate_model(table, output=args.output, model=args.model, grouped=args.grouped,
                              image_dir=args.image_dir, progress=not args.no_progress, tta=args.tta,
                              reframe=not args.no_reframe, overwrite=args.overwrite, **given)
     if "accuracy" in metrics.meta:

@@ -31,8 +31,6 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from ._runs import as_model
-from .classify import classify_table
 from .columns import FIVE_CLASS_COLUMN
 from .config import conf
 from .evaluation import class_metrics, confusion_table, feature_metrics, match_labels
@@ -263,6 +261,10 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     if (output / SUMMARY_FILE).exists() and not overwrite:
         raise InputError(f"{output} already holds an evaluation ({SUMMARY_FILE}); pass overwrite=True "
                          f"(--overwrite) to replace it")
+    # imported here: torch loads in seconds, and write_report (the HTML page) never needs it
+    from ._runs import as_model
+    from .classify import classify_table
+
     classifier = as_model(conf.default_model if model is None else model)
     needed, products = _evaluation_for(classifier)
     table = as_table(table)

@@ -283,3 +283,20 @@ def test_every_option_of_every_command_says_what_it_does():
             for action in command._actions
             if not action.help and action.help is not argparse.SUPPRESS]
     assert not bare, bare
+
+
+@pytest.mark.parametrize("command", [
+    ["classify", "{table}", "-o", "{tmp}/cat"],       # no coordinates: refused by the catalogue checks
+    ["evaluate", "{tmp}/missing.csv", "-o", "{tmp}/ev"],
+    ["report", "{tmp}"],                              # not an evaluation directory
+])
+def test_refusals_come_before_torch_loads(tmp_path, real_data, command):
+    """A mistake in the input is reported in about a second: torch and Lightning (seconds to load)
+    are imported only after the checks."""
+    table = real_data / "gz_decals_rings" / "labels.csv"   # real rows without ra / dec
+    argv = [part.format(table=table, tmp=tmp_path) for part in command]
+    code = ("import sys; from galzoo_cnn.cli import main; status = main(sys.argv[1:]); "
+            "print(status, 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ["2", "False"], run.stderr
+    assert "error:" in run.stderr and "Traceback" not in run.stderr
