@@ -152,7 +152,9 @@ def adversarial_validation(training_table, inference_table, output, image_column
         Both tables stacked, with ``domain`` (``training`` / ``inference``),
         ``domain_split`` (``train`` / ``val`` of the domain classifier),
         ``adversarial_score`` = P(training) and, if ``shift``,
-        ``adversarial_score_shifted`` (training galaxies only).
+        ``adversarial_score_shifted`` (training galaxies only).  A row whose
+        image cannot be read is left out of training (the classifier's card
+        lists it) and comes back with these columns masked.
         ``meta['adversarial']`` holds the validation accuracy and the model path.
 
     Examples
@@ -177,18 +179,26 @@ def adversarial_validation(training_table, inference_table, output, image_column
     settings.update(config)
     model, card_path = train(TrainConfig(**settings), progress=progress)
     split = Table.read(out / "split.ecsv")
+    # rows whose image cannot be read were left out of training (its card lists them): they stay here,
+    # with no domain split and no score
+    used = np.isin(np.asarray(combined[image_column]).astype(str),
+                   np.asarray(split[image_column]).astype(str))
     result = combined.copy()
-    result[DOMAIN_SPLIT_COLUMN] = split["split"]
+    domain_split = np.full(len(result), "", dtype="U5")
+    domain_split[used] = split["split"]
+    result[DOMAIN_SPLIT_COLUMN] = np.ma.masked_array(domain_split, mask=~used)
     batch = settings.get("batch_size", 64)
-    result[SCORE_COLUMN] = adversarial_scores(model, result, image_column=image_column, batch_size=batch,
-                                              progress=progress).astype(np.float32)
-    val = result[DOMAIN_SPLIT_COLUMN] == "val"
+    score = np.full(len(result), np.nan, dtype=np.float32)
+    score[used] = adversarial_scores(model, result[used], image_column=image_column, batch_size=batch,
+                                     progress=progress)
+    result[SCORE_COLUMN] = np.ma.masked_invalid(score)
+    val = used & (domain_split == "val")
     is_training_val = result[DOMAIN_COLUMN][val] == "training"
-    accuracy = float(np.mean((result[SCORE_COLUMN][val] >= 0.5) == is_training_val))
+    accuracy = float(np.mean((score[val] >= 0.5) == is_training_val))
     if shift is not None:
         k, m = shift
         shifted = np.full(len(result), np.nan, dtype=np.float32)
-        is_training = np.asarray(result[DOMAIN_COLUMN] == "training")
+        is_training = used & np.asarray(result[DOMAIN_COLUMN] == "training")
         shifted[is_training] = adversarial_scores(model, result[is_training], image_column=image_column,
                                                   transform=AdversarialShrink(k=k, m=m),
                                                   batch_size=batch, progress=progress)

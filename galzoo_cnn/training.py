@@ -41,7 +41,7 @@ from . import images as _images
 from .augment import AdversarialShrink, training_transform
 from .calibration import apply_temperature, decision_entry, temperature_entry
 from .columns import FEATURE_PREFIX, SPLITS
-from .exceptions import GalzooDeprecationWarning, InputError
+from .exceptions import GalzooDeprecationWarning, InputError, UnusableImagesWarning
 from .models import VIEW_POOLINGS, build_model, load_model, save_model
 from .objectives import SingleLabel, get_objective
 from .tables import as_table, require_columns, write_table_atomic
@@ -434,8 +434,12 @@ def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, 
                          "give it as the training configuration's split_column")
     rows = np.arange(len(table))
     labels = np.asarray(table[label_column]).astype(str) if label_column else None
+    if labels is not None:
+        _check_strata(labels, label_column, "the table's rows")
     rest, test = train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=labels) \
         if test_fraction > 0 else (rows, rows[:0])
+    if labels is not None:
+        _check_strata(labels[rest], label_column, "the rows left for training and validation")
     train, val = train_test_split(rest, test_size=val_fraction, random_state=seed,
                                   stratify=None if labels is None else labels[rest])
     split = np.empty(len(table), dtype="U5")
@@ -443,6 +447,17 @@ def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, 
     out = table.copy(copy_data=False)
     out["split"] = split
     return out
+
+
+def _check_strata(labels, label_column, where):
+    """scikit-learn's stratified split needs two rows of each class among those it splits; it would stop
+    with a message about "groups" that names neither the column nor the class."""
+    classes, counts = np.unique(labels, return_counts=True)
+    few = {str(c): int(n) for c, n in zip(classes, counts) if n < 2}
+    if few:
+        raise InputError(f"column {label_column!r}: a stratified split needs 2 rows of each class, and "
+                         f"{where} hold {few} (rows of each); label more galaxies, merge the class into "
+                         f"another (class_map) or leave it out (classes)")
 
 
 def _prepare_table(config):
@@ -456,6 +471,47 @@ def _prepare_table(config):
     if config.label_column:
         _images.check_labels(table, config.label_column, classes=config.classes)  # before splitting
     return table
+
+
+#: How many unreadable images a model card lists by name (all of them are counted).
+_LISTED_UNREADABLE = 20
+
+
+def _drop_unreadable(table, config, progress):
+    """The rows whose image can be read, each decoded once as training will read it (about 1 ms an image,
+    before the split is drawn): a corrupt or missing file leaves the run with a warning naming it, instead of
+    stopping the run in the middle of an epoch.  ``meta['unreadable_images']`` lists the files left out."""
+    from tqdm.auto import tqdm
+
+    paths = _images.resolve_image_paths(table, image_column=config.image_column, image_dir=config.image_dir,
+                                        allow_empty=True)
+    problems = []
+    for path in tqdm(paths, desc="checking images", disable=not progress):
+        try:
+            if path is None:
+                raise FileNotFoundError("empty image path")
+            _images.read_image(path, size=config.decode_size, crop=config.crop)
+            problems.append(None)
+        except _images.ImageError as err:  # statuses as classify_table gives them
+            problems.append(err.reason)
+        except FileNotFoundError:
+            problems.append("missing")
+        except OSError as err:  # e.g. no permission to read it
+            problems.append(f"unreadable: {err.strerror or err}")
+    bad = [i for i, problem in enumerate(problems) if problem is not None]
+    if not bad:
+        return table
+    listed = [{"file": str(paths[i]), "status": problems[i]} for i in bad]
+    shown = "; ".join(f"{entry['file']}: {entry['status']}" for entry in listed[:3])
+    if len(bad) == len(table):
+        raise InputError(f"none of the {len(table)} images can be read ({shown}...); check image_dir "
+                         f"({config.image_dir}) and the column {config.image_column!r}")
+    warnings.warn(UnusableImagesWarning(  # stacklevel: train's caller, past keyword_options' wrapper
+        f"train: {len(bad)} of {len(table)} images cannot be read and are left out ({shown}"
+        f"{'...' if len(bad) > 3 else ''}); the model card lists them"), stacklevel=4)
+    kept = table[np.setdiff1d(np.arange(len(table)), bad)]
+    kept.meta["unreadable_images"] = {"n": len(bad), "files": listed[:_LISTED_UNREADABLE]}
+    return kept
 
 
 def _given_split(table, config):
@@ -585,7 +641,7 @@ def train(config, callbacks=(), progress=True):
     if split_path.exists():  # a resumed run must see the same split
         table = Table.read(split_path)
     else:
-        table = _prepare_table(config)
+        table = _drop_unreadable(_prepare_table(config), config, progress)
         if config.split_column:
             table = _given_split(table, config)
         else:
@@ -689,7 +745,8 @@ def train(config, callbacks=(), progress=True):
                       "decode_size": config.decode_size},
                   "class_weights": None if weights is None else {
                       "rule": config.class_weights, "weights": dict(zip(classes, weights.tolist()))},
-                  "scheduler": config.scheduler},
+                  "scheduler": config.scheduler,
+                  "unreadable_images": table.meta.get("unreadable_images", {"n": 0, "files": []})},
         config=dict({f.name: getattr(config, f.name) for f in dataclasses.fields(config)
                      if f.name != "description"}, table=_table_label(config.table)))
     card_path = save_model(lit.model, out / config.name, **json.loads(json.dumps(card, default=str)))

@@ -5,6 +5,7 @@ from astropy.table import Table
 from PIL import Image
 
 from galzoo_cnn.adversarial import adversarial_split, adversarial_validation
+from galzoo_cnn.exceptions import UnusableImagesWarning
 from galzoo_cnn.models import load_model
 
 FAST = dict(backbone="test_resnet", epochs=4, lr=1e-3, batch_size=8, seed=3)
@@ -71,3 +72,24 @@ def test_adversarial_split_errors_and_shortfall():
         adversarial_split(table, side="low")
     with pytest.raises(KeyError, match="score column 'p' is not in the table"):
         adversarial_split(table, score_column="p")
+
+
+def test_unreadable_images_keep_their_rows_without_a_score(gz1_images, tmp_path):
+    """A corrupt training image and a missing inference image do not stop the run: their rows come back
+    with no domain split and no score; every other row is scored."""
+    import shutil
+
+    labels, directory = gz1_images
+    training, inference = tmp_path / "training", tmp_path / "inference"
+    shutil.copytree(directory, training)
+    shutil.copytree(directory, inference)
+    (training / labels["filename"][2]).write_bytes(b"<html>404 Not Found</html>")
+    (inference / labels["filename"][5]).unlink()
+    with pytest.warns(UnusableImagesWarning, match="2 of 32 images cannot be read"):
+        result = adversarial_validation(labels, labels, tmp_path / "adv", image_dir=(training, inference),
+                                        progress=False, **dict(FAST, epochs=1))
+    unscored = np.flatnonzero(result["adversarial_score"].mask)
+    assert unscored.tolist() == [2, 16 + 5] and len(result) == 32
+    assert result["domain_split"].mask[unscored].all() and result["domain_split"].mask.sum() == 2
+    assert result["adversarial_score_shifted"].mask[2]
+    assert (result["domain_split"] == "val").sum() == 8   # a quarter of the 30 scored rows, rounded

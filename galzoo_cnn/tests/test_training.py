@@ -102,6 +102,13 @@ def test_split_is_stratified_and_seeded():
     assert list(one["split"]) == list(two["split"])
     test = one[one["split"] == "test"]
     assert len(test) == 20 and (test["label"] == "b").sum() == 4
+    # a class too rare to split is named, instead of scikit-learn's error about "groups"
+    with pytest.raises(InputError, match=r"column 'label': .* the table's rows hold \{'c': 1\}"):
+        split_table(Table({"label": ["a"] * 80 + ["c"]}), label_column="label")
+    rare = Table({"label": ["a"] * 20 + ["c"] * 2})   # a "c" drawn for the test set leaves one
+    with pytest.raises(InputError, match=r"the rows left for training and validation hold \{'c': 1\}"):
+        split_table(rare, label_column="label", test_fraction=0.5)
+    assert (split_table(rare, label_column="label", test_fraction=0)["split"] == "val").sum() == 6
 
 
 def test_bad_configuration(tmp_path, config):
@@ -378,3 +385,30 @@ def test_a_given_split_is_checked_and_gets_validation_rows(config, gz1_images, t
                                                   r"with adversarial_split .*split_column: null .*random"):
         train(dataclasses.replace(run, table=labels, output=str(tmp_path / "none")), progress=False)
     assert not (tmp_path / "none" / "checkpoints").exists()
+
+
+def test_unreadable_images_are_left_out_and_listed(config, gz1_images, tmp_path):
+    """A corrupt and a missing image of real rows leave the run with a warning naming them, instead of
+    stopping it in the middle of an epoch; the card lists them.  No readable image at all is an error."""
+    import shutil
+
+    from galzoo_cnn.exceptions import UnusableImagesWarning
+
+    labels, directory = gz1_images
+    images = tmp_path / "images"
+    shutil.copytree(directory, images)
+    corrupt, missing = images / labels["filename"][3], images / labels["filename"][4]   # two spirals
+    corrupt.write_bytes(corrupt.read_bytes()[:200])          # a truncated download
+    missing.unlink()
+    broken = dataclasses.replace(config, image_dir=str(images), epochs=1)
+    with pytest.warns(UnusableImagesWarning, match=r"train: 2 of 15 images cannot be read") as caught:
+        _, card_path = train(broken, progress=False)
+    assert str(corrupt) in str(caught[0].message)
+    listed = json.loads(card_path.read_text())["training"]["unreadable_images"]
+    assert listed == {"n": 2, "files": [{"file": str(corrupt), "status": "undecodable"},
+                                        {"file": str(missing), "status": "missing"}]}
+    split = Table.read(os.path.join(config.output, "split.ecsv"))
+    assert len(split) == 13 and corrupt.name not in split["filename"]
+    nothing = dataclasses.replace(config, image_dir=str(tmp_path), output=str(tmp_path / "none"))
+    with pytest.raises(InputError, match=r"none of the 15 images can be read .*check image_dir"):
+        train(nothing, progress=False)
