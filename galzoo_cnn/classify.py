@@ -16,7 +16,8 @@ column                  content
 ``adversarial_score``   P(training sample) when a domain model is given
 ``frame_fraction``      side of the image read, when rows are reframed (`frame_crops`)
 ``quality_flags``       bit flags of the image: no central source, blank, saturated,
-                        truncated, grey (`~galzoo_cnn.columns.QUALITY_FLAGS`; 0: none)
+                        truncated, grey, bright border (`~galzoo_cnn.columns.QUALITY_FLAGS`;
+                        0: none)
 ``status``              ``ok``, or why the row has no outputs (`STATUSES`)
 ======================  ============================================================
 

@@ -20,6 +20,7 @@ import os
 import re
 import signal
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -132,7 +133,8 @@ def _cmd_demo(args):
         what = "galaxies with a GZ2 five-class label" if name == "five classes" else \
             "galaxies (GZ2 class string)"
         print(f"Agreement with GZ2, {name}: {matches} of {compared} {what} "
-              f"({matches / max(compared, 1):.0%}; flagged images left out)")
+              f"({matches / max(compared, 1):.0%}; faulty images left out)")
+    print(textwrap.fill(demo.framing, width=110))
     print("\nDetailed features: galaxies the model flags (flag_<feature>, the card's thresholds), and on the "
           "galaxies whose GZ2 question was well sampled (known) the volunteers' yes (debiased fraction >= "
           "0.5) and the agreement:")

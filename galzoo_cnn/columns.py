@@ -30,8 +30,8 @@ from .utils._deprecation import keyword_options
 
 __all__ = ["ColumnSpec", "column_spec", "fitting_spec", "column_notes", "cds_label", "describe_columns",
            "catalog_columns", "PROVENANCE_KEY", "REFERENCES_KEY", "STATUSES", "QUALITY_FLAGS",
-           "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX", "FRACTION_PREFIX", "SPLITS",
-           "CatalogError"]
+           "FRAMING_FLAGS", "FIVE_CLASS_COLUMN", "CRITERIA_COLUMN", "FEATURE_PREFIX", "FRACTION_PREFIX",
+           "SPLITS", "CatalogError"]
 
 #: ``meta`` key of the provenance dictionary (software, model, date...).
 PROVENANCE_KEY = "provenance"
@@ -86,7 +86,15 @@ QUALITY_FLAGS = {
                      "the cutout reaches beyond the survey's footprint"),
     "grey": (16, "no colour: no pixel's three colours differ by more than 4 of 255 levels (a grey-scale "
                  "image, where the models read gri colour composites)"),
+    "bright_border": (32, "the median brightness of a band of 5 per cent of the side along the edges exceeds "
+                          "0.15 of the brightest pixel: the galaxy fills the frame (a cutout much tighter "
+                          "than the models' frames, some 6 Petrosian R90 wide) or the sky is bright (light "
+                          "scattered by a nearby star)"),
 }
+
+#: The `QUALITY_FLAGS` that say how a galaxy is framed rather than that the image is faulty: its class is
+#: read outside the frames the models learnt from (compare it with care), not from a broken image.
+FRAMING_FLAGS = ("bright_border",)
 
 
 @dataclass(frozen=True)

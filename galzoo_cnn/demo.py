@@ -27,8 +27,9 @@ from astropy.table import Table
 from . import labels, taxonomy
 from .catalog import REFERENCES_KEY, write_catalog
 from .classify import classify_table
-from .columns import class_probability_columns
+from .columns import FRAMING_FLAGS, QUALITY_FLAGS, class_probability_columns
 from .datasets import DEMO_IMAGE_FOV, SDSS_DR7, load_demo_sample
+from .models import load_model
 from .plots import plot_gallery
 from .tables import atomic_write
 
@@ -58,7 +59,10 @@ class DemoResult:
         volunteers' yes, both yes, agreement.
     agreement : dict
         ``{comparison: (matches, compared)}`` for the five classes and the smooth / edge-on / spiral
-        groups (images with quality flags left out).
+        groups (faulty images, with a quality flag other than the `~galzoo_cnn.columns.FRAMING_FLAGS`,
+        left out).
+    framing : str
+        How many frames raise the framing flags, and what the model's card measured on such frames.
     """
 
     catalog: Table
@@ -66,6 +70,7 @@ class DemoResult:
     classes: Table
     features: Table
     agreement: dict
+    framing: str = ""
 
 
 def run_demo(output, *, progress=True):
@@ -107,22 +112,47 @@ def run_demo(output, *, progress=True):
                           fov=DEMO_IMAGE_FOV * u.arcsec,
                           title=f"galzoo_cnn demo: {model} classes, {DEMO_FEATURES_MODEL} odd features (last "
                                 f"line), on SDSS gri images\nframe green: same broad "
-                                f"class as GZ2; red dashed: different; none: image flagged or no GZ2 group")
+                                f"class as GZ2; red dashed: different; none: faulty image or no GZ2 group")
     paths["gallery"] = atomic_write(out / "gallery.png",
                                     lambda tmp: figure.savefig(tmp, format="png", dpi=90))
     agreement = {name: (sum(m for m in matches[key] if m is not None),
                         sum(m is not None for m in matches[key]))
                  for name, key in (("five classes", "five"), ("smooth / edge-on / spiral", "grouped"))}
     return DemoResult(catalog=result, paths=paths, classes=_class_table(result),
-                      features=_feature_table(result, sample), agreement=agreement)
+                      features=_feature_table(result, sample), agreement=agreement,
+                      framing=_framing_note(result, load_model(model).card))
+
+
+def _framing_note(result, card):
+    """The demo frames are close-ups of bright galaxies: how many raise ``bright_border``, and what the
+    model's card measured on such close-ups (the Hart et al. 2016 frames of the test data) and on the
+    GZ2-framed test rows."""
+    bit = QUALITY_FLAGS["bright_border"][0]
+    raised = int(((np.ma.filled(result["quality_flags"], 0) & bit) != 0).sum())
+    note = (f"{raised} of {len(result)} frames raise bright_border: these {DEMO_IMAGE_FOV:g}-arcsec SDSS "
+            f"close-ups are filled by their galaxies, a tighter frame than the GZ2 frames the models learnt "
+            f"from.")
+    hart16 = card.get("metrics", {}).get("other_sources", {}).get("hart16", {})
+    if "five_class_accuracy" in hart16 and "accuracy" in card.test_metrics:
+        note += (f"  On the {hart16['five_class_n']} such close-ups of Hart et al. (2016) measured for its "
+                 f"card, {card.name} gives the GZ2 five-class label to {hart16['five_class_accuracy']:.0%} "
+                 f"(smooth / edge-on / spiral: {hart16['grouped_accuracy']:.0%}), and to "
+                 f"{card.test_metrics['accuracy']:.0%} of its GZ2-framed test galaxies.")
+    return note + ("  For a catalogue, fetch each galaxy at its GZ2 scale (fetch_cutouts with "
+                   "pixel_scale=gz2_pixel_scale(petroR90_r)).")
+
+
+#: The quality-flag bits of faulty images (every flag but the framing ones).
+_DEFECT_BITS = sum(bit for name, (bit, _) in QUALITY_FLAGS.items() if name not in FRAMING_FLAGS)
 
 
 def _matches(result):
     """Per row: the model's class against GZ2's five-class label and broad group (or None).
 
-    A frame with image-quality flags (e.g. the galaxy off-centre) is not compared: the model's class
-    of such an image says nothing about the model, even where it happens to agree."""
-    flagged = np.ma.filled(result["quality_flags"], 0) != 0
+    A frame with a defect flag (e.g. the galaxy off-centre) is not compared: the model's class of such an
+    image says nothing about the model, even where it happens to agree.  The framing flags are no defect:
+    nearly every demo frame is a close-up raising ``bright_border``, and the comparison is of those."""
+    flagged = (np.ma.filled(result["quality_flags"], 0) & _DEFECT_BITS) != 0
     predicted = np.where(flagged, "", result["predicted_class"].filled("").astype(str))
     five = result["gz2_five_class"].filled("").astype(str)
     gz2_group = [taxonomy.broad_group(c) for c in result["gz2_class"].astype(str)]

@@ -15,12 +15,16 @@ def image_quality_flags(image):
     `~galzoo_cnn.columns.QUALITY_FLAGS`: the brightness is the mean of the
     colours smoothed over 3 x 3 pixels, so that a single hot pixel or JPEG
     ringing is no source.  On 3 100 real SDSS cutouts (1 500 Kaggle GZ2,
-    1 500 GZ1, 100 Hart et al. 2016) it flags four: a Hart et al. frame
-    whose galaxy sits at the edge (central measure 0.09 of the brightest;
-    centred galaxies give 0.38 or more), two GZ1 cutouts of empty sky
-    crossed by a satellite trail, and a GZ1 "cutout" that is SkyServer's
-    error message on black (no central source, truncated).  One image of
-    `batch_quality_flags`, which measures a whole batch at once.
+    1 500 GZ1, 100 Hart et al. 2016) the defect flags mark four: a Hart et
+    al. frame whose galaxy sits at the edge (central measure 0.09 of the
+    brightest; centred galaxies give 0.38 or more), two GZ1 cutouts of
+    empty sky crossed by a satellite trail, and a GZ1 "cutout" that is
+    SkyServer's error message on black (no central source, truncated).
+    ``bright_border`` marks 99 of the 100 Hart et al. close-ups (30 arcsec
+    frames filled by their galaxies) and 95 of the 32 937 Kaggle GZ2 and
+    GZ1 frames (a bright sky, a galaxy filling its frame), as
+    ``classify_table`` reads them (``benchmarks/quality_flags.py``).  One
+    image of `batch_quality_flags`, which measures a whole batch at once.
 
     Parameters
     ----------
@@ -37,8 +41,8 @@ def image_quality_flags(image):
     >>> import numpy as np
     >>> from galzoo_cnn.images import image_quality_flags
     >>> sky = np.full((100, 100, 3), (20, 24, 30), np.uint8)  # a bluish sky, RGB
-    >>> image_quality_flags(sky)  # blank, and nothing at the centre
-    3
+    >>> image_quality_flags(sky)  # blank, nothing at the centre, and the border as bright as the peak
+    35
     >>> sky[45:55, 45:55] = 200  # a source at the centre
     >>> image_quality_flags(sky)
     0
@@ -74,9 +78,9 @@ def batch_quality_flags(images):
     >>> sky = torch.tensor([20, 24, 30], dtype=torch.uint8).view(1, 3, 1, 1).repeat(2, 1, 100, 100)
     >>> sky[1, :, 45:55, 45:55] = 200  # a source at the centre of the second image
     >>> batch_quality_flags(sky).tolist()
-    [3, 0]
+    [35, 0]
     >>> batch_quality_flags(sky[:, :1].repeat(1, 3, 1, 1)).tolist()  # the same in grey
-    [19, 16]
+    [51, 16]
     """
     from ..columns import QUALITY_FLAGS
 
@@ -97,6 +101,8 @@ def batch_quality_flags(images):
     black = brightest <= 3
     band = max(1, round(0.05 * min(height, width)))
     edges = (black[:, :band], black[:, -band:], black[:, :, :band], black[:, :, -band:])
+    border = (y < band) | (y >= height - band) | (x < band) | (x >= width - band)
+    border_median = _percentile_of_integers(smooth[:, border.flatten()], 50.0, top=27 * 255)
     raised = {
         "no_central_source": (central < 0.25 * peak) | (peak < 8 * 27),
         "blank": peak < 8 * 27,
@@ -105,6 +111,9 @@ def batch_quality_flags(images):
         # the widest spread of a pixel's colours: 14 levels or more on all 37 840 real SDSS / DECaLS
         # frames of the test data, 0 on grey-scale JPEGs (grey chroma decodes to equal colours)
         "grey": (brightest - images.amin(1)).flatten(1).amax(1) <= 4,
+        # border median > 0.15 of the brightest: 95 of the 32 937 Kaggle and GZ1 frames, 99 of the 100
+        # Hart et al. (2016) close-ups, whose galaxies fill their 30-arcsec frames (benchmarks/)
+        "bright_border": 20 * border_median > 3 * smooth.amax(1),   # exact: the median is n or n + 0.5
     }
     flags = torch.zeros(n_images, dtype=torch.int32, device=images.device)
     for name, mask in raised.items():

@@ -9,6 +9,7 @@ import pytest
 from astropy.table import Table
 
 from galzoo_cnn.cli import _as_options, build_parser, main
+from galzoo_cnn.columns import QUALITY_FLAGS
 from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
 from galzoo_cnn.exceptions import GalzooDeprecationWarning
 from galzoo_cnn.labels import five_class_labels
@@ -77,11 +78,16 @@ def test_demo_runs_as_a_command(tmp_path):
     assert len(catalogue) == 36 and set(catalogue["status"]) == {"ok"}
     assert "filename" not in catalogue.colnames  # no local file names in a published catalogue
     assert "sample-gz2" in result.stdout
-    # the summary's agreement counts are the catalogue's, frames with quality flags left out
+    # the summary's agreement counts are the catalogue's, faulty frames (a flag but bright_border) left out
     five = np.ma.filled(catalogue["gz2_five_class"], "").astype(str)
-    labelled = (five != "") & (np.ma.filled(catalogue["quality_flags"], 0) == 0)
+    flags = np.ma.filled(catalogue["quality_flags"], 0)
+    border = QUALITY_FLAGS["bright_border"][0]
+    labelled = (five != "") & (flags & ~border == 0)
     agree = int(np.sum(five[labelled] == np.asarray(catalogue["predicted_class"]).astype(str)[labelled]))
     assert f"five classes: {agree} of {labelled.sum()} galaxies" in result.stdout
+    # and the close-ups are said to be close-ups, with what the card measured on such frames
+    assert f"{np.count_nonzero(flags & border)} of 36 frames raise bright_border" in result.stdout
+    assert "gives the GZ2 five-class label to 54%" in " ".join(result.stdout.split())
     spirals = (five == "spiral").sum()
     assert re.search(r"^\s+spiral(\s+\d+){5}$", result.stdout, re.MULTILINE)
     row = re.search(r"^\s+spiral((?:\s+\d+){5})$", result.stdout, re.MULTILINE).group(1).split()
