@@ -356,8 +356,11 @@ def _cmd_evaluate(args):
     else:
         low, high = metrics.meta["mean_roc_auc_low"], metrics.meta["mean_roc_auc_high"]
         interval = f" (95% interval {low:.3f}-{high:.3f})" if np.isfinite(low) else ""
+        auc = np.ma.filled(np.ma.asarray(metrics["roc_auc"], dtype=float), np.nan)
+        alike = [str(name) for name, value in zip(metrics["feature"], auc) if not np.isfinite(value)]
         print(f"Mean ROC AUC {metrics.meta['mean_roc_auc']:.3f}{interval} over "
-              f"{metrics.meta['n_in_mean']} of {len(metrics)} features")
+              f"{metrics.meta['n_in_mean']} of {len(metrics)} features"
+              + (f"; no AUC for {', '.join(alike)}: their known labels are all alike" if alike else ""))
     metrics.pprint(max_lines=-1, max_width=-1)
     print(f"Wrote {len(metrics.meta['files'])} files to {args.output}; "
           f"`galzoo-cnn report {args.output}` makes the HTML report")

@@ -485,10 +485,11 @@ def plot_roc_curves(table, features, *, label_prefix=FEATURE_PREFIX,
     if ax is None:
         _, ax = plt.subplots(figsize=(9.5, 5) if many else (5.5, 5))
     colours = plt.get_cmap("tab20").colors if many else [None]
-    drawn = 0
+    drawn, one_class = 0, []
     for feature in features:
         y, p = known_labels(table[label_prefix + feature], table[probability_prefix + feature])
         if not 0 < y.sum() < len(y):
+            one_class.append(feature)
             continue
         fpr, tpr, _ = roc_curve(y, p)
         ax.plot(fpr, tpr, lw=1.2, color=colours[drawn % len(colours)],
@@ -499,13 +500,17 @@ def plot_roc_curves(table, features, *, label_prefix=FEATURE_PREFIX,
     ax.set_xlabel("false-positive rate")
     ax.set_ylabel("true-positive rate")
     ax.set_aspect("equal")
-    if many:
+    if not drawn:  # e.g. a sample chosen to show a feature: every known label is yes
+        ax.text(0.5, 0.5, "no feature has both yes and no labels", ha="center", va="center")
+    elif many:
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                   ncol=1 if drawn <= 20 else 2)
     else:
         ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.figure.caption = ("ROC curves of the model's feature probabilities against the volunteers' labels "
-                         "(rows whose GZ2 task is not well sampled left out); the dotted line is chance.")
+                         "(rows whose GZ2 task is not well sampled left out); the dotted line is chance."
+                         + (f"  Not drawn, their known labels all alike: {', '.join(one_class)}."
+                            if one_class else ""))
     return ax
 
 
