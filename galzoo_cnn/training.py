@@ -434,12 +434,12 @@ def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, 
                          "give it as the training configuration's split_column")
     rows = np.arange(len(table))
     labels = np.asarray(table[label_column]).astype(str) if label_column else None
-    if labels is not None:
-        _check_strata(labels, label_column, "the table's rows")
+    if labels is not None and test_fraction > 0:
+        _check_strata(labels, label_column, "the table's rows", test_fraction)
     rest, test = train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=labels) \
         if test_fraction > 0 else (rows, rows[:0])
     if labels is not None:
-        _check_strata(labels[rest], label_column, "the rows left for training and validation")
+        _check_strata(labels[rest], label_column, "the rows left for training and validation", val_fraction)
     train, val = train_test_split(rest, test_size=val_fraction, random_state=seed,
                                   stratify=None if labels is None else labels[rest])
     split = np.empty(len(table), dtype="U5")
@@ -449,15 +449,21 @@ def split_table(table, label_column=None, test_fraction=0.2, val_fraction=0.25, 
     return out
 
 
-def _check_strata(labels, label_column, where):
-    """scikit-learn's stratified split needs two rows of each class among those it splits; it would stop
-    with a message about "groups" that names neither the column nor the class."""
+def _check_strata(labels, label_column, where, fraction):
+    """scikit-learn's stratified split of ``labels`` (``fraction`` of them held out) needs two rows of each
+    class, and as many rows in each part as there are classes; it would stop with a message that names
+    neither the column nor the class."""
     classes, counts = np.unique(labels, return_counts=True)
     few = {str(c): int(n) for c, n in zip(classes, counts) if n < 2}
+    advice = "label more galaxies, merge a class into another (class_map) or leave it out (classes)"
     if few:
         raise InputError(f"column {label_column!r}: a stratified split needs 2 rows of each class, and "
-                         f"{where} hold {few} (rows of each); label more galaxies, merge the class into "
-                         f"another (class_map) or leave it out (classes)")
+                         f"{where} hold {few} (rows of each); {advice}")
+    held = math.ceil(fraction * len(labels))  # as scikit-learn rounds a fraction
+    if min(held, len(labels) - held) < len(classes):
+        raise InputError(f"column {label_column!r}: {where}, {len(labels)} rows of {len(classes)} classes, "
+                         f"split {len(labels) - held} / {held}: a stratified split needs each part to hold a "
+                         f"row of every class; {advice}")
 
 
 def _prepare_table(config):
@@ -487,9 +493,10 @@ def _drop_unreadable(table, config, progress):
                                         allow_empty=True)
     problems = []
     for path in tqdm(paths, desc="checking images", disable=not progress):
+        if path is None:
+            problems.append("no_image")
+            continue
         try:
-            if path is None:
-                raise FileNotFoundError("empty image path")
             _images.read_image(path, size=config.decode_size, crop=config.crop)
             problems.append(None)
         except _images.ImageError as err:  # statuses as classify_table gives them
@@ -501,7 +508,7 @@ def _drop_unreadable(table, config, progress):
     bad = [i for i, problem in enumerate(problems) if problem is not None]
     if not bad:
         return table
-    listed = [{"file": str(paths[i]), "status": problems[i]} for i in bad]
+    listed = [{"file": "" if paths[i] is None else str(paths[i]), "status": problems[i]} for i in bad]
     shown = "; ".join(f"{entry['file']}: {entry['status']}" for entry in listed[:3])
     if len(bad) == len(table):
         raise InputError(f"none of the {len(table)} images can be read ({shown}...); check image_dir "

@@ -109,6 +109,9 @@ def test_split_is_stratified_and_seeded():
     with pytest.raises(InputError, match=r"the rows left for training and validation hold \{'c': 1\}"):
         split_table(rare, label_column="label", test_fraction=0.5)
     assert (split_table(rare, label_column="label", test_fraction=0)["split"] == "val").sum() == 6
+    # each part must hold a row of every class: 8 rows of 4 classes split 6 / 2 cannot
+    with pytest.raises(InputError, match=r"8 rows of 4 classes, split 6 / 2: a stratified split needs"):
+        split_table(Table({"label": list("aabbccdd")}), label_column="label", test_fraction=0.25)
 
 
 def test_bad_configuration(tmp_path, config):
@@ -400,13 +403,17 @@ def test_unreadable_images_are_left_out_and_listed(config, gz1_images, tmp_path)
     corrupt, missing = images / labels["filename"][3], images / labels["filename"][4]   # two spirals
     corrupt.write_bytes(corrupt.read_bytes()[:200])          # a truncated download
     missing.unlink()
-    broken = dataclasses.replace(config, image_dir=str(images), epochs=1)
-    with pytest.warns(UnusableImagesWarning, match=r"train: 2 of 15 images cannot be read") as caught:
+    table = labels.copy()
+    table.add_row(labels[5])
+    table["filename"][-1] = ""                               # a spiral without an image
+    broken = dataclasses.replace(config, table=table, image_dir=str(images), epochs=1)
+    with pytest.warns(UnusableImagesWarning, match=r"train: 3 of 16 images cannot be read") as caught:
         _, card_path = train(broken, progress=False)
     assert str(corrupt) in str(caught[0].message)
     listed = json.loads(card_path.read_text())["training"]["unreadable_images"]
-    assert listed == {"n": 2, "files": [{"file": str(corrupt), "status": "undecodable"},
-                                        {"file": str(missing), "status": "missing"}]}
+    assert listed == {"n": 3, "files": [{"file": str(corrupt), "status": "undecodable"},
+                                        {"file": str(missing), "status": "missing"},
+                                        {"file": "", "status": "no_image"}]}
     split = Table.read(os.path.join(config.output, "split.ecsv"))
     assert len(split) == 13 and corrupt.name not in split["filename"]
     nothing = dataclasses.replace(config, image_dir=str(tmp_path), output=str(tmp_path / "none"))
