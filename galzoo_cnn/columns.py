@@ -88,8 +88,8 @@ QUALITY_FLAGS = {
                  "image, where the models read gri colour composites)"),
     "bright_border": (32, "the median brightness of a band of 5 per cent of the side along the edges exceeds "
                           "0.15 of the brightest pixel: the galaxy fills the frame (a cutout much tighter "
-                          "than the models' frames, some 6 Petrosian R90 wide) or the sky is bright (light "
-                          "scattered by a nearby star)"),
+                          "than the frames the models learnt from, with sky all round the galaxy) or the sky "
+                          "is bright (light scattered by a nearby star)"),
 }
 
 #: The `QUALITY_FLAGS` that say how a galaxy is framed rather than that the image is faulty: its class is
