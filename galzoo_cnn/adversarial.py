@@ -27,10 +27,10 @@ import numpy as np
 from astropy import log
 from astropy.table import Table, vstack
 
-from ._inference import predict_images
+from ._inference import predict_images, status_names
 from .augment import AdversarialShrink
 from .columns import PROVENANCE_KEY, describe_columns
-from .exceptions import FewCandidatesWarning, InputError
+from .exceptions import FewCandidatesWarning, InputError, UnusableImagesWarning
 from .images import resolve_image_paths
 from .tables import as_table, provenance, require_columns
 from .training import TrainConfig, train
@@ -90,12 +90,9 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
     Returns
     -------
     `~numpy.ndarray`
-        float32, one score per row.
-
-    Raises
-    ------
-    `~galzoo_cnn.exceptions.ImageError`
-        At the first image that cannot be used, naming its row and file.
+        float32, one score per row; NaN where the image cannot be used
+        (missing, corrupt...: an `~galzoo_cnn.exceptions.UnusableImagesWarning`
+        names the first such row and counts them).
 
     Examples
     --------
@@ -113,9 +110,18 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
         raise InputError(f"model classes {classes} have no 'training' class: not a domain classifier")
     paths = resolve_image_paths(as_table(table, copy=False), image_column=image_column, image_dir=image_dir)
     crop = model.card.crop
-    _, _, probabilities, _ = predict_images([model.eval()], paths, [crop], batch_size=batch_size,
-                                            progress=progress, strict=True, transform=transform)
-    return probabilities[0][:, classes.index("training")]
+    codes, _, probabilities, _ = predict_images([model.eval()], paths, [crop], batch_size=batch_size,
+                                                progress=progress, transform=transform)
+    score = probabilities[0][:, classes.index("training")].astype(np.float32)
+    status = status_names(codes)
+    unusable = status != "ok"
+    if unusable.any():
+        first = int(np.argmax(unusable))
+        warnings.warn(UnusableImagesWarning(
+            f"adversarial_scores: {int(unusable.sum())} of {len(paths)} images cannot be used and have no "
+            f"score (NaN); first: row {first}, {status[first]} ({paths[first]})"), stacklevel=3)
+        score[unusable] = np.nan
+    return score
 
 
 @keyword_options

@@ -4,7 +4,7 @@ import pytest
 from astropy.table import Table
 from PIL import Image
 
-from galzoo_cnn.adversarial import adversarial_split, adversarial_validation
+from galzoo_cnn.adversarial import adversarial_scores, adversarial_split, adversarial_validation
 from galzoo_cnn.exceptions import UnusableImagesWarning
 from galzoo_cnn.models import load_model
 
@@ -93,3 +93,10 @@ def test_unreadable_images_keep_their_rows_without_a_score(gz1_images, tmp_path)
     assert result["domain_split"].mask[unscored].all() and result["domain_split"].mask.sum() == 2
     assert result["adversarial_score_shifted"].mask[2]
     assert (result["domain_split"] == "val").sum() == 8   # a quarter of the 30 scored rows, rounded
+    # scored again on their own, the unusable rows get NaN and a warning naming the first one
+    model = load_model(result.meta["adversarial"]["model"])
+    with pytest.warns(UnusableImagesWarning, match=r"2 of 32 images .* first: row 2, undecodable"):
+        again = adversarial_scores(model, result)
+    assert np.isnan(again[unscored]).all()
+    np.testing.assert_allclose(np.delete(again, unscored), result["adversarial_score"].compressed(),
+                               atol=1e-6)
