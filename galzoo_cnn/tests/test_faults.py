@@ -270,7 +270,7 @@ def test_quality_flags_on_real_sdss_cutouts(real_data):
     """The thresholds on real frames: centred galaxies pass, broken frames are flagged."""
     kaggle = sorted((real_data / "gz2_kaggle_5class" / "images").glob("*.jpg"))[:300]
     flagged = {p.name: image_quality_flags(read_image(p)) for p in kaggle}
-    # one frame of a faint galaxy on a bright, reddish sky: its border is a fifth of its peak
+    # one frame of a faint galaxy on a bright, reddish sky: its border is a quarter of its peak
     assert {name: f for name, f in flagged.items() if f} == {"103500.jpg": QUALITY_FLAGS["bright_border"][0]}
     error_page = read_image(real_data / "gz1_sdss" / "images" / ERROR_PAGE)
     bits = image_quality_flags(error_page)
