@@ -239,9 +239,12 @@ def _training_config(args, *, ignore=()):
     ``ignore``)."""
     import dataclasses
 
-    from .training import TrainConfig, bundled_config
+    from .utils._configs import bundled_config
 
-    config = TrainConfig.from_file(bundled_config(args.config))
+    path = bundled_config(args.config)  # a mistyped name is refused before torch loads
+    from .training import TrainConfig
+
+    config = TrainConfig.from_file(path)
     keys = ("table", "image_dir", "output", "backbone", "epochs", "batch_size", "num_workers", "accelerator",
             "devices", "num_nodes", "strategy", "precision", "seed")
     overrides = {key: getattr(args, key) for key in keys
@@ -255,9 +258,10 @@ def _training_config(args, *, ignore=()):
 
 
 def _cmd_train(args):
+    config = _training_config(args)
     from .training import train
 
-    model, card_path = train(_training_config(args), progress=not args.no_progress)
+    model, card_path = train(config, progress=not args.no_progress)
     if card_path is not None:
         test = model.card.test_metrics
         print(f"Saved {card_path} (test: {json.dumps(test.get('accuracy', test.get('roc_auc')))})")
@@ -368,11 +372,11 @@ def _cmd_evaluate(args):
 
 
 def _cmd_compare_backbones(args):
+    # --output is the comparison's directory, not one training run's: each backbone gets its own below it
+    config = _training_config(args, ignore=("output",))
     from .comparison import compare_backbones
 
     backbones = {"backbones": args.backbones} if args.backbones else {}  # else the function's default
-    # --output is the comparison's directory, not one training run's: each backbone gets its own below it
-    config = _training_config(args, ignore=("output",))
     result = compare_backbones(config, output=args.output, progress=not args.no_progress, **backbones)
     result.pprint(max_lines=-1, max_width=-1)
     print(f"Wrote {Path(args.output) / 'backbones.ecsv'}")

@@ -29,7 +29,6 @@ import hashlib
 import json
 import math
 import warnings
-from importlib.resources import files
 from pathlib import Path
 
 import lightning as L
@@ -45,6 +44,7 @@ from .exceptions import GalzooDeprecationWarning, InputError, UnusableImagesWarn
 from .models import VIEW_POOLINGS, build_model, load_model, save_model
 from .objectives import SingleLabel, get_objective
 from .tables import as_table, require_columns, write_table_atomic
+from .utils._configs import bundled_config
 from .utils._deprecation import keyword_options
 from .utils._lightning import check_devices, check_workers, make_trainer, process_shard, raise_if_interrupted
 from .utils._signals import interruptible, quiet_worker
@@ -267,31 +267,6 @@ class TrainConfig:
         values["label_column"], values["label_columns"] = objective.label_columns(self.label_column,
                                                                                   self.label_columns)
         return dataclasses.replace(self, **values)
-
-
-def bundled_config(name_or_path):
-    """Path of a configuration file: a path as given, or a bundled configuration by name.
-
-    Parameters
-    ----------
-    name_or_path : str or `~pathlib.Path`
-        A path, or the name of a bundled configuration.
-
-    Examples
-    --------
-    >>> from galzoo_cnn.training import bundled_config
-    >>> bundled_config("sample-gz1").name
-    'sample-gz1.yaml'
-    """
-    path = Path(str(name_or_path)).expanduser()
-    if path.is_file():
-        return path
-    bundled = Path(str(files("galzoo_cnn") / "data" / "configs")) / f"{name_or_path}.yaml"
-    if bundled.is_file():
-        return bundled
-    names = sorted(p.stem for p in bundled.parent.glob("*.yaml"))
-    raise FileNotFoundError(f"no configuration file {str(path)!r} and no bundled configuration of "
-                            f"that name (bundled: {', '.join(names)})")
 
 
 class SeededSampler(torch.utils.data.Sampler):

@@ -295,6 +295,8 @@ def test_every_option_of_every_command_says_what_it_does():
     ["classify", "{table}", "-o", "{tmp}/cat"],       # no coordinates: refused by the catalogue checks
     ["evaluate", "{tmp}/missing.csv", "-o", "{tmp}/ev"],
     ["report", "{tmp}"],                              # not an evaluation directory
+    ["train", "--config", "paper-five-clas"],         # a mistyped configuration name
+    ["compare-backbones", "--config", "{tmp}/run.yaml", "--output", "{tmp}/cmp"],
 ])
 def test_refusals_come_before_torch_loads(tmp_path, real_data, command):
     """A mistake in the input is reported in about a second: torch and Lightning (seconds to load)
