@@ -29,9 +29,9 @@ from .catalog import REFERENCES_KEY, write_catalog
 from .classify import classify_table
 from .columns import FRAMING_FLAGS, QUALITY_FLAGS, class_probability_columns
 from .datasets import DEMO_IMAGE_FOV, SDSS_DR7, load_demo_sample
-from .models import load_model
 from .plots import plot_gallery
 from .tables import atomic_write
+from .utils._cards import card_path, read_card
 
 __all__ = ["run_demo", "DemoResult", "DEMO_FEATURES_MODEL"]
 
@@ -120,7 +120,7 @@ def run_demo(output, *, progress=True):
                  for name, key in (("five classes", "five"), ("smooth / edge-on / spiral", "grouped"))}
     return DemoResult(catalog=result, paths=paths, classes=_class_table(result),
                       features=_feature_table(result, sample), agreement=agreement,
-                      framing=_framing_note(result, load_model(model).card))
+                      framing=_framing_note(result, read_card(card_path(model))))  # not the weights again
 
 
 def _framing_note(result, card):
