@@ -20,7 +20,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from .columns import STATUSES
+from .columns import QUALITY_FLAGS, STATUSES
 from .exceptions import InputError
 from .images import (
     ImageError,
@@ -176,6 +176,10 @@ class _Predictor(L.LightningModule):
             codes = self._decode_on_device(jpegs, crops, seen, images, codes)
             usable = codes == _CODES["ok"]
         flags = torch.where(usable, batch_quality_flags(seen), 0)
+        # a near-constant frame holds no source: any class the network gives it is noise (a blank sky reads
+        # as a confident spiral), so the row gets a status instead of an output
+        codes = torch.where(usable & (flags & QUALITY_FLAGS["blank"][0] > 0), _CODES["blank"], codes)
+        usable = codes == _CODES["ok"]
         scaled = [scale_intensity(view) for view in images]  # Eq. 1, once per view, on the device
         probabilities = [self._outputs(model, scaled[k]) for model, k in zip(self.models, self.view_index)]
         finite = torch.stack([torch.isfinite(p).all(1) for p in probabilities]).all(0)

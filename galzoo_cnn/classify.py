@@ -33,7 +33,7 @@ Examples
 >>> from galzoo_cnn.classify import STATUSES
 >>> list(STATUSES)  # doctest: +NORMALIZE_WHITESPACE
 ['ok', 'no_image', 'missing', 'not_a_file', 'too_large', 'not_8bit', 'not_rgb', 'translucent',
- 'undecodable', 'model_error', 'bad_framing']
+ 'undecodable', 'model_error', 'bad_framing', 'blank']
 """
 
 import warnings
@@ -255,7 +255,9 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
         result[_SCORE_COLUMN] = MaskedColumn(score, mask=~ok)
     if framing is not None:
         result[FRAME_COLUMN] = MaskedColumn(np.asarray(crops[0], dtype=np.float32), mask=framing.mask)
-    result[QUALITY_COLUMN] = MaskedColumn(flags.astype(np.int32), mask=~ok)
+    # a blank frame's flags were measured: they say what it looks like (black, or a constant sky)
+    measured = ok | (status == "blank")
+    result[QUALITY_COLUMN] = MaskedColumn(flags.astype(np.int32), mask=~measured)
     result[STATUS_COLUMN] = status
     counts = {s: int((status == s).sum()) for s in STATUSES if (status == s).any()}
     if not ok.all():

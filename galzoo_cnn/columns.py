@@ -71,6 +71,8 @@ STATUSES = {
     "model_error": "the model gave non-finite outputs for the image",
     "bad_framing": "the row's cutout_fov or petroR90_r is not a positive finite angle, or reframing the "
                    "galaxy to the model's frame would need a crop below 0.1 or a frame widened more than 2x",
+    "blank": "the image is near-constant (quality flag blank): no source to classify (a cutout outside the "
+             "survey's footprint, an empty or black frame)",
 }
 
 
@@ -80,7 +82,8 @@ QUALITY_FLAGS = {
     "no_central_source": (1, "nothing bright at the centre: the brightest pixel within 0.1 of the image "
                              "side from the centre rises above the faint (5th percentile) level by less "
                              "than 0.25 of the brightest pixel anywhere (galaxy off-centre or absent)"),
-    "blank": (2, "near-constant: the brightest pixel is within 8 of 255 levels of the faint level"),
+    "blank": (2, "near-constant: the brightest pixel is within 8 of 255 levels of the faint level (the row "
+                 "gets status blank and no class)"),
     "saturated": (4, "more than 2 per cent of the pixels are at 255 in some colour"),
     "truncated": (8, "a band of at least 5 per cent of the side along an edge is black (max level <= 3): "
                      "the cutout reaches beyond the survey's footprint"),

@@ -284,6 +284,27 @@ def test_quality_flags_on_real_sdss_cutouts(real_data):
     assert image_quality_flags(flat) & QUALITY_FLAGS["blank"][0]
 
 
+def test_a_blank_frame_gets_a_status_not_a_class(tmp_path):
+    """A constant sky read as a confident spiral, a black frame as a round galaxy, with status ok: now
+    such rows get ``status='blank'``, no class and no features, and keep the flags that say why."""
+    sample, image_dir = load_demo_sample()
+    real = sample["filename"][0]
+    galaxy = read_image(image_dir / real, size=300)
+    shutil.copy(image_dir / real, tmp_path / real)
+    Image.fromarray(np.full_like(galaxy, int(np.median(galaxy)))).save(tmp_path / "sky.png")
+    Image.fromarray(np.zeros_like(galaxy)).save(tmp_path / "black.png")
+    table = Table({"filename": [real, "sky.png", "black.png"]})
+    out = classify_table(table, image_dir=tmp_path, features_model="sample-gz2-features", progress=False)
+    assert out["status"].tolist() == ["ok", "blank", "blank"]
+    for name in ("predicted_class", "prob_spiral", "prob_feature_smooth", "flag_ring"):
+        assert out[name].mask.tolist() == [False, True, True], name
+    blank = QUALITY_FLAGS["blank"][0]
+    assert [int(f) & blank for f in out["quality_flags"]] == [0, blank, blank]
+    assert out["quality_flags"][2] & QUALITY_FLAGS["truncated"][0]  # black edges, as the flags say
+    assert out.meta["provenance"]["status_counts"] == "ok=1, blank=2"
+    with pytest.raises(ImageError, match=r"row 1: the image is near-constant.*sky\.png"):
+        classify_table(table, image_dir=tmp_path, strict=True, progress=False)
+
 def test_a_grey_scale_cutout_is_flagged_and_colour_ones_are_not(real_data, tmp_path):
     """The models read gri colour: a grey copy of a real frame (saved as an RGB JPEG or a one-channel
     one, as a single-band cutout would be) is flagged ``grey``; no real frame, even the least colourful
@@ -340,6 +361,7 @@ def test_batched_flags_equal_the_definition_on_every_real_image(real_data):
     border = QUALITY_FLAGS["bright_border"][0]
     assert 0 < np.count_nonzero(expected & ~border) < 100  # broken frames exist in the data and are few
     assert not (flags & QUALITY_FLAGS["grey"][0]).any()  # every real frame is in colour
+    assert not (flags & QUALITY_FLAGS["blank"][0]).any()  # status blank costs no real galaxy
     # bright_border: the Hart et al. (2016) and demo close-ups (30 arcsec, filled by their galaxies) and
     # few of the survey-scale and GZ2-framed ones (bright sky near a star, a galaxy filling its frame)
     close_up = np.array([p.parent.parent.name == "gz2_hart16_sdss" or p.parent.name == "demo_images"
