@@ -77,3 +77,22 @@ def gz1_images():
 
     directory = Path(__file__).parent / "tests" / "data" / "gz1_images"
     return Table.read(directory / "labels.csv"), directory
+
+
+@pytest.fixture
+def count_image_opens(monkeypatch):
+    """``count_image_opens()`` starts recording the file name of every ``PIL.Image.open`` call and returns
+    the list it fills (until ``monkeypatch.undo()``): how many times a run decodes each image."""
+    import PIL.Image
+
+    def start():
+        opened, real_open = [], PIL.Image.open
+
+        def counting_open(source, *args, **kwargs):
+            opened.append(os.path.basename(str(getattr(source, "name", source))))
+            return real_open(source, *args, **kwargs)
+
+        monkeypatch.setattr(PIL.Image, "open", counting_open)
+        return opened
+
+    return start

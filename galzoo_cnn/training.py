@@ -458,29 +458,38 @@ def _prepare_table(config):
 _LISTED_UNREADABLE = 20
 
 
-def _drop_unreadable(table, config, progress):
+def _image_problem(path, config):
+    """None where the image of ``path`` reads as training will read it, else why not, in the words of the
+    status `~galzoo_cnn.classify.classify_table` would give the row."""
+    if path is None:
+        return "no_image"
+    try:
+        _images.read_image(path, size=config.decode_size, crop=config.crop)
+    except _images.ImageError as err:
+        return err.reason
+    except FileNotFoundError:
+        return "missing"
+    except OSError as err:  # e.g. no permission to read it
+        return f"unreadable: {err.strerror or err}"
+    return None
+
+
+def _drop_unreadable(table, config, progress, packed=None):
     """The rows whose image can be read, each decoded once as training will read it (about 1 ms an image,
     before the split is drawn): a corrupt or missing file leaves the run with a warning naming it, instead of
-    stopping the run in the middle of an epoch.  ``meta['unreadable_images']`` lists the files left out."""
+    stopping the run in the middle of an epoch.  ``meta['unreadable_images']`` lists the files left out.
+    With ``packed`` (`~galzoo_cnn.images.pack_images` of the table, not strict) the images were decoded
+    there: only the rows it could not read are read again, for their reasons."""
     from tqdm.auto import tqdm
 
     paths = _images.resolve_image_paths(table, image_column=config.image_column, image_dir=config.image_dir,
                                         allow_empty=True)
-    problems = []
-    for path in tqdm(paths, desc="checking images", disable=not progress):
-        if path is None:
-            problems.append("no_image")
-            continue
-        try:
-            _images.read_image(path, size=config.decode_size, crop=config.crop)
-            problems.append(None)
-        except _images.ImageError as err:  # statuses as classify_table gives them
-            problems.append(err.reason)
-        except FileNotFoundError:
-            problems.append("missing")
-        except OSError as err:  # e.g. no permission to read it
-            problems.append(f"unreadable: {err.strerror or err}")
-    bad = [i for i, problem in enumerate(problems) if problem is not None]
+    if packed is None:
+        problems = {i: _image_problem(path, config)
+                    for i, path in enumerate(tqdm(paths, desc="checking images", disable=not progress))}
+    else:
+        problems = {i: _image_problem(paths[i], config) or "undecodable" for i in sorted(packed.unreadable)}
+    bad = [i for i, problem in problems.items() if problem is not None]
     if not bad:
         return table
     listed = [{"file": "" if paths[i] is None else str(paths[i]), "status": problems[i]} for i in bad]
@@ -494,6 +503,25 @@ def _drop_unreadable(table, config, progress):
     kept = table[np.setdiff1d(np.arange(len(table)), bad)]
     kept.meta["unreadable_images"] = {"n": len(bad), "files": listed[:_LISTED_UNREADABLE]}
     return kept
+
+
+def _packed_rows(path, table, config, progress, *, resumed):
+    """The training table's images decoded once (``config.pack_images``) and the packed rows of the kept
+    ones: packed before the unreadable rows are left out, so that checking them costs no second decoding.
+    A resumed run (``table``: its kept rows) reads the file again; a new run (``table``: every row) packs
+    anew, over a file a run stopped before its split may have left."""
+    if not resumed or not path.exists():
+        packed = _images.pack_images(table, path, image_column=config.image_column,
+                                     image_dir=config.image_dir, size=config.decode_size, progress=progress,
+                                     crop=config.crop, strict=False)
+    else:
+        packed = _images.PackedImages(path)
+    kept = np.setdiff1d(np.arange(len(packed)), sorted(packed.unreadable))
+    if resumed and (len(kept) != len(table) or packed.size != config.decode_size):
+        raise InputError(f"packed images {str(path)!r} hold {len(kept)} readable {packed.size} px images, "
+                         f"not the {len(table)} {config.decode_size} px images of this run: delete the file "
+                         f"to pack the images again")
+    return packed, kept
 
 
 def _given_split(table, config):
@@ -619,11 +647,19 @@ def train(config, callbacks=(), progress=True):
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(config.seed, workers=True, verbose=False)
 
-    split_path = out / "split.ecsv"
+    split_path, packed_path = out / "split.ecsv", out / "images.npy"
+    packed = None
     if split_path.exists():  # a resumed run must see the same split
         table = Table.read(split_path)
+        if config.pack_images:
+            packed, kept = _packed_rows(packed_path, table, config, progress, resumed=True)
+            packed = _Subset(packed, kept)
     else:
-        table = _drop_unreadable(_prepare_table(config), config, progress)
+        table = _prepare_table(config)
+        if config.pack_images:
+            packed, kept = _packed_rows(packed_path, table, config, progress, resumed=False)
+        table = _drop_unreadable(table, config, progress, packed)
+        packed = None if packed is None else _Subset(packed, kept)
         if config.split_column:
             table = _given_split(table, config)
         else:
@@ -631,14 +667,6 @@ def train(config, callbacks=(), progress=True):
                                 test_fraction=config.test_fraction, val_fraction=config.val_fraction,
                                 seed=config.seed)
         write_table_atomic(table, split_path)
-
-    packed = None
-    if config.pack_images:
-        packed_path = out / "images.npy"
-        packed = (_images.PackedImages(packed_path) if packed_path.exists() else
-                  _images.pack_images(table, packed_path, image_column=config.image_column,
-                                      image_dir=config.image_dir,
-                                      size=config.decode_size, progress=progress, crop=config.crop))
 
     def dataset(rows, transform, size=config.decode_size):
         # validation and test images are read exactly as classify_table reads them

@@ -174,21 +174,8 @@ def test_multilabel_model_flags_use_the_card_thresholds(demo):
     assert "Bar" in result["flag_bar"].description
 
 
-def _count_image_opens(monkeypatch):
-    """Record the file name of every ``PIL.Image.open`` call from now on (until ``monkeypatch.undo()``)."""
-    import PIL.Image
-
-    opened, real_open = [], PIL.Image.open
-
-    def counting_open(source, *args, **kwargs):
-        opened.append(os.path.basename(str(getattr(source, "name", source))))
-        return real_open(source, *args, **kwargs)
-
-    monkeypatch.setattr(PIL.Image, "open", counting_open)
-    return opened
-
-
-def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_path, monkeypatch):
+def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_path, monkeypatch,
+                                                                   count_image_opens):
     """Real SDSS images packed once at the model's size and crop: classify_table reads the file, opens no
     image, and returns the same probabilities; a row whose image was missing when packed is read from its
     file (and gets its status); reframed rows and another table's file are handled as documented."""
@@ -204,7 +191,7 @@ def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_pa
     assert sorted(packed.unreadable) == [3] and packed.crop == model.card.crop
     with pytest.warns(UnusableImagesWarning):
         direct = classify_table(rows, model=model, image_dir=image_dir, progress=False)
-    opened = _count_image_opens(monkeypatch)
+    opened = count_image_opens()
     with pytest.warns(UnusableImagesWarning):
         from_file = classify_table(rows, model=model, image_dir=image_dir, progress=False, num_workers=0,
                                    packed=tmp_path / "images.npy")
@@ -229,7 +216,7 @@ def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_pa
         classify_table(rows[:7], model=model, image_dir=image_dir, progress=False, packed=packed)
 
 
-def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkeypatch):
+def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkeypatch, count_image_opens):
     """A five-class and a features model framing images alike: one read per image, both sets of columns
     under names that cannot collide, each as the model gives it alone."""
 
@@ -237,7 +224,7 @@ def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkey
     torch.manual_seed(0)
     five = build_model(objective="five_class", backbone="test_resnet").eval()
     features = build_model(objective="features", backbone="test_resnet", view_pooling="dihedral").eval()
-    opened = _count_image_opens(monkeypatch)
+    opened = count_image_opens()
     rows = sample[:6]
     both = classify_table(rows, model=five, features_model=features, image_dir=image_dir, progress=False,
                           num_workers=0)
@@ -257,7 +244,7 @@ def test_five_classes_and_features_in_one_pass_read_each_image_once(demo, monkey
     assert provenance["features_model_sha256"] == "unsaved" and provenance["features_thresholds"]
     # another frame: each image read once per frame, twice in all
     features.card["input"] = dict(features.card["input"], crop=0.7)
-    opened = _count_image_opens(monkeypatch)
+    opened = count_image_opens()
     classify_table(rows, model=five, features_model=features, image_dir=image_dir, progress=False,
                    num_workers=0)
     assert len(opened) == 2 * len(rows) and len(set(opened)) == len(rows)

@@ -390,13 +390,17 @@ def test_a_given_split_is_checked_and_gets_validation_rows(config, gz1_images, t
     assert not (tmp_path / "none" / "checkpoints").exists()
 
 
-def test_unreadable_images_are_left_out_and_listed(config, gz1_images, tmp_path):
+@pytest.mark.parametrize("pack_images", [False, True])
+def test_unreadable_images_are_left_out_and_listed(config, gz1_images, tmp_path, pack_images,
+                                                   count_image_opens):
     """A corrupt and a missing image of real rows leave the run with a warning naming them, instead of
-    stopping it in the middle of an epoch; the card lists them.  No readable image at all is an error."""
+    stopping it in the middle of an epoch; the card lists them.  No readable image at all is an error.
+    Packed images (``pack_images``) are decoded once for the check and the whole run, resumed or not."""
     import shutil
 
     from galzoo_cnn.exceptions import UnusableImagesWarning
 
+    config = dataclasses.replace(config, pack_images=pack_images)
     labels, directory = gz1_images
     images = tmp_path / "images"
     shutil.copytree(directory, images)
@@ -407,9 +411,19 @@ def test_unreadable_images_are_left_out_and_listed(config, gz1_images, tmp_path)
     table.add_row(labels[5])
     table["filename"][-1] = ""                               # a spiral without an image
     broken = dataclasses.replace(config, table=table, image_dir=str(images), epochs=1)
+    opened = count_image_opens()
     with pytest.warns(UnusableImagesWarning, match=r"train: 3 of 16 images cannot be read") as caught:
         _, card_path = train(broken, progress=False)
     assert str(corrupt) in str(caught[0].message)
+    if pack_images:  # each readable image decoded once; the corrupt one again, for its reason
+        kept = list(Table.read(os.path.join(config.output, "split.ecsv"))["filename"])
+        assert sorted(opened) == sorted(kept + [corrupt.name] * 2) and len(kept) == 13
+        opened.clear()
+        shutil.rmtree(os.path.join(config.output, "checkpoints"))  # a resumed run: split and file reused
+        train(dataclasses.replace(broken, epochs=1), progress=False)
+        assert opened == []
+        with pytest.raises(InputError, match=r"hold 13 readable 100 px images, not the 13 150 px images"):
+            train(dataclasses.replace(broken, decode_size=150), progress=False)
     listed = json.loads(card_path.read_text())["training"]["unreadable_images"]
     assert listed == {"n": 3, "files": [{"file": str(corrupt), "status": "undecodable"},
                                         {"file": str(missing), "status": "missing"},
