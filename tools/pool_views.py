@@ -38,6 +38,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from galzoo_cnn.models import derived_model, load_model, save_model
+from galzoo_cnn.utils._cards import portable_run_paths
 
 MODEL_DIR = Path(str(files("galzoo_cnn") / "data" / "models"))
 POOLING = "It reads each galaxy through its eight rotated and flipped views, whose features are averaged " \
@@ -55,6 +56,9 @@ def main():
     parser.add_argument("--source", default="sample-gz2-robust")
     parser.add_argument("--name", default="sample-gz2-dihedral")
     parser.add_argument("--output", type=Path, default=MODEL_DIR, help="directory of the pooled model")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"),
+                        help="development data folder: the card names its files relative to it (and runs "
+                             "relative to the working directory)")
     args = parser.parse_args()
     source = load_model(args.source)
     description = DESCRIPTIONS.get(source.objective.name, "{source_description} {pooling}").format(
@@ -63,6 +67,8 @@ def main():
         source, head=dict(source.card["head"], view_pooling="dihedral"), name=args.name,
         description=description, package_version=None, calibration=None, decision=None,
         metrics={},  # measured again for this model by the commands above
+        # the card travels with the package: the run's files named relative to the data and runs folders
+        **portable_run_paths(source.card, [args.data.resolve(), Path.cwd().resolve()]),
         derived_from={"model": source.card.name, "weights_sha256": source.card.weights_sha256,
                       "how": "the same weights; view_pooling: dihedral (tools/pool_views.py)"})
     print(f"Saved {save_model(pooled, args.output / args.name)}")

@@ -55,6 +55,33 @@ def test_bundled_listed_and_small(bundled):
     assert row["test_accuracy"] == pytest.approx(card["metrics"]["test"]["accuracy"], abs=5e-4)
 
 
+def test_bundled_cards_name_no_file_of_the_machine_that_made_them():
+    """A bundled card travels to every user: the files of its training run are named relative to the
+    development data or the runs folder (tools/pool_views.py makes them so), never by absolute paths."""
+    from galzoo_cnn.utils._cards import portable_run_paths
+
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    cards = sorted(MODEL_DIR.glob("*.json"))
+    assert len(cards) == 5
+    for path in cards:
+        absolute = [s for s in strings(json.loads(path.read_text())) if Path(s.split(" (")[0]).is_absolute()]
+        assert not absolute, (path.name, absolute)
+    assert models_table(names=["sample-gz2-features"])["trained_on"][0] == "runs/features/table.ecsv"
+    # how the tool rewrites a run's absolute paths
+    run = {"training": {"table": "/data/gz/votes.csv (GZ2 votes)"},
+           "config": {"table": "/data/gz/votes.csv", "output": "/home/me/runs/a",
+                      "image_dir": "/elsewhere/x"}}
+    assert portable_run_paths(run, [Path("/data"), Path("/home/me")]) == {
+        "training": {"table": "gz/votes.csv (GZ2 votes)"},
+        "config": {"table": "gz/votes.csv", "output": "runs/a", "image_dir": "/elsewhere/x"}}
+
+
 def test_sample_gz2_card_states_its_scale_and_class_weights():
     card = load_model("sample-gz2").card
     scale = card["input"]["pixel_scale"]

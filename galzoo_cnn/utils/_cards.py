@@ -111,6 +111,48 @@ def update_card_file(name_or_path, change):
     return path
 
 
+#: The card entries that name files of the training run (`portable_run_paths`).
+RUN_PATHS = {"training": ("table",), "config": ("table", "output", "image_dir")}
+
+
+def portable_run_paths(card, roots):
+    """The card's `RUN_PATHS` sections with each absolute path made relative to the first of ``roots``
+    holding it, for a card that travels (a bundled model's names no file of the machine that made it).
+
+    A note after the path (``"file (what it is)"``) is kept; other paths are left as they are.
+
+    Parameters
+    ----------
+    card : dict
+        A model card.
+    roots : list of `~pathlib.Path`
+        Absolute folders, e.g. the data folder and the folder the runs were made from.
+
+    Returns
+    -------
+    dict
+        ``{section: entries}``, to give to `~galzoo_cnn.models.derived_model` or `update_card_file`.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> card = {"config": {"table": "/data/gz/votes.csv", "output": "/home/me/runs/a"}}
+    >>> portable_run_paths(card, [Path("/data"), Path("/home/me")])["config"]
+    {'table': 'gz/votes.csv', 'output': 'runs/a'}
+    """
+    sections = {}
+    for section, keys in RUN_PATHS.items():
+        entries = dict(card.get(section) or {})
+        for key in keys:
+            value = entries.get(key)
+            path = value.split(" (")[0] if isinstance(value, str) else ""
+            root = next((r for r in roots if Path(path).is_absolute() and Path(path).is_relative_to(r)), None)
+            if root is not None:
+                entries[key] = Path(path).relative_to(root).as_posix() + value[len(path):]
+        sections[section] = entries
+    return sections
+
+
 class ModelCard(dict):
     """A model card: the JSON mapping saved beside a model's weights, with one property per fact
     that code derives from it.
