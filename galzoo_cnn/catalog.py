@@ -59,7 +59,7 @@ from .io import FORMATS, CatalogMetadata, get_format
 from .io._transaction import FileSetTransaction, locked, recover
 from .tables import as_table
 from .utils._deprecation import keyword_options
-from .utils._values import degrees
+from .utils._values import degrees, is_text
 
 __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "write_catalog",
            "classify_catalog", "check_catalog", "check_outputs", "recover_catalog", "read_catalog_metadata",
@@ -78,7 +78,48 @@ MAX_LABEL_LENGTH = 40
 
 
 def _with_coordinates(table, ra_column, dec_column):
-    """``table`` with finite ICRS ``ra`` / ``dec`` columns in degrees; errors name the rows."""
+    """``table`` with finite ICRS right ascensions and declinations in degrees, and the names of those two
+    columns; errors name the rows.  Text (sexagesimal or decimal) stays as written, beside new ``ra`` /
+    ``dec`` columns in degrees."""
+    _unpack_skycoords(table, ra_column, dec_column)
+    names = []
+    for name, axis, low, high in ((ra_column, "ra", 0, 360), (dec_column, "dec", -90, 90)):
+        column = table[name]
+        text = is_text(column)
+        if not text and getattr(column, "dtype", np.dtype(object)).kind not in "fiu":
+            raise CatalogError(f"coordinate column {name!r} holds {column.dtype} values; give degrees, "
+                               f"angles or text (sexagesimal or decimal)")
+        try:
+            values = degrees(column, name, axis=axis)
+        except InputError as err:
+            raise CatalogError(str(err)) from None
+        bad = np.flatnonzero(~np.isfinite(values) | (values < low) | (values > high))
+        if bad.size:
+            raise CatalogError(f"coordinate column {name!r} has {bad.size} missing, NaN or out-of-range "
+                               f"value(s), first at row(s) {bad[:10].tolist()}; a catalogue row needs a "
+                               f"position: remove those rows, or classify them with classify_table, which "
+                               f"needs none")
+        if not text and column.dtype == np.float32:  # float32 degrees: no float64 noise digits
+            values = np.array([float(str(v)) for v in np.asarray(column, dtype=np.float32)])
+        if axis == "ra":
+            values = np.where(values == 360, 0.0, values)  # the same meridian, in the range [0, 360)
+        if text and name != axis:  # the text as written stays; the degrees go beside it
+            if axis in table.colnames:
+                raise CatalogError(f"coordinate column {name!r} holds text, whose degrees would go into a "
+                                   f"new column {axis!r}, which the table already has: pass {axis}_column="
+                                   f"{axis!r}, or rename it")
+            table.add_column(Column(values, unit=u.deg), name=axis, index=table.colnames.index(name))
+            name = axis
+        else:
+            table[name] = values
+            table[name].unit = u.deg
+        names.append(name)
+    return table, names
+
+
+def _unpack_skycoords(table, ra_column, dec_column):
+    """The table's `SkyCoord` columns as ICRS degrees: the first as ``ra_column`` / ``dec_column`` where
+    the table has none, the others as ``<name>_ra`` / ``<name>_dec`` (never dropped)."""
     coords = [n for n in table.colnames if isinstance(table[n], SkyCoord)]
     if coords and ra_column not in table.colnames:
         first = coords.pop(0)
@@ -98,25 +139,6 @@ def _with_coordinates(table, ra_column, dec_column):
         raise CatalogError(f"a catalogue needs coordinates: no column {' or '.join(map(repr, missing))} "
                            f"(columns: {', '.join(table.colnames[:15])}); pass ra_column= and "
                            f"dec_column=, or a SkyCoord column")
-    for name, low, high in ((ra_column, 0, 360), (dec_column, -90, 90)):
-        column = table[name]
-        if getattr(column, "dtype", np.dtype(object)).kind not in "fiu":
-            raise CatalogError(f"coordinate column {name!r} is not numeric ({column.dtype}); give "
-                               f"degrees, or convert sexagesimal strings with SkyCoord first")
-        values = degrees(column, name)
-        bad = np.flatnonzero(~np.isfinite(values) | (values < low) | (values > high))
-        if bad.size:
-            raise CatalogError(f"coordinate column {name!r} has {bad.size} missing, NaN or out-of-range "
-                               f"value(s), first at row(s) {bad[:10].tolist()}; a catalogue row needs a "
-                               f"position: remove those rows, or classify them with classify_table, which "
-                               f"needs none")
-        if column.dtype == np.float32:  # float32 degrees: no float64 noise digits
-            values = np.array([float(str(v)) for v in np.asarray(column, dtype=np.float32)])
-        if name == ra_column:
-            values = np.where(values == 360, 0.0, values)  # the same meridian, in the range [0, 360)
-        table[name] = values
-        table[name].unit = u.deg
-    return table
 
 
 @keyword_options
@@ -139,7 +161,8 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
     table : `~astropy.table.Table`, `~astropy.table.QTable` or path
         The rows.
     ra_column, dec_column : str
-        ICRS coordinates (degrees or angle units).
+        ICRS coordinates (degrees, angle units, or text: decimal degrees or
+        sexagesimal, right ascension in hours).
     descriptions : dict, optional
         Descriptions of columns the registry does not know.
 
@@ -165,7 +188,7 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
         table = Table(table)
     if len(table) == 0:
         raise CatalogError("the table is empty: nothing to write")
-    table = _with_coordinates(table, ra_column, dec_column)
+    table, (ra_column, dec_column) = _with_coordinates(table, ra_column, dec_column)
     folded = {}
     for name in table.colnames:
         _check_name(name)
@@ -341,7 +364,8 @@ def write_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=False, 
         Replace existing files of the set; otherwise an existing one raises
         `FileExistsError` before anything is written.
     ra_column, dec_column : str
-        ICRS coordinates in degrees (or with angle units).  A `SkyCoord`
+        ICRS coordinates in degrees (or with angle units, or text: decimal
+        degrees or sexagesimal, right ascension in hours).  A `SkyCoord`
         column is used when these are absent.
     descriptions : dict, optional
         Descriptions of columns the registry does not know.

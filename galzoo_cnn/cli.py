@@ -568,8 +568,10 @@ def build_parser():
                    help="YAML file of catalogue metadata: title, authors, abstract, bibcode, description, "
                         "catalogue (CDS designation), date, keywords, acknowledgements, see_also")
     p.add_argument("--image-column", default="filename", help="column of image paths (default: filename)")
-    p.add_argument("--ra-column", default="ra", help="column of right ascensions, ICRS (default: ra)")
-    p.add_argument("--dec-column", default="dec", help="column of declinations, ICRS (default: dec)")
+    p.add_argument("--ra-column", default="ra",
+                   help="column of right ascensions, ICRS: degrees, or sexagesimal hours (default: ra)")
+    p.add_argument("--dec-column", default="dec",
+                   help="column of declinations, ICRS: degrees, or sexagesimal text (default: dec)")
     p.add_argument("--keep", nargs="+", metavar="COLUMN", help="input columns to keep (default: all)")
     p.add_argument("--describe", action="append", metavar="NAME=TEXT",
                    help="description of an input column the package does not know (repeatable)")

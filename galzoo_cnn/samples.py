@@ -288,7 +288,8 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
     table : `~astropy.table.Table`
         Rows with positions.
     ra_column, dec_column : str
-        Coordinate columns (angles, or plain degrees).
+        Coordinate columns (angles, plain degrees, or text: decimal degrees
+        or sexagesimal, right ascension in hours).
 
     Examples
     --------
@@ -300,7 +301,8 @@ def sky_coordinates(table, ra_column="ra", dec_column="dec"):
     galzoo_cnn.exceptions.InputError: 1 row(s) without finite coordinates in 'ra' / 'dec': 1
     """
     require_columns(table, [ra_column, dec_column], role="coordinate")
-    ra, dec = (degrees(table[name], name) for name in (ra_column, dec_column))
+    ra, dec = (degrees(table[name], name, axis=axis)
+               for name, axis in ((ra_column, "ra"), (dec_column, "dec")))
     bad = ~(np.isfinite(ra) & np.isfinite(dec))
     if bad.any():
         rows = np.flatnonzero(bad)

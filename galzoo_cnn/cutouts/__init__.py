@@ -242,7 +242,9 @@ def fetch_cutouts(table, image_dir, *, survey="sdss", data_release=None, size=10
     ext = service.extension
     names = _file_names(table, id_column, ext)
     require_columns(table, [ra_column, dec_column], role="coordinate")
-    ra, dec = (degrees(table[c], c) for c in (ra_column, dec_column))
+    # one row's unreadable text is one failed row, as a NaN is
+    ra, dec = (degrees(table[c], c, axis=axis, strict=False) for c, axis in ((ra_column, "ra"),
+                                                                            (dec_column, "dec")))
     scales = _row_pixel_scales(table, pixel_scale, survey)
     directory = Path(image_dir).expanduser()
     try:
@@ -261,7 +263,8 @@ def fetch_cutouts(table, image_dir, *, survey="sdss", data_release=None, size=10
     for i, name in enumerate(names):
         path = directory / name
         if not (np.isfinite(ra[i]) and np.isfinite(dec[i])):
-            rows[i] = ("failed", "no finite coordinates", 0, 0, "")
+            rows[i] = ("failed", "no finite coordinates (missing, NaN, or text that is not an angle)",
+                       0, 0, "")
         elif not (0 <= ra[i] <= 360 and -90 <= dec[i] <= 90):
             rows[i] = ("failed", f"coordinates out of range (ra {ra[i]:g}, dec {dec[i]:g}; ra in [0, 360], "
                                  f"dec in [-90, 90] degrees)", 0, 0, "")

@@ -171,9 +171,12 @@ def test_bad_coordinates_name_the_rows(catalogue, tmp_path):
         write_catalog(bad, tmp_path / "x")
     with pytest.raises(CatalogError, match="a catalogue needs coordinates: no column 'ra' or 'dec'"):
         write_catalog(catalogue[["dr7objid", "prob_spiral"]], tmp_path / "x")
-    strings = Table({"ra": ["12:00:00"], "dec": ["+10:00:00"]})
-    with pytest.raises(CatalogError, match="'ra' is not numeric .* SkyCoord"):
+    strings = Table({"ra": ["12:00:00", "12:00:xx"], "dec": ["+10:00:00", "+10:00:00"]})
+    with pytest.raises(CatalogError, match=r"column 'ra', row 1: '12:00:xx' is not an angle \(decimal "
+                                           r"degrees, or sexagesimal hours\)"):
         write_catalog(strings, tmp_path / "x")
+    with pytest.raises(CatalogError, match="'flags' holds bool values; give degrees, angles or text"):
+        write_catalog(Table({"ra": [1.0], "flags": [True]}), tmp_path / "x", dec_column="flags")
     with pytest.raises(CatalogError, match="the table is empty"):
         write_catalog(catalogue[:0], tmp_path / "x")
     assert list(tmp_path.iterdir()) == []  # nothing written by any of these
@@ -186,6 +189,36 @@ def test_skycoord_and_radians_are_accepted(tmp_path):
     np.testing.assert_allclose(written["ra"], coords.icrs.ra.deg)
     radians = Table({"ra": [np.pi / 2] * u.rad, "dec": [0.1] * u.rad})
     assert check_catalog(radians)["ra"][0] == pytest.approx(90)
+
+
+def test_sexagesimal_text_coordinates_become_degrees(tmp_path):
+    """A GZ2 table's own rastring / decstring (sexagesimal hours / degrees) give the catalogue its ra / dec
+    in degrees beside them, equal to the table's degrees to the strings' precision; text in ra / dec
+    (sexagesimal or decimal) is read in place."""
+    sample = load_demo_sample()[0]
+    table = sample["dr7objid", "rastring", "decstring"]
+    path = write_catalog(table, tmp_path / "sexa", formats=["votable"], ra_column="rastring",
+                         dec_column="decstring")["votable"]
+    written = Table.read(path)
+    assert written.colnames == ["dr7objid", "ra", "rastring", "dec", "decstring"]
+    assert written["rastring"].tolist() == sample["rastring"].tolist()
+    # to the strings' last digits (0.01 s, 0.1 arcsec) and the float32 degrees of the table
+    assert np.max(np.abs(written["ra"] - sample["ra"]) * np.cos(np.radians(sample["dec"]))) * 3600 < 0.1
+    # but GZ2's decstring lost the minus sign of declinations between -1 and 0 degrees ("+00:17:29.2" for
+    # -0.2914): all 37 such rows of the 1 650 Hart et al. (2016) rows of the development data, one here
+    wrong_sign = (sample["dec"] < 0) & (sample["dec"] > -1)
+    assert wrong_sign.sum() == 1 and sample["decstring"][wrong_sign][0] == "+00:17:29.2"
+    np.testing.assert_allclose(written["dec"][wrong_sign], -sample["dec"][wrong_sign], atol=1e-4)
+    assert np.max(np.abs(written["dec"] - sample["dec"])[~wrong_sign]) * 3600 < 0.06
+    fields = {f.name: f for f in votable.parse_single_table(str(path)).fields}
+    assert fields["ra"].ucd == "pos.eq.ra;meta.main" and str(fields["ra"].unit) == "deg"
+    mixed = check_catalog(Table({"ra": ["12:00:00", "12h30m", " 180.5 "],
+                                 "dec": ["-00:30:00", "10 30 00", "-1"]}))
+    np.testing.assert_allclose(mixed["ra"], [180.0, 187.5, 180.5], rtol=1e-15)
+    np.testing.assert_allclose(mixed["dec"], [-0.5, 10.5, -1.0], rtol=1e-15)
+    with pytest.raises(CatalogError, match="holds text, whose degrees would go into a new column 'ra', which "
+                                           "the table already has: pass ra_column='ra'"):
+        check_catalog(sample["ra", "dec", "rastring"], ra_column="rastring")
 
 
 def test_existing_files_are_kept_and_failures_leave_nothing(catalogue, tmp_path):

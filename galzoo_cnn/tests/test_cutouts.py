@@ -199,7 +199,7 @@ def test_bad_input(tmp_path):
     with CutoutServer() as server:
         manifest = fetch_manifest(targets, tmp_path, base_url=server.url, **FAST)
         assert list(manifest["status"]) == ["ok", "failed", "ok", "ok"]
-        assert manifest["reason"][1] == "no finite coordinates" and manifest["attempts"][1] == 0
+        assert manifest["reason"][1].startswith("no finite coordinates") and manifest["attempts"][1] == 0
         radians = _targets(2)
         radians["ra"] = (radians["ra"] * u.deg).to(u.rad)
         radians["dec"] = (radians["dec"] * u.deg).to(u.rad)
@@ -209,8 +209,8 @@ def test_bad_input(tmp_path):
     duplicated["dr7objid"][2] = duplicated["dr7objid"][0]
     with pytest.raises(ValueError, match="duplicate values, e.g. .* in rows 0 and 2"):
         fetch_cutouts(duplicated, tmp_path, id_column="dr7objid", **FAST)
-    with pytest.raises(ValueError, match="column 'ra' holds <U6 values"):
-        fetch_cutouts(Table({"ra": ["10h00m"], "dec": [1.0]}), tmp_path, **FAST)
+    with pytest.raises(ValueError, match="column 'ra' holds bool values"):  # text is read: sexagesimal
+        fetch_cutouts(Table({"ra": [True], "dec": [1.0]}), tmp_path, **FAST)
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(OSError, match="cannot create the cutout directory .*file/sub"):

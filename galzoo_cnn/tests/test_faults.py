@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from astropy import units as u
+from astropy.coordinates import Angle
 from astropy.table import Table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -126,6 +128,18 @@ def test_coordinates_outside_the_sky_are_failed_rows_without_a_request(tmp_path)
     assert list(manifest["status"]) == ["failed"] * 4 + ["ok"] * 2
     assert all("coordinates out of range" in r for r in manifest["reason"][:4])
     assert requested == {float(ra) for ra in targets["ra"][4:]}
+    # sexagesimal text is read (hours / degrees); text that is not an angle is one failed row
+    text = _targets(3)
+    text["ra"] = [Angle(v, u.deg).to_string(u.hourangle, sep=":") for v in text["ra"]]
+    text["dec"] = [Angle(v, u.deg).to_string(u.deg, sep=":", alwayssign=True) for v in text["dec"]]
+    text["ra"][1] = "12:xx:00"
+    with CutoutServer() as server:
+        manifest = fetch_manifest(text, tmp_path / "text", **FAST, base_url=server.url)
+        requested = [(float(q["ra"]), float(q["dec"])) for q in server.queries]
+    assert list(manifest["status"]) == ["ok", "failed", "ok"]
+    assert manifest["reason"][1].startswith("no finite coordinates (missing, NaN, or text that is not")
+    expected = _targets(3)[[0, 2]]
+    np.testing.assert_allclose(sorted(requested), sorted(zip(expected["ra"], expected["dec"])), atol=1e-6)
 
 
 def test_long_and_unsafe_ids_get_hashed_names_and_resume(tmp_path):

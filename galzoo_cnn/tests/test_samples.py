@@ -72,9 +72,14 @@ def test_coordinates_with_units_and_bad_coordinates(galaxies):
     bad["dec"][[2, 4]] = np.nan
     with pytest.raises(ValueError, match="2 row.s. without finite coordinates in 'ra' / 'dec': 2, 4"):
         build_samples(bad, galaxies)
-    strings = Table({"ra": ["10:00:00"], "dec": ["+01:00:00"]})
-    with pytest.raises(ValueError, match="column 'ra' holds <U8 values; give decimal degrees"):
+    strings = Table({"ra": ["10:00:00", "150.25"], "dec": ["+01:00:00", "-2:30"]})  # hours / degrees
+    assert np.allclose(sky_coordinates(strings).ra.deg, [150, 150.25])
+    assert np.allclose(sky_coordinates(strings).dec.deg, [1, -2.5])
+    strings["dec"][1] = "south"
+    with pytest.raises(ValueError, match="column 'dec', row 1: 'south' is not an angle"):
         sky_coordinates(strings)
+    with pytest.raises(ValueError, match="column 'ra' holds bool values; give decimal degrees or angles"):
+        sky_coordinates(Table({"ra": [True], "dec": [1.0]}))
     metres = Table({"ra": [1.0] * u.m, "dec": [1.0] * u.deg})
     with pytest.raises(ValueError, match="column 'ra' has unit m, not an angle"):
         sky_coordinates(metres)

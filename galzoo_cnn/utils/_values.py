@@ -7,12 +7,44 @@ from astropy import units as u
 
 from ..exceptions import InputError
 
-__all__ = ["degrees", "floats", "angle"]
+__all__ = ["degrees", "floats", "angle", "is_text"]
 
 
-def degrees(column, name):
-    """A coordinate column as float degrees (NaN where masked); plain numbers are degrees."""
+def is_text(column):
+    """Whether a column holds text (str, bytes or Python objects) rather than numbers."""
+    return getattr(column, "dtype", np.dtype(object)).kind in "USO"
+
+
+def degrees(column, name, *, axis=None, strict=True):
+    """A coordinate column as float degrees (NaN where masked); plain numbers are degrees.
+
+    With ``axis`` (``'ra'`` or ``'dec'``) text is read too, as astronomers write it: decimal degrees, or
+    sexagesimal (``'11:56:10.32'``, ``'11h56m10.32s'``, ``'11 56 10.32'``) in hours for a right ascension
+    and in degrees for a declination; empty text is a missing value, and text that is not an angle raises
+    `InputError` naming the row (``strict=False``: NaN, for a run that gives such rows a status)."""
+    if axis is not None and is_text(column):
+        return _text_angles(column, name, *((u.hourangle, "hours") if axis == "ra" else (u.deg, "degrees")),
+                            strict=strict)
     return angle(column, name, u.deg)
+
+
+def _text_angles(column, name, sexagesimal, unit_name, strict):
+    from astropy.coordinates import Angle
+
+    texts = np.char.strip(np.asarray(np.ma.filled(column, ""), dtype=str))
+    values = np.full(len(texts), np.nan)
+    for row in np.flatnonzero((texts != "") & ~np.ma.getmaskarray(column)):
+        try:
+            values[row] = float(texts[row])  # decimal: degrees
+        except ValueError:
+            try:
+                values[row] = Angle(texts[row], unit=sexagesimal).deg
+            except (ValueError, u.UnitsError):
+                if not strict:
+                    continue
+                raise InputError(f"column {name!r}, row {row}: {str(texts[row])!r} is not an angle (decimal "
+                                 f"degrees, or sexagesimal {unit_name})") from None
+    return values
 
 
 def floats(table, name):
@@ -47,5 +79,5 @@ def angle(column, name, unit):
             raise InputError(f"column {name!r} has unit {column.unit}, not an angle") from None
     if column.dtype.kind not in "iuf":
         raise InputError(f"column {name!r} holds {column.dtype} values; give decimal {unit.long_names[0]}s "
-                         f"(or convert sexagesimal strings with SkyCoord first)")
+                         f"or angles")
     return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
