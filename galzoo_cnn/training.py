@@ -210,9 +210,15 @@ class TrainConfig:
             warnings.warn(GalzooDeprecationWarning(
                 f"{str(path)!r}: the configuration key 'task' is now 'objective'"), stacklevel=2)
             values["objective"] = values.pop("task")
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(known), key=str)
         if unknown:
-            raise InputError(f"{str(path)!r}: unknown configuration keys {sorted(unknown)}")
+            import difflib
+
+            close = {k: difflib.get_close_matches(str(k), known, n=1) for k in unknown}
+            hints = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in close.items() if m)
+            raise InputError(f"{str(path)!r}: unknown configuration keys {unknown}"
+                             + (f" ({hints})" if hints else ""))
         for key in ("table", "output", "image_dir"):
             if values.get(key) is not None:
                 values[key] = str((path.parent / Path(values[key]).expanduser()).resolve())

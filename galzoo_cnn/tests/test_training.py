@@ -117,7 +117,11 @@ def test_split_is_stratified_and_seeded():
 def test_bad_configuration(tmp_path, config):
     path = tmp_path / "bad.yaml"
     path.write_text("objective: five_class\nlearning_rate: 0.1\n")
-    with pytest.raises(ValueError, match="unknown configuration keys \\['learning_rate'\\]"):
+    with pytest.raises(ValueError, match="unknown configuration keys \\['learning_rate'\\]$"):
+        TrainConfig.from_file(path)
+    path.write_text("epoch: 3\nlearning_rate: 0.1\n")  # a near miss is named
+    with pytest.raises(ValueError, match=r"\['epoch', 'learning_rate'\] \('epoch': did you mean "
+                                         r"'epochs'\?\)"):
         TrainConfig.from_file(path)
     path.write_text("task: features\n")  # the name before 0.1
     with pytest.warns(GalzooDeprecationWarning, match="'task' is now 'objective'"):
