@@ -708,6 +708,12 @@ def label_summary(labelled):
     >>> summary = label_summary(five_class_labels(gz2_sample_path(layout="hart2016")))
     >>> summary.colnames
     ['label', 'n']
+    >>> from galzoo_cnn.labels import feature_labels
+    >>> summary = label_summary(feature_labels(gz2_sample_path(layout="hart2016")))
+    >>> summary[[label.startswith("feature: ring") for label in summary["label"]]].pprint()
+                    label                  n
+    ------------------------------------- ---
+    feature: ring (positive, of 48 known)  26
     """
     rows = []
     info = labelled.meta.get("five_class")
@@ -716,7 +722,8 @@ def label_summary(labelled):
         rows += [("excluded: two or more criteria", info["n_ambiguous"]),
                  ("unclassified: no criterion", info["n_unclassified"])]
     for feature, counts in labelled.meta.get("feature_labels", {}).items():
-        rows.append((f"feature: {feature} (positive)", counts["positive"]))
+        known = counts["positive"] + counts["negative"]  # 0: the table cannot tell (no columns, never asked)
+        rows.append((f"feature: {feature} (positive, of {known} known)", counts["positive"]))
     return Table(rows=rows, names=("label", "n"), dtype=(str, int))
 
 
