@@ -238,6 +238,40 @@ class _Collector(L.pytorch.callbacks.Callback):
         self.probabilities = [_reduce_sum(trainer, p, device) for p in self.probabilities]
 
 
+class _ImageProgress(L.pytorch.callbacks.Callback):
+    """A progress bar that counts images, where Lightning's counts batches: the rate reads in images a
+    second, as the benchmarks state it.  On the first process only; under DDP it counts that process's
+    share of the rows."""
+
+    def __init__(self, n_rows, description):
+        self.n_rows, self.description, self.bar = n_rows, description, None
+
+    def on_predict_start(self, trainer, pl_module):
+        if trainer.is_global_zero:
+            import sys
+
+            from tqdm.auto import tqdm
+
+            share = len(range(0, self.n_rows, trainer.world_size))
+            self.bar = tqdm(total=share, unit=" images", desc=self.description, file=sys.stdout,
+                            dynamic_ncols=True, smoothing=0.1)
+
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if self.bar is not None:
+            self.bar.update(int((outputs[0] != _PADDING).sum()))
+
+    def on_predict_end(self, trainer, pl_module):
+        self._close()
+
+    def on_exception(self, trainer, pl_module, exception):
+        self._close()
+
+    def _close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def _reduce_sum(trainer, array, device):
     tensor = torch.from_numpy(array).to(device)
     return trainer.strategy.reduce(tensor, reduce_op="sum").cpu().numpy()
@@ -351,6 +385,8 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
     device_decode = decode == "device" or (decode == "auto" and on_gpu)
     predictor = _Predictor(models, view_index, embed, tta, flag_view=view_index[0])
     collector = _Collector(len(paths), [predictor._width(m) for m in models], strict, paths)
+    callbacks = [collector] + ([_ImageProgress(len(paths), "embedding" if embed else "classifying")]
+                               if progress else [])
     loader = torch.utils.data.DataLoader(
         _ImageRows(paths, size, views, view_index[0], transform, codes, device_decode, packed),
         collate_fn=_collate,
@@ -362,7 +398,7 @@ def predict_images(models, paths, crops, *, batch_size=256, device=None, num_wor
         trainer = make_trainer(
             accelerator=accelerator, devices=devices or default_devices, num_nodes=num_nodes,
             strategy=strategy, precision=precision or ("16-mixed" if on_gpu else "32-true"),
-            callbacks=[collector], logger=False, enable_progress_bar=progress,
+            callbacks=callbacks, logger=False, enable_progress_bar=False,
             enable_model_summary=False, use_distributed_sampler=False, enable_checkpointing=False)
     # Ctrl-C as Interrupted: Lightning would turn a KeyboardInterrupt into sys.exit and ignore SIGINT after
     with _quiet_lightning(), interruptible():

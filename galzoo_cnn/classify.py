@@ -98,7 +98,8 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
         Processes decoding images; default 0 on a machine with two cores or
         fewer, else up to 8.
     progress : bool
-        Show a progress bar.
+        Show a progress bar, counting images (under DDP, the first
+        process's share).
     strict : bool
         Raise at the first missing or unreadable image instead of marking
         the row.

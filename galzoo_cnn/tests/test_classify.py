@@ -174,6 +174,22 @@ def test_multilabel_model_flags_use_the_card_thresholds(demo):
     assert "Bar" in result["flag_bar"].description
 
 
+def test_the_progress_bar_counts_images(demo, capsys):
+    """Lightning's bar counted batches ("Predicting DataLoader 0: 1/1"); ours counts the images, so its
+    rate reads in images a second, and says what it does."""
+    from galzoo_cnn.similarity import embed_table
+
+    sample, image_dir = demo
+    classify_table(sample[:7], image_dir=image_dir, batch_size=3, progress=True)
+    out = capsys.readouterr().out
+    assert "classifying: 100%" in out and "7/7 [" in out and "images/s]" in out
+    assert "Predicting" not in out and "DataLoader" not in out
+    embed_table(sample[:5], image_dir=image_dir, progress=True)
+    assert "embedding: 100%" in capsys.readouterr().out
+    classify_table(sample[:3], image_dir=image_dir, progress=False)
+    assert capsys.readouterr().out == ""
+
+
 def test_packed_images_give_the_same_classes_without_opening_a_file(demo, tmp_path, monkeypatch,
                                                                    count_image_opens):
     """Real SDSS images packed once at the model's size and crop: classify_table reads the file, opens no

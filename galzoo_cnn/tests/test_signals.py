@@ -148,7 +148,7 @@ def test_sigterm_stops_classify_and_writes_no_catalogue(tmp_path):
                str(image_dir), "-o", str(tmp_path / "cat"), "--device", "cpu", "--batch-size", "16"]
     with subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True) as process:
-        _stream_until(process, "Predicting")
+        _stream_until(process, "classifying:")
         time.sleep(1.0)
         process.send_signal(signal.SIGTERM)
         elapsed, err = _stopped(process, 60)
@@ -224,7 +224,7 @@ def _many_rows(tmp_path, n=3000):
 @TWO_CORES
 def test_ctrl_c_twice_to_the_group_with_workers_stops_cleanly(tmp_path):
     process = _group_run(_many_rows(tmp_path) + ["--num-workers", "2"], tmp_path)
-    _stream_until(process, "Predicting")
+    _stream_until(process, "classifying:")
     time.sleep(1.0)
     os.killpg(process.pid, signal.SIGINT)
     time.sleep(0.3)
@@ -239,7 +239,7 @@ def test_ctrl_c_twice_to_the_group_with_workers_stops_cleanly(tmp_path):
 @TWO_CORES
 def test_sigterm_to_the_parent_of_a_two_process_run_leaves_no_process(tmp_path):
     process = _group_run(_many_rows(tmp_path, 6000) + ["--devices", "2", "--strategy", "ddp"], tmp_path)
-    _stream_until(process, "Predicting")
+    _stream_until(process, "classifying:")
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)  # the parent only, as a batch scheduler or `kill` does
     _, err = process.communicate(timeout=60)
