@@ -734,6 +734,8 @@ def train(config, callbacks=(), progress=True):
     with warnings.catch_warnings(), interruptible():  # Ctrl-C / SIGTERM: Interrupted, last epoch kept
         # resuming into our own checkpoint directory is the point, not a mistake
         warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty")
+        # Lightning's own use of a torch API torch deprecated: nothing a user can act on
+        warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)
         trainer.fit(lit, loader(train_set, True), loader(val_set, False),
                     ckpt_path=str(last) if last.exists() else None)
     raise_if_interrupted(trainer)  # an interrupted run writes no model card

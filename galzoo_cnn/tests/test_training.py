@@ -33,8 +33,10 @@ def config(gz1_images, tmp_path):
                        batch_size=4, seed=7)
 
 
-def test_train_on_real_images(config):
+def test_train_on_real_images(config, capfd):
     model, card_path = train(config, progress=False)
+    said = "".join(capfd.readouterr())  # Lightning's hardware banner, but not its tips or deprecations
+    assert "GPU available" in said and "Tip" not in said and "LeafSpec" not in said, said
     card = json.loads(card_path.read_text())
     assert card["classes"] == ["elliptical", "spiral", "edge_on", "merger"]
     assert card["training"]["rows"] == {"train": 7, "val": 4, "test": 4}  # 15 rows, dont_know dropped

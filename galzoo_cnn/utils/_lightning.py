@@ -1,6 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """One way to build a Lightning ``Trainer``: user-facing errors for impossible settings."""
 
+import logging
 import os
 import signal
 
@@ -140,12 +141,22 @@ def make_trainer(**options):
     """
     if "devices" in options:
         options["devices"] = check_devices(options["devices"], accelerator=options.get("accelerator", "auto"))
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    logger.addFilter(_no_tips)
     try:
         return L.Trainer(**options)
     except (MisconfigurationException, RuntimeError, ValueError) as err:
         chosen = {k: options.get(k) for k in ("accelerator", "devices", "num_nodes", "strategy", "precision")}
         settings = ", ".join(f"{k}={v!r}" for k, v in chosen.items() if v is not None)
         raise InputError(f"cannot run with {settings}: {' '.join(str(err).split())}") from None
+    finally:
+        logger.removeFilter(_no_tips)
+
+
+def _no_tips(record):
+    """Lightning's advertisements ("Tip: ... try installing litlogger") are not for astronomers; its
+    hardware banner stays."""
+    return not str(record.getMessage()).startswith("\N{ELECTRIC LIGHT BULB}")
 
 
 def raise_if_interrupted(trainer):
