@@ -530,6 +530,15 @@ def _packed_rows(path, table, config, progress, *, resumed):
     return packed, kept
 
 
+def _split(table, config):
+    """The table with its ``split`` column: the configuration's own (``split_column``) or a stratified,
+    seeded random one."""
+    if config.split_column:
+        return _given_split(table, config)
+    return split_table(table, label_column=config.label_column, test_fraction=config.test_fraction,
+                       val_fraction=config.val_fraction, seed=config.seed)
+
+
 def _given_split(table, config):
     """The table's own split (``config.split_column``), checked; without ``val`` rows (as from
     `~galzoo_cnn.adversarial.adversarial_split`: test / train), validation rows are drawn from train."""
@@ -662,16 +671,12 @@ def train(config, callbacks=(), progress=True):
             packed = _Subset(packed, kept)
     else:
         table = _prepare_table(config)
+        _split(table, config)  # a split that cannot be drawn is refused before any image is decoded
         if config.pack_images:
             packed, kept = _packed_rows(packed_path, table, config, progress, resumed=False)
         table = _drop_unreadable(table, config, progress, packed)
         packed = None if packed is None else _Subset(packed, kept)
-        if config.split_column:
-            table = _given_split(table, config)
-        else:
-            table = split_table(table, label_column=config.label_column,
-                                test_fraction=config.test_fraction, val_fraction=config.val_fraction,
-                                seed=config.seed)
+        table = _split(table, config)
         write_table_atomic(table, split_path)
 
     def dataset(rows, transform, size=config.decode_size):

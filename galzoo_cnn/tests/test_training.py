@@ -116,6 +116,16 @@ def test_split_is_stratified_and_seeded():
         split_table(Table({"label": list("aabbccdd")}), label_column="label", test_fraction=0.25)
 
 
+def test_a_split_that_cannot_be_drawn_is_refused_before_any_image_is_read(config, count_image_opens):
+    """15 real rows of 4 classes cannot give a 3-row test part a row of every class: said before the
+    images are packed (seconds on a large table), not after."""
+    opened = count_image_opens()
+    hopeless = dataclasses.replace(config, test_fraction=0.2, val_fraction=0.25, pack_images=True)
+    with pytest.raises(InputError, match=r"15 rows of 4 classes, split 12 / 3"):
+        train(hopeless, progress=False)
+    assert opened == [] and not os.path.exists(os.path.join(config.output, "images.npy"))
+
+
 def test_bad_configuration(tmp_path, config):
     path = tmp_path / "bad.yaml"
     path.write_text("objective: five_class\nlearning_rate: 0.1\n")
