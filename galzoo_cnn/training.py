@@ -491,8 +491,8 @@ def _drop_unreadable(table, config, progress, packed=None):
     paths = _images.resolve_image_paths(table, image_column=config.image_column, image_dir=config.image_dir,
                                         allow_empty=True)
     if packed is None:
-        problems = {i: _image_problem(path, config)
-                    for i, path in enumerate(tqdm(paths, desc="checking images", disable=not progress))}
+        checking = tqdm(paths, desc="checking", unit=" images", disable=not progress)
+        problems = {i: _image_problem(path, config) for i, path in enumerate(checking)}
     else:
         problems = {i: _image_problem(paths[i], config) or "undecodable" for i in sorted(packed.unreadable)}
     bad = [i for i, problem in problems.items() if problem is not None]
@@ -739,8 +739,10 @@ def train(config, callbacks=(), progress=True):
     with warnings.catch_warnings(), interruptible():  # Ctrl-C / SIGTERM: Interrupted, last epoch kept
         # resuming into our own checkpoint directory is the point, not a mistake
         warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty")
-        # Lightning's own use of a torch API torch deprecated: nothing a user can act on
+        # Lightning's own use of a torch API torch deprecated, and its logging cadence on a small table:
+        # nothing a user can act on
         warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)
+        warnings.filterwarnings("ignore", "The number of training batches .* is smaller than the logging")
         trainer.fit(lit, loader(train_set, True), loader(val_set, False),
                     ckpt_path=str(last) if last.exists() else None)
     raise_if_interrupted(trainer)  # an interrupted run writes no model card

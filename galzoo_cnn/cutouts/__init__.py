@@ -376,7 +376,7 @@ def _run_requests(pool, workers, fetcher, todo, rows, names, directory, progress
     from tqdm.auto import tqdm
 
     pending, queue = {}, iter(todo)
-    with tqdm(total=len(todo), desc="cutouts", disable=not progress) as bar:
+    with tqdm(total=len(todo), desc="fetching", unit=" cutouts", disable=not progress) as bar:
         while True:
             for i in queue:
                 pending[pool.submit(fetcher.fetch, urls_of(i), directory / names[i])] = i

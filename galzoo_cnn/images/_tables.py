@@ -292,7 +292,7 @@ def pack_images(table, path, image_column="filename", image_dir=None, size=IMAGE
 
     def write(tmp):
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3))
-        for i, image_path in enumerate(tqdm(paths, desc="packing images", disable=not progress)):
+        for i, image_path in enumerate(tqdm(paths, desc="packing", unit=" images", disable=not progress)):
             try:
                 if image_path is None:
                     raise FileNotFoundError(f"row {i} has no image")
