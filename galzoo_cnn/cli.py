@@ -269,6 +269,7 @@ def _cmd_train(args):
 
 
 def _cmd_adversarial(args):
+    training, inference = as_table(args.training), as_table(args.inference)  # before torch loads
     from .adversarial import adversarial_validation
     from .plots import plot_adversarial_scores
 
@@ -277,7 +278,7 @@ def _cmd_adversarial(args):
     if "devices" in options:
         options["devices"] = _devices(options["devices"])
     dirs = (args.training_image_dir, args.inference_image_dir)
-    result = adversarial_validation(as_table(args.training), as_table(args.inference), args.output,
+    result = adversarial_validation(training, inference, args.output,
                                     image_column=args.image_column, image_dir=dirs,
                                     backbone=args.backbone, progress=not args.no_progress, **options)
     out = Path(args.output)

@@ -297,6 +297,7 @@ def test_every_option_of_every_command_says_what_it_does():
     ["report", "{tmp}"],                              # not an evaluation directory
     ["train", "--config", "paper-five-clas"],         # a mistyped configuration name
     ["compare-backbones", "--config", "{tmp}/run.yaml", "--output", "{tmp}/cmp"],
+    ["adversarial", "{table}", "{tmp}/missing.csv", "--output", "{tmp}/adv"],
 ])
 def test_refusals_come_before_torch_loads(tmp_path, real_data, command):
     """A mistake in the input is reported in about a second: torch and Lightning (seconds to load)
