@@ -54,8 +54,9 @@ def _combined_table(training_table, inference_table, image_column, image_dir):
     for table, directory, domain in ((training_table, dirs[0], "training"),
                                      (inference_table, dirs[1], "inference")):
         table = as_table(table)
-        paths = resolve_image_paths(table, image_column=image_column, image_dir=directory)
-        table[image_column] = [str(p) for p in paths]
+        # a row without an image is one row without a score, as in classify_table, not a refusal
+        paths = resolve_image_paths(table, image_column=image_column, image_dir=directory, allow_empty=True)
+        table[image_column] = ["" if p is None else str(p) for p in paths]
         table[DOMAIN_COLUMN] = domain
         parts.append(table)
     return vstack(parts, metadata_conflicts="silent")
@@ -108,7 +109,8 @@ def adversarial_scores(model, table, image_column="filename", image_dir=None, tr
     classes = list(model.classes)
     if "training" not in classes:
         raise InputError(f"model classes {classes} have no 'training' class: not a domain classifier")
-    paths = resolve_image_paths(as_table(table, copy=False), image_column=image_column, image_dir=image_dir)
+    paths = resolve_image_paths(as_table(table, copy=False), image_column=image_column, image_dir=image_dir,
+                                allow_empty=True)
     crop = model.card.crop
     codes, _, probabilities, _ = predict_images([model.eval()], paths, [crop], batch_size=batch_size,
                                                 progress=progress, transform=transform)

@@ -85,17 +85,19 @@ def test_unreadable_images_keep_their_rows_without_a_score(gz1_images, tmp_path)
     shutil.copytree(directory, inference)
     (training / labels["filename"][2]).write_bytes(b"<html>404 Not Found</html>")
     (inference / labels["filename"][5]).unlink()
-    with pytest.warns(UnusableImagesWarning, match="2 of 32 images cannot be read"):
-        result = adversarial_validation(labels, labels, tmp_path / "adv", image_dir=(training, inference),
+    targets = labels.copy()
+    targets["filename"][9] = ""  # a target without an image (as rows of a GZ2 table without cutouts)
+    with pytest.warns(UnusableImagesWarning, match="3 of 32 images cannot be read"):
+        result = adversarial_validation(labels, targets, tmp_path / "adv", image_dir=(training, inference),
                                         progress=False, **dict(FAST, epochs=1))
     unscored = np.flatnonzero(result["adversarial_score"].mask)
-    assert unscored.tolist() == [2, 16 + 5] and len(result) == 32
-    assert result["domain_split"].mask[unscored].all() and result["domain_split"].mask.sum() == 2
+    assert unscored.tolist() == [2, 16 + 5, 16 + 9] and len(result) == 32
+    assert result["domain_split"].mask[unscored].all() and result["domain_split"].mask.sum() == 3
     assert result["adversarial_score_shifted"].mask[2]
-    assert (result["domain_split"] == "val").sum() == 8   # a quarter of the 30 scored rows, rounded
+    assert (result["domain_split"] == "val").sum() == 8   # a quarter of the 29 scored rows, rounded
     # scored again on their own, the unusable rows get NaN and a warning naming the first one
     model = load_model(result.meta["adversarial"]["model"])
-    with pytest.warns(UnusableImagesWarning, match=r"2 of 32 images .* first: row 2, undecodable"):
+    with pytest.warns(UnusableImagesWarning, match=r"3 of 32 images .* first: row 2, undecodable"):
         again = adversarial_scores(model, result)
     assert np.isnan(again[unscored]).all()
     np.testing.assert_allclose(np.delete(again, unscored), result["adversarial_score"].compressed(),
