@@ -39,7 +39,7 @@ from astropy.table import Table
 from . import images as _images
 from .augment import AdversarialShrink, training_transform
 from .calibration import apply_temperature, decision_entry, temperature_entry
-from .columns import FEATURE_PREFIX, SPLITS
+from .columns import FEATURE_PREFIX, QUALITY_FLAGS, SPLITS
 from .exceptions import GalzooDeprecationWarning, InputError, UnusableImagesWarning
 from .models import VIEW_POOLINGS, build_model, load_model, save_model
 from .objectives import SingleLabel, get_objective
@@ -470,22 +470,33 @@ def _image_problem(path, config):
     if path is None:
         return "no_image"
     try:
-        _images.read_image(path, size=config.decode_size, crop=config.crop)
+        image = _images.read_image(path, size=config.decode_size, crop=config.crop)
     except _images.ImageError as err:
         return err.reason
     except FileNotFoundError:
         return "missing"
     except OSError as err:  # e.g. no permission to read it
         return f"unreadable: {err.strerror or err}"
-    return None
+    return "blank" if _images.image_quality_flags(image) & QUALITY_FLAGS["blank"][0] else None
 
 
-def _drop_unreadable(table, config, progress, packed=None):
-    """The rows whose image can be read, each decoded once as training will read it (about 1 ms an image,
-    before the split is drawn): a corrupt or missing file leaves the run with a warning naming it, instead of
-    stopping the run in the middle of an epoch.  ``meta['unreadable_images']`` lists the files left out.
-    With ``packed`` (`~galzoo_cnn.images.pack_images` of the table, not strict) the images were decoded
-    there: only the rows it could not read are read again, for their reasons."""
+def _blank_rows(packed):
+    """Rows of packed images that are near-constant (quality flag ``blank``: no galaxy to learn from),
+    measured a thousand images at a time."""
+    bit, rows = QUALITY_FLAGS["blank"][0], []
+    for start in range(0, len(packed), 1024):
+        chunk = torch.from_numpy(np.array(packed.array[start:start + 1024])).permute(0, 3, 1, 2)
+        rows += (start + np.flatnonzero(_images.batch_quality_flags(chunk).numpy() & bit)).tolist()
+    return rows
+
+
+def _drop_unreadable(table, config, progress, packed=None, blank=()):
+    """The rows whose image can be used, each decoded once as training will read it (about 1 ms an image,
+    before the split is drawn): a corrupt or missing file, or a blank frame, leaves the run with a warning
+    naming it, instead of stopping the run in the middle of an epoch (or teaching the model noise).
+    ``meta['unreadable_images']`` lists the files left out.  With ``packed``
+    (`~galzoo_cnn.images.pack_images` of the table, not strict) and its ``blank`` rows the images were
+    decoded there: only the rows it could not read are read again, for their reasons."""
     from tqdm.auto import tqdm
 
     paths = _images.resolve_image_paths(table, image_column=config.image_column, image_dir=config.image_dir,
@@ -494,40 +505,43 @@ def _drop_unreadable(table, config, progress, packed=None):
         checking = tqdm(paths, desc="checking", unit=" images", disable=not progress)
         problems = {i: _image_problem(path, config) for i, path in enumerate(checking)}
     else:
-        problems = {i: _image_problem(paths[i], config) or "undecodable" for i in sorted(packed.unreadable)}
+        problems = {i: "blank" for i in blank}
+        problems.update({i: _image_problem(paths[i], config) or "undecodable" for i in packed.unreadable})
+        problems = dict(sorted(problems.items()))
     bad = [i for i, problem in problems.items() if problem is not None]
     if not bad:
         return table
     listed = [{"file": "" if paths[i] is None else str(paths[i]), "status": problems[i]} for i in bad]
     shown = "; ".join(f"{entry['file']}: {entry['status']}" for entry in listed[:3])
     if len(bad) == len(table):
-        raise InputError(f"none of the {len(table)} images can be read ({shown}...); check image_dir "
+        raise InputError(f"none of the {len(table)} images can be used ({shown}...); check image_dir "
                          f"({config.image_dir}) and the column {config.image_column!r}")
     warnings.warn(UnusableImagesWarning(  # stacklevel: train's caller, past keyword_options' wrapper
-        f"train: {len(bad)} of {len(table)} images cannot be read and are left out ({shown}"
-        f"{'...' if len(bad) > 3 else ''}); the model card lists them"), stacklevel=4)
+        f"train: {len(bad)} of {len(table)} images cannot be used (unreadable or blank) and are left out "
+        f"({shown}{'...' if len(bad) > 3 else ''}); the model card lists them"), stacklevel=4)
     kept = table[np.setdiff1d(np.arange(len(table)), bad)]
     kept.meta["unreadable_images"] = {"n": len(bad), "files": listed[:_LISTED_UNREADABLE]}
     return kept
 
 
 def _packed_rows(path, table, config, progress, *, resumed):
-    """The training table's images decoded once (``config.pack_images``) and the packed rows of the kept
-    ones: packed before the unreadable rows are left out, so that checking them costs no second decoding.
-    A resumed run (``table``: its kept rows) reads the file again; a new run (``table``: every row) packs
-    anew, over a file a run stopped before its split may have left."""
+    """The training table's images decoded once (``config.pack_images``), the packed rows of the kept ones
+    and the blank ones: packed before the unusable rows are left out, so that checking them costs no second
+    decoding.  A resumed run (``table``: its kept rows) reads the file again; a new run (``table``: every
+    row) packs anew, over a file a run stopped before its split may have left."""
     if not resumed or not path.exists():
         packed = _images.pack_images(table, path, image_column=config.image_column,
                                      image_dir=config.image_dir, size=config.decode_size, progress=progress,
                                      crop=config.crop, strict=False)
     else:
         packed = _images.PackedImages(path)
-    kept = np.setdiff1d(np.arange(len(packed)), sorted(packed.unreadable))
+    blank = sorted(set(_blank_rows(packed)) - packed.unreadable)  # unreadable rows were packed black
+    kept = np.setdiff1d(np.arange(len(packed)), sorted(packed.unreadable) + blank)
     if resumed and (len(kept) != len(table) or packed.size != config.decode_size):
         raise InputError(f"packed images {str(path)!r} hold {len(kept)} readable {packed.size} px images, "
                          f"not the {len(table)} {config.decode_size} px images of this run: delete the file "
                          f"to pack the images again")
-    return packed, kept
+    return packed, kept, blank
 
 
 def _split(table, config):
@@ -667,14 +681,15 @@ def train(config, callbacks=(), progress=True):
     if split_path.exists():  # a resumed run must see the same split
         table = Table.read(split_path)
         if config.pack_images:
-            packed, kept = _packed_rows(packed_path, table, config, progress, resumed=True)
+            packed, kept, _ = _packed_rows(packed_path, table, config, progress, resumed=True)
             packed = _Subset(packed, kept)
     else:
         table = _prepare_table(config)
         _split(table, config)  # a split that cannot be drawn is refused before any image is decoded
+        blank = ()
         if config.pack_images:
-            packed, kept = _packed_rows(packed_path, table, config, progress, resumed=False)
-        table = _drop_unreadable(table, config, progress, packed)
+            packed, kept, blank = _packed_rows(packed_path, table, config, progress, resumed=False)
+        table = _drop_unreadable(table, config, progress, packed, blank)
         packed = None if packed is None else _Subset(packed, kept)
         table = _split(table, config)
         write_table_atomic(table, split_path)

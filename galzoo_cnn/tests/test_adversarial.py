@@ -87,7 +87,7 @@ def test_unreadable_images_keep_their_rows_without_a_score(gz1_images, tmp_path)
     (inference / labels["filename"][5]).unlink()
     targets = labels.copy()
     targets["filename"][9] = ""  # a target without an image (as rows of a GZ2 table without cutouts)
-    with pytest.warns(UnusableImagesWarning, match="3 of 32 images cannot be read"):
+    with pytest.warns(UnusableImagesWarning, match="3 of 32 images cannot be used"):
         result = adversarial_validation(labels, targets, tmp_path / "adv", image_dir=(training, inference),
                                         progress=False, **dict(FAST, epochs=1))
     unscored = np.flatnonzero(result["adversarial_score"].mask)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from astropy.table import Table
+from PIL import Image
 from safetensors.torch import load_file
 
 from galzoo_cnn.exceptions import GalzooDeprecationWarning, InputError, MissingColumnsError
@@ -427,14 +428,17 @@ def test_unreadable_images_are_left_out_and_listed(config, gz1_images, tmp_path,
     table = labels.copy()
     table.add_row(labels[5])
     table["filename"][-1] = ""                               # a spiral without an image
+    table.add_row(labels[0])
+    table["filename"][-1] = "blank.jpg"                      # a black frame: no galaxy to learn from
+    Image.fromarray(np.zeros((423, 423, 3), np.uint8)).save(images / "blank.jpg")
     broken = dataclasses.replace(config, table=table, image_dir=str(images), epochs=1)
     opened = count_image_opens()
-    with pytest.warns(UnusableImagesWarning, match=r"train: 3 of 16 images cannot be read") as caught:
+    with pytest.warns(UnusableImagesWarning, match=r"train: 4 of 17 images cannot be used") as caught:
         _, card_path = train(broken, progress=False)
     assert str(corrupt) in str(caught[0].message)
-    if pack_images:  # each readable image decoded once; the corrupt one again, for its reason
+    if pack_images:  # each image decoded once; the corrupt one again, for its reason
         kept = list(Table.read(os.path.join(config.output, "split.ecsv"))["filename"])
-        assert sorted(opened) == sorted(kept + [corrupt.name] * 2) and len(kept) == 13
+        assert sorted(opened) == sorted(kept + [corrupt.name] * 2 + ["blank.jpg"]) and len(kept) == 13
         opened.clear()
         shutil.rmtree(os.path.join(config.output, "checkpoints"))  # a resumed run: split and file reused
         train(dataclasses.replace(broken, epochs=1), progress=False)
@@ -442,11 +446,12 @@ def test_unreadable_images_are_left_out_and_listed(config, gz1_images, tmp_path,
         with pytest.raises(InputError, match=r"hold 13 readable 100 px images, not the 13 150 px images"):
             train(dataclasses.replace(broken, decode_size=150), progress=False)
     listed = json.loads(card_path.read_text())["training"]["unreadable_images"]
-    assert listed == {"n": 3, "files": [{"file": str(corrupt), "status": "undecodable"},
+    assert listed == {"n": 4, "files": [{"file": str(corrupt), "status": "undecodable"},
                                         {"file": str(missing), "status": "missing"},
-                                        {"file": "", "status": "no_image"}]}
+                                        {"file": "", "status": "no_image"},
+                                        {"file": str(images / "blank.jpg"), "status": "blank"}]}
     split = Table.read(os.path.join(config.output, "split.ecsv"))
     assert len(split) == 13 and corrupt.name not in split["filename"]
     nothing = dataclasses.replace(config, image_dir=str(tmp_path), output=str(tmp_path / "none"))
-    with pytest.raises(InputError, match=r"none of the 15 images can be read .*check image_dir"):
+    with pytest.raises(InputError, match=r"none of the 15 images can be used .*check image_dir"):
         train(nothing, progress=False)
