@@ -39,7 +39,7 @@ from astropy.table import Table
 from . import images as _images
 from .augment import AdversarialShrink, training_transform
 from .calibration import apply_temperature, decision_entry, temperature_entry
-from .columns import FEATURE_PREFIX, QUALITY_FLAGS, SPLITS
+from .columns import FEATURE_PREFIX, SPLITS
 from .exceptions import GalzooDeprecationWarning, InputError, UnusableImagesWarning
 from .models import VIEW_POOLINGS, build_model, load_model, save_model
 from .objectives import SingleLabel, get_objective
@@ -464,32 +464,6 @@ def _prepare_table(config):
 _LISTED_UNREADABLE = 20
 
 
-def _image_problem(path, config):
-    """None where the image of ``path`` reads as training will read it, else why not, in the words of the
-    status `~galzoo_cnn.classify.classify_table` would give the row."""
-    if path is None:
-        return "no_image"
-    try:
-        image = _images.read_image(path, size=config.decode_size, crop=config.crop)
-    except _images.ImageError as err:
-        return err.reason
-    except FileNotFoundError:
-        return "missing"
-    except OSError as err:  # e.g. no permission to read it
-        return f"unreadable: {err.strerror or err}"
-    return "blank" if _images.image_quality_flags(image) & QUALITY_FLAGS["blank"][0] else None
-
-
-def _blank_rows(packed):
-    """Rows of packed images that are near-constant (quality flag ``blank``: no galaxy to learn from),
-    measured a thousand images at a time."""
-    bit, rows = QUALITY_FLAGS["blank"][0], []
-    for start in range(0, len(packed), 1024):
-        chunk = torch.from_numpy(np.array(packed.array[start:start + 1024])).permute(0, 3, 1, 2)
-        rows += (start + np.flatnonzero(_images.batch_quality_flags(chunk).numpy() & bit)).tolist()
-    return rows
-
-
 def _drop_unreadable(table, config, progress, packed=None, blank=()):
     """The rows whose image can be used, each decoded once as training will read it (about 1 ms an image,
     before the split is drawn): a corrupt or missing file, or a blank frame, leaves the run with a warning
@@ -503,10 +477,12 @@ def _drop_unreadable(table, config, progress, packed=None, blank=()):
                                         allow_empty=True)
     if packed is None:
         checking = tqdm(paths, desc="checking", unit=" images", disable=not progress)
-        problems = {i: _image_problem(path, config) for i, path in enumerate(checking)}
+        problems = {i: _images.image_problem(path, size=config.decode_size, crop=config.crop)
+                    for i, path in enumerate(checking)}
     else:
         problems = {i: "blank" for i in blank}
-        problems.update({i: _image_problem(paths[i], config) or "undecodable" for i in packed.unreadable})
+        problems.update({i: _images.image_problem(paths[i], size=config.decode_size, crop=config.crop)
+                         or "undecodable" for i in packed.unreadable})
         problems = dict(sorted(problems.items()))
     bad = [i for i, problem in problems.items() if problem is not None]
     if not bad:
@@ -535,7 +511,7 @@ def _packed_rows(path, table, config, progress, *, resumed):
                                      crop=config.crop, strict=False)
     else:
         packed = _images.PackedImages(path)
-    blank = sorted(set(_blank_rows(packed)) - packed.unreadable)  # unreadable rows were packed black
+    blank = sorted(set(packed.blank_rows()) - packed.unreadable)  # unreadable rows were packed black
     kept = np.setdiff1d(np.arange(len(packed)), sorted(packed.unreadable) + blank)
     if resumed and (len(kept) != len(table) or packed.size != config.decode_size):
         raise InputError(f"packed images {str(path)!r} hold {len(kept)} readable {packed.size} px images, "

@@ -34,7 +34,7 @@ from ._read import (
     resolve_image_paths,
     scale_intensity,
 )
-from ._tables import ImageTableDataset, PackedImages, check_labels, pack_images
+from ._tables import ImageTableDataset, PackedImages, check_labels, image_problem, pack_images
 
 __all__ = [
     "IMAGE_SIZE",
@@ -54,4 +54,5 @@ __all__ = [
     "check_labels",
     "pack_images",
     "PackedImages",
+    "image_problem",
 ]

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..columns import QUALITY_FLAGS
 from ..exceptions import ImageError, InputError
 from ..io._transaction import FileSetTransaction
 from ..tables import as_table, require_columns
 from ..utils._deprecation import keyword_options
+from ._quality import batch_quality_flags, image_quality_flags
 from ._read import IMAGE_SIZE, read_image, resolve_image_paths, scale_intensity
 
 
@@ -201,6 +203,28 @@ class PackedImages:
     def __getitem__(self, index):
         return np.array(self.array[index])
 
+    def blank_rows(self):
+        """Rows whose packed image is near-constant (quality flag ``blank``; an unreadable row, packed
+        black, is one), measured a thousand images at a time.
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from PIL import Image
+        >>> from astropy.table import Table
+        >>> from galzoo_cnn.images import pack_images
+        >>> d = tempfile.mkdtemp()
+        >>> Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(d + "/black.png")
+        >>> pack_images(Table({"filename": ["black.png"]}), d + "/images.npy", image_dir=d,
+        ...             progress=False).blank_rows()
+        [0]
+        """
+        bit, rows = QUALITY_FLAGS["blank"][0], []
+        for start in range(0, len(self), 1024):
+            chunk = torch.from_numpy(np.array(self.array[start:start + 1024])).permute(0, 3, 1, 2)
+            rows += (start + np.flatnonzero(batch_quality_flags(chunk).numpy() & bit)).tolist()
+        return rows
+
     @property
     def size(self):
         """Side of the packed images in pixels."""
@@ -222,6 +246,43 @@ class PackedImages:
         if self.size != size:
             raise InputError(f"packed images {str(self.path)!r} are {self.size} px; the model reads "
                              f"{size} px images")
+
+
+def image_problem(path, *, size=IMAGE_SIZE, crop=1.0):
+    """Why the image at ``path`` cannot be used, in the words of the ``status`` `~galzoo_cnn.classify_table`
+    would give its row (``missing``, ``undecodable``, ``blank``...), or `None` where it can.
+
+    Parameters
+    ----------
+    path : `~pathlib.Path` or None
+        The image file (`None`: the row has none, ``no_image``).
+    size : int
+        Side the image is read at.
+    crop : float
+        Central fraction of the image read.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from galzoo_cnn.images import image_problem
+    >>> d = Path(tempfile.mkdtemp())
+    >>> Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(d / "black.png")
+    >>> image_problem(d / "black.png"), image_problem(d / "gone.png"), image_problem(None)
+    ('blank', 'missing', 'no_image')
+    """
+    if path is None:
+        return "no_image"
+    try:
+        image = read_image(path, size=size, crop=crop)
+    except ImageError as err:
+        return err.reason
+    except FileNotFoundError:
+        return "missing"
+    except OSError as err:  # e.g. no permission to read it
+        return f"unreadable: {err.strerror or err}"
+    return "blank" if image_quality_flags(image) & QUALITY_FLAGS["blank"][0] else None
 
 
 def _meta_path(path):
