@@ -191,6 +191,22 @@ def test_skycoord_and_radians_are_accepted(tmp_path):
     assert check_catalog(radians)["ra"][0] == pytest.approx(90)
 
 
+def test_gz2_decstring_lost_the_sign_of_declinations_just_below_zero(real_data):
+    """The figure the catalogue page gives: of the 1 650 Hart et al. (2016) rows of the development data,
+    all 37 with -1 < dec < 0 have a decstring of "+00:..."; every other decstring reads as dec."""
+    from astropy.table import vstack
+
+    from galzoo_cnn.utils._values import degrees
+
+    folder = real_data / "gz2_hart16_sdss"
+    rows = vstack([Table.read(folder / "gz2_hart16.csv"), Table.read(folder / "gz2_hart16_no_images.csv")])
+    text = degrees(rows["decstring"], "decstring", axis="dec")
+    wrong = np.abs(text - rows["dec"]) * 3600 > 1
+    just_below_zero = (rows["dec"] < 0) & (rows["dec"] > -1)
+    assert len(rows) == 1650 and wrong.sum() == 37 and (wrong == just_below_zero).all()
+    assert all(str(d).startswith("+00:") for d in rows["decstring"][wrong])
+
+
 def test_sexagesimal_text_coordinates_become_degrees(tmp_path):
     """A GZ2 table's own rastring / decstring (sexagesimal hours / degrees) give the catalogue its ra / dec
     in degrees beside them, equal to the table's degrees to the strings' precision; text in ra / dec
