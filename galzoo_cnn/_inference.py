@@ -14,6 +14,7 @@ code and never reaches the network.
 import contextlib
 import logging
 import os
+import sys
 import warnings
 
 import lightning as L
@@ -248,8 +249,6 @@ class _ImageProgress(L.pytorch.callbacks.Callback):
 
     def on_predict_start(self, trainer, pl_module):
         if trainer.is_global_zero:
-            import sys
-
             from tqdm.auto import tqdm
 
             share = len(range(0, self.n_rows, trainer.world_size))

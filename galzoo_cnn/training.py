@@ -464,7 +464,7 @@ def _prepare_table(config):
 _LISTED_UNREADABLE = 20
 
 
-def _drop_unreadable(table, config, progress, packed=None, blank=()):
+def _drop_unusable(table, config, progress, packed=None, blank=()):
     """The rows whose image can be used, each decoded once as training will read it (about 1 ms an image,
     before the split is drawn): a corrupt or missing file, or a blank frame, leaves the run with a warning
     naming it, instead of stopping the run in the middle of an epoch (or teaching the model noise).
@@ -665,7 +665,7 @@ def train(config, callbacks=(), progress=True):
         blank = ()
         if config.pack_images:
             packed, kept, blank = _packed_rows(packed_path, table, config, progress, resumed=False)
-        table = _drop_unreadable(table, config, progress, packed, blank)
+        table = _drop_unusable(table, config, progress, packed, blank)
         packed = None if packed is None else _Subset(packed, kept)
         table = _split(table, config)
         write_table_atomic(table, split_path)
