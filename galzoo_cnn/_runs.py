@@ -14,7 +14,7 @@ from ._inference import _CODES, _accelerator
 from .exceptions import InputError, InputTypeError, PixelScaleWarning
 from .images import MAX_FRAME_FRACTION, MIN_CROP, resolve_image_paths
 from .models import GalaxyClassifier, load_model
-from .tables import as_table, check_integer
+from .tables import check_integer, table_or_folder
 from .utils._lightning import check_devices
 from .utils._values import angle
 
@@ -32,9 +32,10 @@ def as_model(model, device="cpu"):
 
 
 def start_run(table, verb, *, image_column, image_dir, **options):
-    """A copy of ``table`` and its rows' image paths, once the run's options are checked: what every
-    run over a table's images (classify, embed) does before it loads a model."""
-    table = as_table(table)
+    """A copy of ``table`` (or the `~galzoo_cnn.tables.image_table` of a folder given in its place) and its
+    rows' image paths, once the run's options are checked: what every run over a table's images
+    (classify, embed) does before it loads a model."""
+    table, image_dir = table_or_folder(table, image_dir, image_column=image_column)
     if len(table) == 0:
         raise InputError(f"the table is empty: no galaxies to {verb}")
     check_run_options(**options)

@@ -57,7 +57,7 @@ from .columns import (
 from .exceptions import CatalogError, InputError
 from .io import FORMATS, CatalogMetadata, get_format
 from .io._transaction import FileSetTransaction, locked, recover
-from .tables import as_table
+from .tables import as_table, table_or_folder
 from .utils._deprecation import keyword_options
 from .utils._values import degrees, is_text
 
@@ -66,8 +66,8 @@ __all__ = ["ColumnSpec", "column_spec", "describe_columns", "catalog_columns", "
            "CatalogMetadata", "CATALOG_FORMATS",
            "PROVENANCE_KEY", "REFERENCES_KEY", "MAX_LABEL_LENGTH", "CatalogError", "MAX_NAME_LENGTH"]
 
-#: The formats `write_catalog` writes by default (every registered one).
-CATALOG_FORMATS = tuple(FORMATS.names())
+#: The formats `write_catalog` writes by default: the registered VizieR formats (not ``ecsv``).
+CATALOG_FORMATS = tuple(name for name in FORMATS.names() if FORMATS[name].written_by_default)
 
 #: Longest column name every format holds (a FITS TTYPEn value).
 MAX_NAME_LENGTH = 68
@@ -138,11 +138,17 @@ def _unpack_skycoords(table, ra_column, dec_column):
     if missing:
         raise CatalogError(f"a catalogue needs coordinates: no column {' or '.join(map(repr, missing))} "
                            f"(columns: {', '.join(table.colnames[:15])}); pass ra_column= and "
-                           f"dec_column=, or a SkyCoord column")
+                           f"dec_column=, or a SkyCoord column; or write an ECSV table, which needs no "
+                           f"positions: formats=['ecsv']")
+
+
+def _has_position(table, ra_column, dec_column):
+    return ra_column in table.colnames or dec_column in table.colnames or \
+        any(isinstance(table[name], SkyCoord) for name in table.colnames)
 
 
 @keyword_options
-def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
+def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None, require_coordinates=True):
     """The table `write_catalog` would write, or a `CatalogError` saying what stops it.
 
     Checks, naming the column (and row): coordinates present, numeric, finite
@@ -165,6 +171,10 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
         sexagesimal, right ascension in hours).
     descriptions : dict, optional
         Descriptions of columns the registry does not know.
+    require_coordinates : bool
+        Whether a table without coordinate columns is refused (the formats
+        written need them: `~galzoo_cnn.io.catalog_formats`); coordinates
+        that are there are checked either way.
 
     Returns
     -------
@@ -188,7 +198,9 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
         table = Table(table)
     if len(table) == 0:
         raise CatalogError("the table is empty: nothing to write")
-    table, (ra_column, dec_column) = _with_coordinates(table, ra_column, dec_column)
+    located = require_coordinates or _has_position(table, ra_column, dec_column)
+    if located:
+        table, (ra_column, dec_column) = _with_coordinates(table, ra_column, dec_column)
     folded = {}
     for name in table.colnames:
         _check_name(name)
@@ -211,7 +223,7 @@ def check_catalog(table, ra_column="ra", dec_column="dec", descriptions=None):
                                f"catalogue formats need one value per cell")
         table[name] = _prepared_column(column, name)
     table = describe_columns(table, descriptions=descriptions, copy=False)
-    for name, spec in ((ra_column, column_spec("ra")), (dec_column, column_spec("dec"))):
+    for name, spec in ((ra_column, column_spec("ra")), (dec_column, column_spec("dec"))) if located else ():
         table[name].info.meta = dict(table[name].info.meta or {}, ucd=spec.ucd)
         table[name].info.description = table[name].info.description or spec.description
     undescribed = [n for n in table.colnames if not table[n].info.description]
@@ -410,7 +422,8 @@ def write_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=False, 
     """
     writers, outputs = check_outputs(basename, formats=formats, overwrite=overwrite)
     basename = Path(basename).expanduser()
-    table = check_catalog(table, ra_column=ra_column, dec_column=dec_column, descriptions=descriptions)
+    table = check_catalog(table, ra_column=ra_column, dec_column=dec_column, descriptions=descriptions,
+                          require_coordinates=_need_coordinates(writers))
     metadata = catalog_metadata(table, basename, metadata=metadata, title=title, authors=authors,
                                 abstract=abstract, **(readme or {}))
     targets = [p for paths in outputs.values() for p in paths]
@@ -442,7 +455,8 @@ def classify_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=Fals
     Parameters
     ----------
     table : `~astropy.table.Table` or path
-        Image paths and coordinates.
+        Image paths and coordinates, or a folder of images (then the only
+        format that fits is ``'ecsv'``: its rows have no positions).
     basename : str or `~pathlib.Path`
         Output name without extension (see `write_catalog`).
     formats, overwrite, ra_column, dec_column, descriptions, title, authors, abstract, readme
@@ -479,10 +493,12 @@ def classify_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=Fals
     >>> result["status"].tolist(), sorted(paths)
     (['ok', 'ok'], ['votable'])
     """
-    table = as_table(table)
+    table, options["image_dir"] = table_or_folder(table, options.get("image_dir"),
+                                                  image_column=options.get("image_column", "filename"))
     readme = dict(readme or {})
-    check_outputs(basename, formats=formats, overwrite=overwrite)
-    check_catalog(table, ra_column=ra_column, dec_column=dec_column, descriptions=descriptions)
+    writers, _ = check_outputs(basename, formats=formats, overwrite=overwrite)
+    check_catalog(table, ra_column=ra_column, dec_column=dec_column, descriptions=descriptions,
+                  require_coordinates=_need_coordinates(writers))
     catalog_metadata(table, basename, title=title, authors=authors, abstract=abstract, **readme)
     # imported after the checks: torch and Lightning take seconds to load, a refusal should not
     from lightning.pytorch.utilities import rank_zero_only
@@ -499,6 +515,10 @@ def classify_catalog(table, basename, *, formats=CATALOG_FORMATS, overwrite=Fals
                           dec_column=dec_column, descriptions=descriptions, title=title, authors=authors,
                           abstract=abstract, readme=readme)
     return result, paths
+
+
+def _need_coordinates(writers):
+    return any(writer.needs_coordinates for writer in writers.values())
 
 
 def check_outputs(basename, *, formats=CATALOG_FORMATS, overwrite=False):
@@ -539,12 +559,12 @@ def check_outputs(basename, *, formats=CATALOG_FORMATS, overwrite=False):
     >>> check_outputs("cat", formats=[])
     Traceback (most recent call last):
     ...
-    galzoo_cnn.exceptions.InputError: formats=[] names no format; choose from ['fits', 'votable', 'cds']
+    galzoo_cnn.exceptions.InputError: formats=[] names no format; choose from ['fits', 'votable', ...]
     """
     if isinstance(formats, str):
         formats = [formats]
     if formats is None or not hasattr(formats, "__iter__") or not list(formats):
-        raise InputError(f"formats={formats!r} names no format; choose from {list(CATALOG_FORMATS)}")
+        raise InputError(f"formats={formats!r} names no format; choose from {list(FORMATS.names())}")
     writers = {name: get_format(name) for name in formats}
     name = Path(str(basename)).name
     if not str(basename).strip() or not name or name in (".", "..") or str(basename).endswith(("/", os.sep)):

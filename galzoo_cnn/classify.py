@@ -74,7 +74,9 @@ def classify_table(table, *, model=None, features_model=None, image_column="file
     Parameters
     ----------
     table : `~astropy.table.Table`, `~astropy.table.QTable` or path
-        One row per galaxy (FITS, VOTable, ECSV or CSV file accepted).
+        One row per galaxy (FITS, VOTable, ECSV or CSV file accepted), or a
+        folder of images: one row per JPEG or PNG file in it, by name
+        (`~galzoo_cnn.tables.image_table`).
     model : str, `~pathlib.Path` or `~galzoo_cnn.models.GalaxyClassifier`, optional
         A model name (`galzoo_cnn.models.available_models`), the path of a
         model card, or a loaded model.  Default: ``conf.default_model``

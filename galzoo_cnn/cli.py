@@ -29,14 +29,14 @@ from astropy import log
 from astropy import units as u
 
 from . import __version__, labels, taxonomy
-from .catalog import read_catalog_metadata
+from .catalog import CATALOG_FORMATS, read_catalog_metadata
 from .config import conf
 from .cutouts import SURVEYS, fetch_cutouts
 from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
 from .objectives import DECISIONS
 from .samples import build_samples, query_sdss_targets
-from .tables import as_table, write_table_atomic
+from .tables import as_table, table_or_folder, write_table_atomic
 from .utils._signals import STOP_SIGNALS, die_with_parent, interruptible
 
 __all__ = ["main", "build_parser"]
@@ -202,7 +202,9 @@ def _decision_option(parser):
 def _cmd_classify(args):
     from .catalog import classify_catalog
 
-    table = as_table(args.table)
+    folder = Path(args.table).expanduser().is_dir()  # cutouts without a table: no positions, so ECSV
+    table, image_dir = table_or_folder(args.table, args.image_dir, image_column=args.image_column)
+    formats = args.formats or (["ecsv"] if folder else CATALOG_FORMATS)
     if args.keep:
         missing = [c for c in args.keep if c not in table.colnames]
         if missing:
@@ -213,10 +215,10 @@ def _cmd_classify(args):
                                            "radius_column", "decision") if getattr(args, k) is not None}
     readme = _readme_fields(args)
     result, paths = classify_catalog(
-        table, args.output, formats=args.formats, overwrite=args.overwrite, ra_column=args.ra_column,
+        table, args.output, formats=formats, overwrite=args.overwrite, ra_column=args.ra_column,
         dec_column=args.dec_column, descriptions=_descriptions(args.describe), title=args.title,
         authors=args.authors, abstract=args.abstract, readme=readme,
-        model=args.model, image_column=args.image_column, image_dir=args.image_dir, device=args.device,
+        model=args.model, image_column=args.image_column, image_dir=image_dir, device=args.device,
         num_workers=args.num_workers, progress=not args.no_progress, strict=args.strict,
         adversarial_model=args.adversarial_model, crop=args.crop, features_model=args.features_model,
         reframe=not args.no_reframe, tta=args.tta, devices=_devices(args.devices), precision=args.precision,
@@ -552,15 +554,17 @@ def build_parser():
     p.set_defaults(func=_cmd_adversarial)
 
     p = commands.add_parser("classify", help="classify the galaxy images of a table; write catalogues")
-    p.add_argument("table", help="table with image paths and ra, dec (FITS, VOTable, ECSV or CSV)")
+    p.add_argument("table", help="table with image paths and ra, dec (FITS, VOTable, ECSV or CSV), or a "
+                                 "folder of JPEG / PNG images")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     _renamed(p, "--images", "--image-dir", "image_dir")
     p.add_argument("--model", help=f"model name or model card path (default: the configuration item "
                                     f"default_model, {conf.default_model})")
     p.add_argument("--output", "-o", required=True,
-                   help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/")
-    p.add_argument("--formats", nargs="+", default=FORMATS.names(), choices=FORMATS.names(),
-                   help="catalogue formats (default: all)")
+                   help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/, BASENAME.ecsv")
+    p.add_argument("--formats", nargs="+", choices=FORMATS.names(),
+                   help=f"output formats (default: {' '.join(CATALOG_FORMATS)}; ecsv, which needs no "
+                        f"positions, for a folder of images)")
     p.add_argument("--title", help="catalogue title (FITS, VOTable and CDS ReadMe)")
     p.add_argument("--authors", help='catalogue authors, "Surname I., Surname J."')
     p.add_argument("--abstract", help="catalogue abstract")
@@ -731,6 +735,8 @@ def _as_options(text, parser, command):
         if action is None:
             return match.group(0)
         flag = max(action.option_strings, key=len)
+        if action.nargs == "+" and value.startswith("[") and value.endswith("]"):  # ['ecsv'] -> ecsv
+            value = " ".join(v.strip(" '\"") for v in value[1:-1].split(","))
         if action.nargs == 0:  # a switch: only the value it sets can be typed
             return flag if value in ("", repr(action.const)) else match.group(0)
         return f"{flag} {value}" if value else flag

@@ -55,7 +55,8 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
     Parameters
     ----------
     table : `~astropy.table.Table` or path
-        One row per galaxy with an image.
+        One row per galaxy with an image, or a folder of images
+        (`~galzoo_cnn.tables.image_table`).
     model : str, path or `~galzoo_cnn.models.GalaxyClassifier`, optional
         The model whose features are used; default ``conf.default_model``.
     image_column : str

@@ -20,14 +20,16 @@ from pathlib import Path
 import numpy as np
 from astropy import units as u
 from astropy.table import QTable, Table
+from PIL import Image
 
 from .exceptions import InputError, InputTypeError, MissingColumnsError
 from .utils._deprecation import keyword_options
 from .utils._files import current_umask
+from .utils._pillow import READ_FORMATS
 
-__all__ = ["as_table", "require_columns", "refuse_overwrite", "check_integer", "write_table_atomic",
-           "atomic_write", "stale_parts", "positive_angle", "fits_safe_meta", "provenance", "file_sha256",
-           "TABLE_FORMATS"]
+__all__ = ["as_table", "image_table", "image_suffixes", "table_or_folder", "require_columns",
+           "refuse_overwrite", "check_integer", "write_table_atomic", "atomic_write", "stale_parts",
+           "positive_angle", "fits_safe_meta", "provenance", "file_sha256", "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -96,6 +98,10 @@ def as_table(table, copy=True):
         return table.copy(copy_data=True) if copy else table
     if isinstance(table, (str, Path)):
         path = Path(table).expanduser()
+        if path.is_dir():
+            raise InputError(f"{str(path)!r} is a folder, not a table file; for the images in a folder, "
+                             f"image_table({str(path)!r}) makes their table (classify_table and galzoo-cnn "
+                             f"classify take the folder itself)")
         if not path.is_file():
             raise FileNotFoundError(f"table file {str(path)!r} does not exist")
         fmt = _format_for(path)
@@ -109,6 +115,108 @@ def as_table(table, copy=True):
     raise InputTypeError(
         f"expected an astropy Table, QTable or the path of a table file, got {type(table).__name__}"
     )
+
+
+def image_suffixes():
+    """File-name endings of the image formats the package reads (`~galzoo_cnn.images.READ_FORMATS`), as
+    Pillow registers them.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.tables import image_suffixes
+    >>> {".jpg", ".jpeg", ".png"} <= set(image_suffixes())
+    True
+    """
+    return tuple(sorted(s for s, fmt in Image.registered_extensions().items() if fmt in READ_FORMATS))
+
+
+@keyword_options
+def image_table(directory, recursive=False, image_column="filename"):
+    """A table of the image files in ``directory``, one row each, by name.
+
+    For cutouts that come without a table.  Files whose name ends in one of
+    `image_suffixes` (``.jpg``, ``.jpeg``, ``.png``, in any case) are listed,
+    sorted, by their path relative to ``directory``, which is then the
+    ``image_dir`` of the functions that read the table
+    (`~galzoo_cnn.classify_table` and ``galzoo-cnn classify`` take the
+    folder itself and do this).  Hidden files (``.name``) are left out.
+
+    Parameters
+    ----------
+    directory : str or `~pathlib.Path`
+        The folder.
+    recursive : bool
+        Also list the images of its sub-folders (as ``sub/name.jpg``).
+    image_column : str
+        Name of the column of paths.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        The one column ``image_column``; ``meta['image_dir']`` is the folder.
+
+    Raises
+    ------
+    `~galzoo_cnn.exceptions.InputError`
+        The folder does not exist, is a file, or holds no image file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from galzoo_cnn.tables import image_table
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for name in ("b.jpg", "a.PNG", "notes.txt"):
+    ...     _ = (d / name).write_bytes(b"")
+    >>> image_table(d)["filename"].tolist()
+    ['a.PNG', 'b.jpg']
+    """
+    folder = Path(directory).expanduser()
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise InputError(f"image folder {str(folder)!r} {what}")
+    suffixes = image_suffixes()
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    names = sorted(p.relative_to(folder).as_posix() for p in found
+                   if p.suffix.lower() in suffixes and not p.name.startswith(".") and not p.is_dir())
+    if not names:
+        raise InputError(f"image folder {str(folder)!r} holds no image file (names ending in "
+                         f"{', '.join(suffixes)})" + ("" if recursive else "; sub-folders were not searched"))
+    table = Table({image_column: names})
+    table.meta["image_dir"] = str(folder)
+    return table
+
+
+def table_or_folder(table, image_dir, *, image_column="filename"):
+    """``(table, image_dir)``: a copy of the table (or the table file read) and its image folder, or, for
+    a folder of images given in place of the table, its `image_table` and the folder.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`, str or `~pathlib.Path`
+        A table, a table file, or a folder of images.
+    image_dir : str, `~pathlib.Path` or None
+        The folder a table's image paths are relative to; `None` with a
+        folder of images (which is its own).
+    image_column : str
+        Column of paths of a folder's table.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.datasets import load_demo_sample
+    >>> from galzoo_cnn.tables import table_or_folder
+    >>> _, folder = load_demo_sample()
+    >>> table, image_dir = table_or_folder(folder, None)
+    >>> len(table), image_dir == str(folder)
+    (36, True)
+    """
+    if isinstance(table, (str, Path)) and Path(table).expanduser().is_dir():
+        if image_dir is not None:
+            raise InputError(f"{str(table)!r} is a folder of images, read by name; image_dir (the folder a "
+                             f"table's image paths are relative to) does not go with it")
+        folder = str(Path(table).expanduser())
+        return image_table(folder, image_column=image_column), folder
+    return as_table(table), image_dir
 
 
 @keyword_options

@@ -17,9 +17,10 @@ Examples
 fits     {basename}.fits
 votable  {basename}.vot
 cds      {basename}_cds/ReadMe, {basename}_cds/{name}.dat
+ecsv     {basename}.ecsv
 """
 
-from . import cds, fits, votable  # noqa: E402, F401, I001  (register the formats)
+from . import cds, ecsv, fits, votable  # noqa: E402, F401, I001  (register the formats)
 from ._base import (  # noqa: F401
     ADC_KEYWORDS,
     FORMATS,

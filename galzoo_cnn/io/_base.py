@@ -58,17 +58,26 @@ def get_format(name):
 
 
 def catalog_formats():
-    """A table of the registered formats: name, the files written, description.
+    """A table of the registered formats: name, the files written, whether it is written by default and
+    needs positions, description.
 
     Examples
     --------
     >>> from galzoo_cnn.io import catalog_formats
-    >>> "votable" in catalog_formats()["name"]
-    True
+    >>> formats = catalog_formats()
+    >>> formats["name", "default", "needs_coordinates"].pprint()
+      name  default needs_coordinates
+    ------- ------- -----------------
+       fits    True              True
+    votable    True              True
+        cds    True              True
+       ecsv   False             False
     """
-    rows = [(name, ", ".join(cls.output_patterns), (cls.__doc__ or "").strip().splitlines()[0])
+    rows = [(name, ", ".join(cls.output_patterns), cls.written_by_default, cls.needs_coordinates,
+             (cls.__doc__ or "").strip().splitlines()[0])
             for name, cls in ((name, FORMATS[name]) for name in FORMATS.names())]
-    return Table(rows=rows, names=("name", "outputs", "description"), dtype=(str, str, str))
+    return Table(rows=rows, names=("name", "outputs", "default", "needs_coordinates", "description"),
+                 dtype=(str, str, bool, bool, str))
 
 
 #: Default ``ADC_Keywords`` of a galaxy morphology catalogue: those the CDS gave the CNN morphology
@@ -156,6 +165,10 @@ class CatalogFormat:
     rank = 100
     #: The files written, relative to the basename (``{basename}``, ``{name}``: its last part).
     output_patterns = ()
+    #: Whether every row must have a position (a VizieR catalogue's rows do).
+    needs_coordinates = True
+    #: Whether `~galzoo_cnn.catalog.write_catalog` writes it when no formats are named.
+    written_by_default = True
 
     def outputs(self, basename):
         """The files this format writes for ``basename``."""

@@ -367,3 +367,32 @@ def test_a_name_too_long_for_the_readme_is_refused_up_front(tmp_path):
     forty = "y" * 40
     write_catalog(Table({"ra": [1.0], "dec": [2.0], forty: [1.5]}), tmp_path / "cat",
                   descriptions={forty: "v"})
+
+
+def test_ecsv_keeps_the_metadata_and_is_the_one_format_without_positions(catalogue, tmp_path):
+    paths = write_catalog(catalogue, tmp_path / "cat", formats=["fits", "ecsv"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.ecsv", "cat.fits"]
+    written, fits_table = Table.read(paths["ecsv"]), Table.read(paths["fits"])
+    assert written.colnames == fits_table.colnames
+    assert written["ra"].unit == u.deg and written["ra"].meta["ucd"] == "pos.eq.ra;meta.main"
+    assert written["prob_spiral"].mask.tolist() == fits_table["prob_spiral"].mask.tolist()  # missing image
+    assert np.array_equal(written["prob_spiral"].compressed(), fits_table["prob_spiral"].compressed())
+    prepared = check_catalog(catalogue)  # what every format is written from
+    for name in written.colnames:
+        assert written[name].description == prepared[name].description, name
+        assert written[name].unit == prepared[name].unit, name
+        assert written[name].meta.get("ucd") == prepared[name].meta.get("ucd"), name
+    assert written.meta["provenance"]["model"] == "sample-gz1" and written.meta["references"]
+    # without positions: ECSV alone is written; with a VizieR format the set is refused, nothing written
+    anonymous = catalogue.copy()
+    anonymous.remove_columns(["ra", "dec"])
+    write_catalog(anonymous, tmp_path / "anon", formats=["ecsv"])
+    assert "ra" not in Table.read(tmp_path / "anon.ecsv").colnames
+    with pytest.raises(CatalogError, match=r"needs coordinates.*formats=\['ecsv'\]"):
+        write_catalog(anonymous, tmp_path / "anon2", formats=["votable", "ecsv"])
+    assert not list(tmp_path.glob("anon2*"))
+    # positions that are there are checked as in every format
+    located = catalogue.copy()
+    located["ra"][2] = np.nan
+    with pytest.raises(CatalogError, match=r"'ra' has 1 missing.*row\(s\) \[2\]"):
+        write_catalog(located, tmp_path / "nan", formats=["ecsv"])

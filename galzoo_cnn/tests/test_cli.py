@@ -132,6 +132,43 @@ def test_classify_command_writes_catalogues(tmp_path, capsys):
     assert "<DESCRIPTION>\n     A flag of mine" in (tmp_path / "x.vot").read_text()
 
 
+def test_classify_command_on_a_folder_of_images(real_data, tmp_path, capsys):
+    """Cutouts without a table: every image of the folder classified by name, one bad file a row with its
+    status, and an ECSV table (no positions, so no VizieR formats) holding the registry's metadata."""
+    import shutil
+
+    from galzoo_cnn import classify_table
+
+    source = real_data / "gz2_kaggle_native" / "images"
+    folder = tmp_path / "cutouts"
+    folder.mkdir()
+    names = sorted(p.name for p in source.iterdir())[:5]
+    for name in names:
+        shutil.copy(source / name, folder / name)
+    (folder / "broken.jpg").write_bytes((source / names[0]).read_bytes()[:300])  # a cut-off download
+    (folder / "notes.txt").write_text("not an image")
+    base = tmp_path / "out" / "cutouts"
+    assert main(["classify", str(folder), "-o", str(base), "--no-progress"]) == 0
+    assert "Classified 6 rows: ok=5" in capsys.readouterr().out
+    assert sorted(p.name for p in base.parent.iterdir()) == ["cutouts.ecsv"]
+    written = Table.read(f"{base}.ecsv")
+    assert written["filename"].tolist() == [*names, "broken.jpg"]  # sorted by name: digits first
+    assert written["status"].tolist() == ["ok"] * 5 + ["undecodable"]
+    assert "spiral arms" in written["prob_spiral"].description
+    assert written["prob_spiral"].meta["ucd"] == "stat.probability"
+    assert written.meta["provenance"]["model"] == "sample-gz2-dihedral"
+    by_table = classify_table(Table({"filename": names}), image_dir=source, progress=False)
+    assert np.allclose(written["prob_spiral"][:5], by_table["prob_spiral"], rtol=0, atol=1e-6)
+    # a table of file names without positions is told how to get a table anyway
+    Table({"filename": names}).write(tmp_path / "names.csv")
+    assert main(["classify", str(tmp_path / "names.csv"), "--image-dir", str(source), "-o",
+                 str(tmp_path / "names"), "--no-progress"]) == 2
+    assert "needs no positions: --formats ecsv" in capsys.readouterr().err
+    assert main(["classify", str(tmp_path / "names.csv"), "--image-dir", str(source), "-o",
+                 str(tmp_path / "names"), "--no-progress", "--formats", "ecsv"]) == 0
+    assert Table.read(tmp_path / "names.ecsv")["filename"].tolist() == names
+
+
 def test_classify_command_takes_the_catalogue_metadata(tmp_path, capsys):
     from galzoo_cnn.datasets import load_demo_sample
 
@@ -298,12 +335,14 @@ def test_every_option_of_every_command_says_what_it_does():
     ["train", "--config", "paper-five-clas"],         # a mistyped configuration name
     ["compare-backbones", "--config", "{tmp}/run.yaml", "--output", "{tmp}/cmp"],
     ["adversarial", "{table}", "{tmp}/missing.csv", "--output", "{tmp}/adv"],
+    ["classify", "{images}", "--image-dir", "{tmp}", "-o", "{tmp}/cat"],  # a folder is its own image_dir
+    ["classify", "{images}", "-o", "{tmp}/cat", "--formats", "fits"],     # no positions for FITS
 ])
 def test_refusals_come_before_torch_loads(tmp_path, real_data, command):
     """A mistake in the input is reported in about a second: torch and Lightning (seconds to load)
     are imported only after the checks."""
     table = real_data / "gz_decals_rings" / "labels.csv"   # real rows without ra / dec
-    argv = [part.format(table=table, tmp=tmp_path) for part in command]
+    argv = [part.format(table=table, tmp=tmp_path, images=table.parent / "images") for part in command]
     code = ("import sys; from galzoo_cnn.cli import main; status = main(sys.argv[1:]); "
             "print(status, 'torch' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)

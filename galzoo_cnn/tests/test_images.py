@@ -226,3 +226,36 @@ def test_device_decoding_gives_the_classes_of_the_cpu_path(tmp_path):
     same = np.asarray(on_device["predicted_class"])[ok] == np.asarray(by_cpu["predicted_class"])[ok]
     assert same[clear].all() and same.mean() >= 0.9  # measured 34 of 36: two near-ties flip
     assert on_device["quality_flags"][ok].tolist() == by_cpu["quality_flags"][ok].tolist()
+
+
+def test_a_folder_of_images_is_a_table_of_their_names(real_data, tmp_path):
+    import shutil
+
+    from galzoo_cnn.tables import as_table, image_table, table_or_folder
+
+    source = real_data / "gz_decals_rings" / "images"
+    names = sorted(p.name for p in source.iterdir())[:3]
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "holder" / "sub").mkdir(parents=True)  # images only below it
+    shutil.copy(source / names[0], tmp_path / "holder" / "sub" / names[0])
+    shutil.copy(source / names[0], tmp_path / names[0])
+    shutil.copy(source / names[1], tmp_path / names[1].replace(".jpg", ".JPG"))
+    shutil.copy(source / names[2], tmp_path / "deep" / names[2])
+    shutil.copy(source / names[2], tmp_path / ".hidden.jpg")
+    (tmp_path / "labels.csv").write_text("a\n1\n")
+    assert image_table(tmp_path)["filename"].tolist() == sorted([names[0], names[1].replace(".jpg", ".JPG")])
+    nested = image_table(tmp_path, recursive=True)
+    assert f"deep/{names[2]}" in nested["filename"] and len(nested) == 4  # and holder/sub/
+    assert nested.meta["image_dir"] == str(tmp_path)
+    with pytest.raises(InputError, match="holds no image file.*sub-folders were not searched"):
+        image_table(tmp_path / "holder")
+    with pytest.raises(InputError, match="does not exist"):
+        image_table(tmp_path / "nowhere")
+    with pytest.raises(InputError, match="is a file"):
+        image_table(tmp_path / "labels.csv")
+    with pytest.raises(InputError, match=r"is a folder, not a table file.*image_table"):
+        as_table(tmp_path)
+    with pytest.raises(InputError, match="image_dir .* does not go with it"):
+        table_or_folder(tmp_path, tmp_path)
+    table, image_dir = table_or_folder(tmp_path / "labels.csv", "imgs")
+    assert table.colnames == ["a"] and image_dir == "imgs"
