@@ -279,3 +279,30 @@ def test_more_workers_than_cores_are_lowered_with_a_message(caplog):
     assert any("lowered to" in m.getMessage() for m in messages)
     with pytest.raises(InputError, match="num_workers=-1 must be an integer >= 0"):
         check_workers(-1)
+
+
+_SHARER_LOSES_ITS_PEER = """
+import os, sys, time
+from multiprocessing import connection, process, resource_sharer
+from galzoo_cnn.utils._signals import quiet_worker
+if sys.argv[1] == "worker":
+    quiet_worker()
+_, fd = os.pipe()
+handle = resource_sharer.DupFd(fd)  # starts the sharer's thread, as a DataLoader worker handing a batch
+address, _ = handle._id
+connection.Client(address, authkey=process.current_process().authkey).close()  # the main process stopped
+time.sleep(0.5)
+"""
+
+
+@pytest.mark.parametrize("role", ["plain", "worker"])
+def test_a_worker_says_nothing_when_the_main_process_stops_mid_hand_over(role):
+    """multiprocessing's resource sharer reports its thread's errors through sys.excepthook; a worker
+    whose main process stopped (a second Ctrl-C) printed an EOFError traceback from it."""
+    run = subprocess.run([sys.executable, "-c", _SHARER_LOSES_ITS_PEER, role], capture_output=True, text=True,
+                         timeout=60, env=ENV)
+    assert run.returncode == 0
+    if role == "plain":  # what the sharer does by itself: the failure this guards against is real
+        assert "Traceback" in run.stderr and "EOFError" in run.stderr
+    else:
+        assert run.stderr == ""

@@ -3,6 +3,7 @@
 
 import contextlib
 import signal
+import sys
 import threading
 
 from ..exceptions import Interrupted
@@ -105,12 +106,28 @@ def quiet_worker(worker_id=None):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     die_with_parent()
-    threading.excepthook = _quiet_about_lost_peers
+    threading.excepthook = _quiet_thread_about_lost_peers
+    # multiprocessing's resource sharer reports its thread's errors through sys.excepthook itself
+    sys.excepthook = _quiet_about_lost_peers
 
 
-def _quiet_about_lost_peers(args):
+#: What a worker's threads raise when the main process they talk to has stopped.
+_LOST_PEER = (ConnectionError, EOFError)
+
+
+def _quiet_about_lost_peers(exc_type, value, traceback):
     """A worker's threads (multiprocessing's resource sharer hands batches' shared memory to the main
-    process) lose their peer when the main process stops mid-batch: that is the stop, not an error."""
-    if issubclass(args.exc_type, (ConnectionError, EOFError)):
-        return
-    threading.__excepthook__(args)
+    process) lose their peer when the main process stops mid-batch: that is the stop, not an error.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.utils._signals import _quiet_about_lost_peers
+    >>> _quiet_about_lost_peers(EOFError, EOFError(), None)  # prints nothing
+    """
+    if not issubclass(exc_type, _LOST_PEER):
+        sys.__excepthook__(exc_type, value, traceback)
+
+
+def _quiet_thread_about_lost_peers(args):
+    if not issubclass(args.exc_type, _LOST_PEER):
+        threading.__excepthook__(args)
