@@ -33,7 +33,7 @@ Examples
 >>> from galzoo_cnn.classify import STATUSES
 >>> list(STATUSES)  # doctest: +NORMALIZE_WHITESPACE
 ['ok', 'no_image', 'missing', 'not_a_file', 'too_large', 'not_8bit', 'not_rgb', 'translucent',
- 'undecodable', 'model_error', 'bad_framing', 'blank']
+ 'undecodable', 'fits_image', 'model_error', 'bad_framing', 'blank']
 """
 
 import warnings

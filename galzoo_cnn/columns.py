@@ -68,6 +68,8 @@ STATUSES = {
     "not_rgb": "the image is CMYK, Lab, HSV or YCbCr",
     "translucent": "the image has transparent pixels",
     "undecodable": "the file does not decode as an image (corrupt, truncated, not an image)",
+    "fits_image": "the file is a FITS image: the models read gri colour composites as JPEG or PNG "
+                  "(astropy.visualization.make_lupton_rgb makes one from three bands)",
     "model_error": "the model gave non-finite outputs for the image",
     "bad_framing": "the row's cutout_fov or petroR90_r is not a positive finite angle, or reframing the "
                    "galaxy to the model's frame would need a crop below 0.1 or a frame widened more than 2x",

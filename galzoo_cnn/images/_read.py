@@ -40,7 +40,8 @@ _REFUSED_MODES = {
 #: Why an image file cannot be used (`~galzoo_cnn.exceptions.ImageError` ``reason``), in the words of
 #: the ``status`` it gives a row (`galzoo_cnn.columns.STATUSES`).
 IMAGE_PROBLEMS = {reason: STATUSES[reason] for reason in
-                  ("not_a_file", "too_large", "not_8bit", "not_rgb", "translucent", "undecodable")}
+                  ("not_a_file", "too_large", "not_8bit", "not_rgb", "translucent", "undecodable",
+                   "fits_image")}
 
 
 @keyword_options

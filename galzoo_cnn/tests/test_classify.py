@@ -130,6 +130,25 @@ def test_missing_broken_and_empty_images_are_reported_per_row(demo, classified, 
                        batch_size=2)
 
 
+def test_a_fits_cutout_is_named_as_such_and_its_colour_composite_is_classified(demo, tmp_path):
+    """Astronomers' own cutouts are FITS: such a row is told so (not called corrupt), and the remedy its
+    status names, make_lupton_rgb of three bands, gives an image that is classified."""
+    from astropy.io import fits
+    from astropy.visualization import make_lupton_rgb
+
+    sample, image_dir = demo
+    bands = np.asarray(Image.open(image_dir / sample["filename"][0]), dtype=np.float32).transpose(2, 0, 1)
+    fits.HDUList([fits.PrimaryHDU(bands[1])]).writeto(tmp_path / "galaxy_r.fits")  # one band, as SDSS gives
+    fits.HDUList([fits.PrimaryHDU(bands[1])]).writeto(tmp_path / "named_like.jpg")  # whatever its name
+    Image.fromarray(make_lupton_rgb(*bands, stretch=255, Q=0)).save(tmp_path / "composite.png")
+    table = Table({"filename": ["galaxy_r.fits", "named_like.jpg", "composite.png"]})
+    with pytest.warns(UnusableImagesWarning, match="fits_image"):
+        result = classify_table(table, image_dir=tmp_path, progress=False)
+    assert result["status"].tolist() == ["fits_image", "fits_image", "ok"]
+    with pytest.raises(ImageError, match="row 0: the file is a FITS image.*make_lupton_rgb"):
+        classify_table(table, image_dir=tmp_path, progress=False, strict=True)
+
+
 def test_bad_input_is_refused_with_clear_errors(demo, classified):
     sample, image_dir = demo
     with pytest.raises(ValueError, match="row 0: image path '../x.jpg' leaves image_dir"):

@@ -15,15 +15,20 @@ import warnings
 
 from PIL import Image
 
-__all__ = ["READ_FORMATS", "UnreadableImage", "open_image", "decode"]
+__all__ = ["READ_FORMATS", "FITS_SIGNATURE", "UnreadableImage", "open_image", "decode"]
 
 #: The only formats Pillow is allowed to identify: SDSS and Legacy Survey cutouts are JPEGs,
 #: PNG is what people save arrays as.  Neither plugin starts an external program.
 READ_FORMATS = ("JPEG", "PNG")
 
 
+#: The first bytes of every FITS file (its first card, ``SIMPLE  =``; FITS standard 4.0, Sect. 4.4.1.1).
+FITS_SIGNATURE = b"SIMPLE  ="
+
+
 class UnreadableImage(ValueError):
-    """Pillow could not open or decode an image; ``reason`` is ``'too_large'`` or ``'undecodable'``."""
+    """Pillow could not open or decode an image; ``reason`` is ``'too_large'``, ``'fits_image'`` or
+    ``'undecodable'``."""
 
     def __init__(self, message, reason="undecodable"):
         super().__init__(message)
@@ -58,6 +63,10 @@ def open_image(source):
     Traceback (most recent call last):
     ...
     galzoo_cnn.utils._pillow.UnreadableImage: does not decode: not a JPEG or PNG image
+    >>> open_image(io.BytesIO(b"SIMPLE  =                    T"))
+    Traceback (most recent call last):
+    ...
+    galzoo_cnn.utils._pillow.UnreadableImage: is a FITS file; the models read colour composites ...
     """
     try:
         with warnings.catch_warnings():
@@ -65,8 +74,27 @@ def open_image(source):
             return Image.open(source, formats=READ_FORMATS)
     except FileNotFoundError:
         raise
+    except Image.UnidentifiedImageError as err:
+        # astronomers' own cutouts are FITS: say so, rather than call the file corrupt
+        if _starts_with(source, FITS_SIGNATURE):
+            raise UnreadableImage("is a FITS file; the models read colour composites of the g, r and i "
+                                  "bands as JPEG or PNG (astropy.visualization.make_lupton_rgb makes one)",
+                                  "fits_image") from None
+        raise _as_unreadable(err) from None
     except Exception as err:  # any exception of a decoder is a property of the file, not a bug of ours
         raise _as_unreadable(err) from None
+
+
+def _starts_with(source, signature):
+    """Whether the file (a path or a seekable binary file) begins with ``signature``."""
+    try:
+        if hasattr(source, "read"):
+            source.seek(0)
+            return source.read(len(signature)) == signature
+        with open(source, "rb") as file:
+            return file.read(len(signature)) == signature
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
