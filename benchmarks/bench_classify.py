@@ -274,8 +274,10 @@ def catalog(args):
     import shutil
     import tempfile
 
+    from galzoo_cnn.io import FORMATS
+
     directory = tempfile.mkdtemp()
-    for fmt in ("fits", "votable", "cds"):  # each in a fresh process: its peak is its own
+    for fmt in FORMATS.names():  # each in a fresh process: its peak is its own
         subprocess.run([sys.executable, __file__, "_catalog_one", fmt, str(args.rows), directory], check=True)
     stilts = shutil.which("stilts")
     if stilts is None:

@@ -391,6 +391,16 @@ def test_ecsv_keeps_the_metadata_and_is_the_one_format_without_positions(catalog
     with pytest.raises(CatalogError, match=r"needs coordinates.*formats=\['ecsv'\]"):
         write_catalog(anonymous, tmp_path / "anon2", formats=["votable", "ecsv"])
     assert not list(tmp_path.glob("anon2*"))
+    # a table of more rows than are written (and read back) at a time: one header, every row once
+    from astropy.table import vstack
+
+    big = vstack([anonymous] * 1200)  # 43 200 rows, three blocks
+    write_catalog(big, tmp_path / "big", formats=["ecsv"])
+    text = (tmp_path / "big.ecsv").read_text()
+    assert text.count("%ECSV") == 1 and text.count("\n" + " ".join(big.colnames) + "\n") == 1
+    reread = Table.read(tmp_path / "big.ecsv")
+    assert len(reread) == len(big) and reread["filename"].tolist() == big["filename"].tolist()
+    assert np.array_equal(reread["prob_spiral"].mask, big["prob_spiral"].mask)
     # positions that are there are checked as in every format
     located = catalogue.copy()
     located["ra"][2] = np.nan
