@@ -306,3 +306,43 @@ def test_a_worker_says_nothing_when_the_main_process_stops_mid_hand_over(role):
         assert "Traceback" in run.stderr and "EOFError" in run.stderr
     else:
         assert run.stderr == ""
+
+
+_SIGNAL_DURING_AN_IMPORT = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+from galzoo_cnn.exceptions import Interrupted
+from galzoo_cnn.utils._signals import interruptible
+try:
+    with interruptible():
+        import slow_to_import  # Ctrl-C arrives in the middle of it, as in torch's seconds-long import
+        print("after the import", slow_to_import.COMPLETE, flush=True)
+        signal.pause()  # the held signal is sent again: it stops the run here
+except Interrupted as err:
+    print("stopped:", err)
+"""
+
+_SLOW_MODULE = """
+import os, signal, time
+os.kill(os.getpid(), signal.SIGINT)
+time.sleep(0.3)  # the handler runs during the import
+
+class Field:
+    def __set_name__(self, owner, name):  # code Python runs from C: an exception here becomes another
+        time.sleep(0.05)
+
+class Owner:
+    field = Field()
+
+COMPLETE = True
+"""
+
+
+def test_ctrl_c_during_an_import_stops_the_run_once_the_import_is_over(tmp_path):
+    """Raised inside an import, the stop became a RuntimeError (torch's class definitions), a SIGABRT from
+    C++, or was swallowed; it is held until the import is over."""
+    (tmp_path / "slow_to_import.py").write_text(_SLOW_MODULE)
+    run = subprocess.run([sys.executable, "-c", _SIGNAL_DURING_AN_IMPORT, str(tmp_path)], capture_output=True,
+                         text=True, timeout=60, env=ENV)
+    assert run.stdout.splitlines() == ["after the import True", "stopped: interrupted by SIGINT"], run.stderr
+    assert run.returncode == 0 and "Traceback" not in run.stderr

@@ -5,6 +5,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 
 from ..exceptions import Interrupted
 
@@ -33,6 +34,7 @@ def interruptible():
     # block's handler (restored by the inner one) must ignore the repeated signal too, until the
     # whole clean-up has run
     stopping = getattr(previous[signal.SIGINT], "stopping", [])
+    held = getattr(previous[signal.SIGINT], "held", [])
 
     def _raise(signum, frame):
         # a second Ctrl-C must not interrupt the clean-up: this handler ignores it, rather than installing
@@ -40,10 +42,20 @@ def interruptible():
         # connector does) could leave behind after the run
         if stopping:
             return
+        if _importing(frame):
+            # an exception raised inside an import (torch's takes seconds) can abort the process from
+            # C++, turn into another error (RuntimeError from a class's __set_name__) or be swallowed by
+            # the library: the signal is held, and sent again once the import is over
+            if not held:
+                held.append(signum)
+                threading.Thread(target=_send_after_import, args=(signum, threading.main_thread().ident),
+                                 daemon=True).start()
+            return
+        held.clear()
         stopping.append(signum)
         raise Interrupted(signum)
 
-    _raise.stopping = stopping
+    _raise.stopping, _raise.held = stopping, held
     try:  # handlers set inside the try: a signal arriving between the two calls still restores both
         for stop in STOP_SIGNALS:
             signal.signal(stop, _raise)
@@ -51,6 +63,23 @@ def interruptible():
     finally:
         for stop, handler in previous.items():
             signal.signal(stop, handler)
+
+
+def _importing(frame):
+    """Whether ``frame`` (or a frame that called it) is running a module's import."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _send_after_import(signum, thread_id, poll=0.02):
+    """Send ``signum`` to the thread ``thread_id`` once it is no longer importing (or has ended)."""
+    while (frame := sys._current_frames().get(thread_id)) is not None and _importing(frame):
+        time.sleep(poll)
+    if frame is not None:
+        signal.pthread_kill(thread_id, signum)
 
 
 def die_with_parent(signum=signal.SIGTERM):
