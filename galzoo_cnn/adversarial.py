@@ -32,7 +32,7 @@ from .augment import AdversarialShrink
 from .columns import PROVENANCE_KEY, describe_columns
 from .exceptions import FewCandidatesWarning, InputError, UnusableImagesWarning
 from .images import resolve_image_paths
-from .tables import as_table, provenance, require_columns
+from .tables import as_table, provenance, require_columns, table_or_folder
 from .training import TrainConfig, train
 from .utils._deprecation import keyword_options
 from .utils._values import floats
@@ -53,7 +53,7 @@ def _combined_table(training_table, inference_table, image_column, image_dir):
     parts = []
     for table, directory, domain in ((training_table, dirs[0], "training"),
                                      (inference_table, dirs[1], "inference")):
-        table = as_table(table)
+        table, directory = table_or_folder(table, directory, image_column=image_column)
         # a row without an image is one row without a score, as in classify_table, not a refusal
         paths = resolve_image_paths(table, image_column=image_column, image_dir=directory, allow_empty=True)
         table[image_column] = ["" if p is None else str(p) for p in paths]
@@ -135,7 +135,9 @@ def adversarial_validation(training_table, inference_table, output, image_column
     Parameters
     ----------
     training_table, inference_table : `~astropy.table.Table` or path
-        The two samples; ``image_column`` holds their image paths.
+        The two samples; ``image_column`` holds their image paths.  Either
+        may be a folder of images (`~galzoo_cnn.tables.image_table`; its
+        ``image_dir`` is then `None`), e.g. the cutouts to classify.
     output : str or `~pathlib.Path`
         Directory of the run (checkpoints, split, model); a killed run resumes.
     image_dir : str or (str, str), optional

@@ -271,7 +271,11 @@ def _cmd_train(args):
 
 
 def _cmd_adversarial(args):
-    training, inference = as_table(args.training), as_table(args.inference)  # before torch loads
+    # before torch loads; either sample may be a folder of images
+    training, training_dir = table_or_folder(args.training, args.training_image_dir,
+                                             image_column=args.image_column)
+    inference, inference_dir = table_or_folder(args.inference, args.inference_image_dir,
+                                               image_column=args.image_column)
     from .adversarial import adversarial_validation
     from .plots import plot_adversarial_scores
 
@@ -279,9 +283,8 @@ def _cmd_adversarial(args):
                if getattr(args, k) is not None}
     if "devices" in options:
         options["devices"] = _devices(options["devices"])
-    dirs = (args.training_image_dir, args.inference_image_dir)
     result = adversarial_validation(training, inference, args.output,
-                                    image_column=args.image_column, image_dir=dirs,
+                                    image_column=args.image_column, image_dir=(training_dir, inference_dir),
                                     backbone=args.backbone, progress=not args.no_progress, **options)
     out = Path(args.output)
     path = write_table_atomic(result, out / "adversarial_scores.ecsv", overwrite=True)
@@ -538,8 +541,9 @@ def build_parser():
     p.set_defaults(func=_cmd_train, configured=True)
 
     p = commands.add_parser("adversarial", help="adversarial validation of training vs inference images")
-    p.add_argument("training", help="table of the training (e.g. GZ2-matched) galaxies")
-    p.add_argument("inference", help="table of the inference galaxies")
+    p.add_argument("training", help="table of the training (e.g. GZ2-matched) galaxies, or a folder of "
+                                    "images")
+    p.add_argument("inference", help="table of the inference galaxies, or a folder of images")
     p.add_argument("--training-image-dir", help="image directory of the training table")
     p.add_argument("--inference-image-dir", help="image directory of the inference table")
     _renamed(p, "--training-images", "--training-image-dir", "training_image_dir")

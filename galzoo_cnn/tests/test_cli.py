@@ -3,6 +3,7 @@ import argparse
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -201,17 +202,23 @@ def test_classify_command_takes_the_catalogue_metadata(tmp_path, capsys):
 
 
 def test_adversarial_command_on_real_cutouts(real_data, tmp_path):
+    """The inference sample as users often have it: a folder of cutouts without a table."""
+    import shutil
+
     gz1 = Table.read(real_data / "gz1_sdss" / "labels.csv")[:60]
-    gz1.write(tmp_path / "gz1.ecsv")
+    (tmp_path / "gz1").mkdir()
+    for name in gz1["filename"]:
+        shutil.copy(real_data / "gz1_sdss" / "images" / name, tmp_path / "gz1" / name)
     gz2 = real_data / "gz2_hart16_sdss" / "gz2_hart16.csv"
-    status = main(["adversarial", str(gz2), str(tmp_path / "gz1.ecsv"),
+    status = main(["adversarial", str(gz2), str(tmp_path / "gz1"),
                    "--training-image-dir", str(real_data / "gz2_hart16_sdss" / "images"),
-                   "--inference-image-dir", str(real_data / "gz1_sdss" / "images"),
                    "--output", str(tmp_path / "adv"), "--backbone", "test_resnet", "--epochs", "2",
                    "--batch-size", "16", "--no-progress"])
     assert status == 0
     scores = Table.read(tmp_path / "adv" / "adversarial_scores.ecsv")
     assert len(scores) == 160 and "adversarial_score" in scores.colnames
+    inference = scores[scores["domain"] == "inference"]
+    assert sorted(Path(p).name for p in inference["filename"]) == sorted(gz1["filename"])
     assert (tmp_path / "adv" / "adversarial_scores.png").stat().st_size > 10_000
 
 
