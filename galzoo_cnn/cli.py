@@ -203,7 +203,8 @@ def _cmd_classify(args):
     from .catalog import classify_catalog
 
     folder = Path(args.table).expanduser().is_dir()  # cutouts without a table: no positions, so ECSV
-    table, image_dir = table_or_folder(args.table, args.image_dir, image_column=args.image_column)
+    table, image_dir = table_or_folder(args.table, args.image_dir, image_column=args.image_column,
+                                       recursive=args.recursive)
     formats = args.formats or (["ecsv"] if folder else CATALOG_FORMATS)
     if args.keep:
         missing = [c for c in args.keep if c not in table.colnames]
@@ -562,6 +563,7 @@ def build_parser():
                                  "folder of JPEG / PNG images")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
     _renamed(p, "--images", "--image-dir", "image_dir")
+    p.add_argument("--recursive", action="store_true", help="a folder's sub-folders' images too")
     p.add_argument("--model", help=f"model name or model card path (default: the configuration item "
                                     f"default_model, {conf.default_model})")
     p.add_argument("--output", "-o", required=True,

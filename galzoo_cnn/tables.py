@@ -187,7 +187,7 @@ def image_table(directory, recursive=False, image_column="filename"):
     return table
 
 
-def table_or_folder(table, image_dir, *, image_column="filename"):
+def table_or_folder(table, image_dir, *, image_column="filename", recursive=False):
     """``(table, image_dir)``: a copy of the table (or the table file read) and its image folder, or, for
     a folder of images given in place of the table, its `image_table` and the folder.
 
@@ -200,6 +200,8 @@ def table_or_folder(table, image_dir, *, image_column="filename"):
         folder of images (which is its own).
     image_column : str
         Column of paths of a folder's table.
+    recursive : bool
+        Whether a folder's table lists the images of its sub-folders too.
 
     Examples
     --------
@@ -215,7 +217,7 @@ def table_or_folder(table, image_dir, *, image_column="filename"):
             raise InputError(f"{str(table)!r} is a folder of images, read by name; image_dir (the folder a "
                              f"table's image paths are relative to) does not go with it")
         folder = str(Path(table).expanduser())
-        return image_table(folder, image_column=image_column), folder
+        return image_table(folder, image_column=image_column, recursive=recursive), folder
     return as_table(table), image_dir
 
 

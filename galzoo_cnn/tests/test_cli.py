@@ -148,6 +148,8 @@ def test_classify_command_on_a_folder_of_images(real_data, tmp_path, capsys):
         shutil.copy(source / name, folder / name)
     (folder / "broken.jpg").write_bytes((source / names[0]).read_bytes()[:300])  # a cut-off download
     (folder / "notes.txt").write_text("not an image")
+    (folder / "field2").mkdir()
+    shutil.copy(source / names[0], folder / "field2" / "again.jpg")  # read with --recursive only
     base = tmp_path / "out" / "cutouts"
     assert main(["classify", str(folder), "-o", str(base), "--no-progress"]) == 0
     assert "Classified 6 rows: ok=5" in capsys.readouterr().out
@@ -160,6 +162,11 @@ def test_classify_command_on_a_folder_of_images(real_data, tmp_path, capsys):
     assert written.meta["provenance"]["model"] == "sample-gz2-dihedral"
     by_table = classify_table(Table({"filename": names}), image_dir=source, progress=False)
     assert np.allclose(written["prob_spiral"][:5], by_table["prob_spiral"], rtol=0, atol=1e-6)
+    assert main(["classify", str(folder), "-o", str(base), "--no-progress", "--recursive",
+                 "--overwrite"]) == 0
+    nested = Table.read(f"{base}.ecsv")
+    assert nested["filename"][-1] == "field2/again.jpg" and nested["status"][-1] == "ok"
+    assert nested["prob_spiral"][-1] == pytest.approx(written["prob_spiral"][0], abs=1e-6)
     # a table of file names without positions is told how to get a table anyway
     Table({"filename": names}).write(tmp_path / "names.csv")
     assert main(["classify", str(tmp_path / "names.csv"), "--image-dir", str(source), "-o",
