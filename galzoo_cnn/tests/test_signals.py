@@ -338,6 +338,30 @@ COMPLETE = True
 """
 
 
+_RUN_AT_IMPORT = """
+import os, signal, time
+from galzoo_cnn.exceptions import Interrupted
+from galzoo_cnn.utils._signals import interruptible
+try:
+    with interruptible():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    print("not stopped", flush=True)
+except Interrupted as err:
+    print("stopped:", err, flush=True)
+"""
+
+
+def test_a_run_that_is_itself_inside_an_import_still_stops_at_once(tmp_path):
+    """A script whose import runs the whole job (``import my_analysis``): its imports were under way before
+    the run began, so a Ctrl-C stops it at once instead of waiting for the import to end."""
+    (tmp_path / "my_analysis.py").write_text(_RUN_AT_IMPORT)
+    code = f"import sys, time; sys.path.insert(0, {str(tmp_path)!r}); start = time.time(); " \
+           f"import my_analysis; print(round(time.time() - start) < 3)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=ENV)
+    assert run.stdout.splitlines() == ["stopped: interrupted by SIGINT", "True"], run.stderr
+
+
 def test_ctrl_c_during_an_import_stops_the_run_once_the_import_is_over(tmp_path):
     """Raised inside an import, the stop became a RuntimeError (torch's class definitions), a SIGABRT from
     C++, or was swallowed; it is held until the import is over."""

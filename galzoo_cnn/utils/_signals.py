@@ -35,6 +35,9 @@ def interruptible():
     # whole clean-up has run
     stopping = getattr(previous[signal.SIGINT], "stopping", [])
     held = getattr(previous[signal.SIGINT], "held", [])
+    # imports already under way when the block starts (a script whose import runs the whole job) are
+    # the run itself: only those started inside the block hold a signal
+    outer = _import_depth(sys._getframe())
 
     def _raise(signum, frame):
         # a second Ctrl-C must not interrupt the clean-up: this handler ignores it, rather than installing
@@ -42,14 +45,14 @@ def interruptible():
         # connector does) could leave behind after the run
         if stopping:
             return
-        if _importing(frame):
+        if _import_depth(frame) > outer:
             # an exception raised inside an import (torch's takes seconds) can abort the process from
             # C++, turn into another error (RuntimeError from a class's __set_name__) or be swallowed by
             # the library: the signal is held, and sent again once the import is over
             if not held:
                 held.append(signum)
-                threading.Thread(target=_send_after_import, args=(signum, threading.main_thread().ident),
-                                 daemon=True).start()
+                main = threading.main_thread().ident
+                threading.Thread(target=_send_after_import, args=(signum, main, outer), daemon=True).start()
             return
         held.clear()
         stopping.append(signum)
@@ -65,18 +68,19 @@ def interruptible():
             signal.signal(stop, handler)
 
 
-def _importing(frame):
-    """Whether ``frame`` (or a frame that called it) is running a module's import."""
+def _import_depth(frame):
+    """How many frames of the import machinery ``frame`` and the frames that called it are inside: more
+    for each import under way."""
+    depth = 0
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
-            return True
+        depth += frame.f_code.co_filename.startswith("<frozen importlib._bootstrap")
         frame = frame.f_back
-    return False
+    return depth
 
 
-def _send_after_import(signum, thread_id, poll=0.02):
-    """Send ``signum`` to the thread ``thread_id`` once it is no longer importing (or has ended)."""
-    while (frame := sys._current_frames().get(thread_id)) is not None and _importing(frame):
+def _send_after_import(signum, thread_id, depth, poll=0.02):
+    """Send ``signum`` to the thread ``thread_id`` once its imports are back to ``depth`` (or it ended)."""
+    while (frame := sys._current_frames().get(thread_id)) is not None and _import_depth(frame) > depth:
         time.sleep(poll)
     if frame is not None:
         signal.pthread_kill(thread_id, signum)
