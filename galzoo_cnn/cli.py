@@ -21,7 +21,6 @@ import re
 import signal
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,31 +31,15 @@ from . import __version__, labels, taxonomy
 from .catalog import CATALOG_FORMATS, read_catalog_metadata
 from .config import conf
 from .cutouts import SURVEYS, fetch_cutouts
-from .exceptions import GalzooDeprecationWarning, GalzooError, InputError, Interrupted, MissingColumnsError
+from .exceptions import GalzooError, InputError, Interrupted, MissingColumnsError
 from .io import FORMATS
 from .objectives import DECISIONS
 from .samples import build_samples, query_sdss_targets
 from .tables import as_table, table_or_folder, write_table_atomic
+from .utils._argparse import OptionParser, add_renamed
 from .utils._signals import STOP_SIGNALS, die_with_parent, interruptible
 
 __all__ = ["main", "build_parser"]
-
-
-class _Renamed(argparse.Action):
-    """An option under its former name: it still works, with a deprecation warning naming the new one."""
-
-    def __init__(self, option_strings, dest, new=None, **kwargs):
-        self.new = new
-        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        warnings.warn(GalzooDeprecationWarning(f"{option_string} is now {self.new}; the old name will be "
-                                               f"removed in the next release"), stacklevel=2)
-        setattr(namespace, self.dest, values)
-
-
-def _renamed(parser, old, new, dest):
-    parser.add_argument(old, dest=dest, action=_Renamed, new=new)
 
 
 def _default(function, name, index=None):
@@ -444,7 +427,7 @@ def build_parser():
     >>> build_parser().parse_args(["labels", "in.csv", "--output", "out.fits"]).command
     'labels'
     """
-    parser = argparse.ArgumentParser(
+    parser = OptionParser(
         prog="galzoo-cnn",
         description="Morphological classification of galaxies with CNNs (Khramtsov et al. 2022).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -493,7 +476,7 @@ def build_parser():
     p = commands.add_parser("fetch", help="download image cutouts (resumable)")
     p.add_argument("table", help="table with ra, dec (degrees)")
     p.add_argument("--image-dir", help="directory of the images and manifest.ecsv (required)")
-    _renamed(p, "--out", "--image-dir", "image_dir")
+    add_renamed(p, "--out", "--image-dir", "image_dir")
     p.add_argument("--output", "-o", help="write the table with filename, cutout_fov, cutout_status and "
                                           "cutout_reason added (ready for galzoo-cnn classify)")
     p.add_argument("--overwrite", action="store_true",
@@ -547,8 +530,8 @@ def build_parser():
     p.add_argument("inference", help="table of the inference galaxies, or a folder of images")
     p.add_argument("--training-image-dir", help="image directory of the training table")
     p.add_argument("--inference-image-dir", help="image directory of the inference table")
-    _renamed(p, "--training-images", "--training-image-dir", "training_image_dir")
-    _renamed(p, "--inference-images", "--inference-image-dir", "inference_image_dir")
+    add_renamed(p, "--training-images", "--training-image-dir", "training_image_dir")
+    add_renamed(p, "--inference-images", "--inference-image-dir", "inference_image_dir")
     p.add_argument("--image-column", default="filename",
                    help="column of image paths in both tables (default: filename)")
     p.add_argument("--output", "-o", required=True, help="output directory")
@@ -562,10 +545,12 @@ def build_parser():
     p.add_argument("table", help="table with image paths and ra, dec (FITS, VOTable, ECSV or CSV), or a "
                                  "folder of JPEG / PNG images")
     p.add_argument("--image-dir", help="directory the image paths are relative to")
-    _renamed(p, "--images", "--image-dir", "image_dir")
+    add_renamed(p, "--images", "--image-dir", "image_dir")
     p.add_argument("--recursive", action="store_true", help="a folder's sub-folders' images too")
     p.add_argument("--model", help=f"model name or model card path (default: the configuration item "
-                                    f"default_model, {conf.default_model})")
+                                    f"default_model, {conf.default_model})",
+                   once_hint="a features model goes in --features-model, a domain classifier in "
+                             "--adversarial-model")
     p.add_argument("--output", "-o", required=True,
                    help="output basename: BASENAME.fits, BASENAME.vot, BASENAME_cds/, BASENAME.ecsv")
     p.add_argument("--formats", nargs="+", choices=FORMATS.names(),

@@ -308,6 +308,30 @@ def test_errors_name_the_command_line_options(real_data, tmp_path, capsys):
     assert _as_options("overwrite=False", parser, "classify") == "overwrite=False"
 
 
+def test_an_option_given_twice_stops_the_command(real_data, tmp_path, capsys):
+    """argparse keeps the last of two values: ``--model A --model B`` would classify with B alone and
+    write a catalogue without A's columns. The command stops instead, saying what to type."""
+    images = str(real_data / "gz2_kaggle_native" / "images")
+    argv = ["classify", images, "-o", str(tmp_path / "cat"), "--model", "sample-gz2-dihedral",
+            "--model", "sample-gz2-features"]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "--model sample-gz2-dihedral and --model sample-gz2-features given twice" in err
+    assert "a features model goes in --features-model" in err
+    with pytest.raises(SystemExit):
+        main(["classify", images, "-o", str(tmp_path / "cat"), "--formats", "fits", "--formats", "ecsv"])
+    assert "give them all after one --formats: --formats fits ecsv" in capsys.readouterr().err
+    with pytest.raises(SystemExit), pytest.warns(GalzooDeprecationWarning):  # a former name counts too
+        main(["classify", images, "--images", images, "--image-dir", images, "-o", str(tmp_path / "cat")])
+    assert "--images" in capsys.readouterr().err and not list(tmp_path.iterdir())
+    parser = build_parser()  # once each is fine, in every command, and a parser parses again
+    for _ in range(2):
+        args = parser.parse_args(["classify", images, "-o", "cat", "--model", "m", "--features-model", "f"])
+        assert (args.model, args.features_model) == ("m", "f")
+
+
 def test_evaluate_help_states_the_defaults_of_evaluate_model():
     """The parser cannot import evaluate_model (it would load torch at every start), so its help
     repeats the defaults in words: they must be the function's own."""
