@@ -32,7 +32,7 @@ Examples
 --------
 >>> from galzoo_cnn.classify import STATUSES
 >>> list(STATUSES)  # doctest: +NORMALIZE_WHITESPACE
-['ok', 'no_image', 'missing', 'not_a_file', 'too_large', 'not_8bit', 'not_rgb', 'translucent',
+['ok', 'no_image', 'missing', 'url', 'not_a_file', 'too_large', 'not_8bit', 'not_rgb', 'translucent',
  'undecodable', 'fits_image', 'model_error', 'bad_framing', 'blank']
 """
 

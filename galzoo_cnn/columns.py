@@ -62,6 +62,8 @@ STATUSES = {
     "ok": "classified",
     "no_image": "the image path is empty or masked",
     "missing": "the image file does not exist",
+    "url": "the image path is a URL: images are read from local files (download them first: galzoo-cnn "
+           "fetch, galzoo_cnn.cutouts.fetch_cutouts)",
     "not_a_file": "the image path is not a regular file (a directory, a pipe, a device)",
     "too_large": "the image has more pixels than the configured limit (max_image_pixels)",
     "not_8bit": "the image has 16- or 32-bit samples",

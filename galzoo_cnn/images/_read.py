@@ -4,6 +4,7 @@ JPEG decoding in batches on a device, and the image paths of a table."""
 
 import math
 import os
+import re
 import stat
 import warnings
 import zlib
@@ -40,8 +41,12 @@ _REFUSED_MODES = {
 #: Why an image file cannot be used (`~galzoo_cnn.exceptions.ImageError` ``reason``), in the words of
 #: the ``status`` it gives a row (`galzoo_cnn.columns.STATUSES`).
 IMAGE_PROBLEMS = {reason: STATUSES[reason] for reason in
-                  ("not_a_file", "too_large", "not_8bit", "not_rgb", "translucent", "undecodable",
+                  ("url", "not_a_file", "too_large", "not_8bit", "not_rgb", "translucent", "undecodable",
                    "fits_image")}
+
+#: A path that begins with a URL scheme (``https://``; ``https:/`` once a path has collapsed the double
+#: slash). Two letters at least: ``C:/`` is a Windows drive.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 
 
 @keyword_options
@@ -83,8 +88,8 @@ def read_image(path, size=IMAGE_SIZE, crop=1.0):
     """
     if not MIN_CROP <= crop <= MAX_FRAME_FRACTION:
         raise InputError(f"crop={crop} must lie in [{MIN_CROP}, {MAX_FRAME_FRACTION}]")
-    path = path if isinstance(path, Path) else Path(path)
     _check_regular_file(path)  # a FIFO named *.jpg would block the reader forever
+    path = path if isinstance(path, Path) else Path(path)
     try:
         image = open_image(path)
         with image:
@@ -311,6 +316,10 @@ def pad_with_sky(image, factor, *, generator=None, border=None):
 
 
 def _check_regular_file(path):
+    if _URL.match(str(path)):
+        raise ImageError(f"image path {str(path)!r} is a URL: images are read from local files; download "
+                         f"them first (galzoo-cnn fetch, galzoo_cnn.cutouts.fetch_cutouts)", "url")
+    path = Path(path)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -391,6 +400,8 @@ def resolve_image_paths(table, image_column="filename", image_dir=None, allow_em
     Returns
     -------
     list of `~pathlib.Path` (or `None` for empty rows with ``allow_empty``)
+        A URL (``https://...``) is kept as the `str` written, not joined to
+        ``image_dir``: reading it gives the row the status ``url``.
 
     Raises
     ------
@@ -417,14 +428,17 @@ def resolve_image_paths(table, image_column="filename", image_dir=None, allow_em
     empty = np.ma.getmaskarray(column) | (np.char.strip(np.asarray(names, dtype=str)) == "")
     if empty.any() and not allow_empty:
         raise InputError(f"row {int(np.argmax(empty))}: empty image path in column {image_column!r}")
+    # a URL stays as written: it is no path below image_dir, and the reader gives its row status url
+    urls = [bool(_URL.match(n)) for n in names]
     if root is None:
-        return [None if e else Path(os.path.expanduser(n)) for n, e in zip(names, empty)]
+        return [None if e else n if url else Path(os.path.expanduser(n))
+                for n, e, url in zip(names, empty, urls)]
     # string operations, not Path methods: a million rows in a few seconds
     inside = root.rstrip(os.sep) + os.sep
-    joined = [os.path.normpath(os.path.join(root, n)) for n in names]
-    for row, (path, is_empty) in enumerate(zip(joined, empty)):
-        if not is_empty and path != root and not path.startswith(inside):
+    joined = [n if url else os.path.normpath(os.path.join(root, n)) for n, url in zip(names, urls)]
+    for row, (path, is_empty, url) in enumerate(zip(joined, empty, urls)):
+        if not (is_empty or url) and path != root and not path.startswith(inside):
             raise InputError(f"row {row}: image path {names[row]!r} leaves image_dir {str(image_dir)!r}")
-    return [None if e else Path(p) for p, e in zip(joined, empty)]
+    return [None if e else p if url else Path(p) for p, e, url in zip(joined, empty, urls)]
 
 

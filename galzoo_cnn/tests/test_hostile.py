@@ -1,6 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Hostile files: no input starts a program, and each damaged or disguised file costs its own row only."""
 
+import re
 import subprocess
 
 import numpy as np
@@ -12,7 +13,7 @@ from galzoo_cnn import classify_table
 from galzoo_cnn.cutouts import CutoutError, validate_cutout
 from galzoo_cnn.datasets import load_demo_sample
 from galzoo_cnn.exceptions import UnusableImagesWarning
-from galzoo_cnn.images import READ_FORMATS, ImageError, read_image
+from galzoo_cnn.images import READ_FORMATS, ImageError, image_problem, read_image, resolve_image_paths
 from galzoo_cnn.tests.cutout_server import CutoutServer, fetch_manifest
 from galzoo_cnn.tests.hostile import EPS, hostile_files, install_ghostscript_recorder
 
@@ -65,12 +66,17 @@ def test_every_hostile_file_costs_its_own_row(tmp_path, demo, cutout):
     for name in good:
         (tmp_path / name).symlink_to(image_dir / name)
     (tmp_path / "folder.jpg").mkdir()
-    names = [good[0], *files, good[1], "nul\0byte.jpg", "folder.jpg", good[2], "absent.jpg", good[3]]
+    url = "https://skyserver.sdss.org/dr16/SkyServerWS/ImgCutout/getjpeg?ra=180.1&dec=2.5"
+    names = [good[0], *files, good[1], "nul\0byte.jpg", "folder.jpg", good[2], "absent.jpg", url,
+             "C:/galaxy.jpg", good[3]]
     expected = (["ok"] + [status for _, status in files.values()]
-                + ["ok", "not_a_file", "not_a_file", "ok", "missing", "ok"])
+                + ["ok", "not_a_file", "not_a_file", "ok", "missing", "url", "missing", "ok"])
     with pytest.warns(UnusableImagesWarning, match=f"{len(names) - 4} of {len(names)} rows not classified"):
         out = classify_table(Table({"filename": names}), image_dir=tmp_path, progress=False, batch_size=8)
     assert dict(zip(names, out["status"])) == dict(zip(names, expected))
+    with pytest.raises(ImageError, match=f"row 0: .*is a URL: .*download them first.*\\({re.escape(url)}\\)"):
+        classify_table(Table({"filename": [url]}), image_dir=tmp_path, progress=False, strict=True)
+    assert image_problem(url) == "url" and resolve_image_paths(Table({"filename": [url]}))[0] == url
     reference = classify_table(sample[:4], image_dir=image_dir, progress=False)
     ok = out["status"] == "ok"
     assert list(out["predicted_class"][ok]) == list(reference["predicted_class"])
