@@ -289,6 +289,8 @@ def cds_field(column):
     'F12.10'
     >>> cds_field(MaskedColumn(np.array([1.5e-20, 3e-19]))).cells(0, 2)          # beyond 15 decimals: E
     ['1.5E-20', '3.0E-19']
+    >>> cds_field(MaskedColumn(np.array([0.05, 0.0712]))).cells(0, 2)            # float64 redshifts: F
+    ['0.0500', '0.0712']
     """
     mask = np.ma.getmaskarray(column)
     values = np.ma.getdata(column)
@@ -345,17 +347,19 @@ def _float_field(values, null):
 
 def _float64_field(values, null, finite):
     """float64: 15 significant digits of the column's largest value (`float64_tolerance`), in as few
-    decimals as the values need; E notation (15 significant digits each) when that is more than
-    `_MAX_DECIMALS` or the numbers are huge."""
+    decimals as the values need; E notation (15 significant digits each) when they need more than
+    `_MAX_DECIMALS` + 3 or the numbers are huge."""
     decimals = 14 - _exponent(finite)
-    if not 0 <= decimals <= _MAX_DECIMALS + 3:
-        return _e_field(values, null, np.array([float(f"{v:.15g}") for v in finite.tolist()]), digits=15)
-    values = np.round(np.where(null, 0.0, values), decimals)
-    finite = values[~null]
-    candidates = list(range(1, max(decimals, 1) + 1))  # a decimal point always: 10.0, not 10
-    fewest = candidates[_fewest(finite, [f"%.{d}f" for d in candidates])]
-    width = max(len(f"%.{fewest}f" % v) for v in (finite.min(), finite.max()))
-    return CDSField(values, null, f"F{width}.{fewest}", f"%{width}.{fewest}f")
+    if decimals >= 0:
+        # the decimals the values need, not those 15 digits of the largest could take: redshifts of
+        # 0.05 and 0.07 are F4.2, however small they are
+        rounded = np.round(np.where(null, 0.0, values), decimals)
+        candidates = list(range(1, max(decimals, 1) + 1))  # a decimal point always: 10.0, not 10
+        fewest = candidates[_fewest(rounded[~null], [f"%.{d}f" for d in candidates])]
+        if fewest <= _MAX_DECIMALS + 3:
+            width = max(len(f"%.{fewest}f" % v) for v in (rounded[~null].min(), rounded[~null].max()))
+            return CDSField(rounded, null, f"F{width}.{fewest}", f"%{width}.{fewest}f")
+    return _e_field(values, null, np.array([float(f"{v:.15g}") for v in finite.tolist()]), digits=15)
 
 
 def _exponent(values):

@@ -500,6 +500,7 @@ def _awkward_tables():
         "float32 1e-5..0.99999": np.array([1e-5, 0.5, 0.99999], np.float32),
         "float32 3.4e38": np.array([3.4e38, -3.4e38, 1.0], np.float32),
         "wide-range float64": np.array([1.5e-300, 2.0, 3.7e300]),
+        "float64 redshifts below 0.1": np.array([0.05, 0.0523417, 0.0712345]),
         "tiny probabilities": np.array([3e-6, 1e-9, 0.25], np.float32),
         "strings with blanks around": np.array([" padded ", "x", "y "]),
         "a tab inside a string": np.array(["a\tb", "x", "y"]),
