@@ -42,6 +42,7 @@ from .config import conf
 from .exceptions import DuplicateMatchWarning, InputError, ServiceError
 from .tables import as_table, positive_angle, provenance, require_columns
 from .utils._deprecation import keyword_options
+from .utils._network import service_errors
 from .utils._optional import astroquery
 from .utils._values import degrees
 
@@ -125,10 +126,11 @@ def query_sdss_targets(data_release=None, z_range=(0.003, 0.1), abs_mag_r=(-24, 
 
 
 def _run_sdss_sql(sql, data_release, timeout):
-    data_release = conf.sdss_data_release if data_release is None else data_release
     """Rows of a SkyServer SQL query (astroquery); no rows is an error naming the query."""
+    data_release = conf.sdss_data_release if data_release is None else data_release
     SDSS = astroquery("sdss", "querying SDSS").SDSS
-    table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
+    with service_errors(f"SDSS DR{data_release} SkyServer", timeout=timeout):
+        table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout)
     if table is None:
         raise ServiceError(f"SDSS DR{data_release} returned no rows for: {sql}")
     return table
@@ -181,7 +183,9 @@ def query_vizier(catalog, table=None, limit=None, get_query_payload=False):
     source = catalog if table is None else f"{catalog.rstrip('/')}/{table}"
     if get_query_payload:
         return vizier.get_catalogs(source, get_query_payload=True)
-    return _vizier_result(vizier.get_catalogs(source), catalog, source)
+    with service_errors(f"VizieR ({source})"):
+        tables = vizier.get_catalogs(source)
+    return _vizier_result(tables, catalog, source)
 
 
 def _vizier_result(tables, catalog, source):

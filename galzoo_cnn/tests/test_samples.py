@@ -131,6 +131,94 @@ def test_query_payload_is_offline():
     assert "JOIN SpecObj" in sql and "TOP" not in sql
 
 
+class _SkyServer:
+    """SkyServer's SQL endpoint on 127.0.0.1 (astroquery's request, the CSV it parses), with faults:
+    ``answers`` lists what the next requests get: ``rows``, ``500``, ``slow`` (after 3 s)."""
+
+    def __init__(self, galaxies):
+        import io
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        rows = galaxies.copy()
+        rows.rename_column("dr7objid", "objid")
+        rows["z"], rows["z_err"], rows["petroMag_r"], rows["extinction_r"] = 0.05, 1e-4, 16.0, 0.1
+        rows["petroR90_r"], rows["modelMag_u"] = 5.0, 18.4
+        rows["modelMag_r"], rows["extinction_u"] = 16.1, 0.2
+        rows["z"][:7] = 0.2  # outside 0.003 < z < 0.1: select_targets removes them
+        text = io.StringIO()
+        rows.write(text, format="ascii.csv")
+        body = ("#Table1\n" + text.getvalue()).encode()
+        self.answers, self.requests = [], []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append(self.path)
+                answer = server.answers.pop(0) if server.answers else "rows"
+                if answer == "500":
+                    self.send_error(500)
+                    return
+                if answer == "slow":
+                    time.sleep(3)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):  # "slow": the client gave up first
+                    pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.http.server_port}/"
+
+
+def test_query_sdss_targets_from_a_local_skyserver_and_its_faults(galaxies, capsys, tmp_path, monkeypatch):
+    """astroquery's request and parsing against a real HTTP server; a failing, silent or absent
+    service is one line naming it (not requests' chain of retries around the SQL), as a ServiceError."""
+    pytest.importorskip("astroquery")
+    from astroquery.sdss import SDSS
+    from astroquery.sdss import conf as sdss_conf
+
+    # astroquery caches every SQL answer (query_sql's cache=True): each query here differs in its limit,
+    # so each reaches the server, and the cache is this test's own
+    monkeypatch.setattr(SDSS, "cache_location", tmp_path)
+
+    from galzoo_cnn.cli import main
+    from galzoo_cnn.exceptions import ServiceError
+
+    server = _SkyServer(galaxies)
+    try:
+        with sdss_conf.set_temp("skyserver_baseurl", server.url):
+            targets = query_sdss_targets(limit=300)
+            assert len(targets) == len(galaxies) - 7 and targets["v_lg"].unit == u.km / u.s
+            assert "TOP+300" in server.requests[-1] and "/dr9/" in server.requests[-1]
+            server.answers = ["500"]
+            with pytest.raises(ServiceError, match=r"^SDSS DR9 SkyServer answered HTTP 500 .*try again"):
+                query_sdss_targets(limit=301)
+            server.answers = ["slow"]
+            with pytest.raises(ServiceError, match=r"^SDSS DR9 SkyServer did not answer within 1 s"):
+                query_sdss_targets(limit=302, timeout=1)
+            server.answers = ["500"]
+            assert main(["query", "--output", str(tmp_path / "never.fits"), "--limit", "303"]) == 2
+            err = capsys.readouterr().err
+            assert err.startswith("galzoo-cnn query: error: SDSS DR9 SkyServer answered HTTP 500")
+            assert len(err) < 200 and not (tmp_path / "never.fits").exists()
+            assert len(server.requests) == 4
+    finally:
+        server.http.shutdown()
+        server.http.server_close()
+    with sdss_conf.set_temp("skyserver_baseurl", server.url):
+        with pytest.raises(ServiceError, match=r"cannot be reached: .*Connection refused") as refused:
+            query_sdss_targets(limit=304)
+    assert "SELECT" not in str(refused.value)
+
+
 @pytest.mark.remote_data
 def test_query_sdss_targets_remote():
     targets = query_sdss_targets(limit=50)
