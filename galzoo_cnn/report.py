@@ -31,7 +31,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from .columns import FIVE_CLASS_COLUMN
+from .columns import FEATURE_PREFIX, FIVE_CLASS_COLUMN
 from .config import conf
 from .evaluation import class_metrics, confusion_table, feature_metrics, match_labels
 from .exceptions import InputError
@@ -152,12 +152,22 @@ def _feature_products(classified, classes, *, truth_column, grouped, n_bootstrap
     return {"metrics": metrics}, figures, headline
 
 
-def _truth_columns(table, truth_column):
+def _truth_columns(table, labels, truth_column, classes):
     return [truth_column or FIVE_CLASS_COLUMN]
 
 
-def _feature_label_columns(table, truth_column):
-    return []  # which label_<feature> columns exist is checked after classification
+def _feature_label_columns(table, labels, truth_column, classes):
+    """No column is needed by name (each feature is scored where it is labelled), but one of the model's
+    features must be, in the table or in ``labels``: checked before the images are classified."""
+    present = set(table.colnames) | set(() if labels is None else labels.colnames)
+    wanted = [f"{FEATURE_PREFIX}{feature}" for feature in classes]
+    if not present & set(wanted):
+        where = "the table has no" if labels is None else "neither the table nor labels has a"
+        raise InputError(f"{where} label column for the model's features ({', '.join(wanted[:3])}, ...): "
+                         f"make them from volunteer votes with galzoo_cnn.labels.feature_labels (GZ2; "
+                         f"galzoo-cnn labels --features) or decals_feature_labels (GZ DECaLS; galzoo-cnn "
+                         f"labels --gz-decals)")
+    return []
 
 
 #: What an evaluation contains, by the kind of objective (Sect. 5 of the paper for each): the columns
@@ -268,9 +278,10 @@ def evaluate_model(table, *, output, model=None, truth_column=None, grouped=Fals
     classifier = as_model(conf.default_model if model is None else model)
     needed, products = _evaluation_for(classifier)
     table = as_table(table)
-    require_columns(table, needed(table, truth_column), role="label")  # before the long part
     if labels is not None:
         labels = as_table(labels, copy=False)
+    # before the long part
+    require_columns(table, needed(table, labels, truth_column, classifier.classes), role="label")
     classified = classify_table(table, model=classifier, image_column=image_column, image_dir=image_dir,
                                 batch_size=batch_size, device=device, progress=progress, reframe=reframe,
                                 tta=tta, decision=decision, overwrite=True)

@@ -199,6 +199,14 @@ def test_deep_test_on_real_decals_images_whose_labels_are_all_yes(real_data, tmp
     import warnings
 
     decals = real_data / "gz_decals_rings"
+    unlabelled = ["evaluate", str(decals / "labels.csv"), "--image-dir", str(decals / "images"), "--model",
+                  "sample-gz2-features", "--output", str(tmp_path / "unlabelled"), "--no-progress"]
+    assert main(unlabelled) == 2  # the volunteers' fractions, not yet label_<feature> columns: said up front
+    err = capsys.readouterr().err
+    assert "the table has no label column for the model's features (label_smooth," in err
+    assert "galzoo-cnn labels --gz-decals" in err and not (tmp_path / "unlabelled").exists()
+    assert main(unlabelled + ["--labels", str(decals / "labels.csv"), "--id-column", "iauname"]) == 2
+    assert "neither the table nor labels has a label column" in capsys.readouterr().err
     labels = tmp_path / "deep.ecsv"
     with pytest.warns(UserWarning, match="no vote counts"):   # the subset has fractions only
         assert main(["labels", str(decals / "labels.csv"), "--gz-decals", "-o", str(labels)]) == 0
