@@ -12,12 +12,9 @@ Examples
 0
 """
 
-import argparse
-import contextlib
 import inspect
 import json
 import os
-import re
 import signal
 import sys
 import textwrap
@@ -36,8 +33,8 @@ from .io import FORMATS
 from .objectives import DECISIONS
 from .samples import build_samples, query_sdss_targets
 from .tables import as_table, table_or_folder, write_table_atomic
-from .utils._argparse import OptionParser, add_renamed
-from .utils._signals import STOP_SIGNALS, die_with_parent, interruptible
+from .utils._argparse import OptionParser, add_renamed, as_options
+from .utils._signals import STOP_SIGNALS, die_with_parent, interruptible, stop_signals_ignored
 
 __all__ = ["main", "build_parser"]
 
@@ -689,12 +686,12 @@ def main(argv=None):
         with interruptible():
             return args.func(args)
     except Interrupted as err:
-        with _stop_signals_ignored():  # a second Ctrl-C must not cut the message short
+        with stop_signals_ignored():  # a second Ctrl-C must not cut the message short
             print(f"galzoo-cnn {args.command}: {err}; finished files are kept, nothing partial was written",
                   file=sys.stderr)
         return EXIT_INTERRUPTED + err.signum
     except (GalzooError, OSError) as err:  # OSError: the user's files (missing, unreadable, no space)
-        text = _one_line(err) if getattr(args, "configured", False) else _as_options(
+        text = _one_line(err) if getattr(args, "configured", False) else as_options(
             _one_line(err), parser, args.command)
         print(f"galzoo-cnn {args.command}: error: {text}", file=sys.stderr)
         return EXIT_USAGE
@@ -707,41 +704,6 @@ def _one_line(err):
     if isinstance(err, OSError) and err.filename and str(err.filename) not in text:
         text = f"{err.filename}: {text}"
     return text or type(err).__name__
-
-
-#: A Python keyword in a message (``crop=0.01 must...``, ``pass ra_column= and``) and its value, if any.
-_KEYWORD = re.compile(r"(?<![\w?&./\\-])([a-z][a-z0-9_]*)=(\S*?)(?=[\s,;)]|$)")
-
-
-def _as_options(text, parser, command):
-    """A message of the Python API as the command line reads it: the keywords that are options of
-    ``command`` named as those options (``crop=0.01`` -> ``--crop 0.01``, ``ra_column=`` ->
-    ``--ra-column``, ``overwrite=True`` -> ``--overwrite``); other text unchanged."""
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    actions = {action.dest: action for action in subparsers.choices[command]._actions
-               if action.option_strings}
-
-    def option(match):
-        action, value = actions.get(match.group(1)), match.group(2)
-        if action is None:
-            return match.group(0)
-        flag = max(action.option_strings, key=len)
-        if action.nargs == "+" and value.startswith("[") and value.endswith("]"):  # ['ecsv'] -> ecsv
-            value = " ".join(v.strip(" '\"") for v in value[1:-1].split(","))
-        if action.nargs == 0:  # a switch: only the value it sets can be typed
-            return flag if value in ("", repr(action.const)) else match.group(0)
-        return f"{flag} {value}" if value else flag
-    return _KEYWORD.sub(option, text)
-
-
-@contextlib.contextmanager
-def _stop_signals_ignored():
-    previous = {stop: signal.signal(stop, signal.SIG_IGN) for stop in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for stop, handler in previous.items():
-            signal.signal(stop, handler)
 
 
 def console_main():

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from galzoo_cnn.cli import _as_options, build_parser, main
+from galzoo_cnn.cli import build_parser, main
 from galzoo_cnn.columns import QUALITY_FLAGS
 from galzoo_cnn.datasets import gz2_sample_path, load_gz2_sample
 from galzoo_cnn.exceptions import GalzooDeprecationWarning
 from galzoo_cnn.labels import five_class_labels
+from galzoo_cnn.utils._argparse import as_options
 
 
 def test_labels_command_writes_table(tmp_path, capsys):
@@ -299,13 +300,13 @@ def test_errors_name_the_command_line_options(real_data, tmp_path, capsys):
     assert status == 2 and "error: --crop 0.01 must lie in [0.1," in err
     assert not list(tmp_path.glob("cat*"))
     parser = build_parser()
-    assert _as_options("give the features model as model= alone (missing=3)", parser, "classify") == (
+    assert as_options("give the features model as model= alone (missing=3)", parser, "classify") == (
         "give the features model as --model alone (missing=3)")
-    assert _as_options("rule='x'; expected one of", parser, "classify") == "rule='x'; expected one of"
-    assert _as_options("rule='x'; expected one of", parser, "evaluate") == "--rule 'x'; expected one of"
-    assert _as_options("pass overwrite=True; progress=False", parser, "classify") == (
+    assert as_options("rule='x'; expected one of", parser, "classify") == "rule='x'; expected one of"
+    assert as_options("rule='x'; expected one of", parser, "evaluate") == "--rule 'x'; expected one of"
+    assert as_options("pass overwrite=True; progress=False", parser, "classify") == (
         "pass --overwrite; progress=False")  # the option is --no-progress, dest no_progress
-    assert _as_options("overwrite=False", parser, "classify") == "overwrite=False"
+    assert as_options("overwrite=False", parser, "classify") == "overwrite=False"
 
 
 def test_an_option_given_twice_stops_the_command(real_data, tmp_path, capsys):

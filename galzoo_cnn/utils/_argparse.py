@@ -2,11 +2,12 @@
 """The argument parser of the ``galzoo-cnn`` command: options that take one value refuse a second one."""
 
 import argparse
+import re
 import warnings
 
 from ..exceptions import GalzooDeprecationWarning
 
-__all__ = ["OptionParser", "add_renamed"]
+__all__ = ["OptionParser", "add_renamed", "as_options"]
 
 
 def _note_given(parser, namespace, action, option_string, values):
@@ -82,3 +83,36 @@ class OptionParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.register("action", None, _StoreOnce)
         self.register("action", "store", _StoreOnce)
+
+
+#: A Python keyword in a message (``crop=0.01 must...``, ``pass ra_column= and``) and its value, if any.
+_KEYWORD = re.compile(r"(?<![\w?&./\\-])([a-z][a-z0-9_]*)=(\S*?)(?=[\s,;)]|$)")
+
+
+def as_options(text, parser, command):
+    """A message of the Python API as the command line reads it: the keywords that are options of
+    ``command`` named as those options (``crop=0.01`` -> ``--crop 0.01``, ``ra_column=`` ->
+    ``--ra-column``, ``overwrite=True`` -> ``--overwrite``); other text unchanged.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.cli import build_parser
+    >>> from galzoo_cnn.utils._argparse import as_options
+    >>> as_options("crop=0.01 must lie in [0.1, 2]", build_parser(), "classify")
+    '--crop 0.01 must lie in [0.1, 2]'
+    """
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    actions = {action.dest: action for action in subparsers.choices[command]._actions
+               if action.option_strings}
+
+    def option(match):
+        action, value = actions.get(match.group(1)), match.group(2)
+        if action is None:
+            return match.group(0)
+        flag = max(action.option_strings, key=len)
+        if action.nargs == "+" and value.startswith("[") and value.endswith("]"):  # ['ecsv'] -> ecsv
+            value = " ".join(v.strip(" '\"") for v in value[1:-1].split(","))
+        if action.nargs == 0:  # a switch: only the value it sets can be typed
+            return flag if value in ("", repr(action.const)) else match.group(0)
+        return f"{flag} {value}" if value else flag
+    return _KEYWORD.sub(option, text)

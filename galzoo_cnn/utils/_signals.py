@@ -164,3 +164,14 @@ def _quiet_about_lost_peers(exc_type, value, traceback):
 def _quiet_thread_about_lost_peers(args):
     if not issubclass(args.exc_type, _LOST_PEER):
         threading.__excepthook__(args)
+
+
+@contextlib.contextmanager
+def stop_signals_ignored():
+    """SIGINT and SIGTERM ignored inside the block (a second Ctrl-C must not cut a message short)."""
+    previous = {stop: signal.signal(stop, signal.SIG_IGN) for stop in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
