@@ -30,6 +30,8 @@ query_row rank reference_row
 True
 """
 
+import warnings
+
 import numpy as np
 from astropy.table import MaskedColumn, Table
 
@@ -38,13 +40,16 @@ from ._runs import as_model, row_crops, start_run
 from .classify import STATUS_COLUMN
 from .columns import PROVENANCE_KEY
 from .config import conf
-from .exceptions import InputError
+from .exceptions import GalzooWarning, InputError
 from .tables import as_table, check_integer, provenance, refuse_overwrite, require_columns
 
 __all__ = ["embed_table", "similar_galaxies", "EMBEDDING_COLUMN"]
 
 #: Column of the pooled features `embed_table` adds (one float32 vector per row).
 EMBEDDING_COLUMN = "embedding"
+#: ``meta`` keys naming the model of an embedding and its weights' SHA-256: short enough to be FITS
+#: header keywords, so that a table written to FITS (or ECSV) still says which model made it.
+_MODEL_KEYS = ("EMBMODEL", "EMBSHA")
 
 
 def embed_table(table, *, model=None, image_column="filename", image_dir=None, batch_size=256, device=None,
@@ -110,15 +115,16 @@ def embed_table(table, *, model=None, image_column="filename", image_dir=None, b
                                           model_sha256=classifier.card.weights_sha256,
                                           crop=float(crops) if np.ndim(crops) == 0 else "per row",
                                           tta=bool(tta))
+    table.meta.update(zip(_MODEL_KEYS, (classifier.card.name, classifier.card.weights_sha256)))
     return table
 
 
 def _embedding_model(table):
     """(name, weights SHA-256) of the model that embedded ``table``, as its provenance records."""
     record = table.meta.get(PROVENANCE_KEY, {})
-    if record.get("function") != "embed_table":
-        return None, None
-    return record.get("model"), record.get("model_sha256")
+    if isinstance(record, dict) and record.get("function") == "embed_table":
+        return record.get("model"), record.get("model_sha256")
+    return tuple(table.meta.get(key) for key in _MODEL_KEYS)  # read back from a FITS header
 
 
 def _embedded(table, name, **options):
@@ -195,7 +201,14 @@ def similar_galaxies(query_table, reference_table, *, k=5, model=None, id_column
     reference, reference_vectors, reference_ok = _embedded(
         reference, "reference", image_dir=image_dir if reference_image_dir is None else reference_image_dir,
         **options)
-    models = {_embedding_model(t) for t in (query, reference)} - {(None, None)}
+    records = {name: _embedding_model(t) for name, t in (("query", query), ("reference", reference))}
+    models = set(records.values()) - {(None, None)}
+    unknown = [name for name, record in records.items() if record == (None, None)]
+    if models and unknown:
+        warnings.warn(GalzooWarning(
+            f"the {unknown[0]} table's embedding does not say which model made it; it is compared with "
+            f"{next(iter(models))[0]}'s: embed both with one model (galzoo-cnn embed writes its name into "
+            f"FITS and ECSV files)"), stacklevel=2)
     if len({sha for _, sha in models}) > 1:
         raise InputError(f"the query and reference embeddings come from different models "
                          f"({', '.join(sorted(str(name) for name, _ in models))}): embed both with one")

@@ -333,6 +333,38 @@ def test_an_option_given_twice_stops_the_command(real_data, tmp_path, capsys):
         assert (args.model, args.features_model) == ("m", "f")
 
 
+def test_embed_and_similar_commands_on_real_images(tmp_path, capsys):
+    """Similarity search from the shell (paper Figs. 5, 8): a reference embedded once, then searched."""
+    from galzoo_cnn.datasets import load_demo_sample
+    from galzoo_cnn.similarity import similar_galaxies
+
+    sample, image_dir = load_demo_sample()
+    table = tmp_path / "galaxies.ecsv"
+    sample["dr7objid", "ra", "dec", "filename"].write(table)
+    reference = tmp_path / "reference.fits"
+    assert main(["embed", str(table), "--image-dir", str(image_dir), "-o", str(reference),
+                 "--no-progress"]) == 0
+    assert "Embedded 36 of 36 rows (sample-gz2-dihedral, 1024 features)" in capsys.readouterr().out
+    embedded = Table.read(reference)
+    assert embedded["embedding"].shape == (36, 1024) and embedded.meta["EMBMODEL"] == "sample-gz2-dihedral"
+    pairs = tmp_path / "pairs.ecsv"
+    search = ["similar", str(table), str(reference), "--image-dir", str(image_dir), "-o", str(pairs),
+              "--k", "3", "--id-column", "dr7objid", "--no-progress"]
+    # the reference's embedding is read, not computed again: its images need not be there
+    assert main(search + ["--reference-image-dir", str(tmp_path / "elsewhere")]) == 0
+    found = Table.read(pairs)
+    nearest = found[found["rank"] == 1]
+    assert len(found) == 36 * 3 and (nearest["query_id"] == nearest["reference_id"]).all()  # each is its own
+    expected = similar_galaxies(sample, embedded, k=3, image_dir=image_dir, progress=False)
+    assert found["reference_row"].tolist() == expected["reference_row"].tolist()
+    assert main(search) == 2 and "pass --overwrite" in capsys.readouterr().err
+    figure = tmp_path / "similar.png"
+    assert main(search + ["--overwrite", "--figure", str(figure), "--figure-rows", "2"]) == 0
+    assert figure.stat().st_size > 10_000 and Table.read(pairs).meta["k"] == 3
+    assert main(["embed", str(table), "-o", str(tmp_path / "e.csv")]) == 2  # no vector column in CSV
+    assert "write FITS (.fits) or ECSV (.ecsv)" in capsys.readouterr().err
+
+
 def test_evaluate_help_states_the_defaults_of_evaluate_model():
     """The parser cannot import evaluate_model (it would load torch at every start), so its help
     repeats the defaults in words: they must be the function's own."""
@@ -376,6 +408,8 @@ def test_every_option_of_every_command_says_what_it_does():
     ["adversarial", "{table}", "{tmp}/missing.csv", "--output", "{tmp}/adv"],
     ["classify", "{images}", "--image-dir", "{tmp}", "-o", "{tmp}/cat"],  # a folder is its own image_dir
     ["classify", "{images}", "-o", "{tmp}/cat", "--formats", "fits"],     # no positions for FITS
+    ["embed", "{table}", "-o", "{tmp}/embedded.csv"],                     # no vector column in CSV
+    ["similar", "{images}", "{tmp}/missing.fits", "-o", "{tmp}/pairs.ecsv"],
 ])
 def test_refusals_come_before_torch_loads(tmp_path, real_data, command):
     """A mistake in the input is reported in about a second: torch and Lightning (seconds to load)

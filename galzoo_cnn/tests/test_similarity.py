@@ -85,6 +85,27 @@ def test_a_galaxy_is_its_own_nearest_neighbour_and_bad_rows_are_left_out(kaggle,
         similar_galaxies(other, embedded)
 
 
+def test_the_embedding_model_survives_a_fits_file(kaggle, embedded, tmp_path):
+    """A reference embedded once and saved (galzoo-cnn embed) still says which model made it: FITS keeps
+    no nested provenance, so the model's name and digest are header keywords too."""
+    from galzoo_cnn.exceptions import GalzooWarning
+    from galzoo_cnn.tables import as_table, write_table_atomic
+
+    labels, image_dir = kaggle
+    reference = as_table(write_table_atomic(embedded[:300], tmp_path / "reference.fits"))
+    assert "provenance" not in reference.meta and reference.meta["EMBMODEL"] == "sample-gz2-dihedral"
+    other = embed_table(labels[:3], model="sample-gz1", image_dir=image_dir, progress=False)
+    with pytest.raises(InputError, match="different models .sample-gz1, sample-gz2-dihedral."):
+        similar_galaxies(other, reference)
+    pairs = similar_galaxies(embedded[300:310], reference, k=1)  # the same model: the file's vectors
+    expected = similar_galaxies(embedded[300:310], embedded[:300], k=1)
+    assert pairs["reference_row"].tolist() == expected["reference_row"].tolist()
+    for key in ("EMBMODEL", "EMBSHA"):
+        del reference.meta[key]
+    with pytest.warns(GalzooWarning, match="reference table's embedding does not say which model made it"):
+        similar_galaxies(other, reference)
+
+
 def test_similarity_gallery_shows_the_neighbours(kaggle, embedded):
     import matplotlib
 
