@@ -478,6 +478,10 @@ def write_table_atomic(table, path, overwrite=False, **kwargs):
         raise InputError(f"cannot write compressed tables ({str(path)!r}); drop the '.gz'")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+    vectors = [name for name in table.colnames if getattr(table[name], "ndim", 1) > 1]
+    if fmt == "ascii.csv" and vectors:
+        raise InputError(f"column {vectors[0]!r} holds a vector per row, which CSV cannot: write "
+                         f"{path.stem}.fits, .ecsv or .vot instead")
     if fmt == "fits":
         table = table.copy(copy_data=False)
         table.meta = fits_safe_meta(table.meta)

@@ -93,6 +93,9 @@ def test_the_embedding_model_survives_a_fits_file(kaggle, embedded, tmp_path):
 
     labels, image_dir = kaggle
     reference = as_table(write_table_atomic(embedded[:300], tmp_path / "reference.fits"))
+    with pytest.raises(InputError, match="column 'embedding' holds a vector per row, which CSV cannot"):
+        write_table_atomic(embedded, tmp_path / "reference.csv")  # astropy's own error came mid-write
+    assert not (tmp_path / "reference.csv").exists()
     assert "provenance" not in reference.meta and reference.meta["EMBMODEL"] == "sample-gz2-dihedral"
     other = embed_table(labels[:3], model="sample-gz1", image_dir=image_dir, progress=False)
     with pytest.raises(InputError, match="different models .sample-gz1, sample-gz2-dihedral."):
