@@ -8,6 +8,7 @@ for every coded column (`galzoo_cnn.columns.column_notes`), References with
 bibcodes, and the closing ``(End)`` line; every line fits in 80 characters.
 """
 
+import decimal
 import io
 import itertools
 import re
@@ -205,7 +206,8 @@ def _is_vote_column(name, label):
 
 
 def _range(column):
-    """``[min/max]`` of a numeric column (floats widened to two decimals; one value: ``[value]``)."""
+    """``[min/max]`` of a numeric column (floats widened to two decimals, or two significant digits below
+    0.1; one value: ``[value]``)."""
     if column.dtype.kind not in "fiu":
         return ""
     values = np.ma.compressed(np.ma.masked_invalid(np.ma.asarray(column, dtype=float)))
@@ -222,9 +224,23 @@ def _range(column):
 
 
 def _widened(value, rounding):
-    """``value`` rounded outwards to two decimals; beyond 1e15 two decimals mean nothing (and
-    ``value * 100`` can overflow), so the value is written exactly."""
-    rounded = float(value) if abs(value) >= 1e15 else float(rounding(value * 100) / 100)
+    """``value`` rounded outwards to two decimals, or to two significant digits below 0.1 (redshifts of
+    0.02 to 0.07 are ``[0.02/0.07]``, not ``[0.02/0.08]``; errors of 1e-4 are not ``[0/0.01]``); beyond
+    1e15 two decimals mean nothing (and ``value * 100`` can overflow), so the value is written exactly.
+
+    Examples
+    --------
+    >>> from numpy import ceil, floor
+    >>> from galzoo_cnn.io.cds import _widened
+    >>> _widened(0.0723, ceil), _widened(0.00012, floor), _widened(0.731, ceil), _widened(0.0, floor)
+    ('0.073', '0.00012', '0.74', '0')
+    """
+    if abs(value) >= 1e15:
+        return repr(float(value))
+    decimals = 2 if abs(value) >= 0.1 or value == 0 else 1 - int(np.floor(np.log10(abs(value))))
+    # on the shortest decimal that reads back as the value (0.07, where value * 100 is 7.000000000000001)
+    mode = decimal.ROUND_CEILING if rounding is np.ceil else decimal.ROUND_FLOOR
+    rounded = float(decimal.Decimal(repr(float(value))).quantize(decimal.Decimal(1).scaleb(-decimals), mode))
     text = f"{rounded:g}"
     return text if float(text) == rounded else repr(rounded)  # %g keeps six digits: never lose any
 
