@@ -167,8 +167,8 @@ def _training_config(args, *, ignore=()):
 
     from ..utils._configs import bundled_config
 
-    path = bundled_config(args.config)  # a mistyped name is refused before torch loads
-    from ..training import TrainConfig
+    path = bundled_config(args.config)  # a mistyped name, key or value is refused before torch loads
+    from .._train_config import TrainConfig
 
     config = TrainConfig.from_file(path)
     keys = ("table", "image_dir", "output", "backbone", "epochs", "batch_size", "num_workers", "accelerator",
@@ -180,7 +180,9 @@ def _training_config(args, *, ignore=()):
             overrides[key] = str(Path(overrides[key]).expanduser().resolve())
     if "devices" in overrides:
         overrides["devices"] = _devices(overrides["devices"])
-    return dataclasses.replace(config, **overrides)
+    config = dataclasses.replace(config, **overrides)
+    config._check_kinds()
+    return config
 
 
 def cmd_train(args):

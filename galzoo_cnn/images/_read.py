@@ -18,18 +18,8 @@ from ..columns import STATUSES
 from ..exceptions import ImageError, InputError
 from ..tables import require_columns
 from ..utils._deprecation import keyword_options
+from ..utils._frames import IMAGE_SIZE, MAX_FRAME_FRACTION, MIN_CROP
 from ..utils._pillow import UnreadableImage, decode, open_image
-
-#: Side of the network's input images in pixels (Khramtsov et al. 2022).
-IMAGE_SIZE = 100
-
-#: Smallest central fraction of a frame that may be cropped: below a tenth of
-#: the side, a 100-pixel input is resampled from a few pixels of sky.
-MIN_CROP = 0.1
-
-#: Largest factor by which a frame may be widened with sky (`pad_with_sky`):
-#: beyond twice its side, most of what the model would see is made up.
-MAX_FRAME_FRACTION = 2.0
 
 _REFUSED_MODES = {
     "I;16": ("16-bit", "not_8bit"), "I;16B": ("16-bit", "not_8bit"), "I;16L": ("16-bit", "not_8bit"),

@@ -15,8 +15,8 @@ import galzoo_cnn
 #: order data flows through them.  A module may import only modules before it (or its own package).
 LAYERS = ["exceptions", "config", "utils", "tables", "taxonomy", "columns", "calibration", "objectives", "io",
           "datasets", "samples", "labels", "cutouts", "images", "augment", "models", "_inference", "_runs",
-          "training", "adversarial", "classify", "similarity", "evaluation", "comparison", "catalog", "plots",
-          "report", "demo", "cli", "__main__"]
+          "_train_config", "training", "adversarial", "classify", "similarity", "evaluation", "comparison",
+          "catalog", "plots", "report", "demo", "cli", "__main__"]
 
 ROOT = Path(galzoo_cnn.__file__).parent
 

@@ -404,6 +404,8 @@ def test_every_option_of_every_command_says_what_it_does():
     ["evaluate", "{tmp}/missing.csv", "-o", "{tmp}/ev"],
     ["report", "{tmp}"],                              # not an evaluation directory
     ["train", "--config", "paper-five-clas"],         # a mistyped configuration name
+    ["train", "--config", "{tmp}/typo.yaml"],         # a mistyped key ("epoch")
+    ["train", "--config", "paper-five-class", "--epochs", "0"],  # a value out of range
     ["compare-backbones", "--config", "{tmp}/run.yaml", "--output", "{tmp}/cmp"],
     ["adversarial", "{table}", "{tmp}/missing.csv", "--output", "{tmp}/adv"],
     ["classify", "{images}", "--image-dir", "{tmp}", "-o", "{tmp}/cat"],  # a folder is its own image_dir
@@ -415,6 +417,7 @@ def test_refusals_come_before_torch_loads(tmp_path, real_data, command):
     """A mistake in the input is reported in about a second: torch and Lightning (seconds to load)
     are imported only after the checks."""
     table = real_data / "gz_decals_rings" / "labels.csv"   # real rows without ra / dec
+    (tmp_path / "typo.yaml").write_text(f"objective: five_class\ntable: {table}\noutput: run\nepoch: 3\n")
     argv = [part.format(table=table, tmp=tmp_path, images=table.parent / "images") for part in command]
     code = ("import sys; from galzoo_cnn.cli import main; status = main(sys.argv[1:]); "
             "print(status, 'torch' in sys.modules)")
