@@ -29,7 +29,7 @@ from .utils._pillow import READ_FORMATS
 
 __all__ = ["as_table", "image_table", "image_suffixes", "table_or_folder", "require_columns",
            "refuse_overwrite", "check_integer", "write_table_atomic", "atomic_write", "stale_parts",
-           "positive_angle", "fits_safe_meta", "provenance", "file_sha256", "TABLE_FORMATS"]
+           "positive_angle", "fits_safe_meta", "provenance", "file_sha256", "table_format", "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -45,6 +45,24 @@ TABLE_FORMATS = {
     ".csv": "ascii.csv",
     ".csv.gz": "ascii.csv",
 }
+
+
+def table_format(path):
+    """The astropy format of a table file, from its name (`TABLE_FORMATS`): a name that says none is
+    refused before anything is computed to write into it.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The table file.
+
+    Examples
+    --------
+    >>> from galzoo_cnn.tables import table_format
+    >>> table_format("pairs.ecsv"), table_format("targets.fits.gz")
+    ('ascii.ecsv', 'fits')
+    """
+    return _format_for(Path(path))
 
 
 def _format_for(path):

@@ -15,7 +15,7 @@ from ..config import conf
 from ..cutouts import fetch_cutouts
 from ..exceptions import InputError, MissingColumnsError
 from ..samples import build_samples, query_sdss_targets
-from ..tables import as_table, table_or_folder, write_table_atomic
+from ..tables import as_table, table_format, table_or_folder, write_table_atomic
 
 #: Exit statuses of ``galzoo-cnn`` (documented in the CLI page).
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 128
@@ -212,7 +212,8 @@ def cmd_embed(args):
     _vector_table_path(args.output, args.overwrite)
     from ..similarity import embed_table
 
-    given = {k: getattr(args, k) for k in ("batch_size", "fov_column", "radius_column") if getattr(args, k)}
+    given = {k: getattr(args, k) for k in ("batch_size", "fov_column", "radius_column")
+             if getattr(args, k) is not None}
     embedded = embed_table(table, model=args.model, image_column=args.image_column, image_dir=image_dir,
                            device=args.device, progress=not args.no_progress, reframe=not args.no_reframe,
                            tta=args.tta, overwrite=args.overwrite, **given)
@@ -223,19 +224,34 @@ def cmd_embed(args):
     return 0 if ok else EXIT_USAGE
 
 
+def _check_similar_outputs(args, outputs):
+    """The pairs table's format, the figure's format and size, and no file replaced unasked."""
+    from matplotlib.figure import Figure
+
+    table_format(outputs[0])
+    if args.figure:
+        kinds = Figure().canvas.get_supported_filetypes()
+        if outputs[1].suffix.lstrip(".").lower() not in kinds:
+            raise InputError(f"--figure {args.figure}: matplotlib writes {', '.join(sorted(kinds))}; give "
+                             f"the file one of those extensions")
+        if args.figure_rows < 1:
+            raise InputError(f"--figure-rows {args.figure_rows}: draw at least one query galaxy")
+    for path in outputs:
+        if path.exists() and not args.overwrite:
+            raise InputError(f"{str(path)!r} exists; pass --overwrite to replace it")
+
+
 def cmd_similar(args):
     query, query_dir = table_or_folder(args.query, args.image_dir, image_column=args.image_column)
     reference, reference_dir = table_or_folder(args.reference, args.reference_image_dir or args.image_dir,
                                                image_column=args.image_column)
     outputs = [Path(args.output)] + ([Path(args.figure)] if args.figure else [])
-    for path in outputs:
-        if path.exists() and not args.overwrite:
-            raise InputError(f"{str(path)!r} exists; pass --overwrite to replace it")
+    _check_similar_outputs(args, outputs)  # before the images are embedded, the long part
     from ..io._transaction import FileSetTransaction
     from ..plots import plot_similar
     from ..similarity import similar_galaxies
 
-    given = {"batch_size": args.batch_size} if args.batch_size else {}
+    given = {"batch_size": args.batch_size} if args.batch_size is not None else {}
     pairs = similar_galaxies(query, reference, k=args.k, model=args.model, id_column=args.id_column,
                              image_column=args.image_column, image_dir=query_dir,
                              reference_image_dir=reference_dir, device=args.device,

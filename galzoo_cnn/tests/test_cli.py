@@ -412,6 +412,10 @@ def test_every_option_of_every_command_says_what_it_does():
     ["classify", "{images}", "-o", "{tmp}/cat", "--formats", "fits"],     # no positions for FITS
     ["embed", "{table}", "-o", "{tmp}/embedded.csv"],                     # no vector column in CSV
     ["similar", "{images}", "{tmp}/missing.fits", "-o", "{tmp}/pairs.ecsv"],
+    ["similar", "{images}", "{images}", "-o", "{tmp}/pairs.txt"],          # no table format in the name
+    ["similar", "{images}", "{images}", "-o", "{tmp}/pairs.ecsv", "--figure", "{tmp}/similar.xyz"],
+    ["similar", "{images}", "{images}", "-o", "{tmp}/pairs.ecsv", "--figure", "{tmp}/s.png", "--figure-rows",
+     "0"],
 ])
 def test_refusals_come_before_torch_loads(tmp_path, real_data, command):
     """A mistake in the input is reported in about a second: torch and Lightning (seconds to load)
