@@ -29,7 +29,8 @@ from .utils._pillow import READ_FORMATS
 
 __all__ = ["as_table", "image_table", "image_suffixes", "table_or_folder", "require_columns",
            "refuse_overwrite", "check_integer", "write_table_atomic", "atomic_write", "stale_parts",
-           "positive_angle", "fits_safe_meta", "provenance", "file_sha256", "table_format", "TABLE_FORMATS"]
+           "positive_angle", "fits_safe_meta", "provenance", "file_sha256", "writable_table_format",
+           "TABLE_FORMATS"]
 
 #: File-name endings and the astropy format used to read them.
 TABLE_FORMATS = {
@@ -47,22 +48,30 @@ TABLE_FORMATS = {
 }
 
 
-def table_format(path):
-    """The astropy format of a table file, from its name (`TABLE_FORMATS`): a name that says none is
-    refused before anything is computed to write into it.
+def writable_table_format(path, *, overwrite=False):
+    """The astropy format of a table file about to be written, checked as `write_table_atomic` checks it:
+    a command calls it before computing what goes into the file.
 
     Parameters
     ----------
     path : str or `~pathlib.Path`
-        The table file.
+        The table file: its name says the format (`TABLE_FORMATS`); not compressed.
+    overwrite : bool
+        Whether an existing file may be replaced; otherwise it raises `FileExistsError`.
 
     Examples
     --------
-    >>> from galzoo_cnn.tables import table_format
-    >>> table_format("pairs.ecsv"), table_format("targets.fits.gz")
+    >>> from galzoo_cnn.tables import writable_table_format
+    >>> writable_table_format("pairs.ecsv"), writable_table_format("targets.fits")
     ('ascii.ecsv', 'fits')
     """
-    return _format_for(Path(path))
+    path = Path(path).expanduser()
+    fmt = _format_for(path)
+    if path.suffix.lower() == ".gz":
+        raise InputError(f"cannot write compressed tables ({str(path)!r}); drop the '.gz'")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+    return fmt
 
 
 def _format_for(path):
@@ -491,13 +500,10 @@ def write_table_atomic(table, path, overwrite=False, **kwargs):
     't.ecsv'
     """
     path = Path(path).expanduser()
-    fmt = _format_for(path)
-    if path.suffix.lower() == ".gz":
-        raise InputError(f"cannot write compressed tables ({str(path)!r}); drop the '.gz'")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
-    vectors = [name for name in table.colnames if getattr(table[name], "ndim", 1) > 1]
-    if fmt == "ascii.csv" and vectors:
+    fmt = writable_table_format(path, overwrite=overwrite)
+    vectors = [name for name in table.colnames if getattr(table[name], "ndim", 1) > 1] \
+        if fmt == "ascii.csv" else []
+    if vectors:
         raise InputError(f"column {vectors[0]!r} holds a vector per row, which CSV cannot: write "
                          f"{path.stem}.fits, .ecsv or .vot instead")
     if fmt == "fits":

@@ -15,7 +15,7 @@ from ..config import conf
 from ..cutouts import fetch_cutouts
 from ..exceptions import InputError, MissingColumnsError
 from ..samples import build_samples, query_sdss_targets
-from ..tables import as_table, table_format, table_or_folder, write_table_atomic
+from ..tables import as_table, table_or_folder, writable_table_format, write_table_atomic
 
 #: Exit statuses of ``galzoo-cnn`` (documented in the CLI page).
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 128
@@ -199,11 +199,9 @@ def cmd_train(args):
 def _vector_table_path(path, overwrite):
     """An output table that holds a vector per row and the name of the model that made it (FITS, ECSV), not
     already there: checked before torch loads."""
-    if not str(path).lower().endswith((".fits", ".fit", ".ecsv")):
+    if writable_table_format(path, overwrite=overwrite) not in ("fits", "ascii.ecsv"):
         raise InputError(f"--output {path}: an embedding is a vector per row, with the name of the model "
                          f"that made it: write FITS (.fits) or ECSV (.ecsv)")
-    if Path(path).exists() and not overwrite:
-        raise InputError(f"{path!r} exists; pass --overwrite to replace it")
 
 
 def cmd_embed(args):
@@ -228,7 +226,7 @@ def _check_similar_outputs(args, outputs):
     """The pairs table's format, the figure's format and size, and no file replaced unasked."""
     from matplotlib.figure import Figure
 
-    table_format(outputs[0])
+    writable_table_format(outputs[0], overwrite=args.overwrite)
     if args.figure:
         kinds = Figure().canvas.get_supported_filetypes()
         if outputs[1].suffix.lstrip(".").lower() not in kinds:
@@ -236,9 +234,8 @@ def _check_similar_outputs(args, outputs):
                              f"the file one of those extensions")
         if args.figure_rows < 1:
             raise InputError(f"--figure-rows {args.figure_rows}: draw at least one query galaxy")
-    for path in outputs:
-        if path.exists() and not args.overwrite:
-            raise InputError(f"{str(path)!r} exists; pass --overwrite to replace it")
+        if outputs[1].exists() and not args.overwrite:
+            raise FileExistsError(f"{str(outputs[1])!r} exists; pass overwrite=True to replace it")
 
 
 def cmd_similar(args):
